@@ -1,0 +1,97 @@
+"""The availability formula of PRODUCT.md, for a month or month to date. Pure.
+
+    maintenance = union(windows) ∩ period        eligible = period − maintenance
+    downtime    = down ∩ eligible                unknown  = unknown ∩ eligible
+    availability = (eligible − unknown − downtime) / (eligible − unknown)   (None when 0)
+    error_budget = (1 − target) × eligible of the WHOLE month
+    error_budget_remaining = error_budget − downtime        met = availability ≥ target
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from exporter import intervals as iv
+from exporter.intervals import Intervals
+from exporter.states import StateIntervals
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A maximal stretch of tenant downtime within the period; ``counted_seconds`` is the
+    part outside maintenance, the part that costs budget."""
+
+    start: float
+    end: float
+    seconds: float
+    counted_seconds: float
+
+
+@dataclass(frozen=True)
+class Figures:
+    start: float  # period start (month start)
+    end: float  # period end: month end, or "now" for month to date
+    month_end: float
+    target: float
+    eligible: float
+    maintenance: float
+    downtime: float
+    unknown: float
+    availability: float | None
+    met: bool | None
+    error_budget: float
+    error_budget_remaining: float
+    outages: tuple[Outage, ...]
+
+
+def figures(
+    state: StateIntervals,
+    maintenance: Intervals,
+    month_start: float,
+    month_end: float,
+    target: float,
+    now: float | None = None,
+) -> Figures:
+    """Figures for ``[month_start, min(now, month_end))``.
+
+    ``state`` must cover at least that period; ``maintenance`` is the tenant's merged
+    windows for the whole month (the budget is a whole-month figure).
+    """
+    end = month_end if now is None else max(month_start, min(now, month_end))
+    month_maintenance = iv.clip(maintenance, month_start, month_end)
+    eligible_set = iv.subtract([(month_start, end)], month_maintenance) if month_start < end else []
+    eligible = iv.total(eligible_set)
+    down = iv.clip(state.down, month_start, end)
+    counted = iv.intersect(down, eligible_set)
+    downtime = iv.total(counted)
+    unknown = iv.total(iv.intersect(iv.clip(state.unknown, month_start, end), eligible_set))
+    known = eligible - unknown
+    availability = (known - downtime) / known if known > 0 else None
+    budget = (1 - target) * (month_end - month_start - iv.total(month_maintenance))
+    outages = tuple(_outages(down, counted))
+    return Figures(
+        start=month_start,
+        end=end,
+        month_end=month_end,
+        target=target,
+        eligible=eligible,
+        maintenance=iv.total(iv.clip(month_maintenance, month_start, end)),
+        downtime=downtime,
+        unknown=unknown,
+        availability=availability,
+        met=None if availability is None else availability >= target,
+        error_budget=budget,
+        error_budget_remaining=budget - downtime,
+        outages=outages,
+    )
+
+
+def _outages(down: Intervals, counted: Intervals):
+    # Each counted piece lies inside exactly one down interval: one merge-walk suffices.
+    j = 0
+    for start, end in down:
+        seconds = 0.0
+        while j < len(counted) and counted[j][0] < end:
+            seconds += counted[j][1] - counted[j][0]
+            j += 1
+        yield Outage(start, end, end - start, seconds)

@@ -1,0 +1,64 @@
+import pytest
+
+from exporter.availability import Outage, figures
+from exporter.states import StateIntervals
+
+# Month [0, 1000); maintenance [100, 200); down [150, 250) half inside maintenance;
+# unknown [500, 600); target 0.9.
+STATE = StateIntervals(up=[(0, 150), (250, 500), (600, 1000)], down=[(150, 250)], unknown=[(500, 600)])
+
+
+@pytest.mark.parametrize(
+    "now, expected",
+    [
+        pytest.param(
+            None,
+            dict(eligible=900, maintenance=100, downtime=50, unknown=100, availability=750 / 800, met=True,
+                 error_budget=90, error_budget_remaining=40),
+            id="whole-month: downtime inside maintenance not counted, unknown neither up nor down",
+        ),
+        pytest.param(
+            300,
+            dict(eligible=200, maintenance=100, downtime=50, unknown=0, availability=150 / 200, met=False,
+                 error_budget=90, error_budget_remaining=40),
+            id="month-to-date: budget still refers to the whole month",
+        ),
+        pytest.param(
+            0,
+            dict(eligible=0, maintenance=0, downtime=0, unknown=0, availability=None, met=None,
+                 error_budget=90, error_budget_remaining=90),
+            id="at the month start nothing is known yet",
+        ),
+        pytest.param(
+            5000,
+            dict(eligible=900, maintenance=100, downtime=50, unknown=100, availability=750 / 800, met=True,
+                 error_budget=90, error_budget_remaining=40),
+            id="now after month end is the whole month",
+        ),
+    ],
+)
+def test_figures(now, expected):
+    f = figures(STATE, [(100, 200)], 0, 1000, 0.9, now)
+    got = {k: getattr(f, k) for k in expected}
+    assert got == pytest.approx(expected)
+
+
+def test_outage_counted_only_outside_maintenance():
+    f = figures(STATE, [(100, 200)], 0, 1000, 0.9)
+    assert f.outages == (Outage(150, 250, 100, 50),)
+
+
+def test_all_unknown_gives_no_availability():
+    f = figures(StateIntervals([], [], [(0, 1000)]), [], 0, 1000, 0.9992)
+    assert (f.availability, f.met, f.unknown, f.downtime) == (None, None, 1000, 0)
+
+
+def test_all_maintenance_gives_no_availability_and_no_budget():
+    f = figures(StateIntervals([], [(0, 1000)], []), [(-50, 2000)], 0, 1000, 0.9992)
+    assert (f.availability, f.eligible, f.downtime, f.error_budget, f.maintenance) == (None, 0, 0, 0, 1000)
+    assert f.outages == (Outage(0, 1000, 1000, 0),)
+
+
+@pytest.mark.parametrize("target, met", [(0.9375, True), (0.93751, False)])
+def test_met_is_availability_at_least_target(target, met):
+    assert figures(STATE, [(100, 200)], 0, 1000, target).met is met

@@ -1,0 +1,132 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from exporter.states import ConflictError, Run, StateIntervals, merge, probe_state, tenant_state
+
+T, F = True, False
+
+
+@pytest.mark.parametrize(
+    "runs, obs, stale, expected",
+    [
+        pytest.param(
+            [], [(0, T), (30, T), (60, F), (90, F), (120, T)], 60,
+            [Run(T, 0, 30, 60, 2), Run(F, 60, 90, 120, 2), Run(T, 120, 120, 180, 1)],
+            id="runs-from-scratch",
+        ),
+        pytest.param([], [(0, T), (100, T)], 60, [Run(T, 0, 0, 60, 1), Run(T, 100, 100, 160, 1)], id="gap-splits"),
+        pytest.param([], [(0, T), (60, T)], 60, [Run(T, 0, 60, 120, 2)], id="gap-equal-to-stale-joins"),
+        pytest.param([], [(60, T), (0, T)], 60, [Run(T, 0, 60, 120, 2)], id="unsorted-input"),
+        pytest.param([], [(0, F), (0, F), (30, F)], 60, [Run(F, 0, 30, 90, 2)], id="duplicate-counted-once"),
+        pytest.param(
+            [Run(T, 0, 30, 60, 2), Run(T, 100, 130, 160, 2)], [(65, T)], 60, [Run(T, 0, 130, 160, 5)],
+            id="bridge-two-runs",
+        ),
+        pytest.param(
+            [Run(T, 0, 30, 90, 2)], [(50, F)], 60, [Run(T, 0, 30, 50, 2), Run(F, 50, 50, 110, 1)],
+            id="next-observation-ends-coverage",
+        ),
+        pytest.param([Run(T, 0, 30, 90, 2)], [(0, T), (30, T), (10, T)], 60, [Run(T, 0, 30, 90, 2)],
+                     id="already-recorded-is-a-no-op"),
+        pytest.param(
+            [Run(F, 100, 100, 160, 1)], [(90, F)], 60, [Run(F, 90, 100, 160, 2)], id="prepend-to-run",
+        ),
+    ],
+)
+def test_merge(runs, obs, stale, expected):
+    assert merge(runs, obs, stale) == expected
+
+
+@pytest.mark.parametrize(
+    "runs, obs",
+    [
+        ([Run(T, 0, 60, 120, 3)], [(30, F)]),
+        ([Run(F, 0, 0, 60, 1)], [(0, T)]),
+        ([], [(5, T), (5, F)]),
+    ],
+)
+def test_merge_conflicts(runs, obs):
+    with pytest.raises(ConflictError):
+        merge(runs, obs, 60)
+
+
+RUNS = [Run(T, 0, 30, 60, 2), Run(F, 60, 90, 120, 2), Run(T, 120, 120, 180, 1)]
+
+
+@pytest.mark.parametrize(
+    "threshold, lo, hi, up, down, unknown",
+    [
+        (1, 0, 200, [(0, 60), (120, 180)], [(60, 120)], [(180, 200)]),
+        (2, 0, 200, [(0, 60), (120, 180)], [(60, 120)], [(180, 200)]),
+        (3, 0, 200, [(0, 180)], [], [(180, 200)]),  # two failures do not reach 3: up
+        (1, 70, 150, [(120, 150)], [(70, 120)], []),
+        (1, 300, 400, [], [], [(300, 400)]),
+        (1, 50, 50, [], [], []),
+    ],
+)
+def test_probe_state(threshold, lo, hi, up, down, unknown):
+    assert probe_state(RUNS, threshold, lo, hi) == StateIntervals(up, down, unknown)
+
+
+A = StateIntervals(up=[(0, 50)], down=[(50, 100)], unknown=[])
+B = StateIntervals(up=[(0, 30)], down=[(70, 100)], unknown=[(30, 70)])
+C = StateIntervals(up=[], down=[], unknown=[(0, 100)])
+
+
+@pytest.mark.parametrize(
+    "probes, down_when, expected",
+    [
+        ([A, B], "any", StateIntervals(up=[(0, 30)], down=[(50, 100)], unknown=[(30, 50)])),
+        ([A, B], "all", StateIntervals(up=[(0, 50)], down=[(70, 100)], unknown=[(50, 70)])),
+        ([A, C], "any", StateIntervals(up=[], down=[(50, 100)], unknown=[(0, 50)])),
+        ([A, C], "all", StateIntervals(up=[(0, 50)], down=[], unknown=[(50, 100)])),
+        ([A], "all", A),
+        ([A], "any", A),
+    ],
+)
+def test_tenant_state(probes, down_when, expected):
+    assert tenant_state(probes, down_when, 0, 100) == expected
+
+
+observations = st.lists(st.tuples(st.integers(0, 500), st.booleans()), max_size=40, unique_by=lambda o: o[0])
+
+
+def naive_state(obs, stale, threshold, lo, hi):
+    """The PRODUCT.md definition, observation by observation."""
+    obs = sorted(obs)
+    cover = [(t, min(obs[i + 1][0], t + stale) if i + 1 < len(obs) else t + stale, ok) for i, (t, ok) in enumerate(obs)]
+    cells = {}
+    i = 0
+    while i < len(cover):
+        j = i  # the run: same result, no gap in coverage
+        while j + 1 < len(cover) and cover[j + 1][2] == cover[i][2] and cover[j][1] == cover[j + 1][0]:
+            j += 1
+        state = "up" if cover[i][2] or j - i + 1 < threshold else "down"
+        for a, b, _ in cover[i : j + 1]:
+            for k in range(max(a, lo), min(b, hi)):
+                cells[k] = state
+        i = j + 1
+    return {s: {k for k in range(lo, hi) if cells.get(k, "unknown") == s} for s in ("up", "down", "unknown")}
+
+
+def cells(s):
+    return {k for a, b in s for k in range(int(a), int(b))}
+
+
+@given(observations, st.integers(1, 4), st.integers(5, 80))
+def test_runs_agree_with_the_definition(obs, threshold, stale):
+    state = probe_state(merge([], obs, stale), threshold, 0, 600)
+    expected = naive_state(obs, stale, threshold, 0, 600)
+    assert {"up": cells(state.up), "down": cells(state.down), "unknown": cells(state.unknown)} == expected
+
+
+@given(observations, st.integers(5, 80), st.integers(0, 40))
+def test_merging_in_two_parts_is_idempotent_and_consistent(obs, stale, cut):
+    whole = merge([], obs, stale)
+    assert merge(whole, obs, stale) == whole  # importing twice changes nothing
+    try:
+        parts = merge(merge([], obs[:cut], stale), obs[cut:], stale)
+    except ConflictError:
+        return  # a later observation inside an earlier run with the other result
+    assert probe_state(parts, 1, 0, 600) == probe_state(whole, 1, 0, 600)
