@@ -42,17 +42,21 @@ def parse_target(value: object) -> float:
     """``"99.92%"`` or ``0.9992`` -> 0.9992; must lie strictly between 0 and 1."""
     if isinstance(value, bool):
         raise ValueError(f"expected a target such as 99.92% or 0.9992, got {value!r}")
+    percent = isinstance(value, str) and value.strip().endswith("%")
     try:
-        if isinstance(value, str) and value.strip().endswith("%"):
+        if percent:
             ratio = Decimal(value.strip()[:-1].strip()) / 100
         elif isinstance(value, (int, float, str)):
             ratio = Decimal(str(value).strip())
         else:
             raise InvalidOperation
+        if not ratio.is_finite():
+            raise InvalidOperation
     except InvalidOperation:
         raise ValueError(f"expected a target such as 99.92% or 0.9992, got {value!r}") from None
-    if not 0 < ratio < 1:
-        hint = " (write percentages with a % sign)" if 1 < ratio < 100 else ""
+    # Checked on the float too: 1e-999 is above 0 as a Decimal but 0.0 as a float.
+    if not 0 < ratio < 1 or not 0 < float(ratio) < 1:
+        hint = " (write percentages with a % sign)" if 1 < ratio < 100 and not percent else ""
         raise ValueError(f"must lie strictly between 0% and 100%, got {value!r}{hint}")
     return float(ratio)
 

@@ -1,0 +1,184 @@
+"""Command line: ``sla-exporter VERB [flags]``. Flags follow Prometheus exporter
+conventions (``--config.file``). Exit 0 success, 1 bad input, 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from zoneinfo import ZoneInfo
+
+from exporter import __version__, config, importer, report
+from exporter.maintenance import occurrences
+from exporter.model import Config, Tenant
+from exporter.months import day_bounds
+from exporter.store import Store, StoreError
+from exporter.units import format_duration
+
+DEFAULT_STORAGE = "sla-exporter.db"
+
+
+class UserError(Exception):
+    """Bad input from the user: printed as one line (or a few), exit 1, no traceback."""
+
+
+def _month(text: str) -> tuple[int, int]:
+    try:
+        stamp = dt.datetime.strptime(text, "%Y-%m")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM, got {text!r}") from None
+    return stamp.year, stamp.month
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sla-exporter",
+        description="Prometheus exporter and calculator for calendar-month SLA availability.",
+    )
+    parser.add_argument("--version", action="version", version=f"sla-exporter {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name: str, help_: str) -> argparse.ArgumentParser:
+        p = verbs.add_parser(name, help=help_, description=help_)
+        p.add_argument("--config.file", dest="config_file", required=True, metavar="F", help="YAML config file")
+        return p
+
+    verb("check", "validate the config file and print a summary")
+
+    p = verb("windows", "list the maintenance windows between two dates, in local time and UTC")
+    p.add_argument("--from", dest="date_from", type=_date, required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", type=_date, required=True, metavar="YYYY-MM-DD",
+                   help="last day, included")
+    p.add_argument("--tenant", metavar="T", help="only windows that apply to this tenant")
+
+    p = verb("import", "import probe observations from CSV (time,tenant,probe,success)")
+    p.add_argument("--storage.path", dest="storage_path", default=DEFAULT_STORAGE, metavar="DB",
+                   help=f"SQLite store (default {DEFAULT_STORAGE})")
+    p.add_argument("file", metavar="FILE.csv", help="CSV file, or - for standard input")
+
+    p = verb("report", "availability report for a calendar month")
+    p.add_argument("--storage.path", dest="storage_path", default=DEFAULT_STORAGE, metavar="DB",
+                   help=f"SQLite store (default {DEFAULT_STORAGE})")
+    p.add_argument("--month", type=_month, required=True, metavar="YYYY-MM")
+    p.add_argument("--tenant", metavar="T", help="only this tenant")
+    p.add_argument("--format", choices=sorted(report.FORMATS), default="table")
+    return parser
+
+
+def _tenants(cfg: Config, name: str | None) -> list[Tenant]:
+    if name is None:
+        return list(cfg.tenants)
+    tenant = cfg.tenant(name)
+    if tenant is None:
+        known = ", ".join(t.name for t in cfg.tenants)
+        raise UserError(f"unknown tenant {name!r} (the config has: {known})")
+    return [tenant]
+
+
+def cmd_check(args: argparse.Namespace, cfg: Config) -> int:
+    print(config.summary(cfg))
+    return 0
+
+
+def cmd_windows(args: argparse.Namespace, cfg: Config) -> int:
+    if args.date_to < args.date_from:
+        raise UserError(f"--to {args.date_to} is before --from {args.date_from}")
+    lo, hi = day_bounds(args.date_from, args.date_to, cfg.timezone)
+    # Top-level windows once, then each tenant's own ones (Tenant.windows starts with
+    # the top-level windows).
+    scoped = [("all", w) for w in cfg.windows]
+    for tenant in _tenants(cfg, args.tenant):
+        scoped += [(tenant.name, w) for w in tenant.windows[len(cfg.windows):]]
+    scope_of = {id(w): s for s, w in scoped}
+    found = occurrences([w for _, w in scoped], lo, hi)
+    utc = dt.timezone.utc
+    rows = [["NAME", "APPLIES TO", "LOCAL START", "LOCAL END", "UTC START", "UTC END", "DURATION"]]
+    for o in found:
+        tz = ZoneInfo(o.window.timezone)
+        rows.append([
+            o.window.name,
+            scope_of[id(o.window)],
+            dt.datetime.fromtimestamp(o.start, tz).strftime("%Y-%m-%d %a %H:%M %z"),
+            dt.datetime.fromtimestamp(o.end, tz).strftime("%Y-%m-%d %a %H:%M %z"),
+            dt.datetime.fromtimestamp(o.start, utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            dt.datetime.fromtimestamp(o.end, utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            format_duration(o.end - o.start),
+        ])
+    print(f"Maintenance windows from {args.date_from} to {args.date_to} (inclusive), {cfg.timezone}")
+    if len(rows) == 1:
+        print("no windows in this range")
+        return 0
+    print()
+    for line in report._table(rows, right={6}):
+        print(line)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, cfg: Config) -> int:
+    name = "<stdin>" if args.file == "-" else args.file
+    show = sys.stderr.isatty()
+
+    def progress(line: int) -> None:
+        print(f"\r{name}: {line:,} lines read", end="", file=sys.stderr, flush=True)
+
+    try:
+        handle = sys.stdin if args.file == "-" else open(args.file, newline="", encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"{name}: cannot read: {err.strerror}") from None
+    try:
+        with handle:
+            obs = importer.parse(handle, cfg, progress if show else None)
+        with Store(args.storage_path) as store:
+            summary = importer.import_observations(store, cfg, obs)
+    except importer.ImportError_ as err:
+        if show:
+            print(file=sys.stderr)
+        raise UserError("\n".join(f"{name}: {p}" for p in err.problems) + f"\n{name}: refused, nothing was imported") from None
+    except UnicodeDecodeError as err:
+        raise UserError(f"{name}: not UTF-8 text ({err.reason})") from None
+    if show:
+        print(file=sys.stderr)
+    tz = ZoneInfo(cfg.timezone)
+    span = "" if summary.first is None else (
+        f" from {report.rfc3339(summary.first, tz)} to {report.rfc3339(summary.last, tz)}"
+    )
+    print(
+        f"{name}: {summary.rows:,} rows for {summary.probes} probes{span}: "
+        f"{summary.result.added:,} new observations, {summary.rows - summary.result.added:,} already recorded or repeated; "
+        f"{summary.result.runs_written:,} runs written to {args.storage_path}"
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, cfg: Config) -> int:
+    tenants = _tenants(cfg, args.tenant)
+    year, month = args.month
+    with Store(args.storage_path, create=False) as store:
+        doc = report.build(cfg, store, year, month, tenants)
+    sys.stdout.write(report.FORMATS[args.format](doc))
+    return 0
+
+
+COMMANDS = {"check": cmd_check, "windows": cmd_windows, "import": cmd_import, "report": cmd_report}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = config.load(args.config_file)
+        return COMMANDS[args.verb](args, cfg)
+    except config.ConfigError as err:
+        print(err, file=sys.stderr)
+        return 1
+    except (UserError, StoreError) as err:
+        print(f"sla-exporter {args.verb}: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,47 @@
+"""Calendar months and days as UTC epoch-second ranges.
+
+A month is the contract's month: from local midnight on the 1st to local midnight on the 1st
+of the next month in an IANA timezone, so October 2026 in Europe/Helsinki lasts 31 days + 1 hour
+(DST ends) and March 2026 31 days - 1 hour. Pure functions, no clock reads.
+
+Local midnight is read as Python's ``zoneinfo`` reads any wall time with ``fold=0``: where
+midnight does not exist (a spring-forward gap at 00:00, as in some zones) the offset before the
+gap is used, which is the instant the day actually begins; where it is ambiguous, the first one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+Zone = str | dt.tzinfo
+
+
+def _zone(tz: Zone) -> dt.tzinfo:
+    return ZoneInfo(tz) if isinstance(tz, str) else tz
+
+
+def local_midnight(day: dt.date, tz: Zone) -> float:
+    """Local midnight at the start of ``day`` in ``tz``, as UTC epoch seconds."""
+    return dt.datetime(day.year, day.month, day.day, tzinfo=_zone(tz)).timestamp()
+
+
+def month_bounds(year: int, month: int, tz: Zone) -> tuple[float, float]:
+    """``[start, end)`` of calendar month ``year-month`` in ``tz`` as UTC epoch seconds.
+
+    >>> month_bounds(2026, 10, "Europe/Helsinki")  # 2026-09-30T21:00Z .. 2026-10-31T22:00Z
+    (1790802000.0, 1793484000.0)
+    """
+    first = dt.date(year, month, 1)  # ValueError for a month outside 1-12
+    nxt = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
+    zone = _zone(tz)
+    return local_midnight(first, zone), local_midnight(nxt, zone)
+
+
+def day_bounds(first: dt.date, last: dt.date, tz: Zone) -> tuple[float, float]:
+    """From local midnight at the start of ``first`` to local midnight after ``last``
+    (both days included), in ``tz``, as UTC epoch seconds."""
+    if last < first:
+        raise ValueError(f"last day {last.isoformat()} is before first day {first.isoformat()}")
+    zone = _zone(tz)
+    return local_midnight(first, zone), local_midnight(last + dt.timedelta(days=1), zone)

@@ -1,0 +1,135 @@
+"""The monthly report: one document (the pinned JSON shape) rendered as json, csv or a
+table for people."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from zoneinfo import ZoneInfo
+
+from exporter.accounting import tenant_figures
+from exporter.model import Config, Tenant
+from exporter.months import month_bounds
+from exporter.store import Store
+from exporter.units import format_duration, format_percent
+
+SECONDS_KEYS = (
+    "eligible_seconds",
+    "maintenance_seconds",
+    "downtime_seconds",
+    "unknown_seconds",
+    "error_budget_seconds",
+    "error_budget_remaining_seconds",
+)
+
+
+def rfc3339(t: float, tz: ZoneInfo) -> str:
+    return dt.datetime.fromtimestamp(t, tz).isoformat()
+
+
+def _seconds(value: float) -> float:
+    # Millisecond precision: the store's resolution; avoids 2142.7200000000003 in output.
+    return round(value, 3)
+
+
+def build(cfg: Config, store: Store, year: int, month: int, tenants: list[Tenant]) -> dict:
+    tz = ZoneInfo(cfg.timezone)
+    start, end = month_bounds(year, month, cfg.timezone)
+    rows = []
+    for tenant in tenants:
+        f = tenant_figures(store, tenant, start, end)
+        rows.append(
+            {
+                "tenant": tenant.name,
+                "environment": tenant.environment,
+                "target": tenant.target,
+                "availability": f.availability,
+                "met": f.met,
+                "eligible_seconds": _seconds(f.eligible),
+                "maintenance_seconds": _seconds(f.maintenance),
+                "downtime_seconds": _seconds(f.downtime),
+                "unknown_seconds": _seconds(f.unknown),
+                "error_budget_seconds": _seconds(f.error_budget),
+                "error_budget_remaining_seconds": _seconds(f.error_budget_remaining),
+                "outages": [
+                    {
+                        "start": rfc3339(o.start, tz),
+                        "end": rfc3339(o.end, tz),
+                        "seconds": _seconds(o.seconds),
+                        "counted_seconds": _seconds(o.counted_seconds),
+                    }
+                    for o in f.outages
+                ],
+            }
+        )
+    return {
+        "month": f"{year:04d}-{month:02d}",
+        "timezone": cfg.timezone,
+        "start": rfc3339(start, tz),
+        "end": rfc3339(end, tz),
+        "tenants": rows,
+    }
+
+
+def to_json(doc: dict) -> str:
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def to_csv(doc: dict) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["month", "tenant", "environment", "target", "availability", "met", *SECONDS_KEYS, "outages"]
+    writer.writerow(header)
+    for row in doc["tenants"]:
+        met = "" if row["met"] is None else str(row["met"]).lower()
+        availability = "" if row["availability"] is None else repr(row["availability"])
+        writer.writerow(
+            [doc["month"], row["tenant"], row["environment"], row["target"], availability, met]
+            + [row[k] for k in SECONDS_KEYS]
+            + [len(row["outages"])]
+        )
+    return out.getvalue()
+
+
+def _table(rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+        for r in rows
+    ]
+
+
+def _local(iso: str) -> str:
+    return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+def to_table(doc: dict) -> str:
+    lines = [
+        f"Month {doc['month']} in {doc['timezone']}: {_local(doc['start'])} to {_local(doc['end'])}",
+        "",
+    ]
+    rows = [["TENANT", "ENVIRONMENT", "TARGET", "AVAILABILITY", "MET", "ELIGIBLE", "MAINTENANCE",
+             "DOWNTIME", "UNKNOWN", "BUDGET", "REMAINING", "OUTAGES"]]
+    for r in doc["tenants"]:
+        met = "n/a" if r["met"] is None else ("yes" if r["met"] else "NO")
+        rows.append(
+            [r["tenant"], r["environment"], format_percent(r["target"]), format_percent(r["availability"]), met]
+            + [format_duration(r[k]) for k in SECONDS_KEYS]
+            + [str(len(r["outages"]))]
+        )
+    lines += _table(rows, right=set(range(2, 12)) - {4})
+    for r in doc["tenants"]:
+        if not r["outages"]:
+            continue
+        lines += ["", f"Outages of {r['tenant']}:"]
+        orows = [["START", "END", "DURATION", "COUNTED"]] + [
+            [_local(o["start"]), _local(o["end"]), format_duration(o["seconds"]), format_duration(o["counted_seconds"])]
+            for o in r["outages"]
+        ]
+        lines += ["  " + line for line in _table(orows, right={2, 3})]
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = {"json": to_json, "csv": to_csv, "table": to_table}
