@@ -67,7 +67,8 @@ def figures(
     unknown = iv.total(iv.intersect(iv.clip(state.unknown, month_start, end), eligible_set))
     known = eligible - unknown
     availability = (known - downtime) / known if known > 0 else None
-    budget = (1 - target) * (month_end - month_start - iv.total(month_maintenance))
+    # Rounded to the microsecond: (1 - 0.9992) is 0.0008000000000000229 as a float.
+    budget = round((1 - target) * (month_end - month_start - iv.total(month_maintenance)), 6)
     outages = tuple(_outages(down, counted))
     return Figures(
         start=month_start,

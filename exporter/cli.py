@@ -8,14 +8,16 @@ import datetime as dt
 import sys
 from zoneinfo import ZoneInfo
 
-from exporter import __version__, config, importer, report
+from exporter import __version__, config, importer, logs, report
 from exporter.maintenance import occurrences
 from exporter.model import Config, Tenant
 from exporter.months import day_bounds
 from exporter.store import Store, StoreError
 from exporter.units import format_duration
+from exporter.web import parse_address
 
 DEFAULT_STORAGE = "sla-exporter.db"
+DEFAULT_LISTEN = ":9929"
 
 
 class UserError(Exception):
@@ -37,6 +39,19 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
 
 
+def _address(text: str) -> tuple[str, int]:
+    try:
+        return parse_address(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sla-exporter",
@@ -49,6 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
         p = verbs.add_parser(name, help=help_, description=help_)
         p.add_argument("--config.file", dest="config_file", required=True, metavar="F", help="YAML config file")
         return p
+
+    p = verb("run", "probe the tenants on schedule, record history, serve /metrics")
+    p.add_argument("--storage.path", dest="storage_path", default=DEFAULT_STORAGE, metavar="DB",
+                   help=f"SQLite store (default {DEFAULT_STORAGE})")
+    p.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
+                   type=_address, help=f"where to serve /metrics (default {DEFAULT_LISTEN})")
+    p.add_argument("--log.format", dest="log_format", choices=("logfmt", "json"), default="logfmt")
+    p.add_argument("--log.level", dest="log_level", choices=logs.LEVELS, default="info")
+    p.add_argument("--probe.workers", dest="workers", type=_positive, metavar="N",
+                   help="probe threads (default: enough for every probe to hang for its whole timeout)")
 
     verb("check", "validate the config file and print a summary")
 
@@ -166,7 +191,19 @@ def cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
-COMMANDS = {"check": cmd_check, "windows": cmd_windows, "import": cmd_import, "report": cmd_report}
+def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
+    from exporter.daemon import Daemon  # the daemon's imports are not needed by the other verbs
+
+    logs.setup(args.log_format, args.log_level)
+    try:
+        daemon = Daemon(args.config_file, args.storage_path, args.listen, workers=args.workers, cfg=cfg)
+    except OSError as err:  # the listen address is taken or not ours
+        raise UserError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {err.strerror}") from None
+    daemon.run_forever()
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "windows": cmd_windows, "import": cmd_import, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,7 +39,7 @@ def build(cfg: Config, store: Store, year: int, month: int, tenants: list[Tenant
     start, end = month_bounds(year, month, cfg.timezone)
     rows = []
     for tenant in tenants:
-        f = tenant_figures(store, tenant, start, end)
+        f = tenant_figures(store.runs, tenant, start, end)
         rows.append(
             {
                 "tenant": tenant.name,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -48,8 +49,11 @@ class MergeResult:
     runs_written: int
 
 
+MAX_MS = 2**62  # "forever" for open-ended range queries; fits SQLite's INTEGER
+
+
 def to_ms(t: float) -> int:
-    return round(t * 1000)
+    return MAX_MS if t >= MAX_MS / 1000 else round(t * 1000)
 
 
 def _run(row: Sequence) -> Run:
@@ -73,9 +77,12 @@ class Store:
             raise StoreError(f"{path}: {err}") from None
         self.path = path
         self._ids: dict[tuple[str, str], int] = {}
+        # One connection shared by the daemon's threads (writer, scrapes): serialize its use.
+        self.lock = threading.RLock()
 
     def close(self) -> None:
-        self.db.close()
+        with self.lock:
+            self.db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -124,8 +131,38 @@ class Store:
 
     def runs(self, tenant: str, probe: str, lo: float, hi: float) -> list[Run]:
         """Runs of one probe that may cover any of ``[lo, hi]`` (one more before is fine)."""
-        probe_id = self.probe_id(tenant, probe, create=False)
-        return [] if probe_id is None else self._runs_by_id(probe_id, lo, hi)
+        with self.lock:
+            probe_id = self.probe_id(tenant, probe, create=False)
+            return [] if probe_id is None else self._runs_by_id(probe_id, lo, hi)
+
+    def first_start(self, tenant: str, probe: str) -> float | None:
+        """When the recorded history of a probe begins, None if it has none."""
+        with self.lock:
+            probe_id = self.probe_id(tenant, probe, create=False)
+            row = None if probe_id is None else self.db.execute(
+                "SELECT min(start_ms) FROM runs WHERE probe_id = ?", (probe_id,)
+            ).fetchone()
+        return None if row is None or row[0] is None else row[0] / 1000
+
+    def save_runs(self, rows: Iterable[tuple[str, str, Run]]) -> None:
+        """Insert or replace runs (keyed by probe and start) in one transaction: the live
+        recorder's group commit."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO runs (probe_id, start_ms, last_ms, end_ms, success, count) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (self.probe_id(t, p), to_ms(r.start), to_ms(r.last), to_ms(r.end), int(r.success), r.count)
+                        for t, p, r in rows
+                    ],
+                )
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                self._ids.clear()
+                raise
+            self.db.execute("COMMIT")
 
     def merge(self, batches: Mapping[tuple[str, str], tuple[Iterable[tuple[float, bool]], float]]) -> MergeResult:
         """Merge observations into the history of several probes in ONE transaction.
@@ -133,6 +170,10 @@ class Store:
         ``batches`` maps (tenant, probe) to (observations, stale_after). Either all of it
         is kept or, if anything raises (e.g. states.ConflictError), none of it.
         """
+        with self.lock:
+            return self._merge(batches)
+
+    def _merge(self, batches) -> MergeResult:
         added = written = 0
         self.db.execute("BEGIN IMMEDIATE")
         try:

@@ -1,0 +1,178 @@
+"""The one custom Prometheus collector: every SLA figure is computed at scrape time from
+the recorder's history, so /metrics is always as fresh as the last probe result.
+
+Sample output (abridged)::
+
+    sla_up{tenant="acme-prod"} 1.0
+    sla_availability_ratio{tenant="acme-prod"} 0.99987
+    sla_target_ratio{tenant="acme-prod"} 0.9992
+    sla_error_budget_remaining_seconds{tenant="acme-prod"} 1790.2
+    sla_downtime_seconds_total{tenant="acme-prod"} 318.0
+    sla_probe_success{probe="agent-ui",tenant="acme-prod"} 1.0
+
+Closed months never change, so their figures are computed once per config and cached;
+each scrape computes only the month to date from memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from exporter import __version__
+from exporter import metrics as m
+from exporter.accounting import tenant_figures
+from exporter.availability import Figures
+from exporter.maintenance import active_at
+from exporter.model import Config, Tenant
+from exporter.months import month_bounds
+from exporter.recorder import Recorder
+
+
+@dataclass
+class ReloadStatus:
+    ok: bool = False
+    success_time: float | None = None
+
+
+@dataclass(frozen=True)
+class MonthTotals:
+    """What a closed month adds to the history counters."""
+
+    downtime: float
+    known_eligible: float
+    outages: int
+    down_at_start: bool  # an outage runs from the month's first instant
+    down_at_end: bool  # an outage runs up to the month's last instant
+
+    @classmethod
+    def of(cls, f: Figures) -> MonthTotals:
+        counted = [o for o in f.outages if o.counted_seconds > 0]
+        return cls(
+            downtime=f.downtime,
+            known_eligible=f.eligible - f.unknown,
+            outages=len(counted),
+            down_at_start=bool(counted) and counted[0].start <= f.start,
+            down_at_end=bool(counted) and counted[-1].end >= f.end,
+        )
+
+
+def _family(metric: m.Metric) -> GaugeMetricFamily | CounterMetricFamily:
+    if metric.kind == "counter":
+        return CounterMetricFamily(metric.name.removesuffix("_total"), metric.help, labels=metric.labels)
+    return GaugeMetricFamily(metric.name, metric.help, labels=metric.labels)
+
+
+def _months(y: int, mo: int, until: tuple[int, int]) -> Iterator[tuple[int, int]]:
+    while (y, mo) < until:
+        yield y, mo
+        y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
+
+
+def _month_of(t: float, tz: str) -> tuple[int, int]:
+    d = dt.datetime.fromtimestamp(t, ZoneInfo(tz))
+    return d.year, d.month
+
+
+class SLACollector(Collector):
+    def __init__(
+        self,
+        config: Callable[[], Config],
+        recorder: Recorder,
+        reload: ReloadStatus,
+        clock: Callable[[], float] = time.time,
+        timer: Callable[[], float] = time.perf_counter,
+    ):
+        self.config, self.recorder, self.reload, self.clock, self.timer = config, recorder, reload, clock, timer
+        self._cache_cfg: Config | None = None
+        self._closed: dict[tuple[str, int, int], Figures] = {}
+
+    def describe(self) -> list[Metric]:
+        return [_family(metric) for metric in m.ALL]
+
+    # -- history -----------------------------------------------------------------------------
+
+    def _closed_month(self, cfg: Config, tenant: Tenant, y: int, mo: int, now: float) -> Figures:
+        key = (tenant.name, y, mo)
+        if key in self._closed:
+            return self._closed[key]
+        lo, hi = month_bounds(y, mo, cfg.timezone)
+        f = tenant_figures(self.recorder.runs_of, tenant, lo, hi)
+        # The last results of a month hold into the next for up to stale_after: only then
+        # is the month final.
+        if now >= hi + max(p.stale_after for p in tenant.probes):
+            self._closed[key] = f
+        return f
+
+    def _history(self, cfg: Config, tenant: Tenant, current: tuple[int, int], mtd: Figures, now: float):
+        """(downtime, known eligible, outages) over all recorded history."""
+        starts = [self.recorder.first_start(tenant.name, p.name) for p in tenant.probes]
+        starts = [s for s in starts if s is not None]
+        totals = [MonthTotals.of(mtd)]
+        if starts:
+            totals[:0] = [MonthTotals.of(self._closed_month(cfg, tenant, y, mo, now))
+                          for y, mo in _months(*_month_of(min(starts), cfg.timezone), current)]
+        outages = sum(t.outages for t in totals)
+        # An outage that runs across midnight at month end is one outage, not two.
+        outages -= sum(1 for a, b in zip(totals, totals[1:]) if a.down_at_end and b.down_at_start)
+        return sum(t.downtime for t in totals), sum(t.known_eligible for t in totals), outages
+
+    # -- scrape ------------------------------------------------------------------------------
+
+    def collect(self) -> Iterator[Metric]:
+        began = self.timer()
+        cfg, now = self.config(), self.clock()
+        if cfg is not self._cache_cfg:  # a reload may change windows, targets, thresholds
+            self._cache_cfg, self._closed = cfg, {}
+        fam = {metric.name: _family(metric) for metric in m.ALL}
+
+        def put(metric: m.Metric, labels: list[str], value: float | None) -> None:
+            if value is not None:
+                fam[metric.name].add_metric(labels, value)
+
+        current = _month_of(now, cfg.timezone)
+        month_start, month_end = month_bounds(*current, cfg.timezone)
+        previous = (current[0] - 1, 12) if current[1] == 1 else (current[0], current[1] - 1)
+        for tenant in cfg.tenants:
+            t = [tenant.name]
+            f = tenant_figures(self.recorder.runs_of, tenant, month_start, month_end, now)
+            state, probe_states = self.recorder.state_now(tenant, now)
+            put(m.UP, t, None if state == "unknown" else float(state == "up"))
+            put(m.AVAILABILITY, t, f.availability)
+            put(m.TARGET, t, tenant.target)
+            put(m.MARGIN, t, None if f.availability is None else f.availability - tenant.target)
+            put(m.BUDGET, t, f.error_budget)
+            put(m.BUDGET_REMAINING, t, f.error_budget_remaining)
+            put(m.MAINTENANCE_ACTIVE, t, float(bool(active_at(tenant.windows, now))))
+            put(m.MONTH_DOWNTIME, t, f.downtime)
+            put(m.MONTH_MAINTENANCE, t, f.maintenance)
+            put(m.MONTH_UNKNOWN, t, f.unknown)
+            put(m.MONTH_ELIGIBLE, t, f.eligible)
+            put(m.PREVIOUS_AVAILABILITY, t, self._closed_month(cfg, tenant, *previous, now).availability)
+            downtime, eligible, outages = self._history(cfg, tenant, current, f, now)
+            put(m.DOWNTIME_TOTAL, t, downtime)
+            put(m.ELIGIBLE_TOTAL, t, eligible)
+            put(m.OUTAGES_TOTAL, t, outages)
+            for probe in tenant.probes:
+                tp = [tenant.name, probe.name]
+                r = self.recorder.last_result(tenant.name, probe.name)
+                if r is None:
+                    continue
+                put(m.PROBE_SUCCESS, tp, float(r.success) if now < r.started + probe.stale_after else None)
+                put(m.PROBE_DURATION, tp, r.duration)
+                put(m.PROBE_STATUS, tp, float(r.status_code or 0))
+                put(m.PROBE_CERT_EXPIRY, tp, r.cert_expiry)
+        for (tenant_name, probe_name, reason), count in sorted(self.recorder.error_counts().items()):
+            put(m.PROBE_ERRORS, [tenant_name, probe_name, reason], count)
+        put(m.BUILD_INFO, [__version__, platform.python_version()], 1)
+        put(m.RELOAD_OK, [], float(self.reload.ok))
+        put(m.RELOAD_TIME, [], self.reload.success_time)
+        put(m.SCRAPE_DURATION, [], self.timer() - began)
+        yield from fam.values()

@@ -1,0 +1,198 @@
+"""``sla-exporter run``: scheduled probes -> recorder -> store, and /metrics.
+
+Wiring only: probing is ``probes``, history is ``recorder``, figures are ``collector``.
+Each probe is an APScheduler interval job on a bounded thread pool: one run per probe at a
+time (``max_instances=1``), late runs coalesced, first runs spread over the interval by a
+stable hash so that probes never fire in lockstep. The pool is sized so that even if every
+target hung for its whole timeout, every probe would still find a worker; housekeeping
+(group commit, month rollover) runs on its own executor so a busy pool never delays it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import signal
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import CollectorRegistry, ProcessCollector
+
+from exporter import config
+from exporter.collector import ReloadStatus, SLACollector
+from exporter.model import Config, Probe
+from exporter.months import month_bounds
+from exporter.probes import Prober
+from exporter.recorder import Recorder, Result
+from exporter.store import Store
+from exporter.web import Endpoints, Server
+
+log = logging.getLogger("sla_exporter")
+
+FLUSH_INTERVAL = 1.0  # seconds of results a crash may lose (they then read as unknown)
+
+
+def pool_size(cfg: Config) -> int:
+    """Workers for the probe pool: enough for every probe to run even if each target
+    hangs for its full timeout (a probe needs timeout/interval of a worker then), plus
+    headroom; never more than there are probes."""
+    probes = [p for t in cfg.tenants for p in t.probes]
+    busy = sum(p.timeout / p.interval for p in probes)
+    return max(1, min(len(probes), math.ceil(busy) + 4))
+
+
+def previous_month_start(now: float, tz: str) -> float:
+    d = dt.datetime.fromtimestamp(now, ZoneInfo(tz))
+    y, mo = (d.year - 1, 12) if d.month == 1 else (d.year, d.month - 1)
+    return month_bounds(y, mo, tz)[0]
+
+
+def _offset(tenant: str, probe: str, interval: float) -> float:
+    # Stable across restarts and replicas: the same probe fires at the same phase.
+    return (zlib.crc32(f"{tenant}/{probe}".encode()) % 10_000) / 10_000 * interval
+
+
+class Daemon:
+    def __init__(
+        self,
+        config_path: str,
+        storage_path: str,
+        listen: tuple[str, int],
+        clock: Callable[[], float] = time.time,
+        workers: int | None = None,
+        cfg: Config | None = None,
+    ):
+        self.config_path, self.clock = config_path, clock
+        self.cfg = cfg or config.load(config_path)  # ConfigError: the caller reports it
+        self.reload_status = ReloadStatus(ok=True, success_time=clock())
+        self.store = Store(storage_path)
+        self.recorder = Recorder(self.store, self.cfg, previous_month_start(clock(), self.cfg.timezone))
+        self.prober = Prober()
+        self.registry = CollectorRegistry()
+        self.registry.register(SLACollector(lambda: self.cfg, self.recorder, self.reload_status, clock))
+        ProcessCollector(registry=self.registry)
+        self.workers = workers or pool_size(self.cfg)
+        self.scheduler = BackgroundScheduler(
+            executors={
+                "default": ThreadPoolExecutor(self.workers),
+                "housekeeping": ThreadPoolExecutor(1),
+            },
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone="UTC",
+        )
+        self.server = Server(listen, Endpoints(self.registry, self.ready, self.reload))
+        self._stopped = threading.Event()
+        self._reload_lock = threading.Lock()
+        self.healthy_store = True
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._schedule(self.cfg)
+        self.scheduler.add_job(self._housekeeping, IntervalTrigger(seconds=FLUSH_INTERVAL), id="housekeeping",
+                               executor="housekeeping", misfire_grace_time=None)
+        self.scheduler.start()
+        self.server.start()
+        host, port = self.server.server_address[:2]
+        log.info("listening", extra={"fields": {
+            "address": f"{host}:{port}", "tenants": len(self.cfg.tenants),
+            "probes": sum(len(t.probes) for t in self.cfg.tenants), "workers": self.workers,
+            "storage": self.store.path}})
+
+    def run_forever(self) -> None:
+        """Serve until SIGTERM or SIGINT; SIGHUP reloads the config."""
+        signal.signal(signal.SIGHUP, lambda *_: self.reload())
+        signal.signal(signal.SIGTERM, lambda *_: self._stopped.set())
+        signal.signal(signal.SIGINT, lambda *_: self._stopped.set())
+        self.start()
+        while not self._stopped.wait(1.0):
+            pass
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        log.info("shutting down")
+        self.scheduler.shutdown(wait=False)
+        self.server.shutdown()
+        self.server.server_close()
+        try:
+            self.recorder.flush()
+        finally:
+            self.store.close()
+            self.prober.close()
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def _schedule(self, cfg: Config) -> None:
+        wanted = {}
+        for tenant in cfg.tenants:
+            for probe in tenant.probes:
+                wanted[f"probe:{tenant.name}/{probe.name}"] = (tenant.name, probe)
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("probe:") and job.id not in wanted:
+                job.remove()
+        now = self.clock()
+        for job_id, (tenant, probe) in wanted.items():
+            start = now + _offset(tenant, probe.name, probe.interval)
+            self.scheduler.add_job(
+                self._probe_job, IntervalTrigger(seconds=probe.interval, start_date=_utc(start)),
+                args=(tenant, probe), id=job_id, replace_existing=True,
+                misfire_grace_time=max(1, int(probe.interval)),
+            )
+
+    def _probe_job(self, tenant: str, probe: Probe) -> None:
+        r = self.prober.probe(probe)
+        self.recorder.observe(tenant, probe.name, Result(
+            started=r.started, success=r.success, duration=r.duration, status_code=r.status_code,
+            reason=r.reason, cert_expiry=r.cert_expiry))
+
+    def _housekeeping(self) -> None:
+        now = self.clock()
+        try:
+            self.recorder.flush()
+            self.healthy_store = True
+        except Exception as err:  # disk full, read-only: keep probing, say so on /-/ready
+            if self.healthy_store:
+                log.error("cannot write to the store", extra={"fields": {"error": str(err)}})
+            self.healthy_store = False
+        self.recorder.tick(now)
+        since = previous_month_start(now, self.cfg.timezone)
+        if since > self.recorder.since:
+            self.recorder.trim(since)
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    def ready(self) -> tuple[bool, str]:
+        if not self.healthy_store:
+            return False, "not ready: cannot write to the store"
+        return True, "ready"
+
+    def reload(self) -> tuple[bool, str]:
+        with self._reload_lock:
+            try:
+                cfg = config.load(self.config_path)
+            except config.ConfigError as err:
+                self.reload_status.ok = False
+                log.error("config reload refused; the running config stays", extra={"fields": {"errors": str(err)}})
+                return False, f"config reload refused; the running config stays:\n{err}"
+            if pool_size(cfg) > self.workers:
+                log.warning("the new config has more probes than the probe pool was sized for; "
+                            "restart to resize it", extra={"fields": {"workers": self.workers,
+                                                                      "wanted": pool_size(cfg)}})
+            self.recorder.configure(cfg)
+            self.cfg = cfg
+            self._schedule(cfg)
+            self.reload_status.ok, self.reload_status.success_time = True, self.clock()
+            log.info("config reloaded", extra={"fields": {
+                "tenants": len(cfg.tenants), "probes": sum(len(t.probes) for t in cfg.tenants)}})
+            return True, "config reloaded"
+
+
+def _utc(t: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc)

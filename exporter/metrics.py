@@ -1,0 +1,61 @@
+"""Every metric name the exporter emits, with its help text: the one place they are
+spelled. The README's metric reference is checked against this table by a test."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Metric(NamedTuple):
+    name: str  # full name as exposed (counters include _total)
+    kind: str  # gauge | counter | info
+    labels: tuple[str, ...]
+    help: str
+
+
+T, TP = ("tenant",), ("tenant", "probe")
+
+UP = Metric("sla_up", "gauge", T, "1 if the tenant is up now, 0 if down; no sample while its state is unknown.")
+AVAILABILITY = Metric("sla_availability_ratio", "gauge", T,
+                      "Month-to-date availability: (eligible - unknown - downtime) / (eligible - unknown); "
+                      "no sample while nothing eligible is known.")
+TARGET = Metric("sla_target_ratio", "gauge", T, "The tenant's availability target.")
+MARGIN = Metric("sla_margin_ratio", "gauge", T, "Month-to-date availability minus the target (negative: below target).")
+BUDGET = Metric("sla_error_budget_seconds", "gauge", T,
+                "Downtime the whole month allows: (1 - target) x the month's eligible seconds.")
+BUDGET_REMAINING = Metric("sla_error_budget_remaining_seconds", "gauge", T,
+                          "Error budget minus month-to-date downtime (negative: budget exceeded).")
+MAINTENANCE_ACTIVE = Metric("sla_maintenance_active", "gauge", T, "1 while a maintenance window of the tenant is in progress.")
+DOWNTIME_TOTAL = Metric("sla_downtime_seconds_total", "counter", T,
+                        "Downtime outside maintenance over all recorded history.")
+ELIGIBLE_TOTAL = Metric("sla_eligible_seconds_total", "counter", T,
+                        "Time outside maintenance with a known state (up or down) over all recorded history.")
+OUTAGES_TOTAL = Metric("sla_outages_total", "counter", T,
+                       "Outages (stretches of tenant downtime) that cost error budget, over all recorded history.")
+MONTH_DOWNTIME = Metric("sla_month_downtime_seconds", "gauge", T, "Month-to-date downtime outside maintenance.")
+MONTH_MAINTENANCE = Metric("sla_month_maintenance_seconds", "gauge", T, "Month-to-date maintenance time.")
+MONTH_UNKNOWN = Metric("sla_month_unknown_seconds", "gauge", T,
+                       "Month-to-date time outside maintenance with no probe result (the monitor's own gaps).")
+MONTH_ELIGIBLE = Metric("sla_month_eligible_seconds", "gauge", T, "Month-to-date time outside maintenance.")
+PREVIOUS_AVAILABILITY = Metric("sla_previous_month_availability_ratio", "gauge", T,
+                               "Availability of the previous calendar month; no sample when none is known.")
+PROBE_SUCCESS = Metric("sla_probe_success", "gauge", TP,
+                       "1 if the probe's last result succeeded, 0 if it failed; no sample once it is stale.")
+PROBE_DURATION = Metric("sla_probe_duration_seconds", "gauge", TP, "How long the probe's last run took.")
+PROBE_STATUS = Metric("sla_probe_http_status_code", "gauge", TP,
+                      "HTTP status code of the probe's last response, 0 when there was none.")
+PROBE_CERT_EXPIRY = Metric("sla_probe_tls_cert_expiry_timestamp_seconds", "gauge", TP,
+                           "When the target's TLS certificate expires (Unix time), from the last https probe.")
+PROBE_ERRORS = Metric("sla_probe_errors_total", "counter", ("tenant", "probe", "reason"),
+                      "Failed probe runs by reason (timeout, connection, tls, dns, status, body, redirect, config), "
+                      "since the exporter started.")
+BUILD_INFO = Metric("sla_exporter_build_info", "gauge", ("version", "python_version"),
+                    "A metric with a constant 1 labelled by the exporter's version.")
+RELOAD_OK = Metric("sla_exporter_config_last_reload_successful", "gauge", (),
+                   "1 if the last config (re)load succeeded, 0 if it was refused.")
+RELOAD_TIME = Metric("sla_exporter_config_last_reload_success_timestamp_seconds", "gauge", (),
+                     "When the config was last loaded successfully (Unix time).")
+SCRAPE_DURATION = Metric("sla_exporter_scrape_duration_seconds", "gauge", (),
+                         "Time this scrape spent computing the SLA figures.")
+
+ALL = [v for v in globals().values() if isinstance(v, Metric)]

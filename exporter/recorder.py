@@ -1,0 +1,179 @@
+"""Live probe history for the daemon.
+
+Probe results become runs (``states.merge``, the same rule the import uses), kept in
+memory from the start of the previous month on, so a scrape never reads the disk, and
+written to the store in batches (``flush``, a group commit about once a second). A
+crash therefore loses at most the results since the last flush: the stored run ends
+where its last flushed result stops holding, and the time after reads as unknown, never
+as a wrong state. After a restart the first result is more than ``stale_after`` after
+the stored one, so it starts a new run and the gap stays unknown.
+
+Thread-safe: probe workers call ``observe``, the flush job calls ``flush`` and ``tick``,
+scrapes call ``runs_of`` and ``last_result``.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from dataclasses import dataclass
+
+from exporter.model import Config, Tenant
+from exporter.states import Run, merge, probe_state, tenant_state
+from exporter.store import Store
+
+log = logging.getLogger("sla_exporter")
+
+Key = tuple[str, str]  # (tenant, probe)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the recorder keeps of a probe's last run (for the probe-level gauges)."""
+
+    started: float
+    success: bool
+    duration: float
+    status_code: int | None = None
+    reason: str | None = None
+    cert_expiry: float | None = None
+
+
+class Recorder:
+    def __init__(self, store: Store, cfg: Config, since: float):
+        self.store = store
+        self.lock = threading.Lock()
+        self.since = since  # memory holds every run that covers any time from here on
+        self.cfg = cfg
+        self.runs: dict[Key, list[Run]] = {}
+        self.dirty: dict[tuple[Key, float], Run] = {}
+        self.results: dict[Key, Result] = {}
+        self.errors: collections.Counter[tuple[str, str, str]] = collections.Counter()
+        self.states: dict[Key | str, str] = {}  # last logged state of probes and tenants
+        self.first: dict[Key, float | None] = {}  # when each probe's history begins
+        self.configure(cfg)
+
+    # -- configuration --------------------------------------------------------------------
+
+    def configure(self, cfg: Config) -> None:
+        """Adopt a (re)loaded config: load the history of probes new to memory."""
+        keys = {(t.name, p.name) for t in cfg.tenants for p in t.probes}
+        with self.lock:
+            self.cfg = cfg
+            self._probes = {(t.name, p.name): p for t in cfg.tenants for p in t.probes}
+            for key in keys - self.runs.keys():
+                self.runs[key] = self.store.runs(*key, self.since, float("inf"))
+                self.first[key] = self.store.first_start(*key)
+            for key in self.runs.keys() - keys:
+                del self.runs[key]  # removed from config: its stored history stays
+
+    def trim(self, since: float) -> None:
+        """Forget runs that end before ``since`` (called when a month begins)."""
+        with self.lock:
+            self.since = since
+            for key, runs in self.runs.items():
+                self.runs[key] = [r for r in runs if r.end > since]
+
+    # -- writing --------------------------------------------------------------------------
+
+    def observe(self, tenant: str, probe: str, result: Result) -> None:
+        key = (tenant, probe)
+        with self.lock:
+            spec = self._probes.get(key)
+            if spec is None:
+                return  # a run of a probe that a reload just removed
+            runs = self.runs[key]
+            if runs and result.started <= runs[-1].last:
+                # The wall clock stepped back (or two results share an instant): keep the
+                # history as it is rather than write overlapping runs.
+                log.warning("result out of order, ignored", extra={"fields": {"tenant": tenant, "probe": probe}})
+                return
+            tail = merge(runs[-1:], [(result.started, result.success)], spec.stale_after)
+            runs[-1:] = tail
+            for run in tail:
+                self.dirty[(key, run.start)] = run
+            self.results[key] = result
+            if self.first.get(key) is None:
+                self.first[key] = result.started
+            if not result.success and result.reason:
+                self.errors[(tenant, probe, result.reason)] += 1
+            self._log_changes(tenant, result.started, result.reason)
+
+    def flush(self) -> int:
+        """Write the runs changed since the last flush in one transaction."""
+        with self.lock:
+            batch, self.dirty = self.dirty, {}
+        if batch:
+            try:
+                self.store.save_runs((key[0], key[1], run) for (key, _), run in batch.items())
+            except Exception:
+                with self.lock:  # keep them for the next flush, newer versions first
+                    for k, run in batch.items():
+                        self.dirty.setdefault(k, run)
+                raise
+        return len(batch)
+
+    def tick(self, now: float) -> None:
+        """Log states that changed by time passing alone (a probe going stale)."""
+        with self.lock:
+            for tenant in self.cfg.tenants:
+                self._log_changes(tenant.name, now, "stale")
+
+    # -- reading --------------------------------------------------------------------------
+
+    def runs_of(self, tenant: str, probe: str, lo: float, hi: float) -> list[Run]:
+        if lo < self.since:
+            return self.store.runs(tenant, probe, lo, hi)
+        with self.lock:
+            return list(self.runs.get((tenant, probe), ()))
+
+    def first_start(self, tenant: str, probe: str) -> float | None:
+        with self.lock:
+            return self.first.get((tenant, probe))
+
+    def last_result(self, tenant: str, probe: str) -> Result | None:
+        with self.lock:
+            return self.results.get((tenant, probe))
+
+    def error_counts(self) -> dict[tuple[str, str, str], int]:
+        with self.lock:
+            return dict(self.errors)
+
+    def state_now(self, tenant: Tenant, now: float) -> tuple[str, dict[str, str]]:
+        """(tenant state, {probe: state}) at instant ``now``: up, down or unknown."""
+        with self.lock:
+            return self._state_now(tenant, now)
+
+    def _state_now(self, tenant: Tenant, now: float) -> tuple[str, dict[str, str]]:
+        lo, hi = now, now + 0.001
+        per_probe = {
+            p.name: probe_state(self.runs.get((tenant.name, p.name), [])[-1:], p.failure_threshold, lo, hi)
+            for p in tenant.probes
+        }
+        combined = tenant_state(list(per_probe.values()), tenant.down_when, lo, hi)
+        return _name(combined), {name: _name(s) for name, s in per_probe.items()}
+
+    def _log_changes(self, tenant_name: str, now: float, reason: str | None) -> None:
+        tenant = self.cfg.tenant(tenant_name)
+        if tenant is None:
+            return
+        state, probes = self._state_now(tenant, now)
+        for probe, new in probes.items():
+            old = self.states.get((tenant_name, probe))
+            if old != new:
+                self.states[(tenant_name, probe)] = new
+                if old is not None or new == "down":  # start-up to up/unknown is no news
+                    log.info("probe state change", extra={"fields": {
+                        "tenant": tenant_name, "probe": probe, "from": old or "unknown", "to": new,
+                        "reason": reason if new != "up" else None}})
+        old = self.states.get(tenant_name)
+        if old != state:
+            self.states[tenant_name] = state
+            if old is not None or state == "down":
+                log.info("tenant state change", extra={"fields": {
+                    "tenant": tenant_name, "from": old or "unknown", "to": state}})
+
+
+def _name(state) -> str:
+    return "down" if state.down else "unknown" if state.unknown else "up"

@@ -1,0 +1,108 @@
+"""The HTTP endpoints: /metrics, /-/healthy, /-/ready, POST /-/reload and a landing page."""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+
+from exporter import __version__
+
+LANDING = """<!doctype html>
+<html><head><title>sla-exporter</title></head>
+<body>
+<h1>sla-exporter</h1>
+<p>Calendar-month SLA availability, maintenance windows excluded. Version {version}.</p>
+<ul>
+<li><a href="/metrics">/metrics</a>: figures for Prometheus</li>
+<li><a href="/-/healthy">/-/healthy</a>: liveness</li>
+<li><a href="/-/ready">/-/ready</a>: readiness (config loaded, store open)</li>
+</ul>
+<p><code>POST /-/reload</code> reloads the config file.</p>
+</body></html>
+"""
+
+
+class Endpoints:
+    """What the handler needs from the daemon."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        ready: Callable[[], tuple[bool, str]],
+        reload: Callable[[], tuple[bool, str]],
+    ):
+        self.registry, self.ready, self.reload = registry, ready, reload
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Server
+    protocol_version = "HTTP/1.1"
+    server_version = f"sla-exporter/{__version__}"
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - silence access logs
+        pass
+
+    def _send(self, code: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        ep = self.server.endpoints
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
+            self._send(200, encoder(ep.registry), content_type)
+        elif path == "/-/healthy":
+            self._send(200, b"OK\n")
+        elif path == "/-/ready":
+            ok, why = ep.ready()
+            self._send(200 if ok else 503, (why + "\n").encode())
+        elif path == "/":
+            self._send(200, LANDING.format(version=html.escape(__version__)).encode(), "text/html; charset=utf-8")
+        elif path == "/-/reload":
+            self._send(405, b"use POST to reload the config\n")
+        else:
+            self._send(404, b"not found\n")
+
+    do_HEAD = do_GET
+
+    def do_POST(self) -> None:  # noqa: N802
+        # Drain any body so keep-alive connections stay in sync.
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(min(length, 1 << 16))
+        if self.path.split("?", 1)[0] == "/-/reload":
+            ok, message = self.server.endpoints.reload()
+            self._send(200 if ok else 500, (message + "\n").encode())
+        else:
+            self._send(404 if self.path != "/metrics" else 405, b"not found\n")
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], endpoints: Endpoints):
+        self.endpoints = endpoints
+        super().__init__(address, Handler)
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="web", daemon=True)
+        thread.start()
+        return thread
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``:PORT`` (all interfaces), as Prometheus exporters take it."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected HOST:PORT or :PORT, got {text!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)

@@ -1,0 +1,130 @@
+"""Registry-level tests of the collector for a fixed history and clock, and a golden
+exposition of /metrics."""
+
+import datetime as dt
+import itertools
+import os
+import pathlib
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from exporter import collector as collector_module
+from exporter import config, metrics
+from exporter.collector import ReloadStatus, SLACollector
+from exporter.recorder import Recorder, Result
+from exporter.store import Store
+
+CONFIG = """
+timezone: UTC
+sla: {target: 99.92%}
+probe_defaults: {interval: 60s}
+maintenance_windows:
+  - {name: nightly, rrule: "FREQ=DAILY", start: "01:00", duration: 30m}
+tenants:
+  - name: acme
+    probes:
+      - {name: a, url: "https://a.example.com/"}
+      - {name: b, url: "https://b.example.com/"}
+  - name: quiet
+    environment: non-production
+    probes:
+      - {name: c, url: "https://c.example.com/"}
+"""
+NOV = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc).timestamp()
+OCT = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc).timestamp()
+SEP30 = dt.datetime(2026, 9, 30, tzinfo=dt.timezone.utc).timestamp()
+NOW = NOV + 10_000
+OCT_FAIL = dt.datetime(2026, 10, 10, 12, tzinfo=dt.timezone.utc).timestamp()
+GOLDEN = pathlib.Path(__file__).parent / "golden" / "metrics.txt"
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    cfg = config.load_text(CONFIG)
+    store = Store(str(tmp_path_factory.mktemp("collector") / "s.db"))
+    minute = lambda lo, hi: [float(t) for t in range(int(lo), int(hi), 60)]  # noqa: E731
+    # Sep 30 00:00-12:00, all up (in the store only: older than the previous month).
+    # October: every minute; probe a fails 10 minutes on the 10th at 12:00 (600 s).
+    history = {
+        ("acme", p): ([(t, True) for t in minute(SEP30, SEP30 + 43200)]
+                      + [(t, not (p == "a" and OCT_FAIL <= t < OCT_FAIL + 600)) for t in minute(OCT, NOV)], 120)
+        for p in ("a", "b")
+    }
+    store.merge(history)
+    recorder = Recorder(store, cfg, since=OCT)
+    # November to date, live: probe a fails at +7020 and +7080: down 7020-7140 (120 s).
+    for t in minute(NOV, NOW):
+        for p in ("a", "b"):
+            ok = not (p == "a" and t in (NOV + 7020, NOV + 7080))
+            recorder.observe("acme", p, Result(started=t, success=ok, duration=0.25, status_code=200 if ok else 503,
+                                               reason=None if ok else "status", cert_expiry=NOV + 90 * 86400))
+    recorder.flush()
+    ticks = itertools.count()
+    reg = CollectorRegistry()
+    reg.register(SLACollector(lambda: cfg, recorder, ReloadStatus(True, NOV), lambda: NOW, lambda: next(ticks) * 0.125))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(collector_module.platform, "python_version", lambda: "3.11.0")
+        yield reg
+    store.close()
+
+
+OCT_ELIGIBLE = 31 * 86400 - 31 * 1800  # 2,622,600
+NOV_ELIGIBLE = 10_000 - 1800  # the nightly window 01:00-01:30 has passed once
+NOV_BUDGET = 0.0008 * (30 * 86400 - 30 * 1800)  # 2030.4
+SEP_KNOWN = 43_140 + 120 - 1800  # last result 11:59 holds 2 min; minus the nightly window
+
+
+@pytest.mark.parametrize(
+    "name, labels, value",
+    [
+        ("sla_up", {"tenant": "acme"}, 1),
+        ("sla_availability_ratio", {"tenant": "acme"}, (NOV_ELIGIBLE - 120) / NOV_ELIGIBLE),
+        ("sla_target_ratio", {"tenant": "acme"}, 0.9992),
+        ("sla_margin_ratio", {"tenant": "acme"}, (NOV_ELIGIBLE - 120) / NOV_ELIGIBLE - 0.9992),
+        ("sla_error_budget_seconds", {"tenant": "acme"}, NOV_BUDGET),
+        ("sla_error_budget_remaining_seconds", {"tenant": "acme"}, NOV_BUDGET - 120),
+        ("sla_maintenance_active", {"tenant": "acme"}, 0),
+        ("sla_month_downtime_seconds", {"tenant": "acme"}, 120),
+        ("sla_month_maintenance_seconds", {"tenant": "acme"}, 1800),
+        ("sla_month_unknown_seconds", {"tenant": "acme"}, 0),
+        ("sla_month_eligible_seconds", {"tenant": "acme"}, NOV_ELIGIBLE),
+        ("sla_previous_month_availability_ratio", {"tenant": "acme"}, (OCT_ELIGIBLE - 600) / OCT_ELIGIBLE),
+        ("sla_downtime_seconds_total", {"tenant": "acme"}, 600 + 120),
+        ("sla_eligible_seconds_total", {"tenant": "acme"}, SEP_KNOWN + OCT_ELIGIBLE + NOV_ELIGIBLE),
+        ("sla_outages_total", {"tenant": "acme"}, 2),
+        ("sla_probe_success", {"tenant": "acme", "probe": "a"}, 1),
+        ("sla_probe_duration_seconds", {"tenant": "acme", "probe": "a"}, 0.25),
+        ("sla_probe_http_status_code", {"tenant": "acme", "probe": "a"}, 200),
+        ("sla_probe_tls_cert_expiry_timestamp_seconds", {"tenant": "acme", "probe": "a"}, NOV + 90 * 86400),
+        ("sla_probe_errors_total", {"tenant": "acme", "probe": "a", "reason": "status"}, 2),
+        ("sla_exporter_config_last_reload_successful", {}, 1),
+        ("sla_exporter_config_last_reload_success_timestamp_seconds", {}, NOV),
+        # A tenant never probed: everything unknown, so no up, no availability.
+        ("sla_up", {"tenant": "quiet"}, None),
+        ("sla_availability_ratio", {"tenant": "quiet"}, None),
+        ("sla_month_unknown_seconds", {"tenant": "quiet"}, NOV_ELIGIBLE),
+        ("sla_eligible_seconds_total", {"tenant": "quiet"}, 0),
+        ("sla_previous_month_availability_ratio", {"tenant": "quiet"}, None),
+    ],
+)
+def test_sample_values(registry, name, labels, value):
+    got = registry.get_sample_value(name, labels)
+    assert got == (None if value is None else pytest.approx(value, abs=1e-9))
+
+
+def test_every_emitted_metric_is_declared_and_documented(registry):
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    declared = {metric.name for metric in metrics.ALL}
+    emitted = {s.name for family in registry.collect() for s in family.samples}
+    assert emitted <= declared
+    for metric in metrics.ALL:
+        assert f"`{metric.name}`" in readme, f"{metric.name} is missing from the README"
+        assert metric.help in readme, f"the help text of {metric.name} differs in the README"
+
+
+def test_golden_exposition(registry):
+    text = generate_latest(registry).decode()
+    if os.environ.get("UPDATE_GOLDEN"):  # UPDATE_GOLDEN=1 pytest ...; then review the diff
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text()

@@ -1,0 +1,246 @@
+"""Integration: the real `sla-exporter run` process probing real HTTP servers on 127.0.0.1.
+
+These tests take real seconds (a 1 s probe must see an 8 s outage); they poll /metrics
+until a condition holds or a deadline passes, never sleep a fixed time to assert.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+
+class Target:
+    """A local endpoint whose health the test switches; /hang never answers."""
+
+    def __init__(self):
+        self.healthy = True
+        target = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if self.path == "/hang":
+                    time.sleep(30)
+                    return
+                code = 200 if target.healthy else 503
+                self.send_response(code)
+                self.send_header("Content-Length", "3")
+                self.end_headers()
+                self.wfile.write(b"ok\n")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def target():
+    t = Target()
+    yield t
+    t.close()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Exporter:
+    def __init__(self, tmp_path, config_text):
+        self.config = tmp_path / "config.yaml"
+        self.config.write_text(config_text)
+        self.db = tmp_path / "sla.db"
+        self.log = tmp_path / "exporter.log"
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "exporter", "run", "--config.file", str(self.config),
+             "--storage.path", str(self.db), "--web.listen-address", f"127.0.0.1:{self.port}"],
+            stdout=subprocess.DEVNULL, stderr=open(self.log, "a"),
+        )
+        self.wait_for(lambda: self.get("/-/ready")[0] == 200, what="ready")
+
+    def get(self, path, method="GET"):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method),
+                                        timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+        except OSError:
+            return None, ""
+
+    def metrics(self):
+        code, text = self.get("/metrics")
+        assert code == 200
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for f in text_string_to_metric_families(text) for s in f.samples}
+
+    def value(self, name, **labels):
+        return self.metrics().get((name, tuple(sorted(labels.items()))))
+
+    def wait_for(self, cond, timeout=20, what="condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"exporter exited with {self.proc.returncode}: {self.log.read_text()}")
+            result = cond()
+            if result:
+                return result
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; log:\n{self.log.read_text()}")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            return self.proc.wait(timeout=10)
+        return None
+
+
+def config_for(url, extra_tenant=""):
+    return f"""
+timezone: Europe/Helsinki
+tenants:
+  - name: acme
+    probes:
+      - {{name: ui, url: "{url}/health", interval: 1s, timeout: 1s}}
+{extra_tenant}"""
+
+
+@pytest.fixture
+def exporter(tmp_path, target):
+    e = Exporter(tmp_path, config_for(target.url))
+    yield e
+    e.stop(signal.SIGKILL)
+
+
+def test_outage_is_measured_and_survives_kill_9(exporter, target):
+    exporter.start()
+    exporter.wait_for(lambda: exporter.value("sla_up", tenant="acme") == 1, what="sla_up 1")
+    before = exporter.value("sla_downtime_seconds_total", tenant="acme")
+    target.healthy = False
+    t0 = time.monotonic()
+    exporter.wait_for(lambda: exporter.value("sla_up", tenant="acme") == 0, what="sla_up 0")
+    while time.monotonic() - t0 < 8:
+        time.sleep(0.1)
+    target.healthy = True
+    exporter.wait_for(lambda: exporter.value("sla_up", tenant="acme") == 1, what="sla_up 1 again")
+    downtime = exporter.value("sla_downtime_seconds_total", tenant="acme") - before
+    assert 6 <= downtime <= 10
+    assert exporter.value("sla_availability_ratio", tenant="acme") < 1
+    assert exporter.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="status") >= 6
+    log = exporter.log.read_text()
+    assert "msg=\"probe state change\" tenant=acme probe=ui from=up to=down reason=status" in log
+    assert "msg=\"tenant state change\" tenant=acme from=down to=up" in log
+    # Make sure the outage's end has been committed (group commit is about 1 s), then crash.
+    time.sleep(2.5)
+    exporter.stop(signal.SIGKILL)
+    exporter.start()
+    after = exporter.value("sla_downtime_seconds_total", tenant="acme")
+    assert after == pytest.approx(before + downtime, abs=1.0)
+
+
+def test_hung_target_does_not_delay_other_probes(tmp_path, target):
+    e = Exporter(tmp_path, config_for(target.url, f"""
+  - name: hung
+    probes:
+      - {{name: api, url: "{target.url}/hang", interval: 1s, timeout: 1s}}
+"""))
+    try:
+        e.start()
+        first = e.wait_for(lambda: e.value("sla_probe_errors_total", tenant="hung", probe="api", reason="timeout"),
+                           what="a timeout")
+        assert first >= 1
+        seen = set()
+        # The healthy probe keeps reporting about once a second while the other one hangs.
+        e.wait_for(lambda: len(seen.add(e.value("sla_probe_duration_seconds", tenant="acme", probe="ui")) or seen) >= 4,
+                   timeout=8, what="fresh results of the healthy probe")
+        assert e.value("sla_up", tenant="acme") == 1
+        assert e.value("sla_up", tenant="hung") == 0
+    finally:
+        e.stop(signal.SIGKILL)
+
+
+def test_reload_refuses_a_bad_config_and_accepts_a_good_one(exporter, target):
+    exporter.start()
+    assert exporter.value("sla_exporter_config_last_reload_successful") == 1
+    good = exporter.config.read_text()
+    exporter.config.write_text("tenants: [")
+    exporter.proc.send_signal(signal.SIGHUP)
+    exporter.wait_for(lambda: exporter.value("sla_exporter_config_last_reload_successful") == 0, what="refusal")
+    assert exporter.value("sla_target_ratio", tenant="acme") == 0.9992  # the running config stays
+    assert "config reload refused" in exporter.log.read_text()
+    exporter.config.write_text(good + f"""
+  - name: beta
+    sla: {{target: 99.5%}}
+    probes:
+      - {{name: ui, url: "{target.url}/health", interval: 1s}}
+""")
+    code, body = exporter.get("/-/reload", method="POST")
+    assert (code, body.strip()) == (200, "config reloaded")
+    assert exporter.value("sla_exporter_config_last_reload_successful") == 1
+    exporter.wait_for(lambda: exporter.value("sla_up", tenant="beta") == 1, what="the new tenant probed")
+    assert exporter.value("sla_target_ratio", tenant="beta") == 0.995
+
+
+def test_endpoints_and_clean_shutdown(exporter):
+    exporter.start()
+    assert exporter.get("/-/healthy") == (200, "OK\n")
+    assert exporter.get("/-/ready") == (200, "ready\n")
+    code, page = exporter.get("/")
+    assert code == 200 and 'href="/metrics"' in page
+    assert exporter.get("/-/reload")[0] == 405
+    assert exporter.get("/nope")[0] == 404
+    assert exporter.value("sla_exporter_build_info", version=__import__("exporter").__version__,
+                          python_version=".".join(map(str, sys.version_info[:3]))) == 1
+    exporter.wait_for(lambda: exporter.value("sla_probe_success", tenant="acme", probe="ui") == 1, what="a result")
+    assert exporter.stop(signal.SIGTERM) == 0
+    assert "msg=\"shutting down\"" in exporter.log.read_text()
+    # The store was flushed and closed: the month report sees the history.
+    out = subprocess.run([sys.executable, "-m", "exporter", "report", "--config.file", str(exporter.config),
+                          "--storage.path", str(exporter.db), "--month", time.strftime("%Y-%m"), "--format", "csv"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert ",acme," in out.stdout
+
+
+def test_bad_config_exits_1_without_traceback(tmp_path):
+    (tmp_path / "c.yaml").write_text("tenants: []\n")
+    out = subprocess.run([sys.executable, "-m", "exporter", "run", "--config.file", str(tmp_path / "c.yaml"),
+                          "--storage.path", str(tmp_path / "db")], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1
+    assert "tenants" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_taken_port_exits_1(tmp_path, target):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        (tmp_path / "c.yaml").write_text(config_for(target.url))
+        out = subprocess.run([sys.executable, "-m", "exporter", "run", "--config.file", str(tmp_path / "c.yaml"),
+                              "--storage.path", str(tmp_path / "db"),
+                              "--web.listen-address", f"127.0.0.1:{s.getsockname()[1]}"],
+                             capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1
+    assert "cannot listen on 127.0.0.1" in out.stderr and "Traceback" not in out.stderr
