@@ -28,12 +28,14 @@ from prometheus_client.registry import Collector
 
 from exporter import __version__
 from exporter import metrics as m
+from exporter import intervals as iv
 from exporter.accounting import tenant_figures
-from exporter.availability import Figures
-from exporter.maintenance import active_at
+from exporter.availability import Figures, figures
+from exporter.maintenance import maintenance_intervals
 from exporter.model import Config, Tenant
 from exporter.months import month_bounds
 from exporter.recorder import Recorder
+from exporter.states import Run, StateIntervals, probe_state, tenant_state
 
 
 @dataclass
@@ -81,6 +83,39 @@ def _month_of(t: float, tz: str) -> tuple[int, int]:
     return d.year, d.month
 
 
+@dataclass
+class _MonthToDate:
+    """A tenant's state from the month start to ``hi``, and the shape of the runs it came
+    from. While no probe starts a new run or crosses its failure threshold and none goes
+    stale, a later scrape only extends the state's last stretch to the new "now" instead of
+    recomputing the month: that keeps a scrape of a thousand tenants cheap."""
+
+    shape: tuple
+    lo: float
+    hi: float
+    state: StateIntervals
+
+
+def _shape(tenant: Tenant, runs: dict[str, list[Run]]) -> tuple:
+    out = []
+    for p in tenant.probes:
+        r = runs.get(p.name)
+        last = r[-1] if r else None
+        out.append(None if last is None else
+                   (len(r), last.start, last.success or last.count < p.failure_threshold))
+    return tuple(out)
+
+
+def _extend(state: StateIntervals, hi: float, now: float) -> StateIntervals | None:
+    """``state`` (ending at ``hi``) with its last stretch carried on to ``now``."""
+    for name in ("up", "down", "unknown"):
+        part = getattr(state, name)
+        if part and part[-1][1] == hi:
+            grown = part[:-1] + [(part[-1][0], now)]
+            return StateIntervals(**{**state.__dict__, name: grown})
+    return None
+
+
 class SLACollector(Collector):
     def __init__(
         self,
@@ -93,6 +128,8 @@ class SLACollector(Collector):
         self.config, self.recorder, self.reload, self.clock, self.timer = config, recorder, reload, clock, timer
         self._cache_cfg: Config | None = None
         self._closed: dict[tuple[str, int, int], Figures] = {}
+        self._mtd: dict[str, _MonthToDate] = {}
+        self._maintenance: dict[tuple, iv.Intervals] = {}
 
     def describe(self) -> list[Metric]:
         return [_family(metric) for metric in m.ALL]
@@ -124,13 +161,44 @@ class SLACollector(Collector):
         outages -= sum(1 for a, b in zip(totals, totals[1:]) if a.down_at_end and b.down_at_start)
         return sum(t.downtime for t in totals), sum(t.known_eligible for t in totals), outages
 
+    def _month_to_date(self, tenant: Tenant, lo: float, now: float) -> StateIntervals:
+        runs = self.recorder.snapshot(tenant)
+        shape = _shape(tenant, runs)
+        cached = self._mtd.get(tenant.name)
+        lasts = [r[-1] for r in runs.values() if r]
+        if cached and cached.shape == shape and cached.lo == lo:
+            # Still in the same runs, each of which covered the cached state's end: valid
+            # while every last run still covers "now".
+            if all(last.start < cached.hi and now <= last.end for last in lasts):
+                if now <= cached.hi:
+                    return StateIntervals(*(iv.clip(part, lo, now) for part in
+                                            (cached.state.up, cached.state.down, cached.state.unknown)))
+                grown = _extend(cached.state, cached.hi, now)
+                if grown is not None:
+                    cached.hi, cached.state = now, grown
+                    return grown
+        probes = [probe_state(runs.get(p.name, []), p.failure_threshold, lo, now) for p in tenant.probes]
+        state = tenant_state(probes, tenant.down_when, lo, now)
+        if all(last.end >= now for last in lasts):
+            self._mtd[tenant.name] = _MonthToDate(shape, lo, now, state)
+        else:  # a probe is stale: a late result could still fill the gap before "now"
+            self._mtd.pop(tenant.name, None)
+        return state
+
+    def _maintenance_of(self, tenant: Tenant, lo: float, hi: float) -> iv.Intervals:
+        # Tenants mostly share the top-level windows: expand each set once a month.
+        key = (tenant.windows, lo)
+        if key not in self._maintenance:
+            self._maintenance[key] = maintenance_intervals(tenant.windows, lo, hi)
+        return self._maintenance[key]
+
     # -- scrape ------------------------------------------------------------------------------
 
     def collect(self) -> Iterator[Metric]:
         began = self.timer()
         cfg, now = self.config(), self.clock()
         if cfg is not self._cache_cfg:  # a reload may change windows, targets, thresholds
-            self._cache_cfg, self._closed = cfg, {}
+            self._cache_cfg, self._closed, self._mtd, self._maintenance = cfg, {}, {}, {}
         fam = {metric.name: _family(metric) for metric in m.ALL}
 
         def put(metric: m.Metric, labels: list[str], value: float | None) -> None:
@@ -142,15 +210,17 @@ class SLACollector(Collector):
         previous = (current[0] - 1, 12) if current[1] == 1 else (current[0], current[1] - 1)
         for tenant in cfg.tenants:
             t = [tenant.name]
-            f = tenant_figures(self.recorder.runs_of, tenant, month_start, month_end, now)
-            state, probe_states = self.recorder.state_now(tenant, now)
+            mtd = self._month_to_date(tenant, month_start, now)
+            maintenance = self._maintenance_of(tenant, month_start, month_end)
+            f = figures(mtd, maintenance, month_start, month_end, tenant.target, now)
+            state = _state_at_end(mtd, now) if now > month_start else self.recorder.state_now(tenant, now)[0]
             put(m.UP, t, None if state == "unknown" else float(state == "up"))
             put(m.AVAILABILITY, t, f.availability)
             put(m.TARGET, t, tenant.target)
             put(m.MARGIN, t, None if f.availability is None else f.availability - tenant.target)
             put(m.BUDGET, t, f.error_budget)
             put(m.BUDGET_REMAINING, t, f.error_budget_remaining)
-            put(m.MAINTENANCE_ACTIVE, t, float(bool(active_at(tenant.windows, now))))
+            put(m.MAINTENANCE_ACTIVE, t, float(any(a <= now < b for a, b in maintenance)))
             put(m.MONTH_DOWNTIME, t, f.downtime)
             put(m.MONTH_MAINTENANCE, t, f.maintenance)
             put(m.MONTH_UNKNOWN, t, f.unknown)
@@ -176,3 +246,12 @@ class SLACollector(Collector):
         put(m.RELOAD_TIME, [], self.reload.success_time)
         put(m.SCRAPE_DURATION, [], self.timer() - began)
         yield from fam.values()
+
+
+def _state_at_end(state: StateIntervals, end: float) -> str:
+    """The state of the last instant before ``end``."""
+    for name in ("down", "unknown", "up"):
+        part = getattr(state, name)
+        if part and part[-1][1] >= end:
+            return name
+    return "unknown"

@@ -128,6 +128,11 @@ class Recorder:
         with self.lock:
             return list(self.runs.get((tenant, probe), ()))
 
+    def snapshot(self, tenant: Tenant) -> dict[str, list[Run]]:
+        """The in-memory runs of a tenant's probes, by probe name (copies)."""
+        with self.lock:
+            return {p.name: list(self.runs.get((tenant.name, p.name), ())) for p in tenant.probes}
+
     def first_start(self, tenant: str, probe: str) -> float | None:
         with self.lock:
             return self.first.get((tenant, probe))
@@ -160,19 +165,21 @@ class Recorder:
             return
         state, probes = self._state_now(tenant, now)
         for probe, new in probes.items():
-            old = self.states.get((tenant_name, probe))
-            if old != new:
-                self.states[(tenant_name, probe)] = new
-                if old is not None or new == "down":  # start-up to up/unknown is no news
-                    log.info("probe state change", extra={"fields": {
-                        "tenant": tenant_name, "probe": probe, "from": old or "unknown", "to": new,
-                        "reason": reason if new != "up" else None}})
-        old = self.states.get(tenant_name)
-        if old != state:
-            self.states[tenant_name] = state
-            if old is not None or state == "down":
-                log.info("tenant state change", extra={"fields": {
-                    "tenant": tenant_name, "from": old or "unknown", "to": state}})
+            self._change((tenant_name, probe), new, {"tenant": tenant_name, "probe": probe},
+                         reason if new != "up" else None)
+        self._change(tenant_name, state, {"tenant": tenant_name}, None)
+
+    def _change(self, key: Key | str, new: str, labels: dict, reason: str | None) -> None:
+        old = self.states.get(key)
+        if old == new or (old is None and new == "unknown"):
+            return  # nothing known yet is not a change
+        self.states[key] = new
+        if old is not None or new == "down":  # the first result being up is no news
+            what = "probe state change" if isinstance(key, tuple) else "tenant state change"
+            fields = {**labels, "from": old or "unknown", "to": new}
+            if isinstance(key, tuple):
+                fields["reason"] = reason
+            log.info(what, extra={"fields": fields})
 
 
 def _name(state) -> str:

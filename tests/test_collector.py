@@ -128,3 +128,37 @@ def test_golden_exposition(registry):
     if os.environ.get("UPDATE_GOLDEN"):  # UPDATE_GOLDEN=1 pytest ...; then review the diff
         GOLDEN.write_text(text)
     assert text == GOLDEN.read_text()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_cached_month_to_date_agrees_with_a_full_computation(tmp_path, seed):
+    """Scrapes between results reuse and extend the cached state; every figure must
+    equal what the month computed from scratch gives, through flaps, thresholds and
+    stale gaps."""
+    import random
+
+    from exporter.accounting import tenant_figures
+
+    rng = random.Random(seed)
+    cfg = config.load_text(CONFIG.replace("probe_defaults: {interval: 60s}",
+                                          "probe_defaults: {interval: 60s, failure_threshold: 2}"))
+    acme = cfg.tenants[0]
+    with Store(str(tmp_path / "s.db")) as store:
+        recorder = Recorder(store, cfg, since=OCT)
+        clock = [NOV]
+        reg = CollectorRegistry()
+        reg.register(SLACollector(lambda: cfg, recorder, ReloadStatus(True, NOV), lambda: clock[0]))
+        t = {"a": NOV, "b": NOV}
+        for _ in range(300):
+            probe = rng.choice("ab")
+            t[probe] += rng.choice([30, 60, 60, 60, 200])  # 200 s: a stale gap
+            recorder.observe("acme", probe, Result(started=t[probe], success=rng.random() > 0.2, duration=0.1))
+            clock[0] = max(clock[0], min(t.values())) + rng.choice([0, 1, 20, 90])
+            expected = tenant_figures(recorder.runs_of, acme, NOV, NOV + 30 * 86400, clock[0])
+            got = {name: reg.get_sample_value(name, {"tenant": "acme"}) for name in
+                   ("sla_availability_ratio", "sla_month_downtime_seconds", "sla_month_unknown_seconds")}
+            assert got == {
+                "sla_availability_ratio": None if expected.availability is None else pytest.approx(expected.availability),
+                "sla_month_downtime_seconds": pytest.approx(expected.downtime),
+                "sla_month_unknown_seconds": pytest.approx(expected.unknown),
+            }

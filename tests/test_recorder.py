@@ -1,0 +1,140 @@
+import io
+import json
+import logging
+
+import pytest
+
+from exporter import config, logs
+from exporter.recorder import Recorder, Result
+from exporter.states import Run
+from exporter.store import Store
+
+CFG = config.load_text("""
+tenants:
+  - name: acme
+    down_when: any
+    probes:
+      - {name: a, url: "https://a.example.com/", interval: 10s, failure_threshold: 2}
+      - {name: b, url: "https://b.example.com/", interval: 10s}
+""")
+
+
+@pytest.fixture
+def recorder(tmp_path):
+    store = Store(str(tmp_path / "s.db"))
+    yield Recorder(store, CFG, since=0)
+    store.close()
+
+
+def ok(t, success=True, reason=None):
+    return Result(started=t, success=success, duration=0.1, reason=reason)
+
+
+def test_results_become_runs_and_reach_the_store_on_flush(recorder):
+    for t, success in [(0, True), (10, True), (20, False), (30, False), (40, True)]:
+        recorder.observe("acme", "a", ok(t, success, None if success else "status"))
+    expected = [Run(True, 0, 10, 20, 2), Run(False, 20, 30, 40, 2), Run(True, 40, 40, 60, 1)]
+    assert recorder.runs_of("acme", "a", 0, 100) == expected
+    assert recorder.store.runs("acme", "a", 0, 100) == []  # not yet committed
+    assert recorder.flush() == 3
+    assert recorder.store.runs("acme", "a", 0, 100) == expected
+    assert recorder.flush() == 0
+    assert recorder.error_counts() == {("acme", "a", "status"): 2}
+
+
+def test_a_result_from_the_past_is_ignored(recorder):
+    recorder.observe("acme", "a", ok(100))
+    recorder.observe("acme", "a", ok(50, False))  # wall clock stepped back
+    assert recorder.runs_of("acme", "a", 0, 200) == [Run(True, 100, 100, 120, 1)]
+
+
+def test_history_continues_after_a_restart_with_the_gap_unknown(tmp_path):
+    path = str(tmp_path / "s.db")
+    with Store(path) as store:
+        first = Recorder(store, CFG, since=0)
+        first.observe("acme", "b", ok(0))
+        first.observe("acme", "b", ok(10))
+        first.flush()
+    with Store(path) as store:
+        second = Recorder(store, CFG, since=0)
+        second.observe("acme", "b", ok(100))
+        second.flush()
+        assert store.runs("acme", "b", 0, 200) == [Run(True, 0, 10, 30, 2), Run(True, 100, 100, 120, 1)]
+
+
+@pytest.mark.parametrize(
+    "a, b, now, tenant, probes",
+    [
+        ([(0, True)], [(0, True)], 5, "up", {"a": "up", "b": "up"}),
+        ([(0, False)], [(0, True)], 5, "up", {"a": "up", "b": "up"}),  # one failure < threshold 2
+        ([(0, False), (10, False)], [(10, True)], 15, "down", {"a": "down", "b": "up"}),
+        ([(0, True)], [], 5, "unknown", {"a": "up", "b": "unknown"}),
+        ([(0, True)], [(0, True)], 25, "unknown", {"a": "unknown", "b": "unknown"}),  # stale after 20 s
+    ],
+)
+def test_state_now(recorder, a, b, now, tenant, probes):
+    for t, success in a:
+        recorder.observe("acme", "a", ok(t, success))
+    for t, success in b:
+        recorder.observe("acme", "b", ok(t, success))
+    assert recorder.state_now(CFG.tenants[0], now) == (tenant, probes)
+
+
+def test_a_failing_flush_keeps_the_runs_for_the_next(recorder, monkeypatch):
+    recorder.observe("acme", "a", ok(0))
+
+    def broken(rows):
+        list(rows)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(recorder.store, "save_runs", broken)
+    with pytest.raises(OSError):
+        recorder.flush()
+    monkeypatch.undo()
+    assert recorder.flush() == 1
+    assert recorder.store.runs("acme", "a", 0, 100) == [Run(True, 0, 0, 20, 1)]
+
+
+def test_state_changes_are_logged_once_each(recorder, caplog):
+    caplog.set_level(logging.INFO, logger="sla_exporter")
+    for t in (0, 10, 20):
+        recorder.observe("acme", "b", ok(t, t != 10, None if t != 10 else "timeout"))
+    recorder.observe("acme", "a", ok(20))
+    recorder.tick(100)  # everything went stale
+    changes = [(r.getMessage(), r.fields) for r in caplog.records]
+    assert changes == [
+        # b's first result (up) and the tenant's first known state are no news.
+        ("probe state change", {"tenant": "acme", "probe": "b", "from": "up", "to": "down", "reason": "timeout"}),
+        ("tenant state change", {"tenant": "acme", "from": "unknown", "to": "down"}),
+        ("probe state change", {"tenant": "acme", "probe": "b", "from": "down", "to": "up", "reason": None}),
+        ("tenant state change", {"tenant": "acme", "from": "down", "to": "unknown"}),  # a has not reported yet
+        ("tenant state change", {"tenant": "acme", "from": "unknown", "to": "up"}),
+        ("probe state change", {"tenant": "acme", "probe": "a", "from": "up", "to": "unknown", "reason": "stale"}),
+        ("probe state change", {"tenant": "acme", "probe": "b", "from": "up", "to": "unknown", "reason": "stale"}),
+        ("tenant state change", {"tenant": "acme", "from": "up", "to": "unknown"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "fmt, expected",
+    [
+        ("logfmt", 'ts=2026-11-26T10:00:00.000Z level=info msg="probe state change" tenant=acme probe="agent ui" '
+                   'from=up to=down reason=timeout'),
+        ("json", {"ts": "2026-11-26T10:00:00.000Z", "level": "info", "msg": "probe state change", "tenant": "acme",
+                  "probe": "agent ui", "from": "up", "to": "down", "reason": "timeout"}),
+    ],
+)
+def test_log_formats(fmt, expected):
+    stream = io.StringIO()
+    logs.setup(fmt, "info", stream)
+    try:
+        record = logging.getLogger("sla_exporter").makeRecord(
+            "sla_exporter", logging.INFO, __file__, 1, "probe state change", (), None,
+            extra={"fields": {"tenant": "acme", "probe": "agent ui", "from": "up", "to": "down",
+                              "reason": "timeout", "skipped": None}})
+        record.created = 1795687200.0  # 2026-11-26T10:00:00Z
+        logging.getLogger("sla_exporter").handle(record)
+    finally:
+        logging.getLogger().handlers[:] = []
+    line = stream.getvalue().strip()
+    assert (json.loads(line) if fmt == "json" else line) == expected
