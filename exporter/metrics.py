@@ -49,6 +49,26 @@ PROBE_CERT_EXPIRY = Metric("sla_probe_tls_cert_expiry_timestamp_seconds", "gauge
 PROBE_ERRORS = Metric("sla_probe_errors_total", "counter", ("tenant", "probe", "reason"),
                       "Failed probe runs by reason (timeout, connection, tls, dns, status, body, redirect, config), "
                       "since the exporter started.")
+SUPPORT_OPEN = Metric("sla_support_incidents_open", "gauge", ("tenant", "priority", "source"),
+                      "Open support incidents by priority; source is filed (through the API) or detected (from probes).")
+SUPPORT_RESPONSE_DUE = Metric(
+    "sla_support_incident_response_due_timestamp_seconds", "gauge", ("tenant", "incident", "priority"),
+    "When the initial response to an open incident is due (Unix time); no sample once it has been given.")
+SUPPORT_COMMUNICATION_DUE = Metric(
+    "sla_support_incident_communication_due_timestamp_seconds", "gauge", ("tenant", "incident", "priority"),
+    "When the next communication on an open incident is due (Unix time).")
+SUPPORT_RESOLUTION_DUE = Metric(
+    "sla_support_incident_resolution_due_timestamp_seconds", "gauge", ("tenant", "incident", "priority"),
+    "When a resolution, workaround or action plan for an open incident is due (Unix time); P1 only by default.")
+SUPPORT_BREACHES = Metric(
+    "sla_support_breaches_total", "counter", ("tenant", "priority", "target"),
+    "Support deadlines missed, by priority (P1-P4, or service-request) and target "
+    "(response, communication, resolution, delivery).")
+SUPPORT_REQUESTS_OPEN = Metric("sla_support_service_requests_open", "gauge", ("tenant",),
+                               "Open service requests.")
+SUPPORT_REQUEST_DUE = Metric(
+    "sla_support_service_request_delivery_due_timestamp_seconds", "gauge", ("tenant", "request"),
+    "When an open service request is due for delivery (Unix time).")
 BUILD_INFO = Metric("sla_exporter_build_info", "gauge", ("version", "python_version"),
                     "A metric with a constant 1 labelled by the exporter's version.")
 RELOAD_OK = Metric("sla_exporter_config_last_reload_successful", "gauge", (),
