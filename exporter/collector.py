@@ -245,7 +245,7 @@ class SLACollector(Collector):
         put(m.RELOAD_OK, [], float(self.reload.ok))
         put(m.RELOAD_TIME, [], self.reload.success_time)
         put(m.SCRAPE_DURATION, [], self.timer() - began)
-        yield from fam.values()
+        yield from (family for family in fam.values() if family.samples)
 
 
 def _state_at_end(state: StateIntervals, end: float) -> str:
