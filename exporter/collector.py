@@ -241,6 +241,8 @@ class SLACollector(Collector):
                 put(m.PROBE_CERT_EXPIRY, tp, r.cert_expiry)
         for (tenant_name, probe_name, reason), count in sorted(self.recorder.error_counts().items()):
             put(m.PROBE_ERRORS, [tenant_name, probe_name, reason], count)
+        put(m.MONTH_START, [], month_start)
+        put(m.MONTH_END, [], month_end)
         put(m.BUILD_INFO, [__version__, platform.python_version()], 1)
         put(m.RELOAD_OK, [], float(self.reload.ok))
         put(m.RELOAD_TIME, [], self.reload.success_time)

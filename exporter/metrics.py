@@ -37,6 +37,10 @@ MONTH_MAINTENANCE = Metric("sla_month_maintenance_seconds", "gauge", T, "Month-t
 MONTH_UNKNOWN = Metric("sla_month_unknown_seconds", "gauge", T,
                        "Month-to-date time outside maintenance with no probe result (the monitor's own gaps).")
 MONTH_ELIGIBLE = Metric("sla_month_eligible_seconds", "gauge", T, "Month-to-date time outside maintenance.")
+MONTH_START = Metric("sla_month_start_timestamp_seconds", "gauge", (),
+                     "When the current calendar month began in the configured timezone (Unix time).")
+MONTH_END = Metric("sla_month_end_timestamp_seconds", "gauge", (),
+                   "When the current calendar month ends in the configured timezone (Unix time).")
 PREVIOUS_AVAILABILITY = Metric("sla_previous_month_availability_ratio", "gauge", T,
                                "Availability of the previous calendar month; no sample when none is known.")
 PROBE_SUCCESS = Metric("sla_probe_success", "gauge", TP,
