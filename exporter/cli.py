@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 from zoneinfo import ZoneInfo
 
-from exporter import __version__, config, importer, logs, report
+from exporter import __version__, businesshours, config, importer, logs, report, support
 from exporter.maintenance import occurrences
 from exporter.model import Config, Tenant
 from exporter.months import day_bounds
@@ -37,6 +38,13 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+def _instant(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 time such as 2026-11-27T15:00+02:00, got {text!r}") from None
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -87,6 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage.path", dest="storage_path", default=DEFAULT_STORAGE, metavar="DB",
                    help=f"SQLite store (default {DEFAULT_STORAGE})")
     p.add_argument("file", metavar="FILE.csv", help="CSV file, or - for standard input")
+
+    p = verb("deadlines", "support deadlines of an incident or service request opened at a given time")
+    p.add_argument("--opened", type=_instant, required=True, metavar="ISO8601",
+                   help="when it was opened; without an offset, local time of the business calendar")
+    kind = p.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--priority", metavar="P1..P4", help="incident priority")
+    kind.add_argument("--service-request", dest="service_request", action="store_true",
+                      help="a minor service request")
+    p.add_argument("--defect", action="store_true", help="the incident is a product defect")
+    p.add_argument("--tenant", metavar="T", help="check the priority is allowed for this tenant")
+    p.add_argument("--format", choices=("text", "json"), default="text")
 
     p = verb("report", "availability report for a calendar month")
     p.add_argument("--storage.path", dest="storage_path", default=DEFAULT_STORAGE, metavar="DB",
@@ -199,11 +218,59 @@ def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
         daemon = Daemon(args.config_file, args.storage_path, args.listen, workers=args.workers, cfg=cfg)
     except OSError as err:  # the listen address is taken or not ours
         raise UserError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {err.strerror}") from None
+    except ValueError as err:  # the API token is configured but cannot be read
+        raise UserError(f"{args.config_file}: {err}") from None
     daemon.run_forever()
     return 0
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "windows": cmd_windows, "import": cmd_import, "report": cmd_report}
+def _number(x: float | None) -> float | int | None:
+    return int(x) if x is not None and x == int(x) else x
+
+
+def cmd_deadlines(args: argparse.Namespace, cfg: Config) -> int:
+    support_cfg = cfg.support
+    cal = support_cfg.calendar
+    zone = ZoneInfo(cal.timezone)
+    opened = args.opened if args.opened.tzinfo else args.opened.replace(tzinfo=zone)
+    tenant = _tenants(cfg, args.tenant)[0] if args.tenant else None
+    t0 = opened.timestamp()
+
+    def when(t: float | None) -> str | None:
+        return None if t is None else dt.datetime.fromtimestamp(t, zone).isoformat()
+
+    if args.service_request:
+        doc = {"delivery_due": when(support.delivery_due(support_cfg, t0))}
+        text = [f"Service request opened {when(t0)} ({businesshours.describe(cal)})",
+                f"  delivery due:          {doc['delivery_due']}  "
+                f"({format_duration(support_cfg.service_request_delivery)} of business time)"]
+    else:
+        try:
+            priority = support.check_priority(support_cfg, tenant, args.priority.upper())
+        except support.NotAllowed as err:
+            raise UserError(str(err)) from None
+        d = support.deadlines(support_cfg, priority, args.defect, t0)
+        doc = {
+            "initial_response_due": when(d.initial_response_due),
+            "next_communication_interval_seconds": _number(d.communication_interval),
+            "resolution_due": when(d.resolution_due),
+        }
+        clock = "24/7" if priority.clock == "24/7" else f"business hours: {businesshours.describe(cal)}"
+        every = "none" if d.communication_interval is None else f"every {format_duration(d.communication_interval)}"
+        if d.communication_interval and priority.clock == "business":
+            every = f"every {d.communication_interval / cal.business_day:g} business days ({every[6:]} of business time)"
+        text = [f"{priority.name}{' product defect' if args.defect else ''} incident opened {when(t0)} ({clock})",
+                f"  initial response due:  {doc['initial_response_due'] or 'none'}",
+                f"  ongoing communication: {every}",
+                f"  resolution due:        {doc['resolution_due'] or 'none'}"]
+    if args.format == "json":
+        print(json.dumps(doc))
+    else:
+        print("\n".join(text))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "deadlines": cmd_deadlines, "check": cmd_check, "windows": cmd_windows, "import": cmd_import, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ each scrape computes only the month to date from memory.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import platform
 import time
@@ -35,6 +36,8 @@ from exporter.maintenance import maintenance_intervals
 from exporter.model import Config, Tenant
 from exporter.months import month_bounds
 from exporter.recorder import Recorder
+from exporter.store import Store
+from exporter.support import SERVICE_REQUEST, delivery_due, evaluate, request_breached
 from exporter.states import Run, StateIntervals, probe_state, tenant_state
 
 
@@ -124,8 +127,11 @@ class SLACollector(Collector):
         reload: ReloadStatus,
         clock: Callable[[], float] = time.time,
         timer: Callable[[], float] = time.perf_counter,
+        store: Store | None = None,
     ):
         self.config, self.recorder, self.reload, self.clock, self.timer = config, recorder, reload, clock, timer
+        self.store = store  # support incidents and service requests; None: no support metrics
+        self._closed_breaches: dict[str, collections.Counter] = {}
         self._cache_cfg: Config | None = None
         self._closed: dict[tuple[str, int, int], Figures] = {}
         self._mtd: dict[str, _MonthToDate] = {}
@@ -185,6 +191,59 @@ class SLACollector(Collector):
             self._mtd.pop(tenant.name, None)
         return state
 
+    def _support(self, cfg: Config, now: float, put: Callable) -> None:
+        """Support clocks. Detected incidents count as open but have no deadlines or
+        breaches: the vendor can only answer what was filed."""
+        opened: collections.Counter = collections.Counter()
+        breaches: collections.Counter = collections.Counter()
+        for inc in self.store.incidents(open_only=False):
+            if inc.id in self._closed_breaches:  # a closed incident never changes
+                breaches.update(self._closed_breaches[inc.id])
+                continue
+            st = evaluate(cfg.support, inc, now)
+            mine = collections.Counter((inc.tenant, b.priority, b.target) for b in st.breaches)
+            if inc.source == "detected":
+                mine = collections.Counter()
+            mine[(inc.tenant, st.priority, "response")] += 0  # the tenant has support cases
+            if not st.open:
+                self._closed_breaches[inc.id] = mine
+            breaches.update(mine)
+            if not st.open:
+                continue
+            opened[(inc.tenant, st.priority, inc.source)] += 1
+            if inc.source == "detected":
+                continue
+            labels = [inc.tenant, inc.id, st.priority]
+            put(m.SUPPORT_RESPONSE_DUE, labels, st.response_due)
+            put(m.SUPPORT_COMMUNICATION_DUE, labels, st.communication_due)
+            put(m.SUPPORT_RESOLUTION_DUE, labels, st.resolution_due)
+        requests_open: collections.Counter = collections.Counter()
+        for req in self.store.requests():
+            if request_breached(cfg.support, req, now):
+                breaches[(req.tenant, SERVICE_REQUEST, "delivery")] += 1
+            requests_open[req.tenant] += 0  # 0 rather than nothing once a tenant has requests
+            if req.delivered is None:
+                requests_open[req.tenant] += 1
+                put(m.SUPPORT_REQUEST_DUE, [req.tenant, req.id], delivery_due(cfg.support, req.opened))
+        # Zeros for every target a tenant with support cases has, so that increase() sees
+        # its first breach (a counter that appears at 1 looks like no increase).
+        for tenant in {key[0] for key in breaches} | set(requests_open):
+            t = cfg.tenant(tenant)
+            for p in cfg.support.priorities:
+                if t is not None and not t.production and p.name in cfg.support.production_only:
+                    continue
+                for target, seconds in (("response", p.initial_response), ("communication", p.communication),
+                                        ("resolution", p.resolution)):
+                    if seconds is not None:
+                        breaches.setdefault((tenant, p.name, target), 0)
+            breaches.setdefault((tenant, SERVICE_REQUEST, "delivery"), 0)
+        for (tenant, priority, source), n in sorted(opened.items()):
+            put(m.SUPPORT_OPEN, [tenant, priority, source], n)
+        for labels, n in sorted(breaches.items()):
+            put(m.SUPPORT_BREACHES, list(labels), n)
+        for tenant, n in sorted(requests_open.items()):
+            put(m.SUPPORT_REQUESTS_OPEN, [tenant], n)
+
     def _maintenance_of(self, tenant: Tenant, lo: float, hi: float) -> iv.Intervals:
         # Tenants mostly share the top-level windows: expand each set once a month.
         key = (tenant.windows, lo)
@@ -239,6 +298,8 @@ class SLACollector(Collector):
                 put(m.PROBE_DURATION, tp, r.duration)
                 put(m.PROBE_STATUS, tp, float(r.status_code or 0))
                 put(m.PROBE_CERT_EXPIRY, tp, r.cert_expiry)
+        if self.store is not None:
+            self._support(cfg, now, put)
         for (tenant_name, probe_name, reason), count in sorted(self.recorder.error_counts().items()):
             put(m.PROBE_ERRORS, [tenant_name, probe_name, reason], count)
         put(m.MONTH_START, [], month_start)

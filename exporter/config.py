@@ -575,7 +575,7 @@ def _regex(value: Any) -> str:
 
 # ----------------------------------------------------------------------------------- the schema
 
-_TOP_KEYS = ("timezone", "sla", "probe_defaults", "maintenance_windows", "tenants")
+_TOP_KEYS = ("timezone", "sla", "probe_defaults", "maintenance_windows", "tenants", "support")
 _SLA_KEYS = ("target",)
 _TENANT_KEYS = ("name", "environment", "down_when", "sla", "maintenance_windows", "probes")
 _WINDOW_KEYS = ("name", "start", "duration", "rrule", "date", "timezone")
@@ -590,7 +590,9 @@ def _config(root: _Section, source: str) -> model.Config:
     defaults = _probe_defaults(root)
     windows = _windows(root, timezone)
     tenants = _tenants(root, _Top(timezone, target, windows, defaults))
-    return model.Config(tenants=tenants, timezone=timezone, target=target, windows=windows, source=source)
+    support = _support(root, timezone)
+    return model.Config(tenants=tenants, timezone=timezone, target=target, windows=windows, support=support,
+                        source=source)
 
 
 class _Top(NamedTuple):
@@ -867,3 +869,201 @@ def _blame(probe: _Section, first: _Setting, second: _Setting, message: str) -> 
             probe.ctx.error(setting.path, setting.line, message)
             return
     probe.ctx.error(probe.path, probe.data.line, message)
+
+
+# -------------------------------------------------------------------------------------- support
+
+_SUPPORT_KEYS = ("calendar", "priorities", "service_requests", "production_only", "api")
+_CALENDAR_KEYS = ("timezone", "days", "hours", "holidays", "closed_dates")
+_PRIORITY_KEYS = ("clock", "initial_response", "communication", "defect_communication", "resolution")
+_API_KEYS = ("token_file", "token_env")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS_RE = re.compile(r"(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})")
+_BUSINESS_DAYS_RE = re.compile(r"(\d+(?:\.\d+)?)bd")
+
+
+def _support(root: _Section, timezone: str) -> model.Support:
+    sec = root.section("support")
+    if sec is None:
+        return model.Support(calendar=model.BusinessHours())
+    sec.check_keys(_SUPPORT_KEYS)
+    calendar = _calendar(sec.section("calendar"))
+    priorities = _priorities(sec.section("priorities"), calendar)
+    delivery = 3 * calendar.business_day
+    requests = sec.section("service_requests")
+    if requests is not None:
+        requests.check_keys(("delivery",))
+        delivery = requests.get("delivery", _business_time(calendar), delivery) or delivery
+    names = {p.name for p in priorities}
+    only = sec.get("production_only", _priority_list(names), model.Support.production_only)
+    api = sec.section("api")
+    token_file = token_env = None
+    if api is not None:
+        api.check_keys(_API_KEYS)
+        token_file = api.get("token_file", _string)
+        token_env = api.get("token_env", _env_name)
+        if token_file is not None and token_env is not None:
+            api.ctx.error(api.path, api.data.line, "give token_file or token_env, not both")
+    return model.Support(
+        calendar=calendar,
+        priorities=priorities,
+        service_request_delivery=delivery,
+        production_only=only if only is not None else model.Support.production_only,
+        api_token_file=token_file,
+        api_token_env=token_env,
+    )
+
+
+def _calendar(sec: _Section | None) -> model.BusinessHours:
+    default = model.BusinessHours()
+    if sec is None:
+        return default
+    sec.check_keys(_CALENDAR_KEYS)
+    hours = sec.get("hours", _hours, (default.open, default.close)) or (default.open, default.close)
+    country, subdivision = sec.get("holidays", _holiday_source, (default.country, None)) or (default.country, None)
+    return model.BusinessHours(
+        timezone=sec.get("timezone", _timezone, default.timezone) or default.timezone,
+        days=sec.get("days", _weekdays, default.days) or default.days,
+        open=hours[0],
+        close=hours[1],
+        country=country,
+        subdivision=subdivision,
+        closed_dates=frozenset(sec.get("closed_dates", _dates, ()) or ()),
+    )
+
+
+def _hours(value: Any) -> tuple[dt.time, dt.time]:
+    match = _HOURS_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(_expected('opening hours such as "08:00-16:30"', value))
+    opens, closes = _time(match.group(1)), _time(match.group(2))
+    if closes <= opens:
+        raise ValueError(f"closing time must be after opening time, got {value!r}")
+    return opens, closes
+
+
+def _weekdays(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError(_expected("a non-empty list of days such as [mon, tue, wed, thu, fri]", value))
+    days = []
+    for item in value:
+        if not isinstance(item, str) or item.strip().lower()[:3] not in _DAYS:
+            raise ValueError(f"expected days among {', '.join(_DAYS)}, got {_describe(item)}")
+        days.append(_DAYS.index(item.strip().lower()[:3]))
+    return tuple(sorted(set(days)))
+
+
+def _holiday_source(value: Any) -> tuple[str | None, str | None]:
+    """``FI``, ``{country: FI, subdivision: "01"}`` or ``none``."""
+    import holidays  # only configs with a support calendar pay for the import
+
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return None, None
+    country, subdivision = value, None
+    if isinstance(value, _YMap):
+        unknown = [k for k in value if k not in ("country", "subdivision")]
+        if unknown:
+            raise ValueError(_unknown_key(unknown[0], ("country", "subdivision")))
+        country, subdivision = value.get("country"), value.get("subdivision")
+    if not isinstance(country, str):
+        raise ValueError(_expected("a country code such as FI, {country: FI, subdivision: ...} or none", value))
+    try:
+        found = holidays.country_holidays(country.strip(), subdiv=subdivision)
+    except NotImplementedError:
+        raise ValueError(f"no public holidays known for country {country!r}") from None
+    except Exception as err:  # noqa: BLE001 - the package's own message names the subdivision problem
+        raise ValueError(f"holidays: {err}") from None
+    return found.country, subdivision
+
+
+def _dates(value: Any) -> tuple[dt.date, ...]:
+    if not isinstance(value, list):
+        raise ValueError(_expected("a list of dates YYYY-MM-DD", value))
+    return tuple(_date(item) for item in value)
+
+
+def _business_time(calendar: model.BusinessHours) -> Callable[[Any], float]:
+    """``3bd`` (business days of the calendar) or a duration such as ``4h``."""
+
+    def convert(value: Any) -> float:
+        match = _BUSINESS_DAYS_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+        seconds = float(match.group(1)) * calendar.business_day if match else _duration_or_bd(value)
+        if seconds <= 0:
+            raise ValueError(f"must be positive, got {value!r}")
+        return seconds
+
+    return convert
+
+
+def _duration_or_bd(value: Any) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError(_expected("a duration such as 4h or business days such as 3bd", value)) from None
+
+
+def _scaled(p: model.Priority, factor: float) -> model.Priority:
+    """A default business-clock priority in this calendar's business days."""
+    if p.clock != "business" or factor == 1:
+        return p
+
+    def scale(v: float | None) -> float | None:
+        return None if v is None else v * factor
+
+    return model.Priority(p.name, p.clock, scale(p.initial_response), scale(p.communication),
+                          scale(p.resolution), scale(p.defect_communication))
+
+
+def _priorities(sec: _Section | None, calendar: model.BusinessHours) -> tuple[model.Priority, ...]:
+    # The terms count P3/P4 in business days: with other opening hours a day is longer or shorter.
+    factor = calendar.business_day / model.BUSINESS_DAY
+    defaults = {p.name: _scaled(p, factor) for p in model.DEFAULT_PRIORITIES}
+    if sec is None:
+        return tuple(defaults.values())
+    result = dict(defaults)
+    for name in sec.data:
+        if not isinstance(name, str) or not re.fullmatch(r"P[1-9]", name):
+            sec.ctx.error(sec.path_of(name), sec.data.key_lines[name], f"expected a priority name P1-P9, got {name!r}")
+            continue
+        item = sec.section(name)
+        if item is None:
+            continue
+        item.check_keys(_PRIORITY_KEYS)
+        base = defaults.get(name) or model.Priority(name, "business", None, None)
+        clock = item.get("clock", _choice("24/7", "business"), base.clock) or base.clock
+
+        def target(key: str, default: float | None) -> float | None:
+            if key in item.data and item.data[key] is None:
+                return None  # explicitly "no target"
+            if clock == "24/7" and isinstance(item.data.get(key), str) and item.data[key].strip().endswith("bd"):
+                item.error(key, "business days (bd) need clock: business")
+                return default
+            return item.get(key, _business_time(calendar), default)
+
+        result[name] = model.Priority(
+            name=name,
+            clock=clock,
+            initial_response=target("initial_response", base.initial_response),
+            communication=target("communication", base.communication),
+            resolution=target("resolution", base.resolution),
+            defect_communication=target("defect_communication", base.defect_communication),
+        )
+    return tuple(result[k] for k in sorted(result))
+
+
+def _priority_list(names: set[str]) -> Callable[[Any], frozenset[str]]:
+    def convert(value: Any) -> frozenset[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(_expected("a list of priority names such as [P1, P2]", value))
+        unknown = [v for v in value if v not in names]
+        if unknown:
+            raise ValueError(f"unknown priority {unknown[0]!r}")
+        return frozenset(value)
+
+    return convert
+
+
+def _env_name(value: Any) -> str:
+    if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
+        raise ValueError(_expected("an environment variable name", value))
+    return value

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import os
 import signal
 import threading
 import time
@@ -25,13 +26,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, ProcessCollector
 
-from exporter import config
+from exporter import config, detection
+from exporter.api import Api, load_token
 from exporter.collector import ReloadStatus, SLACollector
 from exporter.model import Config, Probe
 from exporter.months import month_bounds
 from exporter.probes import Prober
 from exporter.recorder import Recorder, Result
 from exporter.store import Store
+from exporter.support import Event, Incident
 from exporter.web import Endpoints, Server
 
 log = logging.getLogger("sla_exporter")
@@ -71,12 +74,16 @@ class Daemon:
     ):
         self.config_path, self.clock = config_path, clock
         self.cfg = cfg or config.load(config_path)  # ConfigError: the caller reports it
+        self.token = load_token(self.cfg, os.environ)  # ValueError: the caller reports it
         self.reload_status = ReloadStatus(ok=True, success_time=clock())
         self.store = Store(storage_path)
+        self.detected = {i.tenant: (i.id, i.priority if not i.events else _current_priority(i))
+                         for i in self.store.incidents(open_only=True) if i.source == "detected"}
         self.recorder = Recorder(self.store, self.cfg, previous_month_start(clock(), self.cfg.timezone))
         self.prober = Prober()
         self.registry = CollectorRegistry()
-        self.registry.register(SLACollector(lambda: self.cfg, self.recorder, self.reload_status, clock))
+        self.registry.register(SLACollector(lambda: self.cfg, self.recorder, self.reload_status, clock,
+                                            store=self.store))
         ProcessCollector(registry=self.registry)
         self.workers = workers or pool_size(self.cfg)
         self.scheduler = BackgroundScheduler(
@@ -87,7 +94,8 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone="UTC",
         )
-        self.server = Server(listen, Endpoints(self.registry, self.ready, self.reload))
+        self.api = Api(self.store, lambda: self.cfg, lambda: self.token, clock)
+        self.server = Server(listen, Endpoints(self.registry, self.ready, self.reload, self.api))
         self._stopped = threading.Event()
         self._reload_lock = threading.Lock()
         self.healthy_store = True
@@ -162,9 +170,35 @@ class Daemon:
                 log.error("cannot write to the store", extra={"fields": {"error": str(err)}})
             self.healthy_store = False
         self.recorder.tick(now)
+        try:
+            self._detect(now)
+        except Exception as err:  # a store problem: /-/ready already says so
+            log.error("incident detection failed", extra={"fields": {"error": str(err)}})
         since = previous_month_start(now, self.cfg.timezone)
         if since > self.recorder.since:
             self.recorder.trim(since)
+
+    def _detect(self, now: float) -> None:
+        cfg = self.cfg
+        states = {t.name: self.recorder.state_now(t, now)[1] for t in cfg.tenants if t.production}
+        for action in detection.detect(list(cfg.tenants), states, self.detected):
+            fields = {"tenant": action.tenant, "priority": action.priority, "incident": action.incident}
+            if action.kind == "open":
+                stamp = dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+                inc = Incident(f"DET-{action.tenant}-{stamp}", action.tenant, action.priority, now, source="detected",
+                               title="detected from probes: " + ("complete" if action.priority == "P1" else "partial")
+                               + " outage")
+                if self.store.add_incident(inc):
+                    self.detected[action.tenant] = (inc.id, inc.priority)
+                    fields["incident"] = inc.id
+            elif action.kind == "raise":
+                self.store.add_event(action.incident, Event("priority", now, "P1", "every probe down"))
+                self.detected[action.tenant] = (action.incident, "P1")
+            else:
+                self.store.add_event(action.incident, Event("resolution", now, None, "probes up again"))
+                del self.detected[action.tenant]
+            log.info(f"detected incident {'opened' if action.kind == 'open' else action.kind + 'd'}",
+                     extra={"fields": fields})
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -181,6 +215,13 @@ class Daemon:
                 self.reload_status.ok = False
                 log.error("config reload refused; the running config stays", extra={"fields": {"errors": str(err)}})
                 return False, f"config reload refused; the running config stays:\n{err}"
+            try:
+                token = load_token(cfg, os.environ)
+            except ValueError as err:
+                self.reload_status.ok = False
+                log.error("config reload refused; the running config stays", extra={"fields": {"errors": str(err)}})
+                return False, f"config reload refused; the running config stays:\n{err}"
+            self.token = token
             if pool_size(cfg) > self.workers:
                 log.warning("the new config has more probes than the probe pool was sized for; "
                             "restart to resize it", extra={"fields": {"workers": self.workers,
@@ -196,3 +237,8 @@ class Daemon:
 
 def _utc(t: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(t, dt.timezone.utc)
+
+
+def _current_priority(inc: Incident) -> str:
+    changes = [e.priority for e in inc.events if e.kind == "priority" and e.priority]
+    return changes[-1] if changes else inc.priority

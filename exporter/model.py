@@ -65,11 +65,70 @@ class Tenant:
 
 
 @dataclass(frozen=True)
+class BusinessHours:
+    """When support works on business-clock priorities: ``days`` (Monday = 0) from
+    ``open`` to ``close`` local time, except public holidays of ``country`` (and
+    ``subdivision``) from the holidays package and ``closed_dates``."""
+
+    timezone: str = DEFAULT_TIMEZONE
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    open: dt.time = dt.time(8, 0)
+    close: dt.time = dt.time(16, 30)
+    country: str | None = "FI"
+    subdivision: str | None = None
+    closed_dates: frozenset[dt.date] = frozenset()
+
+    @property
+    def business_day(self) -> float:
+        """Seconds of business time in one business day (8.5 h by default)."""
+        return float((self.close.hour * 60 + self.close.minute - self.open.hour * 60 - self.open.minute) * 60)
+
+
+@dataclass(frozen=True)
+class Priority:
+    """Targets of one incident priority, in seconds of its clock (elapsed for ``24/7``,
+    business time for ``business``); None where the terms set none."""
+
+    name: str
+    clock: str  # "24/7" | "business"
+    initial_response: float | None
+    communication: float | None
+    resolution: float | None = None
+    defect_communication: float | None = None  # replaces communication for product defects
+
+
+HOUR = 3600.0
+BUSINESS_DAY = 8.5 * HOUR
+DEFAULT_PRIORITIES = (
+    Priority("P1", "24/7", 1 * HOUR, 1 * HOUR, resolution=4 * HOUR),
+    Priority("P2", "24/7", 4 * HOUR, 6 * HOUR),
+    Priority("P3", "business", 1 * BUSINESS_DAY, 3 * BUSINESS_DAY, defect_communication=10 * BUSINESS_DAY),
+    Priority("P4", "business", 2 * BUSINESS_DAY, 5 * BUSINESS_DAY),
+)
+
+
+@dataclass(frozen=True)
+class Support:
+    """The support terms: business calendar, priority targets, service requests, API."""
+
+    calendar: BusinessHours = BusinessHours()
+    priorities: tuple[Priority, ...] = DEFAULT_PRIORITIES
+    service_request_delivery: float = 3 * BUSINESS_DAY  # business time
+    production_only: frozenset[str] = frozenset({"P1", "P2"})
+    api_token_file: str | None = None
+    api_token_env: str | None = None
+
+    def priority(self, name: str) -> Priority | None:
+        return next((p for p in self.priorities if p.name == name), None)
+
+
+@dataclass(frozen=True)
 class Config:
     tenants: tuple[Tenant, ...]
     timezone: str = DEFAULT_TIMEZONE
     target: float = DEFAULT_TARGET
     windows: tuple[Window, ...] = ()  # top-level windows only
+    support: Support = Support()
     source: str = "<config>"
     _by_name: dict = field(default_factory=dict, compare=False, repr=False)
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from exporter.states import ConflictError, Run, merge
+from exporter.support import Event, Incident, ServiceRequest
 
 # Each entry migrates from version i to i + 1; never edit a released entry, append.
 MIGRATIONS: list[str] = [
@@ -34,6 +35,35 @@ MIGRATIONS: list[str] = [
         count INTEGER NOT NULL,
         PRIMARY KEY (probe_id, start_ms)
     ) WITHOUT ROWID;
+    """,
+    # 2: support incidents and service requests
+    """
+    CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        defect INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        title TEXT,
+        opened_ms INTEGER NOT NULL,
+        closed_ms INTEGER
+    );
+    CREATE TABLE incident_events (
+        incident_id TEXT NOT NULL REFERENCES incidents (id),
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        time_ms INTEGER NOT NULL,
+        priority TEXT,
+        note TEXT,
+        PRIMARY KEY (incident_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE service_requests (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        title TEXT,
+        opened_ms INTEGER NOT NULL,
+        delivered_ms INTEGER
+    );
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -207,6 +237,98 @@ class Store:
             raise
         self.db.execute("COMMIT")
         return MergeResult(added, written)
+
+    # -- support ------------------------------------------------------------------------
+
+    def _write(self, statements: list[tuple[str, tuple]]) -> None:
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    self.db.execute(sql, params)
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def next_id(self, table: str, prefix: str) -> str:
+        """An unused id such as INC-42 for ``table`` (incidents or service_requests)."""
+        with self.lock:
+            n = self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] + 1
+            while self.db.execute(f"SELECT 1 FROM {table} WHERE id = ?", (f"{prefix}-{n}",)).fetchone():
+                n += 1
+            return f"{prefix}-{n}"
+
+    def add_incident(self, inc: Incident) -> bool:
+        """Store a new incident; False if its id is taken."""
+        try:
+            self._write([(
+                "INSERT INTO incidents (id, tenant, priority, defect, source, title, opened_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (inc.id, inc.tenant, inc.priority, int(inc.defect), inc.source, inc.title, to_ms(inc.opened)),
+            )])
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def add_event(self, incident_id: str, event: Event) -> None:
+        with self.lock:
+            seq = self.db.execute("SELECT count(*) FROM incident_events WHERE incident_id = ?",
+                                  (incident_id,)).fetchone()[0]
+            statements = [(
+                "INSERT INTO incident_events (incident_id, seq, kind, time_ms, priority, note) VALUES (?, ?, ?, ?, ?, ?)",
+                (incident_id, seq, event.kind, to_ms(event.time), event.priority, event.note),
+            )]
+            if event.kind == "resolution":
+                statements.append(("UPDATE incidents SET closed_ms = ? WHERE id = ?", (to_ms(event.time), incident_id)))
+            self._write(statements)
+
+    def incidents(self, open_only: bool = False, incident_id: str | None = None) -> list[Incident]:
+        where, params = [], []
+        if open_only:
+            where.append("closed_ms IS NULL")
+        if incident_id is not None:
+            where.append("id = ?")
+            params.append(incident_id)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        with self.lock:
+            rows = self.db.execute(
+                f"SELECT id, tenant, priority, defect, source, title, opened_ms FROM incidents {clause} "
+                "ORDER BY opened_ms, id", params).fetchall()
+            events: dict[str, list[Event]] = {}
+            ids = [r[0] for r in rows]
+            for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+                marks = ",".join("?" * len(chunk))
+                for iid, kind, time_ms, priority, note in self.db.execute(
+                        f"SELECT incident_id, kind, time_ms, priority, note FROM incident_events "
+                        f"WHERE incident_id IN ({marks}) ORDER BY incident_id, seq", chunk):
+                    events.setdefault(iid, []).append(Event(kind, time_ms / 1000, priority, note))
+        return [Incident(id=r[0], tenant=r[1], priority=r[2], defect=bool(r[3]), source=r[4], title=r[5],
+                         opened=r[6] / 1000, events=tuple(events.get(r[0], ()))) for r in rows]
+
+    def add_request(self, req: ServiceRequest) -> bool:
+        try:
+            self._write([("INSERT INTO service_requests (id, tenant, title, opened_ms) VALUES (?, ?, ?, ?)",
+                          (req.id, req.tenant, req.title, to_ms(req.opened)))])
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def deliver_request(self, request_id: str, when: float) -> None:
+        self._write([("UPDATE service_requests SET delivered_ms = ? WHERE id = ?", (to_ms(when), request_id))])
+
+    def requests(self, open_only: bool = False, request_id: str | None = None) -> list[ServiceRequest]:
+        where, params = [], []
+        if open_only:
+            where.append("delivered_ms IS NULL")
+        if request_id is not None:
+            where.append("id = ?")
+            params.append(request_id)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        with self.lock:
+            rows = self.db.execute(f"SELECT id, tenant, title, opened_ms, delivered_ms FROM service_requests {clause} "
+                                   "ORDER BY opened_ms, id", params).fetchall()
+        return [ServiceRequest(id=r[0], tenant=r[1], title=r[2], opened=r[3] / 1000,
+                               delivered=None if r[4] is None else r[4] / 1000) for r in rows]
 
     def run_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM runs").fetchone()[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from exporter import __version__
+from exporter.api import MAX_BODY
 
 LANDING = """<!doctype html>
 <html><head><title>sla-exporter</title></head>
@@ -21,6 +23,8 @@ LANDING = """<!doctype html>
 <li><a href="/metrics">/metrics</a>: figures for Prometheus</li>
 <li><a href="/-/healthy">/-/healthy</a>: liveness</li>
 <li><a href="/-/ready">/-/ready</a>: readiness (config loaded, store open)</li>
+<li><a href="/api/v1/incidents?open=true">/api/v1/incidents</a> and
+<a href="/api/v1/service-requests">/api/v1/service-requests</a>: support clocks</li>
 </ul>
 <p><code>POST /-/reload</code> reloads the config file.</p>
 </body></html>
@@ -35,8 +39,9 @@ class Endpoints:
         registry: CollectorRegistry,
         ready: Callable[[], tuple[bool, str]],
         reload: Callable[[], tuple[bool, str]],
+        api=None,
     ):
-        self.registry, self.ready, self.reload = registry, ready, reload
+        self.registry, self.ready, self.reload, self.api = registry, ready, reload, api
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -55,10 +60,34 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def _api(self, body: bytes) -> None:
+        api = self.server.endpoints.api
+        if api is None:
+            self._send(404, b"not found\n")
+            return
+        status, doc = api.handle(self.command, self.path, self.headers, body)
+        self._send(status, (json.dumps(doc, indent=2) + "\n").encode(), "application/json")
+
+    def _body(self) -> bytes | None:
+        """The request body, or None after answering 413 for one over the API's limit."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self.close_connection = True  # the unread body would desynchronize keep-alive
+            self._send(413 if length > 0 else 400, (json.dumps(
+                {"error": f"body larger than {MAX_BODY} bytes" if length > 0 else "bad Content-Length"}) + "\n"
+            ).encode(), "application/json")
+            return None
+        return self.rfile.read(length) if length else b""
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         ep = self.server.endpoints
         path = self.path.split("?", 1)[0]
-        if path == "/metrics":
+        if path.startswith("/api/"):
+            self._api(b"")
+        elif path == "/metrics":
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
             self._send(200, encoder(ep.registry), content_type)
         elif path == "/-/healthy":
@@ -76,11 +105,12 @@ class Handler(BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def do_POST(self) -> None:  # noqa: N802
-        # Drain any body so keep-alive connections stay in sync.
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(min(length, 1 << 16))
-        if self.path.split("?", 1)[0] == "/-/reload":
+        body = self._body()  # read it all so keep-alive connections stay in sync
+        if body is None:
+            return
+        if self.path.startswith("/api/"):
+            self._api(body)
+        elif self.path.split("?", 1)[0] == "/-/reload":
             ok, message = self.server.endpoints.reload()
             self._send(200 if ok else 500, (message + "\n").encode())
         else:

@@ -4,6 +4,7 @@ These tests take real seconds (a 1 s probe must see an 8 s outage); they poll /m
 until a condition holds or a deadline passes, never sleep a fixed time to assert.
 """
 
+import json
 import os
 import signal
 import socket
@@ -72,19 +73,21 @@ class Exporter:
         self.port = free_port()
         self.proc = None
 
-    def start(self):
+    def start(self, env=None):
         self.port = free_port()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "exporter", "run", "--config.file", str(self.config),
              "--storage.path", str(self.db), "--web.listen-address", f"127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL, stderr=open(self.log, "a"),
+            stdout=subprocess.DEVNULL, stderr=open(self.log, "a"), env={**os.environ, **(env or {})},
         )
         self.wait_for(lambda: self.get("/-/ready")[0] == 200, what="ready")
 
-    def get(self, path, method="GET"):
+    def get(self, path, method="GET", body=None, headers=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method, data=data,
+                                         headers=headers or {})
         try:
-            with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method),
-                                        timeout=5) as r:
+            with urllib.request.urlopen(request, timeout=5) as r:
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
@@ -244,3 +247,41 @@ def test_taken_port_exits_1(tmp_path, target):
                              capture_output=True, text=True, timeout=30)
     assert out.returncode == 1
     assert "cannot listen on 127.0.0.1" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_support_api_and_metrics(tmp_path, target):
+    e = Exporter(tmp_path, config_for(target.url) + """
+support:
+  api: {token_env: SLA_TEST_TOKEN}
+""")
+    auth = {"Authorization": "Bearer t0ken", "Content-Type": "application/json"}
+    try:
+        e.start(env={"SLA_TEST_TOKEN": "t0ken"})
+        assert e.get("/api/v1/incidents", "POST", {"tenant": "acme", "priority": "P1"})[0] == 401
+        code, body = e.get("/api/v1/incidents", "POST", {"tenant": "acme", "priority": "P1", "id": "CASE-1"}, auth)
+        assert code == 201, body
+        labels = {"tenant": "acme", "incident": "CASE-1", "priority": "P1"}
+        opened = json.loads(body)["opened"]
+        due = e.value("sla_support_incident_response_due_timestamp_seconds", **labels)
+        assert due == pytest.approx(__import__("datetime").datetime.fromisoformat(opened).timestamp() + 3600, abs=1)
+        assert e.value("sla_support_incidents_open", tenant="acme", priority="P1", source="filed") == 1
+        assert e.value("sla_support_breaches_total", tenant="acme", priority="P1", target="response") == 0
+        code, body = e.get("/api/v1/incidents/CASE-1/events", "POST", {"kind": "response"}, auth)
+        assert code == 201, body
+        assert e.value("sla_support_incident_response_due_timestamp_seconds", **labels) is None
+        assert e.value("sla_support_incident_communication_due_timestamp_seconds", **labels) > due
+        code, body = e.get("/api/v1/incidents/CASE-1/events", "POST", {"kind": "resolution"}, auth)
+        assert code == 201
+        assert e.value("sla_support_incidents_open", tenant="acme", priority="P1", source="filed") is None
+        # A completely down production tenant opens a detected P1, closed when it is up again.
+        target.healthy = False
+        e.wait_for(lambda: e.value("sla_support_incidents_open", tenant="acme", priority="P1", source="detected") == 1,
+                   what="a detected incident")
+        target.healthy = True
+        e.wait_for(lambda: e.value("sla_support_incidents_open", tenant="acme", priority="P1",
+                                   source="detected") is None, what="the detected incident closed")
+        incidents = json.loads(e.get("/api/v1/incidents", headers=auth)[1])["incidents"]
+        detected = [i for i in incidents if i["source"] == "detected"]
+        assert len(detected) == 1 and detected[0]["open"] is False and detected[0]["id"].startswith("DET-acme-")
+    finally:
+        e.stop(signal.SIGKILL)
