@@ -153,3 +153,29 @@ def test_service_requests(api):
     assert call(api, "POST", "/api/v1/service-requests/SR-1/events", {"kind": "delivered"})[0] == 409
     assert call(api, "POST", "/api/v1/service-requests/SR-1/events", {"kind": "cancelled"})[0] == 400
     assert [r["id"] for r in call(api, "GET", "/api/v1/service-requests?open=true")[1]["service_requests"]] == []
+
+
+@pytest.mark.parametrize(
+    "support, environ, files, expected",
+    [
+        ("", {}, {}, None),
+        ("support: {api: {token_env: TOK}}", {"TOK": " abc \n"}, {}, "abc"),
+        ("support: {api: {token_env: TOK}}", {}, {}, "environment variable TOK is not set or empty"),
+        ("support: {api: {token_file: FILE}}", {}, {"FILE": "xyz\n"}, "xyz"),
+        ("support: {api: {token_file: FILE}}", {}, {"FILE": "\n"}, "is empty"),
+        ("support: {api: {token_file: FILE}}", {}, {}, "cannot read"),
+    ],
+)
+def test_load_token(tmp_path, support, environ, files, expected):
+    from exporter.api import load_token
+
+    path = tmp_path / "token"
+    for content in files.values():
+        path.write_text(content)
+    cfg = config.load_text('tenants: [{name: a, probes: [{name: p, url: "http://x/"}]}]\n'
+                           + support.replace("FILE", str(path)))
+    if expected is None or expected in ("abc", "xyz"):
+        assert load_token(cfg, environ) == expected
+    else:
+        with pytest.raises(ValueError, match=expected):
+            load_token(cfg, environ)
