@@ -83,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probe.workers", dest="workers", type=_positive, metavar="N",
                    help="probe threads (default: enough for every probe to hang for its whole timeout)")
 
+    p = verbs.add_parser("demo", help="run the exporter on simulated tenants, no setup needed",
+                         description="run the exporter on simulated tenants, no setup needed")
+    p.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
+                   type=_address, help=f"where to serve /metrics (default {DEFAULT_LISTEN})")
+    p.add_argument("--log.format", dest="log_format", choices=("logfmt", "json"), default="logfmt")
+    p.add_argument("--log.level", dest="log_level", choices=logs.LEVELS, default="info")
+
     verb("check", "validate the config file and print a summary")
 
     p = verb("windows", "list the maintenance windows between two dates, in local time and UTC")
@@ -273,9 +280,21 @@ def cmd_deadlines(args: argparse.Namespace, cfg: Config) -> int:
 COMMANDS = {"run": cmd_run, "deadlines": cmd_deadlines, "check": cmd_check, "windows": cmd_windows, "import": cmd_import, "report": cmd_report}
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from exporter import demo
+
+    logs.setup(args.log_format, args.log_level)
+    try:
+        return demo.run(args.listen)
+    except OSError as err:
+        raise UserError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {err.strerror}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.verb == "demo":
+            return cmd_demo(args)
         cfg = config.load(args.config_file)
         return COMMANDS[args.verb](args, cfg)
     except config.ConfigError as err:
