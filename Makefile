@@ -1,8 +1,12 @@
-# Developer entry points. `make test` is what CI runs (.ci/run); it needs only python3 >= 3.11.
+# Entry points; each sets up .venv first and needs only python3 >= 3.11.
+#   make demo   the exporter on simulated tenants: http://localhost:9929/metrics
+#   make run    the exporter on CONFIG (default config.example.yaml), history in sla-exporter.db
+#   make test   the tests; what CI runs (.ci/run)
 VENV ?= .venv
 PY := $(VENV)/bin/python
+CONFIG ?= config.example.yaml
 
-.PHONY: test install clean
+.PHONY: test install clean demo run
 
 install: $(VENV)/.installed
 
@@ -14,6 +18,12 @@ $(VENV)/.installed: pyproject.toml
 
 test: install
 	$(PY) -m pytest -q
+
+demo: install
+	$(VENV)/bin/sla-exporter demo
+
+run: install
+	$(VENV)/bin/sla-exporter run --config.file $(CONFIG)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

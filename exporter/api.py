@@ -4,7 +4,8 @@ Independent of the HTTP server: ``Api.handle`` takes a method, path, headers and
 returns a status and a JSON document. Writes need ``Authorization: Bearer <token>``; the
 token comes from the file or environment variable named in ``support.api`` and is compared
 in constant time. With no token configured, writes are off (403) and reads are open; with
-one, reads need it too. Every refusal says why.
+one, reads need it too; if the configured token cannot be read, the API is off (503) and
+monitoring goes on. Every refusal says why.
 """
 
 from __future__ import annotations
@@ -59,8 +60,17 @@ def load_token(cfg: Config, environ: dict) -> str | None:
     return None
 
 
+def resolve_token(cfg: Config, environ: dict) -> tuple[str | None, str | None]:
+    """(token, problem): a configured token that cannot be read closes the whole API with
+    that problem as the reason, and the exporter keeps monitoring."""
+    try:
+        return load_token(cfg, environ), None
+    except ValueError as err:
+        return None, str(err)
+
+
 class Api:
-    def __init__(self, store: Store, config: Callable[[], Config], token: Callable[[], str | None],
+    def __init__(self, store: Store, config: Callable[[], Config], token: Callable[[], tuple[str | None, str | None]],
                  clock: Callable[[], float] = time.time):
         self.store, self.config, self.token, self.clock = store, config, token, clock
 
@@ -97,7 +107,9 @@ class Api:
         raise ApiError(404, "no such endpoint")
 
     def _authorize(self, method: str, headers) -> None:
-        token = self.token()
+        token, problem = self.token()
+        if problem is not None:
+            raise ApiError(503, f"the API is off: {problem}")
         if token is None:
             if method != "GET":
                 raise ApiError(403, "the write API is off: set support.api.token_file or support.api.token_env")

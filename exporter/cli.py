@@ -225,8 +225,6 @@ def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
         daemon = Daemon(args.config_file, args.storage_path, args.listen, workers=args.workers, cfg=cfg)
     except OSError as err:  # the listen address is taken or not ours
         raise UserError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {err.strerror}") from None
-    except ValueError as err:  # the API token is configured but cannot be read
-        raise UserError(f"{args.config_file}: {err}") from None
     daemon.run_forever()
     return 0
 

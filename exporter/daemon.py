@@ -27,7 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from exporter import config, detection
-from exporter.api import Api, load_token
+from exporter.api import Api, resolve_token
 from exporter.collector import ReloadStatus, SLACollector
 from exporter.model import Config, Probe
 from exporter.months import month_bounds
@@ -74,7 +74,7 @@ class Daemon:
     ):
         self.config_path, self.clock = config_path, clock
         self.cfg = cfg or config.load(config_path)  # ConfigError: the caller reports it
-        self.token = load_token(self.cfg, os.environ)  # ValueError: the caller reports it
+        self.token = self._token(self.cfg)
         self.reload_status = ReloadStatus(ok=True, success_time=clock())
         self.store = Store(storage_path)
         self.detected = {i.tenant: (i.id, i.priority if not i.events else _current_priority(i))
@@ -178,6 +178,13 @@ class Daemon:
         if since > self.recorder.since:
             self.recorder.trim(since)
 
+    @staticmethod
+    def _token(cfg: Config) -> tuple[str | None, str | None]:
+        token, problem = resolve_token(cfg, os.environ)
+        if problem:
+            log.error("the support API is off", extra={"fields": {"reason": problem}})
+        return token, problem
+
     def _detect(self, now: float) -> None:
         cfg = self.cfg
         states = {t.name: self.recorder.state_now(t, now)[1] for t in cfg.tenants if t.production}
@@ -215,13 +222,7 @@ class Daemon:
                 self.reload_status.ok = False
                 log.error("config reload refused; the running config stays", extra={"fields": {"errors": str(err)}})
                 return False, f"config reload refused; the running config stays:\n{err}"
-            try:
-                token = load_token(cfg, os.environ)
-            except ValueError as err:
-                self.reload_status.ok = False
-                log.error("config reload refused; the running config stays", extra={"fields": {"errors": str(err)}})
-                return False, f"config reload refused; the running config stays:\n{err}"
-            self.token = token
+            self.token = self._token(cfg)
             if pool_size(cfg) > self.workers:
                 log.warning("the new config has more probes than the probe pool was sized for; "
                             "restart to resize it", extra={"fields": {"workers": self.workers,

@@ -20,7 +20,7 @@ AUTH = {"Authorization": "Bearer s3cret"}
 def api(tmp_path):
     clock = [T0]
     with Store(str(tmp_path / "s.db")) as store:
-        a = Api(store, lambda: CFG, lambda: "s3cret", lambda: clock[0])
+        a = Api(store, lambda: CFG, lambda: ("s3cret", None), lambda: clock[0])
         a.clock_cell = clock
         yield a
 
@@ -46,7 +46,7 @@ def test_auth_failures(api, headers, status, reason, method, path):
 
 def test_without_a_token_writes_are_off_and_reads_open(tmp_path):
     with Store(str(tmp_path / "s.db")) as store:
-        api = Api(store, lambda: CFG, lambda: None, lambda: T0)
+        api = Api(store, lambda: CFG, lambda: (None, None), lambda: T0)
         assert call(api, "POST", "/api/v1/incidents", {"tenant": "prod", "priority": "P3"}, {}) == (
             403, {"error": "the write API is off: set support.api.token_file or support.api.token_env"})
         assert call(api, "GET", "/api/v1/incidents", headers={}) == (200, {"incidents": []})
@@ -179,3 +179,12 @@ def test_load_token(tmp_path, support, environ, files, expected):
     else:
         with pytest.raises(ValueError, match=expected):
             load_token(cfg, environ)
+
+
+def test_an_unreadable_configured_token_closes_the_api(tmp_path):
+    with Store(str(tmp_path / "s.db")) as store:
+        api = Api(store, lambda: CFG, lambda: (None, "support.api.token_env: environment variable X is not set or empty"),
+                  lambda: T0)
+        expected = (503, {"error": "the API is off: support.api.token_env: environment variable X is not set or empty"})
+        assert call(api, "GET", "/api/v1/incidents", headers={}) == expected
+        assert call(api, "POST", "/api/v1/incidents", {"tenant": "prod", "priority": "P3"}) == expected

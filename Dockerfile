@@ -1,0 +1,31 @@
+# sla-exporter: docker build -t sla-exporter . && docker run -p 9929:9929 \
+#   -v "$PWD/config.yaml:/etc/sla-exporter/config.yaml:ro" -v sla-data:/var/lib/sla-exporter sla-exporter
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY exporter ./exporter
+RUN pip install . \
+    && useradd --system --uid 10001 --user-group --home-dir /var/lib/sla-exporter --create-home sla \
+    && mkdir -p /etc/sla-exporter \
+    && cp /src/README.md /etc/sla-exporter/README.md
+
+COPY config.example.yaml /etc/sla-exporter/config.yaml
+
+# The SQLite store (history, incidents) lives here: keep it on a volume.
+VOLUME ["/var/lib/sla-exporter"]
+WORKDIR /var/lib/sla-exporter
+USER 10001:10001
+EXPOSE 9929
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9929/-/healthy', timeout=4)"]
+
+ENTRYPOINT ["sla-exporter"]
+CMD ["run", "--config.file", "/etc/sla-exporter/config.yaml", "--storage.path", "/var/lib/sla-exporter/sla.db", \
+     "--web.listen-address", ":9929"]
