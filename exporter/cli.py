@@ -16,6 +16,7 @@ from exporter.months import day_bounds
 from exporter.store import Store, StoreError
 from exporter.units import format_duration
 from exporter.web import parse_address
+from exporter.webconfig import WebConfigError
 
 DEFAULT_STORAGE = "sla-exporter.db"
 DEFAULT_LISTEN = ":9929"
@@ -80,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                    type=_address, help=f"where to serve /metrics (default {DEFAULT_LISTEN})")
     p.add_argument("--log.format", dest="log_format", choices=("logfmt", "json"), default="logfmt")
     p.add_argument("--log.level", dest="log_level", choices=logs.LEVELS, default="info")
+    p.add_argument("--web.config.file", dest="web_config", metavar="F",
+                   help="TLS and basic auth (exporter-toolkit web config format)")
     p.add_argument("--probe.workers", dest="workers", type=_positive, metavar="N",
                    help="probe threads (default: enough for every probe to hang for its whole timeout)")
 
@@ -222,9 +225,12 @@ def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
 
     logs.setup(args.log_format, args.log_level)
     try:
-        daemon = Daemon(args.config_file, args.storage_path, args.listen, workers=args.workers, cfg=cfg)
+        daemon = Daemon(args.config_file, args.storage_path, args.listen, workers=args.workers, cfg=cfg,
+                        web_config_path=args.web_config)
     except OSError as err:  # the listen address is taken or not ours
         raise UserError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {err.strerror}") from None
+    except WebConfigError as err:
+        raise UserError(str(err)) from None
     daemon.run_forever()
     return 0
 

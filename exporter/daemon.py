@@ -26,7 +26,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, ProcessCollector
 
-from exporter import config, detection
+from exporter import config, detection, webconfig
 from exporter.api import Api, resolve_token
 from exporter.collector import ReloadStatus, SLACollector
 from exporter.model import Config, Probe
@@ -71,8 +71,10 @@ class Daemon:
         clock: Callable[[], float] = time.time,
         workers: int | None = None,
         cfg: Config | None = None,
+        web_config_path: str | None = None,
     ):
-        self.config_path, self.clock = config_path, clock
+        self.config_path, self.clock, self.web_config_path = config_path, clock, web_config_path
+        web = webconfig.load(web_config_path) if web_config_path else None  # WebConfigError: caller reports
         self.cfg = cfg or config.load(config_path)  # ConfigError: the caller reports it
         self.token = self._token(self.cfg)
         self.reload_status = ReloadStatus(ok=True, success_time=clock())
@@ -95,7 +97,7 @@ class Daemon:
             timezone="UTC",
         )
         self.api = Api(self.store, lambda: self.cfg, lambda: self.token, clock)
-        self.server = Server(listen, Endpoints(self.registry, self.ready, self.reload, self.api))
+        self.server = Server(listen, Endpoints(self.registry, self.ready, self.reload, self.api), web)
         self._stopped = threading.Event()
         self._reload_lock = threading.Lock()
         self.healthy_store = True
@@ -222,6 +224,14 @@ class Daemon:
                 self.reload_status.ok = False
                 log.error("config reload refused; the running config stays", extra={"fields": {"errors": str(err)}})
                 return False, f"config reload refused; the running config stays:\n{err}"
+            if self.web_config_path:
+                try:
+                    web = webconfig.load(self.web_config_path)
+                except webconfig.WebConfigError as err:
+                    self.reload_status.ok = False
+                    log.error("config reload refused; the running config stays", extra={"fields": {"errors": str(err)}})
+                    return False, f"config reload refused; the running config stays:\n{err}"
+                self.server.web = web
             self.token = self._token(cfg)
             if pool_size(cfg) > self.workers:
                 log.warning("the new config has more probes than the probe pool was sized for; "

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
 import json
+import socket
+import ssl
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +17,7 @@ from prometheus_client.exposition import choose_encoder
 
 from exporter import __version__
 from exporter.api import MAX_BODY
+from exporter.webconfig import WebConfig
 
 LANDING = """<!doctype html>
 <html><head><title>sla-exporter</title></head>
@@ -48,6 +53,34 @@ class Handler(BaseHTTPRequestHandler):
     server: Server
     protocol_version = "HTTP/1.1"
     server_version = f"sla-exporter/{__version__}"
+    timeout = 30  # a client that sends nothing (or a byte a minute) is dropped
+
+    def _authenticated(self) -> bool:
+        """Basic auth from the web config, on every endpoint. An API call with a bearer
+        token is the API's to check: one Authorization header cannot carry both."""
+        web = self.server.web
+        if not web.users:
+            return True
+        given = self.headers.get("Authorization") or ""
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() == "bearer" and self.path.startswith("/api/"):
+            return True
+        if scheme.lower() == "basic":
+            try:
+                user, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                user, password = "", ""
+            if user and web.check(user, password):
+                return True
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="sla-exporter", charset="UTF-8"')
+        body = b"unauthorized\n"
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        return False
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - silence access logs
         pass
@@ -83,6 +116,8 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if not self._authenticated():
+            return
         ep = self.server.endpoints
         path = self.path.split("?", 1)[0]
         if path.startswith("/api/"):
@@ -106,7 +141,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         body = self._body()  # read it all so keep-alive connections stay in sync
-        if body is None:
+        if body is None or not self._authenticated():
             return
         if self.path.startswith("/api/"):
             self._api(body)
@@ -120,9 +155,28 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], endpoints: Endpoints):
+    def __init__(self, address: tuple[str, int], endpoints: Endpoints, web: WebConfig | None = None):
         self.endpoints = endpoints
+        self.web = web or WebConfig()  # replaced as a whole on reload
         super().__init__(address, Handler)
+
+    def finish_request(self, request: socket.socket, client_address) -> None:
+        # TLS handshake in the connection's own thread, bounded in time, so a slow or
+        # hostile client never holds up the accept loop.
+        tls = self.web.tls
+        if tls is not None:
+            request.settimeout(Handler.timeout)
+            try:
+                request = tls.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                request.close()
+                return
+            try:
+                super().finish_request(request, client_address)
+            finally:
+                request.close()  # the plain socket was detached into this one
+            return
+        super().finish_request(request, client_address)
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="web", daemon=True)

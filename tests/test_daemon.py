@@ -72,15 +72,16 @@ class Exporter:
         self.log = tmp_path / "exporter.log"
         self.port = free_port()
         self.proc = None
+        self.extra_args = []
 
-    def start(self, env=None):
+    def start(self, env=None, ready=None):
         self.port = free_port()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "exporter", "run", "--config.file", str(self.config),
-             "--storage.path", str(self.db), "--web.listen-address", f"127.0.0.1:{self.port}"],
+             "--storage.path", str(self.db), "--web.listen-address", f"127.0.0.1:{self.port}", *self.extra_args],
             stdout=subprocess.DEVNULL, stderr=open(self.log, "a"), env={**os.environ, **(env or {})},
         )
-        self.wait_for(lambda: self.get("/-/ready")[0] == 200, what="ready")
+        self.wait_for(ready or (lambda: self.get("/-/ready")[0] == 200), what="ready")
 
     def get(self, path, method="GET", body=None, headers=None):
         data = None if body is None else json.dumps(body).encode()

@@ -139,25 +139,6 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def tls_cert(tmp_path_factory):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl CLI not available")
-    d = tmp_path_factory.mktemp("tls")
-    cert, key = d / "cert.pem", d / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "30", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    end = subprocess.run(
-        ["openssl", "x509", "-enddate", "-noout", "-in", str(cert)], check=True, capture_output=True, text=True
-    ).stdout.strip()
-    not_after = ssl.cert_time_to_seconds(end.split("=", 1)[1])
-    return str(cert), str(key), float(not_after)
-
-
-@pytest.fixture(scope="module")
 def tls_server(tls_cert):
     cert, key, _ = tls_cert
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
