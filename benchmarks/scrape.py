@@ -15,7 +15,7 @@ import time
 from prometheus_client import CollectorRegistry, generate_latest
 
 from exporter import config
-from exporter.collector import ReloadStatus, SLACollector
+from exporter.collector import ExporterStatus, SLACollector
 from exporter.recorder import Recorder
 from exporter.states import Run
 from exporter.store import Store
@@ -51,7 +51,7 @@ def main(tenants=1000, probes=3):
               f"{time.perf_counter() - t0:.1f} s")
         recorder = Recorder(store, cfg, since=start)
         registry = CollectorRegistry()
-        registry.register(SLACollector(lambda: cfg, recorder, ReloadStatus(True, now), lambda: now))
+        registry.register(SLACollector(lambda: cfg, recorder, ExporterStatus(True, now), lambda: now))
         timings = []
         for _ in range(21):
             t0 = time.perf_counter()

@@ -42,9 +42,13 @@ from exporter.states import Run, StateIntervals, probe_state, tenant_state
 
 
 @dataclass
-class ReloadStatus:
-    ok: bool = False
-    success_time: float | None = None
+class ExporterStatus:
+    """The exporter's own health, for its metrics and /-/ready."""
+
+    reload_ok: bool = False
+    reload_time: float | None = None  # of the last successful (re)load
+    store_writable: bool = True
+    store_write_errors: int = 0
 
 
 @dataclass(frozen=True)
@@ -124,12 +128,12 @@ class SLACollector(Collector):
         self,
         config: Callable[[], Config],
         recorder: Recorder,
-        reload: ReloadStatus,
+        status: ExporterStatus,
         clock: Callable[[], float] = time.time,
         timer: Callable[[], float] = time.perf_counter,
         store: Store | None = None,
     ):
-        self.config, self.recorder, self.reload, self.clock, self.timer = config, recorder, reload, clock, timer
+        self.config, self.recorder, self.status, self.clock, self.timer = config, recorder, status, clock, timer
         self.store = store  # support incidents and service requests; None: no support metrics
         self._closed_breaches: dict[str, collections.Counter] = {}
         self._cache_cfg: Config | None = None
@@ -305,8 +309,10 @@ class SLACollector(Collector):
         put(m.MONTH_START, [], month_start)
         put(m.MONTH_END, [], month_end)
         put(m.BUILD_INFO, [__version__, platform.python_version()], 1)
-        put(m.RELOAD_OK, [], float(self.reload.ok))
-        put(m.RELOAD_TIME, [], self.reload.success_time)
+        put(m.RELOAD_OK, [], float(self.status.reload_ok))
+        put(m.RELOAD_TIME, [], self.status.reload_time)
+        put(m.STORE_WRITABLE, [], float(self.status.store_writable))
+        put(m.STORE_ERRORS, [], self.status.store_write_errors)
         put(m.SCRAPE_DURATION, [], self.timer() - began)
         yield from (family for family in fam.values() if family.samples)
 

@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 
 from exporter import config, detection, webconfig
 from exporter.api import Api, resolve_token
-from exporter.collector import ReloadStatus, SLACollector
+from exporter.collector import ExporterStatus, SLACollector
 from exporter.model import Config, Probe
 from exporter.months import month_bounds
 from exporter.probes import Prober
@@ -40,6 +40,12 @@ from exporter.web import Endpoints, Server
 log = logging.getLogger("sla_exporter")
 
 FLUSH_INTERVAL = 1.0  # seconds of results a crash may lose (they then read as unknown)
+CLOCK_STEP = 2.0  # a wall-clock jump larger than this (against the monotonic clock) reschedules
+
+
+def clock_step(wall_before: float, mono_before: float, wall_now: float, mono_now: float) -> float:
+    """How far the wall clock jumped between two readings, beyond the time that passed."""
+    return (wall_now - wall_before) - (mono_now - mono_before)
 
 
 def pool_size(cfg: Config) -> int:
@@ -77,14 +83,14 @@ class Daemon:
         web = webconfig.load(web_config_path) if web_config_path else None  # WebConfigError: caller reports
         self.cfg = cfg or config.load(config_path)  # ConfigError: the caller reports it
         self.token = self._token(self.cfg)
-        self.reload_status = ReloadStatus(ok=True, success_time=clock())
+        self.status = ExporterStatus(reload_ok=True, reload_time=clock())
         self.store = Store(storage_path)
         self.detected = {i.tenant: (i.id, i.priority if not i.events else _current_priority(i))
                          for i in self.store.incidents(open_only=True) if i.source == "detected"}
         self.recorder = Recorder(self.store, self.cfg, previous_month_start(clock(), self.cfg.timezone))
         self.prober = Prober()
         self.registry = CollectorRegistry()
-        self.registry.register(SLACollector(lambda: self.cfg, self.recorder, self.reload_status, clock,
+        self.registry.register(SLACollector(lambda: self.cfg, self.recorder, self.status, clock,
                                             store=self.store))
         ProcessCollector(registry=self.registry)
         self.workers = workers or pool_size(self.cfg)
@@ -100,7 +106,6 @@ class Daemon:
         self.server = Server(listen, Endpoints(self.registry, self.ready, self.reload, self.api), web)
         self._stopped = threading.Event()
         self._reload_lock = threading.Lock()
-        self.healthy_store = True
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -110,6 +115,7 @@ class Daemon:
                                executor="housekeeping", misfire_grace_time=None)
         self.scheduler.start()
         self.server.start()
+        threading.Thread(target=self._watch_clock, name="clock-watch", daemon=True).start()
         host, port = self.server.server_address[:2]
         log.info("listening", extra={"fields": {
             "address": f"{host}:{port}", "tenants": len(self.cfg.tenants),
@@ -139,6 +145,23 @@ class Daemon:
 
     # -- jobs ------------------------------------------------------------------------------
 
+    def _watch_clock(self) -> None:
+        """APScheduler times jobs by the wall clock: after a step back every probe would wait
+        until the clock catches up, after a step forward all would fire at once. On a step,
+        schedule them afresh from the new time. (Runs outside the scheduler, which a step
+        back would stall too.)"""
+        wall, mono = self.clock(), time.monotonic()
+        while not self._stopped.wait(1.0):
+            wall_now, mono_now = self.clock(), time.monotonic()
+            step = clock_step(wall, mono, wall_now, mono_now)
+            wall, mono = wall_now, mono_now
+            if abs(step) > CLOCK_STEP:
+                log.warning("the wall clock stepped; rescheduling the probes",
+                            extra={"fields": {"seconds": round(step, 3)}})
+                with self._reload_lock:
+                    self._schedule(self.cfg)
+                    self.scheduler.reschedule_job("housekeeping", trigger=IntervalTrigger(seconds=FLUSH_INTERVAL))
+
     def _schedule(self, cfg: Config) -> None:
         wanted = {}
         for tenant in cfg.tenants:
@@ -166,11 +189,15 @@ class Daemon:
         now = self.clock()
         try:
             self.recorder.flush()
-            self.healthy_store = True
+            if not self.status.store_writable:
+                log.info("the store is writable again")
+            self.status.store_writable = True
         except Exception as err:  # disk full, read-only: keep probing, say so on /-/ready
-            if self.healthy_store:
-                log.error("cannot write to the store", extra={"fields": {"error": str(err)}})
-            self.healthy_store = False
+            if self.status.store_writable:
+                log.error("cannot write to the store; history is kept in memory meanwhile",
+                          extra={"fields": {"error": str(err)}})
+            self.status.store_writable = False
+            self.status.store_write_errors += 1
         self.recorder.tick(now)
         try:
             self._detect(now)
@@ -212,7 +239,7 @@ class Daemon:
     # -- endpoints -------------------------------------------------------------------------
 
     def ready(self) -> tuple[bool, str]:
-        if not self.healthy_store:
+        if not self.status.store_writable:
             return False, "not ready: cannot write to the store"
         return True, "ready"
 
@@ -221,14 +248,14 @@ class Daemon:
             try:
                 cfg = config.load(self.config_path)
             except config.ConfigError as err:
-                self.reload_status.ok = False
+                self.status.reload_ok = False
                 log.error("config reload refused; the running config stays", extra={"fields": {"errors": str(err)}})
                 return False, f"config reload refused; the running config stays:\n{err}"
             if self.web_config_path:
                 try:
                     web = webconfig.load(self.web_config_path)
                 except webconfig.WebConfigError as err:
-                    self.reload_status.ok = False
+                    self.status.reload_ok = False
                     log.error("config reload refused; the running config stays", extra={"fields": {"errors": str(err)}})
                     return False, f"config reload refused; the running config stays:\n{err}"
                 self.server.web = web
@@ -240,7 +267,7 @@ class Daemon:
             self.recorder.configure(cfg)
             self.cfg = cfg
             self._schedule(cfg)
-            self.reload_status.ok, self.reload_status.success_time = True, self.clock()
+            self.status.reload_ok, self.status.reload_time = True, self.clock()
             log.info("config reloaded", extra={"fields": {
                 "tenants": len(cfg.tenants), "probes": sum(len(t.probes) for t in cfg.tenants)}})
             return True, "config reloaded"

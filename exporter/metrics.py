@@ -79,6 +79,10 @@ RELOAD_OK = Metric("sla_exporter_config_last_reload_successful", "gauge", (),
                    "1 if the last config (re)load succeeded, 0 if it was refused.")
 RELOAD_TIME = Metric("sla_exporter_config_last_reload_success_timestamp_seconds", "gauge", (),
                      "When the config was last loaded successfully (Unix time).")
+STORE_WRITABLE = Metric("sla_exporter_store_writable", "gauge", (),
+                        "1 if the last write to the store succeeded, 0 while it fails (disk full, read-only); "
+                        "probing goes on and history is kept in memory until writes succeed.")
+STORE_ERRORS = Metric("sla_exporter_store_write_errors_total", "counter", (), "Failed writes to the store.")
 SCRAPE_DURATION = Metric("sla_exporter_scrape_duration_seconds", "gauge", (),
                          "Time this scrape spent computing the SLA figures.")
 

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from exporter import collector as collector_module
 from exporter import config, metrics
-from exporter.collector import ReloadStatus, SLACollector
+from exporter.collector import ExporterStatus, SLACollector
 from exporter.recorder import Recorder, Result
 from exporter.store import Store
 
@@ -62,7 +62,7 @@ def registry(tmp_path_factory):
     recorder.flush()
     ticks = itertools.count()
     reg = CollectorRegistry()
-    reg.register(SLACollector(lambda: cfg, recorder, ReloadStatus(True, NOV), lambda: NOW, lambda: next(ticks) * 0.125))
+    reg.register(SLACollector(lambda: cfg, recorder, ExporterStatus(True, NOV), lambda: NOW, lambda: next(ticks) * 0.125))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(collector_module.platform, "python_version", lambda: "3.11.0")
         yield reg
@@ -147,7 +147,7 @@ def test_cached_month_to_date_agrees_with_a_full_computation(tmp_path, seed):
         recorder = Recorder(store, cfg, since=OCT)
         clock = [NOV]
         reg = CollectorRegistry()
-        reg.register(SLACollector(lambda: cfg, recorder, ReloadStatus(True, NOV), lambda: clock[0]))
+        reg.register(SLACollector(lambda: cfg, recorder, ExporterStatus(True, NOV), lambda: clock[0]))
         t = {"a": NOV, "b": NOV}
         for _ in range(300):
             probe = rng.choice("ab")

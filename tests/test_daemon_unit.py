@@ -1,0 +1,87 @@
+"""The daemon's wiring in process: store failures, clock steps, scheduling."""
+
+import datetime as dt
+import sqlite3
+import time
+
+import pytest
+from prometheus_client import CollectorRegistry  # noqa: F401 - registry comes from the daemon
+
+from exporter import config
+from exporter.daemon import Daemon, clock_step, pool_size
+from exporter.recorder import Result
+
+CONFIG = """
+tenants:
+  - name: acme
+    probes:
+      - {name: ui, url: "http://127.0.0.1:9/", interval: 10s, timeout: 2s}
+      - {name: api, url: "http://127.0.0.1:9/api", interval: 1m, timeout: 30s}
+  - name: beta
+    probes:
+      - {name: ui, url: "http://127.0.0.1:9/", interval: 5s, timeout: 5s}
+"""
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(CONFIG)
+    d = Daemon(str(path), str(tmp_path / "s.db"), ("127.0.0.1", 0))
+    yield d
+    if d.scheduler.running:
+        d.scheduler.shutdown(wait=False)
+    d.server.server_close()
+    d.store.close()
+
+
+@pytest.mark.parametrize(
+    "before, now, step",
+    [((100.0, 5.0), (101.0, 6.0), 0.0), ((100.0, 5.0), (40.0, 6.0), -61.0), ((100.0, 5.0), (3701.0, 6.0), 3600.0)],
+)
+def test_clock_step(before, now, step):
+    assert clock_step(*before, *now) == step
+
+
+def test_pool_is_sized_for_every_target_hanging():
+    # 2/10 + 30/60 + 5/5 = 1.7 workers busy if every target hangs: 2 + headroom, at most 3 probes.
+    assert pool_size(config.load_text(CONFIG)) == 3
+
+
+def test_a_failing_store_shows_on_ready_and_in_metrics_and_probing_goes_on(daemon, monkeypatch):
+    now = time.time()
+    daemon.recorder.observe("acme", "ui", Result(started=now, success=True, duration=0.1))
+    real = daemon.store.save_runs
+
+    def full(rows):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(daemon.store, "save_runs", full)
+    daemon._housekeeping()
+    daemon._housekeeping()
+    assert daemon.ready() == (False, "not ready: cannot write to the store")
+    assert daemon.registry.get_sample_value("sla_exporter_store_writable") == 0
+    assert daemon.registry.get_sample_value("sla_exporter_store_write_errors_total") == 2
+    # Results keep coming and count while the disk is full.
+    daemon.recorder.observe("acme", "ui", Result(started=now + 10, success=False, duration=0.1, reason="timeout"))
+    assert daemon.registry.get_sample_value("sla_probe_success", {"tenant": "acme", "probe": "ui"}) == 0
+    monkeypatch.setattr(daemon.store, "save_runs", real)
+    daemon._housekeeping()
+    assert daemon.ready() == (True, "ready")
+    assert daemon.registry.get_sample_value("sla_exporter_store_writable") == 1
+    assert [r.success for r in daemon.store.runs("acme", "ui", now - 1, now + 100)] == [True, False]
+
+
+def test_probes_are_scheduled_within_one_interval_spread_by_name(daemon):
+    daemon._schedule(daemon.cfg)
+    daemon.scheduler.start(paused=True)
+    now = dt.datetime.now(dt.timezone.utc)
+    jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
+    assert set(jobs) == {"probe:acme/ui", "probe:acme/api", "probe:beta/ui"}
+    for job_id, interval in [("probe:acme/ui", 10), ("probe:acme/api", 60), ("probe:beta/ui", 5)]:
+        delay = (jobs[job_id].next_run_time - now).total_seconds()
+        assert -1 <= delay <= interval + 1
+        assert jobs[job_id].max_instances == 1 and jobs[job_id].coalesce
+    # A reschedule (reload, clock step) keeps one job per probe.
+    daemon._schedule(daemon.cfg)
+    assert len(daemon.scheduler.get_jobs()) == 3
