@@ -560,7 +560,9 @@ def _url(value: Any) -> str:
     except ValueError:
         ok = False
     if not ok or any(char.isspace() for char in text):
-        raise ValueError(f"invalid URL {text!r}: expected http:// or https:// with a host")
+        # user:password@ in a URL is a secret: never repeat it.
+        shown = re.sub(r"//[^/@]*@", "//***@", text)
+        raise ValueError(f"invalid URL {shown!r}: expected http:// or https:// with a host")
     return text
 
 
@@ -896,6 +898,9 @@ def _support(root: _Section, timezone: str) -> model.Support:
         delivery = requests.get("delivery", _business_time(calendar), delivery) or delivery
     names = {p.name for p in priorities}
     only = sec.get("production_only", _priority_list(names), model.Support.production_only)
+    if only is not None and not {"P1", "P2"} <= only:
+        sec.error("production_only", "must include P1 and P2: the terms allow P1 and P2 incidents only for "
+                                     "production tenants")
     api = sec.section("api")
     token_file = token_env = None
     if api is not None:

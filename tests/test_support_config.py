@@ -35,7 +35,7 @@ def test_overrides():
     P4: {communication: 10bd}
     P5: {clock: business, initial_response: 5bd}
   service_requests: {delivery: 2bd}
-  production_only: [P1]
+  production_only: [P1, P2, P3]
   api: {token_env: SLA_TOKEN}
 """).support
     day = 8 * 3600  # business days follow the calendar's opening hours
@@ -45,7 +45,7 @@ def test_overrides():
     assert (s.priority("P3").initial_response, s.priority("P4").communication) == (day, 10 * day)
     assert s.priority("P5").initial_response == 5 * day
     assert s.service_request_delivery == 2 * day
-    assert (s.production_only, s.api_token_env, s.api_token_file) == ({"P1"}, "SLA_TOKEN", None)
+    assert (s.production_only, s.api_token_env, s.api_token_file) == ({"P1", "P2", "P3"}, "SLA_TOKEN", None)
 
 
 @pytest.mark.parametrize(
@@ -73,6 +73,9 @@ def test_overrides():
         ("support: {priorities: {P3: {clock: office}}}",
          "<config>:2: support.priorities.P3.clock: expected one of 24/7, business"),
         ("support: {production_only: [P7]}", "<config>:2: support.production_only: unknown priority 'P7'"),
+        ("support: {production_only: [P1]}",
+         "<config>:2: support.production_only: must include P1 and P2: the terms allow P1 and P2 incidents only for "
+         "production tenants"),
         ("support: {api: {token_file: a, token_env: B}}", "<config>:2: support.api: give token_file or token_env"),
         ("support: {api: {token_env: 'not a name'}}",
          "<config>:2: support.api.token_env: expected an environment variable name"),
