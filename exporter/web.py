@@ -6,6 +6,7 @@ import base64
 import binascii
 import html
 import json
+import logging
 import socket
 import ssl
 import threading
@@ -98,7 +99,11 @@ class Handler(BaseHTTPRequestHandler):
         if api is None:
             self._send(404, b"not found\n")
             return
-        status, doc = api.handle(self.command, self.path, self.headers, body)
+        try:
+            status, doc = api.handle(self.command, self.path, self.headers, body)
+        except Exception:  # a bug or a store failure: answer, log, keep serving
+            logging.getLogger("sla_exporter").exception("support API request failed")
+            status, doc = 500, {"error": "internal error; see the exporter's log"}
         self._send(status, (json.dumps(doc, indent=2) + "\n").encode(), "application/json")
 
     def _body(self) -> bytes | None:

@@ -2,6 +2,8 @@ import datetime as dt
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from exporter import config
 from exporter.api import MAX_BODY, Api
@@ -188,3 +190,32 @@ def test_an_unreadable_configured_token_closes_the_api(tmp_path):
         expected = (503, {"error": "the API is off: support.api.token_env: environment variable X is not set or empty"})
         assert call(api, "GET", "/api/v1/incidents", headers={}) == expected
         assert call(api, "POST", "/api/v1/incidents", {"tenant": "prod", "priority": "P3"}) == expected
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+payloads = st.one_of(
+    json_values,
+    st.fixed_dictionaries({"tenant": st.sampled_from(["prod", "test", "x", 1]),
+                           "priority": st.sampled_from(["P1", "p2", "P3", "P9", "", None])},
+                          optional={"defect": json_values, "title": json_values, "opened": json_values,
+                                    "id": json_values, "kind": json_values, "time": json_values}),
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(payload=payloads, path=st.sampled_from(["/api/v1/incidents", "/api/v1/incidents/INC-1/events",
+                                               "/api/v1/service-requests", "/api/v1/service-requests/SR-1/events"]))
+def test_any_payload_gets_a_created_or_a_4xx_with_a_reason(api, payload, path):
+    status, doc = call(api, "POST", path, payload)
+    assert status == 201 or (400 <= status < 500 and isinstance(doc["error"], str) and doc["error"])
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(body=st.binary(max_size=200))
+def test_any_bytes_get_a_4xx_not_a_crash(api, body):
+    status, doc = api.handle("POST", "/api/v1/incidents", AUTH, body)
+    assert status == 201 or 400 <= status < 500
