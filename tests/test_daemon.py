@@ -35,6 +35,28 @@ class Target:
                 if self.path == "/hang":
                     time.sleep(30)
                     return
+                if self.path == "/loop":
+                    self.send_response(302)
+                    self.send_header("Location", "/loop")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if self.path == "/reset":
+                    import struct
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    return
+                if self.path in ("/drip", "/endless"):
+                    self.send_response(200)
+                    self.end_headers()
+                    try:
+                        for _ in range(2000):
+                            self.wfile.write(b"x" if self.path == "/drip" else b"x" * 65536)
+                            if self.path == "/drip":
+                                time.sleep(0.2)
+                    except OSError:
+                        pass
+                    return
                 code = 200 if target.healthy else 503
                 self.send_response(code)
                 self.send_header("Content-Length", "3")
@@ -284,5 +306,29 @@ support:
         incidents = json.loads(e.get("/api/v1/incidents", headers=auth)[1])["incidents"]
         detected = [i for i in incidents if i["source"] == "detected"]
         assert len(detected) == 1 and detected[0]["open"] is False and detected[0]["id"].startswith("DET-acme-")
+    finally:
+        e.stop(signal.SIGKILL)
+
+
+def test_hostile_targets_are_classified_and_never_stall_metrics(tmp_path, target):
+    hostile = "\n".join(
+        f'      - {{name: {name}, url: "{target.url}/{name}", interval: 1s, timeout: 1s'
+        + (', expect_body: "never there"' if name == "endless" else "") + "}"
+        for name in ("hang", "drip", "loop", "reset", "endless"))
+    e = Exporter(tmp_path, config_for(target.url, f"  - name: hostile\n    probes:\n{hostile}\n"))
+    try:
+        e.start()
+        reasons = {"hang": "timeout", "drip": "timeout", "loop": "redirect", "reset": "connection", "endless": "body"}
+        for probe, reason in reasons.items():
+            e.wait_for(lambda: e.value("sla_probe_errors_total", tenant="hostile", probe=probe, reason=reason),
+                       what=f"{probe} classified as {reason}")
+        seen = set()
+        for _ in range(6):
+            t0 = time.monotonic()
+            seen.add(e.value("sla_probe_duration_seconds", tenant="acme", probe="ui"))
+            assert time.monotonic() - t0 < 2.0, "/metrics stalled"
+            time.sleep(0.5)
+        assert len(seen) >= 2  # the healthy probe kept reporting
+        assert e.value("sla_up", tenant="acme") == 1 and e.value("sla_up", tenant="hostile") == 0
     finally:
         e.stop(signal.SIGKILL)
