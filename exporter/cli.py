@@ -9,7 +9,7 @@ import json
 import sys
 from zoneinfo import ZoneInfo
 
-from exporter import __version__, businesshours, config, importer, logs, report, support
+from exporter import __version__, businesshours, config, importer, logs, report, sharding, support
 from exporter.maintenance import occurrences
 from exporter.model import Config, Tenant
 from exporter.months import day_bounds
@@ -55,6 +55,13 @@ def _address(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        return sharding.parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
@@ -83,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log.level", dest="log_level", choices=logs.LEVELS, default="info")
     p.add_argument("--web.config.file", dest="web_config", metavar="F",
                    help="TLS and basic auth (exporter-toolkit web config format)")
+    p.add_argument("--shard", type=_shard, default=(0, 1), metavar="I/N",
+                   help="probe only the tenants of shard I of N (0 <= I < N; a stable hash of the tenant name)")
     p.add_argument("--probe.workers", dest="workers", type=_positive, metavar="N",
                    help="probe threads (default: enough for every probe to hang for its whole timeout)")
 
@@ -226,7 +235,7 @@ def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
     logs.setup(args.log_format, args.log_level)
     try:
         daemon = Daemon(args.config_file, args.storage_path, args.listen, workers=args.workers, cfg=cfg,
-                        web_config_path=args.web_config)
+                        web_config_path=args.web_config, shard=args.shard)
     except OSError as err:  # the listen address is taken or not ours
         raise UserError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {err.strerror}") from None
     except WebConfigError as err:

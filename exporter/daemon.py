@@ -26,7 +26,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, ProcessCollector
 
-from exporter import config, detection, webconfig
+from exporter import config, detection, sharding, webconfig
 from exporter.api import Api, resolve_token
 from exporter.collector import ExporterStatus, SLACollector
 from exporter.model import Config, Probe
@@ -78,10 +78,11 @@ class Daemon:
         workers: int | None = None,
         cfg: Config | None = None,
         web_config_path: str | None = None,
+        shard: tuple[int, int] = (0, 1),
     ):
-        self.config_path, self.clock, self.web_config_path = config_path, clock, web_config_path
+        self.config_path, self.clock, self.web_config_path, self.shard = config_path, clock, web_config_path, shard
         web = webconfig.load(web_config_path) if web_config_path else None  # WebConfigError: caller reports
-        self.cfg = cfg or config.load(config_path)  # ConfigError: the caller reports it
+        self.cfg = sharding.restrict(cfg or config.load(config_path), *shard)  # ConfigError: the caller reports it
         self.token = self._token(self.cfg)
         self.status = ExporterStatus(reload_ok=True, reload_time=clock())
         self.store = Store(storage_path)
@@ -118,7 +119,7 @@ class Daemon:
         threading.Thread(target=self._watch_clock, name="clock-watch", daemon=True).start()
         host, port = self.server.server_address[:2]
         log.info("listening", extra={"fields": {
-            "address": f"{host}:{port}", "tenants": len(self.cfg.tenants),
+            "address": f"{host}:{port}", "shard": "{}/{}".format(*self.shard), "tenants": len(self.cfg.tenants),
             "probes": sum(len(t.probes) for t in self.cfg.tenants), "workers": self.workers,
             "storage": self.store.path}})
 
@@ -246,7 +247,7 @@ class Daemon:
     def reload(self) -> tuple[bool, str]:
         with self._reload_lock:
             try:
-                cfg = config.load(self.config_path)
+                cfg = sharding.restrict(config.load(self.config_path), *self.shard)
             except config.ConfigError as err:
                 self.status.reload_ok = False
                 log.error("config reload refused; the running config stays", extra={"fields": {"errors": str(err)}})
