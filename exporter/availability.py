@@ -51,15 +51,18 @@ def figures(
     month_end: float,
     target: float,
     now: float | None = None,
+    eligible_set: Intervals | None = None,
 ) -> Figures:
     """Figures for ``[month_start, min(now, month_end))``.
 
     ``state`` must cover at least that period; ``maintenance`` is the tenant's merged
-    windows for the whole month (the budget is a whole-month figure).
+    windows for the whole month (the budget is a whole-month figure). ``eligible_set``, the
+    period minus maintenance, may be passed in when many tenants share the same windows.
     """
     end = month_end if now is None else max(month_start, min(now, month_end))
     month_maintenance = iv.clip(maintenance, month_start, month_end)
-    eligible_set = iv.subtract([(month_start, end)], month_maintenance) if month_start < end else []
+    if eligible_set is None:
+        eligible_set = eligible_time(maintenance, month_start, end)
     eligible = iv.total(eligible_set)
     down = iv.clip(state.down, month_start, end)
     counted = iv.intersect(down, eligible_set)
@@ -85,6 +88,11 @@ def figures(
         error_budget_remaining=budget - downtime,
         outages=outages,
     )
+
+
+def eligible_time(maintenance: Intervals, start: float, end: float) -> Intervals:
+    """``[start, end)`` minus maintenance."""
+    return iv.subtract([(start, end)], maintenance) if start < end else []
 
 
 def _outages(down: Intervals, counted: Intervals):

@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.samples import Sample
 from prometheus_client.registry import Collector
 
 from exporter import __version__
 from exporter import metrics as m
 from exporter import intervals as iv
 from exporter.accounting import tenant_figures
-from exporter.availability import Figures, figures
+from exporter.availability import Figures, eligible_time, figures
 from exporter.maintenance import maintenance_intervals
 from exporter.model import Config, Tenant
 from exporter.months import month_bounds
@@ -140,6 +141,7 @@ class SLACollector(Collector):
         self._closed: dict[tuple[str, int, int], Figures] = {}
         self._mtd: dict[str, _MonthToDate] = {}
         self._maintenance: dict[tuple, iv.Intervals] = {}
+        self._totals: dict[tuple, MonthTotals] = {}
 
     def describe(self) -> list[Metric]:
         return [_family(metric) for metric in m.ALL]
@@ -160,16 +162,32 @@ class SLACollector(Collector):
 
     def _history(self, cfg: Config, tenant: Tenant, current: tuple[int, int], mtd: Figures, now: float):
         """(downtime, known eligible, outages) over all recorded history."""
-        starts = [self.recorder.first_start(tenant.name, p.name) for p in tenant.probes]
-        starts = [s for s in starts if s is not None]
-        totals = [MonthTotals.of(mtd)]
-        if starts:
-            totals[:0] = [MonthTotals.of(self._closed_month(cfg, tenant, y, mo, now))
-                          for y, mo in _months(*_month_of(min(starts), cfg.timezone), current)]
-        outages = sum(t.outages for t in totals)
+        closed = self._closed_totals(cfg, tenant, current, now)
+        this = MonthTotals.of(mtd)
         # An outage that runs across midnight at month end is one outage, not two.
-        outages -= sum(1 for a, b in zip(totals, totals[1:]) if a.down_at_end and b.down_at_start)
-        return sum(t.downtime for t in totals), sum(t.known_eligible for t in totals), outages
+        joined = 1 if closed.down_at_end and this.down_at_start else 0
+        return (closed.downtime + this.downtime, closed.known_eligible + this.known_eligible,
+                closed.outages + this.outages - joined)
+
+    def _closed_totals(self, cfg: Config, tenant: Tenant, current: tuple[int, int], now: float) -> MonthTotals:
+        """The months before ``current`` summed up; cached once they are all final."""
+        key = ("closed", tenant.name, *current)
+        if key in self._totals:
+            return self._totals[key]
+        starts = [s for s in (self.recorder.first_start(tenant.name, p.name) for p in tenant.probes) if s is not None]
+        months = list(_months(*_month_of(min(starts), cfg.timezone), current)) if starts else []
+        totals = [MonthTotals.of(self._closed_month(cfg, tenant, y, mo, now)) for y, mo in months]
+        joined = sum(1 for a, b in zip(totals, totals[1:]) if a.down_at_end and b.down_at_start)
+        summed = MonthTotals(
+            downtime=sum(t.downtime for t in totals),
+            known_eligible=sum(t.known_eligible for t in totals),
+            outages=sum(t.outages for t in totals) - joined,
+            down_at_start=False,
+            down_at_end=bool(totals) and totals[-1].down_at_end,
+        )
+        if starts and all((tenant.name, y, mo) in self._closed for y, mo in months):
+            self._totals[key] = summed  # every month in it is final
+        return summed
 
     def _month_to_date(self, tenant: Tenant, lo: float, now: float) -> StateIntervals:
         runs = self.recorder.snapshot(tenant)
@@ -261,21 +279,35 @@ class SLACollector(Collector):
         began = self.timer()
         cfg, now = self.config(), self.clock()
         if cfg is not self._cache_cfg:  # a reload may change windows, targets, thresholds
-            self._cache_cfg, self._closed, self._mtd, self._maintenance = cfg, {}, {}, {}
+            self._cache_cfg, self._closed, self._mtd, self._maintenance, self._totals = cfg, {}, {}, {}, {}
         fam = {metric.name: _family(metric) for metric in m.ALL}
+        samples = {metric.name: fam[metric.name].samples for metric in m.ALL}
 
         def put(metric: m.Metric, labels: list[str], value: float | None) -> None:
+            # Samples appended directly (what add_metric does, minus a dict per sample:
+            # a tenant's label dict is shared by its samples and never changed).
             if value is not None:
-                fam[metric.name].add_metric(labels, value)
+                key = (metric.labels, *labels)
+                labelset = shared.get(key)
+                if labelset is None:
+                    labelset = shared[key] = dict(zip(metric.labels, labels))
+                samples[metric.name].append(Sample(metric.name, labelset, value, None))
+
+        shared: dict[tuple, dict] = {}
 
         current = _month_of(now, cfg.timezone)
         month_start, month_end = month_bounds(*current, cfg.timezone)
         previous = (current[0] - 1, 12) if current[1] == 1 else (current[0], current[1] - 1)
+        results = self.recorder.last_results()
+        eligible_sets: dict[int, iv.Intervals] = {}  # by maintenance set: tenants share windows
         for tenant in cfg.tenants:
             t = [tenant.name]
             mtd = self._month_to_date(tenant, month_start, now)
             maintenance = self._maintenance_of(tenant, month_start, month_end)
-            f = figures(mtd, maintenance, month_start, month_end, tenant.target, now)
+            eligible = eligible_sets.get(id(maintenance))
+            if eligible is None:
+                eligible = eligible_sets[id(maintenance)] = eligible_time(maintenance, month_start, min(now, month_end))
+            f = figures(mtd, maintenance, month_start, month_end, tenant.target, now, eligible)
             state = _state_at_end(mtd, now) if now > month_start else self.recorder.state_now(tenant, now)[0]
             put(m.UP, t, None if state == "unknown" else float(state == "up"))
             put(m.AVAILABILITY, t, f.availability)
@@ -295,7 +327,7 @@ class SLACollector(Collector):
             put(m.OUTAGES_TOTAL, t, outages)
             for probe in tenant.probes:
                 tp = [tenant.name, probe.name]
-                r = self.recorder.last_result(tenant.name, probe.name)
+                r = results.get((tenant.name, probe.name))
                 if r is None:
                     continue
                 put(m.PROBE_SUCCESS, tp, float(r.success) if now < r.started + probe.stale_after else None)

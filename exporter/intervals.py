@@ -76,8 +76,13 @@ def subtract(a: Intervals, b: Intervals) -> Intervals:
 
 
 def clip(a: Intervals, lo: float, hi: float) -> Intervals:
-    """``a`` restricted to ``[lo, hi)``."""
-    return intersect(a, [(lo, hi)]) if lo < hi else []
+    """``a`` restricted to ``[lo, hi)``; ``a`` itself when it lies inside already (sets are
+    never mutated, so sharing is safe and saves the copy on the scrape path)."""
+    if lo >= hi:
+        return []
+    if not a or (a[0][0] >= lo and a[-1][1] <= hi):
+        return a
+    return intersect(a, [(lo, hi)])
 
 
 def total(a: Intervals) -> float:

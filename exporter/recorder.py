@@ -141,6 +141,10 @@ class Recorder:
         with self.lock:
             return self.results.get((tenant, probe))
 
+    def last_results(self) -> dict[Key, Result]:
+        with self.lock:
+            return dict(self.results)
+
     def error_counts(self) -> dict[tuple[str, str, str], int]:
         with self.lock:
             return dict(self.errors)

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import choose_encoder, generate_latest
 
-from exporter import __version__
+from exporter import __version__, exposition
 from exporter.api import MAX_BODY
 from exporter.webconfig import WebConfig
 
@@ -129,6 +129,8 @@ class Handler(BaseHTTPRequestHandler):
             self._api(b"")
         elif path == "/metrics":
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
+            if encoder is generate_latest:
+                encoder = exposition.generate  # the same bytes, faster
             self._send(200, encoder(ep.registry), content_type)
         elif path == "/-/healthy":
             self._send(200, b"OK\n")

@@ -1,0 +1,47 @@
+"""The Prometheus text format (0.0.4), byte for byte what prometheus_client's
+``generate_latest`` writes, but remembering each series' ``name{labels} `` prefix between
+scrapes. A thousand tenants are some 20,000 samples whose names and labels repeat every
+scrape; formatting and escaping them again was half of the scrape's time. Families this
+fast path does not cover go through ``generate_latest`` unchanged."""
+
+from __future__ import annotations
+
+from prometheus_client import generate_latest
+from prometheus_client.openmetrics.exposition import _escape as _escape_value
+from prometheus_client.openmetrics.exposition import ALLOWUTF8
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+
+_PREFIXES: dict[tuple, str] = {}
+_MAX_PREFIXES = 500_000  # forget them all past this: label churn must not grow memory forever
+_FAST_TYPES = {"gauge": "gauge", "counter": "counter", "unknown": "untyped"}
+
+
+def _prefix(name: str, labels: dict[str, str]) -> str:
+    if not labels:
+        return name + " "
+    inner = ",".join(f'{k}="{_escape_value(v, ALLOWUTF8, False)}"' for k, v in sorted(labels.items()))
+    return f"{name}{{{inner}}} "
+
+
+def generate(registry: Collector) -> bytes:
+    families = list(registry.collect())
+    if len(_PREFIXES) > _MAX_PREFIXES:
+        _PREFIXES.clear()
+    out: list[str] = []
+    for family in families:
+        mtype = _FAST_TYPES.get(family.type)
+        if mtype is None or not family.name.isidentifier():
+            return generate_latest(registry)  # rare: let the reference writer do all of it
+        mname = family.name + "_total" if family.type == "counter" else family.name
+        doc = family.documentation.replace("\\", r"\\").replace("\n", r"\n")
+        out.append(f"# HELP {mname} {doc}\n# TYPE {mname} {mtype}\n")
+        for s in family.samples:
+            if s.timestamp is not None or s.name.endswith(("_created", "_gsum", "_gcount")):
+                return generate_latest(registry)
+            key = (s.name, *s.labels.items())
+            prefix = _PREFIXES.get(key)
+            if prefix is None:
+                prefix = _PREFIXES[key] = _prefix(s.name, s.labels)
+            out.append(f"{prefix}{floatToGoString(s.value)}\n")
+    return "".join(out).encode("utf-8")
