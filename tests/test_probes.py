@@ -6,11 +6,9 @@ handlers (slow and dripping endpoints). Timing assertions are loose integration 
 
 from __future__ import annotations
 
-import shutil
 import socket
 import ssl
 import struct
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
