@@ -1,16 +1,26 @@
 """/metrics scrape time for many tenants: prints figures, asserts nothing.
 
-    .venv/bin/python benchmarks/scrape.py [TENANTS] [PROBES_PER_TENANT]
+    .venv/bin/python benchmarks/scrape.py [--tenants 1000] [--probes 3]           # collector alone
+    .venv/bin/python benchmarks/scrape.py --live [--tenants 1000] [--probes 3]    # the real daemon, probing
 
-Builds a store with a month and a half of history (a few outages per tenant), a recorder
-and the collector, then times scrapes at a fixed clock.
+Both build a store with a month and a half of history (a five-minute outage every six days
+per probe). The first times scrapes in process at a fixed clock. ``--live`` starts the real
+``sla-exporter run`` probing a local target (interval 30 s: 100 probes/s for 3,000 probes),
+waits until every probe has reported, then times HTTP scrapes of /metrics while it probes.
 """
 
+from __future__ import annotations
+
+import argparse
 import datetime as dt
+import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 from prometheus_client import CollectorRegistry
 
@@ -21,47 +31,119 @@ from exporter.states import Run
 from exporter.store import Store
 
 
-def main(tenants=1000, probes=3):
+def fleet_config(tenants: int, probes: int, url: str) -> str:
     lines = ["timezone: Europe/Helsinki", "maintenance_windows:",
              '  - {name: weekly, rrule: "FREQ=WEEKLY;BYDAY=SU", start: "02:00", duration: 2h}', "tenants:"]
     for i in range(tenants):
         lines.append(f"  - name: tenant-{i:04d}\n    probes:")
-        lines += [f'      - {{name: p{j}, url: "http://127.0.0.1:1/{j}", interval: 30s}}' for j in range(probes)]
-    cfg = config.load_text("\n".join(lines))
+        lines += [f'      - {{name: p{j}, url: "{url}/{j}", interval: 30s, timeout: 5s}}' for j in range(probes)]
+    return "\n".join(lines) + "\n"
+
+
+def build_history(store: Store, cfg: config.model.Config, start: float, now: float) -> None:
+    """Runs written directly: every 30 s, a five-minute outage every six days per probe."""
+    rows = []
+    for i, tenant in enumerate(cfg.tenants):
+        for j, p in enumerate(tenant.probes):
+            t = start + ((i * 7 + j * 3) % 144) * 3600
+            cursor = start
+            while cursor < now:
+                down_at = min(t, now)
+                rows.append((tenant.name, p.name, Run(True, cursor, down_at - 30, down_at, int((down_at - cursor) // 30))))
+                if down_at >= now:
+                    break
+                rows.append((tenant.name, p.name, Run(False, down_at, down_at + 270, down_at + 300, 10)))
+                cursor, t = down_at + 300, t + 6 * 86400
+    store.save_runs(rows)
+
+
+def summary(label: str, timings: list[float], size: int) -> str:
+    ordered = sorted(timings)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return (f"{label}: p50 {statistics.median(ordered) * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms, "
+            f"max {ordered[-1] * 1e3:.0f} ms over {len(ordered)} scrapes; {size:,} bytes")
+
+
+def in_process(tenants: int, probes: int) -> None:
+    cfg = config.load_text(fleet_config(tenants, probes, "http://127.0.0.1:1"))
     now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc).timestamp()
     start = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc).timestamp()
-    with tempfile.TemporaryDirectory() as d:
-        store = Store(f"{d}/s.db")
-        t0 = time.perf_counter()
-        rows = []
-        for i, tenant in enumerate(cfg.tenants):
-            for j, p in enumerate(tenant.probes):
-                # Probed every 30 s; a 5-minute outage every 6 days, phase by tenant and probe.
-                t = start + ((i * 7 + j * 3) % 144) * 3600
-                cursor = start
-                while cursor < now:
-                    down_at = min(t, now)
-                    rows.append((tenant.name, p.name, Run(True, cursor, down_at - 30, down_at, int((down_at - cursor) // 30))))
-                    if down_at >= now:
-                        break
-                    rows.append((tenant.name, p.name, Run(False, down_at, down_at + 270, down_at + 300, 10)))
-                    cursor, t = down_at + 300, t + 6 * 86400
-        store.save_runs(rows)
-        print(f"built history: {tenants} tenants x {probes} probes, {store.run_count():,} runs in "
-              f"{time.perf_counter() - t0:.1f} s")
-        recorder = Recorder(store, cfg, since=start)
+    with tempfile.TemporaryDirectory() as d, Store(f"{d}/s.db") as store:
+        build_history(store, cfg, start, now)
+        print(f"history: {tenants} tenants x {probes} probes, {store.run_count():,} runs")
         registry = CollectorRegistry()
-        registry.register(SLACollector(lambda: cfg, recorder, ExporterStatus(True, now), lambda: now))
+        registry.register(SLACollector(lambda: cfg, Recorder(store, cfg, since=start), ExporterStatus(True, now),
+                                       lambda: now))
         timings = []
         for _ in range(21):
             t0 = time.perf_counter()
             body = exposition.generate(registry)
             timings.append(time.perf_counter() - t0)
-        first, rest = timings[0], sorted(timings[1:])
-        print(f"scrape: first {first * 1e3:.0f} ms (fills the closed-month cache), then "
-              f"p50 {statistics.median(rest) * 1e3:.0f} ms, max {rest[-1] * 1e3:.0f} ms; {len(body):,} bytes")
-        store.close()
+        print(f"first scrape {timings[0] * 1e3:.0f} ms (fills the closed-month cache)")
+        print(summary("scrape in process, fixed clock", timings[1:], len(body)))
+
+
+def live(tenants: int, probes: int, scrapes: int) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        for j in range(probes):  # the target serves these: every probe succeeds
+            with open(os.path.join(d, str(j)), "w") as f:
+                f.write("ok\n")
+        target = subprocess.Popen([sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", d],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        exporter = None
+        try:
+            port_line = target.stdout.readline()  # "Serving HTTP on 127.0.0.1 port N ..."
+            url = f"http://127.0.0.1:{port_line.split(' port ')[1].split()[0]}"
+            cfg_path = os.path.join(d, "config.yaml")
+            with open(cfg_path, "w") as f:
+                f.write(fleet_config(tenants, probes, url))
+            cfg = config.load(cfg_path)
+            now = time.time()
+            with Store(os.path.join(d, "s.db")) as store:
+                build_history(store, cfg, now - 45 * 86400, now - 60)
+            listen = f"127.0.0.1:{_free_port()}"
+            exporter = subprocess.Popen(
+                [sys.executable, "-m", "exporter", "run", "--config.file", cfg_path, "--storage.path",
+                 os.path.join(d, "s.db"), "--web.listen-address", listen, "--log.level", "warn"],
+                start_new_session=True)
+            metrics = f"http://{listen}/metrics"
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:  # every probe has reported once
+                try:
+                    body = urllib.request.urlopen(metrics, timeout=10).read()
+                    if body.count(b"sla_probe_duration_seconds{") >= tenants * probes:
+                        break
+                except OSError:
+                    pass
+                time.sleep(1)
+            print(f"live: {tenants} tenants x {probes} probes probing every 30 s ({tenants * probes / 30:.0f}/s)")
+            timings = []
+            for _ in range(scrapes):
+                t0 = time.perf_counter()
+                body = urllib.request.urlopen(metrics, timeout=30).read()
+                timings.append(time.perf_counter() - t0)
+                time.sleep(0.5)
+            print(summary("scrape over HTTP while probing", timings, len(body)))
+        finally:
+            for proc in (exporter, target):
+                if proc is not None and proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    proc.wait(timeout=30)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 if __name__ == "__main__":
-    main(*map(int, sys.argv[1:3]))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--probes", type=int, default=3)
+    parser.add_argument("--live", action="store_true")
+    parser.add_argument("--scrapes", type=int, default=40)
+    args = parser.parse_args()
+    (live(args.tenants, args.probes, args.scrapes) if args.live else in_process(args.tenants, args.probes))

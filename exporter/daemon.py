@@ -199,9 +199,9 @@ class Daemon:
                           extra={"fields": {"error": str(err)}})
             self.status.store_writable = False
             self.status.store_write_errors += 1
-        self.recorder.tick(now)
+        states = self.recorder.tick(now)
         try:
-            self._detect(now)
+            self._detect(now, states)
         except Exception as err:  # a store problem: /-/ready already says so
             log.error("incident detection failed", extra={"fields": {"error": str(err)}})
         since = previous_month_start(now, self.cfg.timezone)
@@ -215,10 +215,8 @@ class Daemon:
             log.error("the support API is off", extra={"fields": {"reason": problem}})
         return token, problem
 
-    def _detect(self, now: float) -> None:
-        cfg = self.cfg
-        states = {t.name: self.recorder.state_now(t, now)[1] for t in cfg.tenants if t.production}
-        for action in detection.detect(list(cfg.tenants), states, self.detected):
+    def _detect(self, now: float, states: dict[str, dict[str, str]]) -> None:
+        for action in detection.detect(list(self.cfg.tenants), states, self.detected):
             fields = {"tenant": action.tenant, "priority": action.priority, "incident": action.incident}
             if action.kind == "open":
                 stamp = dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")

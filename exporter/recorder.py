@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 
 from exporter.model import Config, Tenant
-from exporter.states import Run, merge, probe_state, tenant_state
+from exporter.states import Run, merge, probe_state_at, tenant_state_at
 from exporter.store import Store
 
 log = logging.getLogger("sla_exporter")
@@ -114,11 +114,11 @@ class Recorder:
                 raise
         return len(batch)
 
-    def tick(self, now: float) -> None:
-        """Log states that changed by time passing alone (a probe going stale)."""
+    def tick(self, now: float) -> dict[str, dict[str, str]]:
+        """Log states that changed by time passing alone (a probe going stale); return
+        every tenant's probe states at ``now`` (for incident detection)."""
         with self.lock:
-            for tenant in self.cfg.tenants:
-                self._log_changes(tenant.name, now, "stale")
+            return {tenant.name: self._log_changes(tenant.name, now, "stale") for tenant in self.cfg.tenants}
 
     # -- reading --------------------------------------------------------------------------
 
@@ -155,23 +155,22 @@ class Recorder:
             return self._state_now(tenant, now)
 
     def _state_now(self, tenant: Tenant, now: float) -> tuple[str, dict[str, str]]:
-        lo, hi = now, now + 0.001
-        per_probe = {
-            p.name: probe_state(self.runs.get((tenant.name, p.name), [])[-1:], p.failure_threshold, lo, hi)
-            for p in tenant.probes
-        }
-        combined = tenant_state(list(per_probe.values()), tenant.down_when, lo, hi)
-        return _name(combined), {name: _name(s) for name, s in per_probe.items()}
+        per_probe = {}
+        for p in tenant.probes:
+            runs = self.runs.get((tenant.name, p.name))
+            per_probe[p.name] = probe_state_at(runs[-1] if runs else None, p.failure_threshold, now)
+        return tenant_state_at(list(per_probe.values()), tenant.down_when), per_probe
 
-    def _log_changes(self, tenant_name: str, now: float, reason: str | None) -> None:
+    def _log_changes(self, tenant_name: str, now: float, reason: str | None) -> dict[str, str]:
         tenant = self.cfg.tenant(tenant_name)
         if tenant is None:
-            return
+            return {}
         state, probes = self._state_now(tenant, now)
         for probe, new in probes.items():
             self._change((tenant_name, probe), new, {"tenant": tenant_name, "probe": probe},
                          reason if new != "up" else None)
         self._change(tenant_name, state, {"tenant": tenant_name}, None)
+        return probes
 
     def _change(self, key: Key | str, new: str, labels: dict, reason: str | None) -> None:
         old = self.states.get(key)
@@ -184,7 +183,3 @@ class Recorder:
             if isinstance(key, tuple):
                 fields["reason"] = reason
             log.info(what, extra={"fields": fields})
-
-
-def _name(state) -> str:
-    return "down" if state.down else "unknown" if state.unknown else "up"

@@ -113,3 +113,23 @@ def tenant_state(probes: Sequence[StateIntervals], down_when: str, lo: float, hi
     down = iv.union(*(p.down for p in probes))
     unknown = iv.subtract(iv.union(*(p.unknown for p in probes)), down)
     return StateIntervals(iv.subtract(whole, iv.union(down, unknown)), down, unknown)
+
+
+def probe_state_at(last: Run | None, failure_threshold: int, t: float) -> str:
+    """The state of a probe at instant ``t`` from its last run: up, down or unknown. The
+    same as ``probe_state`` over an instant, without the interval algebra: the daemon asks
+    this for every probe every second."""
+    if last is None or not last.start <= t < last.end:
+        return "unknown"
+    return "up" if last.success or last.count < failure_threshold else "down"
+
+
+def tenant_state_at(probe_states: Sequence[str], down_when: str) -> str:
+    """``tenant_state`` for one instant, from the probes' states at that instant."""
+    if down_when == "all":
+        if probe_states and all(s == "down" for s in probe_states):
+            return "down"
+        return "up" if "up" in probe_states else "unknown"
+    if "down" in probe_states:
+        return "down"
+    return "unknown" if "unknown" in probe_states else "up"

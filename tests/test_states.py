@@ -130,3 +130,20 @@ def test_merging_in_two_parts_is_idempotent_and_consistent(obs, stale, cut):
     except ConflictError:
         return  # a later observation inside an earlier run with the other result
     assert probe_state(parts, 1, 0, 600) == probe_state(whole, 1, 0, 600)
+
+
+@given(observations, st.integers(1, 3), st.integers(5, 80), st.integers(0, 600), st.sampled_from(["any", "all"]),
+       observations)
+def test_instant_states_agree_with_the_interval_ones(obs, threshold, stale, t, down_when, other):
+    from exporter.states import probe_state_at, tenant_state_at
+
+    def name(s):
+        return "down" if s.down else "unknown" if s.unknown else "up"
+
+    runs = [merge([], o, stale) for o in (obs, other)]
+    interval_states = [probe_state(r, threshold, t, t + 0.5) for r in runs]
+    instant = [probe_state_at(r[-1] if r else None, threshold, t) for r in runs]
+    # The last run decides the present: compare where t is not before it began.
+    if all(not r or r[-1].start <= t for r in runs):
+        assert instant == [name(s) for s in interval_states]
+        assert tenant_state_at(instant, down_when) == name(tenant_state(interval_states, down_when, t, t + 0.5))

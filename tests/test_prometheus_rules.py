@@ -1,0 +1,188 @@
+"""The Prometheus rules in prometheus/: promtool's checks and unit tests, amtool's check of
+the example Alertmanager config, and consistency with the exporter's metric table
+(exporter.metrics), the runbook and the README.
+
+promtool and amtool come with Debian's `prometheus` and `prometheus-alertmanager` packages
+(.ci/run installs them). Without them the tool tests are skipped locally, and fail when the
+environment variable CI is set: CI must never pass by skipping.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from exporter import metrics
+
+REPO = Path(__file__).resolve().parent.parent
+PROM = REPO / "prometheus"
+RULES, ALERTS = PROM / "rules.yml", PROM / "alerts.yml"
+RUNBOOK = REPO / "docs" / "runbook.md"
+RUNBOOK_URL = "https://github.com/sla-exporter/sla-exporter/blob/main/docs/runbook.md#"
+WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
+SEVERITIES = {"page", "ticket", "warning"}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        message = (f"{name} is not installed (Debian: apt-get install --no-install-recommends "
+                   f"prometheus prometheus-alertmanager; .ci/run does this as root)")
+        if in_ci():
+            pytest.fail(message + " and CI is set: refusing to skip")
+        pytest.skip(message)
+    return path
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def load(path: Path) -> list[dict]:
+    return [rule for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"]]
+
+
+def alerts() -> list[dict]:
+    return [r for r in load(ALERTS) if "alert" in r]
+
+
+def recorded() -> set[str]:
+    return {r["record"] for r in load(RULES) if "record" in r}
+
+
+# -- the tools ----------------------------------------------------------------------------
+
+
+def test_promtool_check_rules():
+    r = run(tool("promtool"), "check", "rules", str(RULES), str(ALERTS))
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_promtool_unit_tests():
+    files = sorted(str(p) for p in (PROM / "tests").glob("*.yml"))
+    assert files, "no promtool unit tests in prometheus/tests/"
+    r = run(tool("promtool"), "test", "rules", *files)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_alertmanager_example_config_is_valid():
+    amtool = tool("amtool")
+    config = str(PROM / "alertmanager.example.yml")
+    r = run(amtool, "check-config", config)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("labels, receiver", [
+    (["severity=page", "alertname=SLAErrorBudgetBurnFast", "tenant=acme"], "pager"),
+    (["severity=ticket", "alertname=SLAErrorBudgetBurnSlow", "tenant=acme"], "tickets"),
+    (["severity=warning", "alertname=SLATenantDown", "tenant=acme"], "chat"),
+    (["alertname=SomethingElse"], "chat"),
+])
+def test_alertmanager_example_routes_by_severity(labels, receiver):
+    r = run(tool("amtool"), "config", "routes", "test",
+            "--config.file", str(PROM / "alertmanager.example.yml"), *labels)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip() == receiver
+
+
+# -- consistency, pure Python ---------------------------------------------------------------
+
+IDENT = re.compile(r"(?<![\w:.\"'])[A-Za-z_:][\w:]*")
+SELECTOR = re.compile(r"\b(sla_\w+)\{([^}]*)\}")
+
+
+def exprs() -> list[tuple[str, str]]:
+    return [(r.get("record") or r["alert"], r["expr"]) for r in load(RULES) + load(ALERTS)]
+
+
+def test_recording_rule_names_are_the_pinned_ones():
+    names = [r["record"] for r in load(RULES) if "record" in r]
+    expected = ([f"tenant:sla_downtime:ratio_rate{w}" for w in WINDOWS]
+                + [f"tenant:sla_error_budget_burn:rate{w}" for w in WINDOWS])
+    assert sorted(names) == sorted(expected)
+    for w in WINDOWS:
+        rule = next(r for r in load(RULES) if r.get("record") == f"tenant:sla_downtime:ratio_rate{w}")
+        assert f"rate(sla_downtime_seconds_total[{w}])" in rule["expr"]
+        assert f"rate(sla_eligible_seconds_total[{w}])" in rule["expr"]
+
+
+def test_every_metric_referenced_is_emitted_or_recorded():
+    emitted = {m.name for m in metrics.ALL}
+    rules = recorded()
+    unknown = []
+    for name, expr in exprs():
+        for ident in IDENT.findall(expr):
+            if ident.startswith("sla_") and ident not in emitted:
+                unknown.append((name, ident))
+            elif ":" in ident and ident not in rules:
+                unknown.append((name, ident))
+    assert not unknown, f"not in exporter.metrics.ALL nor recorded in rules.yml: {unknown}"
+
+
+def test_label_matchers_use_the_metrics_labels():
+    labels = {m.name: set(m.labels) | {"instance", "job"} for m in metrics.ALL}
+    wrong = []
+    for name, expr in exprs():
+        for metric, matchers in SELECTOR.findall(expr):
+            for label in re.findall(r"(\w+)\s*[=!~]", matchers):
+                if label not in labels.get(metric, set()):
+                    wrong.append((name, metric, label))
+    assert not wrong
+
+
+def test_groups_keep_the_default_interval():
+    for path in (RULES, ALERTS):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            assert "interval" not in group, f"{path.name}: group {group['name']} sets an interval"
+
+
+def github_anchor(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def runbook_anchors() -> set[str]:
+    return {github_anchor(m) for m in re.findall(r"^#{1,6} (.+)$", RUNBOOK.read_text(), re.M)}
+
+
+@pytest.mark.parametrize("rule", alerts(), ids=lambda r: r["alert"])
+def test_alert_has_labels_annotations_and_a_runbook_section(rule):
+    assert re.fullmatch(r"SLA[A-Z][A-Za-z0-9]+", rule["alert"])
+    assert rule["labels"]["severity"] in SEVERITIES
+    assert {"summary", "description", "runbook_url"} <= set(rule["annotations"])
+    url = rule["annotations"]["runbook_url"]
+    assert url.startswith(RUNBOOK_URL)
+    anchor = url.removeprefix(RUNBOOK_URL)
+    assert anchor == rule["alert"].lower()
+    assert anchor in runbook_anchors(), f"docs/runbook.md has no section #{anchor}"
+
+
+def test_every_runbook_alert_section_belongs_to_an_alert():
+    names = {r["alert"] for r in alerts()}
+    sections = re.findall(r"^## (SLA\w+)$", RUNBOOK.read_text(), re.M)
+    assert sorted(sections) == sorted(names)
+
+
+def test_every_alert_has_promtool_tests_that_see_it_fire():
+    fired, quiet = set(), set()
+    for path in (PROM / "tests").glob("*.yml"):
+        for test in yaml.safe_load(path.read_text())["tests"]:
+            for case in test.get("alert_rule_test", []):
+                (fired if case.get("exp_alerts") else quiet).add(case["alertname"])
+    names = {r["alert"] for r in alerts()}
+    assert names - fired == set(), "alerts never seen firing in prometheus/tests"
+    assert names - quiet == set(), "alerts never checked for not firing in prometheus/tests"
+
+
+def test_every_alert_is_in_the_readme_table():
+    readme = (REPO / "README.md").read_text()
+    missing = [r["alert"] for r in alerts() if f"`{r['alert']}`" not in readme]
+    assert not missing, f"README's alert table lacks {missing}"
