@@ -14,16 +14,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 
 from prometheus_client import CollectorRegistry
 
+from _common import exporter_cmd, free_port, local_target, running
 from exporter import config, exposition
 from exporter.collector import ExporterStatus, SLACollector
 from exporter.recorder import Recorder
@@ -83,29 +81,18 @@ def in_process(tenants: int, probes: int) -> None:
         print(summary("scrape in process, fixed clock", timings[1:], len(body)))
 
 
-def live(tenants: int, probes: int, scrapes: int) -> None:
-    with tempfile.TemporaryDirectory() as d:
-        for j in range(probes):  # the target serves these: every probe succeeds
-            with open(os.path.join(d, str(j)), "w") as f:
-                f.write("ok\n")
-        target = subprocess.Popen([sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", d],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        exporter = None
-        try:
-            port_line = target.stdout.readline()  # "Serving HTTP on 127.0.0.1 port N ..."
-            url = f"http://127.0.0.1:{port_line.split(' port ')[1].split()[0]}"
-            cfg_path = os.path.join(d, "config.yaml")
-            with open(cfg_path, "w") as f:
-                f.write(fleet_config(tenants, probes, url))
-            cfg = config.load(cfg_path)
-            now = time.time()
-            with Store(os.path.join(d, "s.db")) as store:
-                build_history(store, cfg, now - 45 * 86400, now - 60)
-            listen = f"127.0.0.1:{_free_port()}"
-            exporter = subprocess.Popen(
-                [sys.executable, "-m", "exporter", "run", "--config.file", cfg_path, "--storage.path",
-                 os.path.join(d, "s.db"), "--web.listen-address", listen, "--log.level", "warn"],
-                start_new_session=True)
+def live(tenants: int, probes: int, scrapes: int, dump: str | None = None) -> None:
+    with tempfile.TemporaryDirectory() as d, local_target() as (_, url):
+        cfg_path = os.path.join(d, "config.yaml")
+        with open(cfg_path, "w") as f:
+            f.write(fleet_config(tenants, probes, url))
+        cfg = config.load(cfg_path)
+        now = time.time()
+        with Store(os.path.join(d, "s.db")) as store:
+            build_history(store, cfg, now - 45 * 86400, now - 600)  # ends up: no outage at start
+        listen = f"127.0.0.1:{free_port()}"
+        with running(exporter_cmd("run", "--config.file", cfg_path, "--storage.path", os.path.join(d, "s.db"),
+                                  "--web.listen-address", listen, "--log.level", "warn")):
             metrics = f"http://{listen}/metrics"
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:  # every probe has reported once
@@ -124,19 +111,11 @@ def live(tenants: int, probes: int, scrapes: int) -> None:
                 timings.append(time.perf_counter() - t0)
                 time.sleep(0.5)
             print(summary("scrape over HTTP while probing", timings, len(body)))
-        finally:
-            for proc in (exporter, target):
-                if proc is not None and proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                    proc.wait(timeout=30)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+            errors = body.count(b"sla_probe_errors_total{")
+            print(f"probes with errors: {errors} (a healthy run has none)")
+            if dump:
+                with open(dump, "wb") as f:
+                    f.write(body)
 
 
 if __name__ == "__main__":
@@ -145,5 +124,6 @@ if __name__ == "__main__":
     parser.add_argument("--probes", type=int, default=3)
     parser.add_argument("--live", action="store_true")
     parser.add_argument("--scrapes", type=int, default=40)
+    parser.add_argument("--dump", metavar="FILE", help="--live: write the last /metrics body here")
     args = parser.parse_args()
-    (live(args.tenants, args.probes, args.scrapes) if args.live else in_process(args.tenants, args.probes))
+    (live(args.tenants, args.probes, args.scrapes, args.dump) if args.live else in_process(args.tenants, args.probes))

@@ -90,6 +90,34 @@ def figures(
     )
 
 
+def extend(f: Figures, state: str, now: float, maintenance: Intervals) -> Figures:
+    """``f`` carried on from ``f.end`` to ``now`` with the tenant in ``state`` all along (up,
+    down or unknown): the same figures ``figures`` gives for the longer period, in constant
+    time. The collector uses it between scrapes while no probe changes state."""
+    lo, hi = f.end, min(now, f.month_end)
+    if hi <= lo:
+        return f
+    in_maintenance = iv.total(iv.clip(maintenance, lo, hi))
+    grown = (hi - lo) - in_maintenance  # eligible time added
+    downtime = f.downtime + (grown if state == "down" else 0.0)
+    unknown = f.unknown + (grown if state == "unknown" else 0.0)
+    eligible = f.eligible + grown
+    known = eligible - unknown
+    availability = (known - downtime) / known if known > 0 else None
+    outages = f.outages
+    if state == "down":
+        last = outages[-1] if outages and outages[-1].end == lo else None
+        longer = (Outage(last.start, hi, hi - last.start, last.counted_seconds + grown) if last
+                  else Outage(lo, hi, hi - lo, grown))
+        outages = (outages[:-1] if last else outages) + (longer,)
+    return Figures(
+        start=f.start, end=hi, month_end=f.month_end, target=f.target, eligible=eligible,
+        maintenance=f.maintenance + in_maintenance, downtime=downtime, unknown=unknown,
+        availability=availability, met=None if availability is None else availability >= f.target,
+        error_budget=f.error_budget, error_budget_remaining=f.error_budget - downtime, outages=outages,
+    )
+
+
 def eligible_time(maintenance: Intervals, start: float, end: float) -> Intervals:
     """``[start, end)`` minus maintenance."""
     return iv.subtract([(start, end)], maintenance) if start < end else []

@@ -32,7 +32,7 @@ from exporter import __version__
 from exporter import metrics as m
 from exporter import intervals as iv
 from exporter.accounting import tenant_figures
-from exporter.availability import Figures, eligible_time, figures
+from exporter.availability import Figures, eligible_time, extend, figures
 from exporter.maintenance import maintenance_intervals
 from exporter.model import Config, Tenant
 from exporter.months import month_bounds
@@ -93,15 +93,18 @@ def _month_of(t: float, tz: str) -> tuple[int, int]:
 
 @dataclass
 class _MonthToDate:
-    """A tenant's state from the month start to ``hi``, and the shape of the runs it came
-    from. While no probe starts a new run or crosses its failure threshold and none goes
-    stale, a later scrape only extends the state's last stretch to the new "now" instead of
-    recomputing the month: that keeps a scrape of a thousand tenants cheap."""
+    """A tenant's state and figures from the month start to ``hi``, and the shape of the
+    runs they came from. While no probe starts a new run or crosses its failure threshold
+    and none goes stale, a later scrape only carries the last stretch on to the new "now"
+    (``availability.extend``) instead of recomputing the month: that keeps a scrape of a
+    thousand tenants cheap."""
 
     shape: tuple
     lo: float
     hi: float
     state: StateIntervals
+    figures: Figures
+    now: str  # the state of the last stretch: up, down or unknown
 
 
 def _shape(tenant: Tenant, runs: dict[str, list[Run]]) -> tuple:
@@ -114,13 +117,14 @@ def _shape(tenant: Tenant, runs: dict[str, list[Run]]) -> tuple:
     return tuple(out)
 
 
-def _extend(state: StateIntervals, hi: float, now: float) -> StateIntervals | None:
-    """``state`` (ending at ``hi``) with its last stretch carried on to ``now``."""
+def _extend(state: StateIntervals, hi: float, now: float) -> tuple[StateIntervals, str] | None:
+    """``state`` (ending at ``hi``) with its last stretch carried on to ``now``, and which
+    state that stretch is."""
     for name in ("up", "down", "unknown"):
         part = getattr(state, name)
         if part and part[-1][1] == hi:
             grown = part[:-1] + [(part[-1][0], now)]
-            return StateIntervals(**{**state.__dict__, name: grown})
+            return StateIntervals(**{**state.__dict__, name: grown}), name
     return None
 
 
@@ -142,6 +146,7 @@ class SLACollector(Collector):
         self._mtd: dict[str, _MonthToDate] = {}
         self._maintenance: dict[tuple, iv.Intervals] = {}
         self._totals: dict[tuple, MonthTotals] = {}
+        self._probe_samples: dict[tuple[str, str], tuple] = {}
 
     def describe(self) -> list[Metric]:
         return [_family(metric) for metric in m.ALL]
@@ -189,29 +194,37 @@ class SLACollector(Collector):
             self._totals[key] = summed  # every month in it is final
         return summed
 
-    def _month_to_date(self, tenant: Tenant, lo: float, now: float) -> StateIntervals:
+    def _month_to_date(self, tenant: Tenant, lo: float, month_end: float, now: float,
+                       maintenance: iv.Intervals, eligible: iv.Intervals) -> tuple[Figures, str]:
+        """This month's figures so far and the tenant's state now."""
         runs = self.recorder.snapshot(tenant)
         shape = _shape(tenant, runs)
         cached = self._mtd.get(tenant.name)
         lasts = [r[-1] for r in runs.values() if r]
-        if cached and cached.shape == shape and cached.lo == lo:
-            # Still in the same runs, each of which covered the cached state's end: valid
-            # while every last run still covers "now".
+        if cached and cached.shape == shape and cached.lo == lo and now >= cached.hi:
+            # Still in the same runs, each of which covered the cached end: valid while
+            # every last run still covers "now".
             if all(last.start < cached.hi and now <= last.end for last in lasts):
-                if now <= cached.hi:
-                    return StateIntervals(*(iv.clip(part, lo, now) for part in
-                                            (cached.state.up, cached.state.down, cached.state.unknown)))
-                grown = _extend(cached.state, cached.hi, now)
-                if grown is not None:
-                    cached.hi, cached.state = now, grown
-                    return grown
+                if now > cached.hi:
+                    grown = _extend(cached.state, cached.hi, now)
+                    if grown is None:
+                        return self._full(tenant, runs, shape, lasts, lo, month_end, now, maintenance, eligible)
+                    cached.state, cached.now = grown
+                    cached.figures = extend(cached.figures, cached.now, now, maintenance)
+                    cached.hi = now
+                return cached.figures, cached.now
+        return self._full(tenant, runs, shape, lasts, lo, month_end, now, maintenance, eligible)
+
+    def _full(self, tenant, runs, shape, lasts, lo, month_end, now, maintenance, eligible) -> tuple[Figures, str]:
         probes = [probe_state(runs.get(p.name, []), p.failure_threshold, lo, now) for p in tenant.probes]
         state = tenant_state(probes, tenant.down_when, lo, now)
-        if all(last.end >= now for last in lasts):
-            self._mtd[tenant.name] = _MonthToDate(shape, lo, now, state)
+        f = figures(state, maintenance, lo, month_end, tenant.target, now, eligible)
+        current = _state_at_end(state, now) if now > lo else self.recorder.state_now(tenant, now)[0]
+        if now > lo and all(last.end >= now for last in lasts):
+            self._mtd[tenant.name] = _MonthToDate(shape, lo, now, state, f, current)
         else:  # a probe is stale: a late result could still fill the gap before "now"
             self._mtd.pop(tenant.name, None)
-        return state
+        return f, current
 
     def _support(self, cfg: Config, now: float, put: Callable) -> None:
         """Support clocks. Detected incidents count as open but have no deadlines or
@@ -225,8 +238,9 @@ class SLACollector(Collector):
             st = evaluate(cfg.support, inc, now)
             mine = collections.Counter((inc.tenant, b.priority, b.target) for b in st.breaches)
             if inc.source == "detected":
-                mine = collections.Counter()
-            mine[(inc.tenant, st.priority, "response")] += 0  # the tenant has support cases
+                mine = collections.Counter()  # no breaches: see above
+            else:
+                mine[(inc.tenant, st.priority, "response")] += 0  # the tenant has filed cases
             if not st.open:
                 self._closed_breaches[inc.id] = mine
             breaches.update(mine)
@@ -280,6 +294,7 @@ class SLACollector(Collector):
         cfg, now = self.config(), self.clock()
         if cfg is not self._cache_cfg:  # a reload may change windows, targets, thresholds
             self._cache_cfg, self._closed, self._mtd, self._maintenance, self._totals = cfg, {}, {}, {}, {}
+            self._probe_samples = {}
         fam = {metric.name: _family(metric) for metric in m.ALL}
         samples = {metric.name: fam[metric.name].samples for metric in m.ALL}
 
@@ -302,13 +317,11 @@ class SLACollector(Collector):
         eligible_sets: dict[int, iv.Intervals] = {}  # by maintenance set: tenants share windows
         for tenant in cfg.tenants:
             t = [tenant.name]
-            mtd = self._month_to_date(tenant, month_start, now)
             maintenance = self._maintenance_of(tenant, month_start, month_end)
             eligible = eligible_sets.get(id(maintenance))
             if eligible is None:
                 eligible = eligible_sets[id(maintenance)] = eligible_time(maintenance, month_start, min(now, month_end))
-            f = figures(mtd, maintenance, month_start, month_end, tenant.target, now, eligible)
-            state = _state_at_end(mtd, now) if now > month_start else self.recorder.state_now(tenant, now)[0]
+            f, state = self._month_to_date(tenant, month_start, month_end, now, maintenance, eligible)
             put(m.UP, t, None if state == "unknown" else float(state == "up"))
             put(m.AVAILABILITY, t, f.availability)
             put(m.TARGET, t, tenant.target)
@@ -326,14 +339,21 @@ class SLACollector(Collector):
             put(m.ELIGIBLE_TOTAL, t, eligible)
             put(m.OUTAGES_TOTAL, t, outages)
             for probe in tenant.probes:
-                tp = [tenant.name, probe.name]
                 r = results.get((tenant.name, probe.name))
                 if r is None:
                     continue
-                put(m.PROBE_SUCCESS, tp, float(r.success) if now < r.started + probe.stale_after else None)
-                put(m.PROBE_DURATION, tp, r.duration)
-                put(m.PROBE_STATUS, tp, float(r.status_code or 0))
-                put(m.PROBE_CERT_EXPIRY, tp, r.cert_expiry)
+                fresh = now < r.started + probe.stale_after
+                cached = self._probe_samples.get((tenant.name, probe.name))
+                if cached is None or cached[0] is not r or cached[1] != fresh:
+                    # Built once per result: a probe's samples only change when it reports.
+                    tp = {"tenant": tenant.name, "probe": probe.name}
+                    built = [(metric, Sample(metric.name, tp, value, None)) for metric, value in (
+                        (m.PROBE_SUCCESS, float(r.success) if fresh else None), (m.PROBE_DURATION, r.duration),
+                        (m.PROBE_STATUS, float(r.status_code or 0)), (m.PROBE_CERT_EXPIRY, r.cert_expiry),
+                    ) if value is not None]
+                    cached = self._probe_samples[(tenant.name, probe.name)] = (r, fresh, built)
+                for metric, sample in cached[2]:
+                    samples[metric.name].append(sample)
         if self.store is not None:
             self._support(cfg, now, put)
         for (tenant_name, probe_name, reason), count in sorted(self.recorder.error_counts().items()):

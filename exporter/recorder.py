@@ -155,10 +155,12 @@ class Recorder:
             return self._state_now(tenant, now)
 
     def _state_now(self, tenant: Tenant, now: float) -> tuple[str, dict[str, str]]:
-        per_probe = {}
-        for p in tenant.probes:
-            runs = self.runs.get((tenant.name, p.name))
-            per_probe[p.name] = probe_state_at(runs[-1] if runs else None, p.failure_threshold, now)
+        lasts = {p.name: (self.runs.get((tenant.name, p.name)) or [None])[-1] for p in tenant.probes}
+        # A result that started after `now` (its run finished first, or the clock was read
+        # before it arrived) is the newest knowledge: judge at that instant, not before it,
+        # where its run would read as unknown.
+        at = max([now] + [r.start for r in lasts.values() if r is not None])
+        per_probe = {p.name: probe_state_at(lasts[p.name], p.failure_threshold, at) for p in tenant.probes}
         return tenant_state_at(list(per_probe.values()), tenant.down_when), per_probe
 
     def _log_changes(self, tenant_name: str, now: float, reason: str | None) -> dict[str, str]:

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from exporter.availability import Outage, figures
 from exporter.states import StateIntervals
@@ -62,3 +64,42 @@ def test_all_maintenance_gives_no_availability_and_no_budget():
 @pytest.mark.parametrize("target, met", [(0.9375, True), (0.93751, False)])
 def test_met_is_availability_at_least_target(target, met):
     assert figures(STATE, [(100, 200)], 0, 1000, target).met is met
+
+
+@given(st.lists(st.tuples(st.integers(0, 1000), st.integers(1, 80), st.sampled_from(["up", "down", "unknown"])),
+                max_size=10),
+       st.lists(st.tuples(st.integers(0, 1000), st.integers(1, 200)), max_size=4),
+       st.integers(0, 1000), st.integers(0, 400), st.sampled_from(["up", "down", "unknown"]))
+def test_extend_equals_the_full_computation(stretches, windows, hi, more, last):
+    """Figures up to hi, carried on to hi + more in state `last`, are the figures of the
+    whole period computed at once."""
+    from exporter import intervals as iv
+    from exporter.availability import extend
+
+    parts = {"up": [], "down": [], "unknown": []}
+    for start, length, name in stretches:
+        parts[name].append((start, start + length))
+    # Make the three sets a partition of [0, hi) ending in `last`, then continue it.
+    down = iv.clip(iv.normalize(parts["down"]), 0, hi)
+    unknown = iv.clip(iv.subtract(iv.normalize(parts["unknown"]), down), 0, hi)
+    up = iv.subtract([(0, hi)], iv.union(down, unknown)) if hi else []
+    sets = {"up": up, "down": down, "unknown": unknown}
+    end = hi + more
+    tail = [(hi, end)] if more else []
+    whole = {k: iv.union(v, tail if k == last else []) for k, v in sets.items()}
+    if hi:  # the stretch at hi belongs to `last`
+        for k in sets:
+            sets[k] = iv.subtract(sets[k], [(hi - 1, hi)])
+            whole[k] = iv.subtract(whole[k], [(hi - 1, hi)])
+        sets[last] = iv.union(sets[last], [(hi - 1, hi)])
+        whole[last] = iv.union(whole[last], [(hi - 1, hi)])
+    maintenance = iv.normalize((s, s + n) for s, n in windows)
+    month_end = 2000
+    before = figures(StateIntervals(**sets), maintenance, 0, month_end, 0.99, hi)
+    got = extend(before, last, end, maintenance)
+    expected = figures(StateIntervals(**whole), maintenance, 0, month_end, 0.99, end)
+    assert got.availability == (None if expected.availability is None else pytest.approx(expected.availability))
+    for field in ("eligible", "maintenance", "downtime", "unknown", "error_budget_remaining", "end"):
+        assert getattr(got, field) == pytest.approx(getattr(expected, field)), field
+    assert [(o.start, o.end) for o in got.outages] == [(o.start, o.end) for o in expected.outages]
+    assert [o.counted_seconds for o in got.outages] == pytest.approx([o.counted_seconds for o in expected.outages])

@@ -157,11 +157,16 @@ def test_cached_month_to_date_agrees_with_a_full_computation(tmp_path, seed):
             clock[0] = max(clock[0], min(t.values())) + rng.choice([0, 1, 20, 90])
             expected = tenant_figures(recorder.runs_of, acme, NOV, NOV + 30 * 86400, clock[0])
             got = {name: reg.get_sample_value(name, {"tenant": "acme"}) for name in
-                   ("sla_availability_ratio", "sla_month_downtime_seconds", "sla_month_unknown_seconds")}
+                   ("sla_availability_ratio", "sla_month_downtime_seconds", "sla_month_unknown_seconds",
+                    "sla_month_eligible_seconds", "sla_month_maintenance_seconds",
+                    "sla_error_budget_remaining_seconds")}
             assert got == {
                 "sla_availability_ratio": None if expected.availability is None else pytest.approx(expected.availability),
                 "sla_month_downtime_seconds": pytest.approx(expected.downtime),
                 "sla_month_unknown_seconds": pytest.approx(expected.unknown),
+                "sla_month_eligible_seconds": pytest.approx(expected.eligible),
+                "sla_month_maintenance_seconds": pytest.approx(expected.maintenance),
+                "sla_error_budget_remaining_seconds": pytest.approx(expected.error_budget_remaining),
             }
 
 

@@ -138,3 +138,14 @@ def test_log_formats(fmt, expected):
         logging.getLogger().handlers[:] = []
     line = stream.getvalue().strip()
     assert (json.loads(line) if fmt == "json" else line) == expected
+
+
+def test_a_sibling_result_that_started_later_is_not_read_as_unknown(recorder, caplog):
+    caplog.set_level(logging.INFO, logger="sla_exporter")
+    recorder.observe("acme", "a", ok(100))
+    recorder.observe("acme", "b", ok(100.5))
+    recorder.observe("acme", "a", ok(100.2))
+    recorder.observe("acme", "b", ok(110.5))
+    recorder.observe("acme", "a", ok(110.2))  # started before b's newest result was recorded
+    assert [r.getMessage() for r in caplog.records] == []
+    assert recorder.tick(105) == {"acme": {"a": "up", "b": "up"}}
