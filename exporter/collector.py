@@ -107,13 +107,11 @@ class _MonthToDate:
     now: str  # the state of the last stretch: up, down or unknown
 
 
-def _shape(tenant: Tenant, runs: dict[str, list[Run]]) -> tuple:
+def _shape(tenant: Tenant, lasts: dict[str, tuple[int, Run | None]]) -> tuple:
     out = []
     for p in tenant.probes:
-        r = runs.get(p.name)
-        last = r[-1] if r else None
-        out.append(None if last is None else
-                   (len(r), last.start, last.success or last.count < p.failure_threshold))
+        n, last = lasts[p.name]
+        out.append(None if last is None else (n, last.start, last.success or last.count < p.failure_threshold))
     return tuple(out)
 
 
@@ -147,6 +145,7 @@ class SLACollector(Collector):
         self._maintenance: dict[tuple, iv.Intervals] = {}
         self._totals: dict[tuple, MonthTotals] = {}
         self._probe_samples: dict[tuple[str, str], tuple] = {}
+        self._labelsets: dict[tuple, dict] = {}
 
     def describe(self) -> list[Metric]:
         return [_family(metric) for metric in m.ALL]
@@ -197,10 +196,10 @@ class SLACollector(Collector):
     def _month_to_date(self, tenant: Tenant, lo: float, month_end: float, now: float,
                        maintenance: iv.Intervals, eligible: iv.Intervals) -> tuple[Figures, str]:
         """This month's figures so far and the tenant's state now."""
-        runs = self.recorder.snapshot(tenant)
-        shape = _shape(tenant, runs)
+        view = self.recorder.lasts(tenant)
+        shape = _shape(tenant, view)
         cached = self._mtd.get(tenant.name)
-        lasts = [r[-1] for r in runs.values() if r]
+        lasts = [last for _, last in view.values() if last is not None]
         if cached and cached.shape == shape and cached.lo == lo and now >= cached.hi:
             # Still in the same runs, each of which covered the cached end: valid while
             # every last run still covers "now".
@@ -208,14 +207,17 @@ class SLACollector(Collector):
                 if now > cached.hi:
                     grown = _extend(cached.state, cached.hi, now)
                     if grown is None:
-                        return self._full(tenant, runs, shape, lasts, lo, month_end, now, maintenance, eligible)
+                        return self._full(tenant, shape, lasts, lo, month_end, now, maintenance, eligible)
                     cached.state, cached.now = grown
                     cached.figures = extend(cached.figures, cached.now, now, maintenance)
                     cached.hi = now
                 return cached.figures, cached.now
-        return self._full(tenant, runs, shape, lasts, lo, month_end, now, maintenance, eligible)
+        return self._full(tenant, shape, lasts, lo, month_end, now, maintenance, eligible)
 
-    def _full(self, tenant, runs, shape, lasts, lo, month_end, now, maintenance, eligible) -> tuple[Figures, str]:
+    def _full(self, tenant, shape, lasts, lo, month_end, now, maintenance, eligible) -> tuple[Figures, str]:
+        # The runs may have moved on since `shape` was read: then the next scrape sees a
+        # different shape and computes again.
+        runs = self.recorder.snapshot(tenant)
         probes = [probe_state(runs.get(p.name, []), p.failure_threshold, lo, now) for p in tenant.probes]
         state = tenant_state(probes, tenant.down_when, lo, now)
         f = figures(state, maintenance, lo, month_end, tenant.target, now, eligible)
@@ -294,21 +296,22 @@ class SLACollector(Collector):
         cfg, now = self.config(), self.clock()
         if cfg is not self._cache_cfg:  # a reload may change windows, targets, thresholds
             self._cache_cfg, self._closed, self._mtd, self._maintenance, self._totals = cfg, {}, {}, {}, {}
-            self._probe_samples = {}
+            self._probe_samples, self._labelsets = {}, {}
         fam = {metric.name: _family(metric) for metric in m.ALL}
         samples = {metric.name: fam[metric.name].samples for metric in m.ALL}
 
+        shared = self._labelsets
+
         def put(metric: m.Metric, labels: list[str], value: float | None) -> None:
-            # Samples appended directly (what add_metric does, minus a dict per sample:
-            # a tenant's label dict is shared by its samples and never changed).
+            # Samples appended directly (what add_metric does, minus a dict per sample: a
+            # tenant's label dict is shared by its samples, kept between scrapes and never
+            # changed, which also lets the text writer find its lines by identity).
             if value is not None:
                 key = (metric.labels, *labels)
                 labelset = shared.get(key)
                 if labelset is None:
                     labelset = shared[key] = dict(zip(metric.labels, labels))
                 samples[metric.name].append(Sample(metric.name, labelset, value, None))
-
-        shared: dict[tuple, dict] = {}
 
         current = _month_of(now, cfg.timezone)
         month_start, month_end = month_bounds(*current, cfg.timezone)

@@ -12,8 +12,9 @@ from prometheus_client.openmetrics.exposition import ALLOWUTF8
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-# (name, labels...) -> (value, line, length of the line's "name{labels} " prefix)
-_PREFIXES: dict[tuple, tuple[float, str, int]] = {}
+# (name, labels...) -> (value, line, length of the line's "name{labels} " prefix, labels)
+_PREFIXES: dict[tuple, tuple[float, str, int, dict]] = {}
+_BY_ID: dict[tuple[str, int], tuple[float, str, int, dict]] = {}
 _MAX_PREFIXES = 500_000  # forget them all past this: label churn must not grow memory forever
 _FAST_TYPES = {"gauge": "gauge", "counter": "counter", "unknown": "untyped"}
 
@@ -27,8 +28,9 @@ def _prefix(name: str, labels: dict[str, str]) -> str:
 
 def generate(registry: Collector) -> bytes:
     families = list(registry.collect())
-    if len(_PREFIXES) > _MAX_PREFIXES:
+    if len(_PREFIXES) > _MAX_PREFIXES or len(_BY_ID) > _MAX_PREFIXES:
         _PREFIXES.clear()
+        _BY_ID.clear()
     out: list[str] = []
     for family in families:
         mtype = _FAST_TYPES.get(family.type)
@@ -40,11 +42,16 @@ def generate(registry: Collector) -> bytes:
         for s in family.samples:
             if s.timestamp is not None or s.name.endswith(("_created", "_gsum", "_gcount")):
                 return generate_latest(registry)
-            key = (s.name, *s.labels.items())
-            known = _PREFIXES.get(key)
+            # A collector that reuses its label dicts between scrapes (ours does) is looked
+            # up by the dict's identity; the entry holds the dict, so the id stays its own.
+            fast = (s.name, id(s.labels))
+            known = _BY_ID.get(fast)
+            if known is None or known[3] is not s.labels:
+                known = _PREFIXES.get((s.name, *s.labels.items()))
             if known is None or known[0] != s.value:  # a new series or a new value
                 prefix = _prefix(s.name, s.labels) if known is None else known[1][: known[2]]
-                line = f"{prefix}{floatToGoString(s.value)}\n"
-                known = _PREFIXES[key] = (s.value, line, len(prefix))
+                known = (s.value, f"{prefix}{floatToGoString(s.value)}\n", len(prefix), s.labels)
+                _PREFIXES[(s.name, *s.labels.items())] = known
+            _BY_ID[fast] = known
             out.append(known[1])
     return "".join(out).encode("utf-8")

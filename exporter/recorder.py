@@ -128,6 +128,16 @@ class Recorder:
         with self.lock:
             return list(self.runs.get((tenant, probe), ()))
 
+    def lasts(self, tenant: Tenant) -> dict[str, tuple[int, Run | None]]:
+        """Each probe's number of runs in memory and its last run: enough to tell whether
+        a tenant's history changed shape, without copying it."""
+        with self.lock:
+            out = {}
+            for p in tenant.probes:
+                runs = self.runs.get((tenant.name, p.name)) or ()
+                out[p.name] = (len(runs), runs[-1] if runs else None)
+            return out
+
     def snapshot(self, tenant: Tenant) -> dict[str, list[Run]]:
         """The in-memory runs of a tenant's probes, by probe name (copies)."""
         with self.lock:
