@@ -319,28 +319,35 @@ class SLACollector(Collector):
         results = self.recorder.last_results()
         eligible_sets: dict[int, iv.Intervals] = {}  # by maintenance set: tenants share windows
         for tenant in cfg.tenants:
-            t = [tenant.name]
+            labels = shared.get(("tenant", tenant.name))
+            if labels is None:
+                labels = shared[("tenant", tenant.name)] = {"tenant": tenant.name}
             maintenance = self._maintenance_of(tenant, month_start, month_end)
             eligible = eligible_sets.get(id(maintenance))
             if eligible is None:
                 eligible = eligible_sets[id(maintenance)] = eligible_time(maintenance, month_start, min(now, month_end))
             f, state = self._month_to_date(tenant, month_start, month_end, now, maintenance, eligible)
-            put(m.UP, t, None if state == "unknown" else float(state == "up"))
-            put(m.AVAILABILITY, t, f.availability)
-            put(m.TARGET, t, tenant.target)
-            put(m.MARGIN, t, None if f.availability is None else f.availability - tenant.target)
-            put(m.BUDGET, t, f.error_budget)
-            put(m.BUDGET_REMAINING, t, f.error_budget_remaining)
-            put(m.MAINTENANCE_ACTIVE, t, float(any(a <= now < b for a, b in maintenance)))
-            put(m.MONTH_DOWNTIME, t, f.downtime)
-            put(m.MONTH_MAINTENANCE, t, f.maintenance)
-            put(m.MONTH_UNKNOWN, t, f.unknown)
-            put(m.MONTH_ELIGIBLE, t, f.eligible)
-            put(m.PREVIOUS_AVAILABILITY, t, self._closed_month(cfg, tenant, *previous, now).availability)
-            downtime, eligible, outages = self._history(cfg, tenant, current, f, now)
-            put(m.DOWNTIME_TOTAL, t, downtime)
-            put(m.ELIGIBLE_TOTAL, t, eligible)
-            put(m.OUTAGES_TOTAL, t, outages)
+            downtime, known, outages = self._history(cfg, tenant, current, f, now)
+            previous_availability = self._closed_month(cfg, tenant, *previous, now).availability
+            for metric, value in (
+                (m.UP, None if state == "unknown" else float(state == "up")),
+                (m.AVAILABILITY, f.availability),
+                (m.TARGET, tenant.target),
+                (m.MARGIN, None if f.availability is None else f.availability - tenant.target),
+                (m.BUDGET, f.error_budget),
+                (m.BUDGET_REMAINING, f.error_budget_remaining),
+                (m.MAINTENANCE_ACTIVE, float(any(a <= now < b for a, b in maintenance))),
+                (m.MONTH_DOWNTIME, f.downtime),
+                (m.MONTH_MAINTENANCE, f.maintenance),
+                (m.MONTH_UNKNOWN, f.unknown),
+                (m.MONTH_ELIGIBLE, f.eligible),
+                (m.PREVIOUS_AVAILABILITY, previous_availability),
+                (m.DOWNTIME_TOTAL, downtime),
+                (m.ELIGIBLE_TOTAL, known),
+                (m.OUTAGES_TOTAL, outages),
+            ):
+                if value is not None:  # one label dict per tenant, shared by its samples
+                    samples[metric.name].append(Sample(metric.name, labels, value, None))
             for probe in tenant.probes:
                 r = results.get((tenant.name, probe.name))
                 if r is None:
