@@ -643,21 +643,26 @@ def _window(sec: _Section, timezone: str) -> model.Window:
     )
 
 
-def _tenants(root: _Section, top: _Top) -> tuple[model.Tenant, ...]:
-    if not root.require("tenants"):
+def _named_items(parent: _Section, key: str, what: str, empty: str, build: Callable[[_Section], Any]) -> tuple:
+    """The required, non-empty list under ``key`` of mappings with unique ``name``s."""
+    if not parent.require(key):
         return ()
-    items = root.items("tenants")
+    items = parent.items(key)
     if items == []:
-        root.error("tenants", "expected at least one tenant")
-    tenants: list[model.Tenant] = []
+        parent.error(key, empty)
+    built: list = []
     seen: dict[str, int] = {}
     for value, path, line in items or []:
-        sec = _as_section(root.ctx, value, path, line)
+        sec = _as_section(parent.ctx, value, path, line)
         if sec is not None:
-            tenant = _tenant(sec, top)
-            _check_unique(seen, tenant.name, sec, "tenant")
-            tenants.append(tenant)
-    return tuple(tenants)
+            item = build(sec)
+            _check_unique(seen, item.name, sec, what)
+            built.append(item)
+    return tuple(built)
+
+
+def _tenants(root: _Section, top: _Top) -> tuple[model.Tenant, ...]:
+    return _named_items(root, "tenants", "tenant", "expected at least one tenant", lambda sec: _tenant(sec, top))
 
 
 def _tenant(sec: _Section, top: _Top) -> model.Tenant:
@@ -673,20 +678,7 @@ def _tenant(sec: _Section, top: _Top) -> model.Tenant:
 
 
 def _probes(tenant: _Section, defaults: dict[str, _Setting]) -> tuple[model.Probe, ...]:
-    if not tenant.require("probes"):
-        return ()
-    items = tenant.items("probes")
-    if items == []:
-        tenant.error("probes", "tenant has no probes")
-    probes: list[model.Probe] = []
-    seen: dict[str, int] = {}
-    for value, path, line in items or []:
-        sec = _as_section(tenant.ctx, value, path, line)
-        if sec is not None:
-            probe = _probe(sec, defaults)
-            _check_unique(seen, probe.name, sec, "probe")
-            probes.append(probe)
-    return tuple(probes)
+    return _named_items(tenant, "probes", "probe", "tenant has no probes", lambda sec: _probe(sec, defaults))
 
 
 # --------------------------------------------------------------------------------------- probes

@@ -91,6 +91,17 @@ def _run(row: Sequence) -> Run:
     return Run(bool(success), start / 1000, last / 1000, end / 1000, count)
 
 
+def _where(unset_column: str | None, item_id: str | None) -> tuple[str, list]:
+    """A WHERE clause for "still open" (the column is NULL) and/or one id."""
+    where, params = [], []
+    if unset_column:
+        where.append(f"{unset_column} IS NULL")
+    if item_id is not None:
+        where.append("id = ?")
+        params.append(item_id)
+    return (f"WHERE {' AND '.join(where)}" if where else ""), params
+
+
 class Store:
     def __init__(self, path: str, create: bool = True):
         if not create and not os.path.exists(path):
@@ -283,13 +294,7 @@ class Store:
             self._write(statements)
 
     def incidents(self, open_only: bool = False, incident_id: str | None = None) -> list[Incident]:
-        where, params = [], []
-        if open_only:
-            where.append("closed_ms IS NULL")
-        if incident_id is not None:
-            where.append("id = ?")
-            params.append(incident_id)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        clause, params = _where("closed_ms" if open_only else None, incident_id)
         with self.lock:
             rows = self.db.execute(
                 f"SELECT id, tenant, priority, defect, source, title, opened_ms FROM incidents {clause} "
@@ -317,13 +322,7 @@ class Store:
         self._write([("UPDATE service_requests SET delivered_ms = ? WHERE id = ?", (to_ms(when), request_id))])
 
     def requests(self, open_only: bool = False, request_id: str | None = None) -> list[ServiceRequest]:
-        where, params = [], []
-        if open_only:
-            where.append("delivered_ms IS NULL")
-        if request_id is not None:
-            where.append("id = ?")
-            params.append(request_id)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        clause, params = _where("delivered_ms" if open_only else None, request_id)
         with self.lock:
             rows = self.db.execute(f"SELECT id, tenant, title, opened_ms, delivered_ms FROM service_requests {clause} "
                                    "ORDER BY opened_ms, id", params).fetchall()
