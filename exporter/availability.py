@@ -9,15 +9,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from exporter import intervals as iv
 from exporter.intervals import Intervals
 from exporter.states import StateIntervals
 
 
-@dataclass(frozen=True)
-class Outage:
+class Outage(NamedTuple):
     """A maximal stretch of tenant downtime within the period; ``counted_seconds`` is the
     part outside maintenance, the part that costs budget."""
 
@@ -27,8 +26,8 @@ class Outage:
     counted_seconds: float
 
 
-@dataclass(frozen=True)
-class Figures:
+class Figures(NamedTuple):
+    # A NamedTuple, not a dataclass: the collector builds one per tenant per scrape.
     start: float  # period start (month start)
     end: float  # period end: month end, or "now" for month to date
     month_end: float

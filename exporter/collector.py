@@ -122,7 +122,7 @@ def _extend(state: StateIntervals, hi: float, now: float) -> tuple[StateInterval
         part = getattr(state, name)
         if part and part[-1][1] == hi:
             grown = part[:-1] + [(part[-1][0], now)]
-            return StateIntervals(**{**state.__dict__, name: grown}), name
+            return state._replace(**{name: grown}), name
     return None
 
 
@@ -142,7 +142,7 @@ class SLACollector(Collector):
         self._cache_cfg: Config | None = None
         self._closed: dict[tuple[str, int, int], Figures] = {}
         self._mtd: dict[str, _MonthToDate] = {}
-        self._maintenance: dict[tuple, iv.Intervals] = {}
+        self._maintenance: dict[tuple, tuple] = {}
         self._totals: dict[tuple, MonthTotals] = {}
         self._probe_samples: dict[tuple[str, str], tuple] = {}
         self._labelsets: dict[tuple, dict] = {}
@@ -283,11 +283,14 @@ class SLACollector(Collector):
             put(m.SUPPORT_REQUESTS_OPEN, [tenant], n)
 
     def _maintenance_of(self, tenant: Tenant, lo: float, hi: float) -> iv.Intervals:
-        # Tenants mostly share the top-level windows: expand each set once a month.
-        key = (tenant.windows, lo)
-        if key not in self._maintenance:
-            self._maintenance[key] = maintenance_intervals(tenant.windows, lo, hi)
-        return self._maintenance[key]
+        # Tenants mostly share the top-level windows: expand each set once a month. Keyed
+        # by the windows tuple's identity (stable for a config; hashing frozen dataclasses
+        # on every scrape for every tenant is not free); the entry keeps the tuple alive.
+        key = (id(tenant.windows), lo)
+        entry = self._maintenance.get(key)
+        if entry is None or entry[0] is not tenant.windows:
+            entry = self._maintenance[key] = (tenant.windows, maintenance_intervals(tenant.windows, lo, hi))
+        return entry[1]
 
     # -- scrape ------------------------------------------------------------------------------
 

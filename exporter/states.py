@@ -17,14 +17,14 @@ Pure functions; time is always passed in.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from exporter import intervals as iv
 from exporter.intervals import Intervals
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(NamedTuple):
+    # A NamedTuple: one or two are made for every probe result and every scrape reads them.
     success: bool
     start: float  # time of the first observation
     last: float  # time of the last observation
@@ -81,8 +81,7 @@ def merge(runs: Sequence[Run], observations: Iterable[tuple[float, bool]], stale
     return out
 
 
-@dataclass(frozen=True)
-class StateIntervals:
+class StateIntervals(NamedTuple):
     """Up, down and unknown time over a range; the three partition it."""
 
     up: Intervals
