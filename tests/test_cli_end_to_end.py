@@ -248,3 +248,25 @@ def test_windows_lists_local_and_utc(month):
     # The fall-back Sunday: 2 h elapsed, 02:00 EEST to 03:00 EET on the clock.
     assert rows == [["weekly", "all", "2026-10-25", "Sun", "02:00", "+0300", "2026-10-25", "Sun", "03:00", "+0200",
                      "2026-10-24T23:00:00Z", "2026-10-25T01:00:00Z", "2h"]]
+
+
+def test_import_shows_progress_on_a_terminal(month, tmp_path):
+    """On a terminal, a large import reports lines read as it goes (here: a pty)."""
+    import os
+    import pty
+
+    d, _, _, _ = month
+    out = bytearray()
+
+    def read(fd):
+        data = os.read(fd, 4096)
+        out.extend(data)
+        return data
+
+    argv = [sys.executable, "-m", "exporter", "import", "--config.file", str(d / "config.yaml"),
+            "--storage.path", str(tmp_path / "tty.db"), str(d / "october.csv")]
+    status = pty.spawn(argv, read)
+    assert os.waitstatus_to_exitcode(status) == 0
+    text = out.decode()
+    assert "170,000 lines read" in text  # progress, every 10,000 lines
+    assert "178,680 rows for 4 probes" in text  # and the summary at the end
