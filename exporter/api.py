@@ -199,17 +199,21 @@ class Api:
             raise ApiError(422, f"tenant: unknown tenant {name!r}")
         return tenant
 
-    def _create_incident(self, doc: dict) -> dict:
-        _fields(doc, _INCIDENT_FIELDS, required={"tenant", "priority"})
-        cfg = self.config()
-        tenant = self._tenant(doc)
-        priority = doc["priority"]
+    def _priority(self, doc: dict, tenant, expected: str) -> str:
+        """``doc["priority"]``, upper-cased, allowed by the terms for ``tenant``."""
+        priority = doc.get("priority")
         if not isinstance(priority, str):
-            raise ApiError(400, "priority: expected a priority such as P1")
+            raise ApiError(400, f"priority: {expected}")
         try:
-            support.check_priority(cfg.support, tenant, priority.upper())
+            support.check_priority(self.config().support, tenant, priority.upper())
         except support.NotAllowed as err:
             raise ApiError(422, f"priority: {err}") from None
+        return priority.upper()
+
+    def _create_incident(self, doc: dict) -> dict:
+        _fields(doc, _INCIDENT_FIELDS, required={"tenant", "priority"})
+        tenant = self._tenant(doc)
+        priority = self._priority(doc, tenant, "expected a priority such as P1")
         defect = doc.get("defect", False)
         if not isinstance(defect, bool):
             raise ApiError(400, "defect: expected true or false")
@@ -217,7 +221,7 @@ class Api:
         inc = Incident(
             id=_id(doc) or self.store.next_id("incidents", "INC"),
             tenant=tenant.name,
-            priority=priority.upper(),
+            priority=priority,
             opened=_time(doc, "opened", now),
             defect=defect,
             title=_text(doc, "title"),
@@ -238,14 +242,7 @@ class Api:
             raise ApiError(409, f"incident {inc.id!r} is resolved; no more events")
         priority = None
         if kind == "priority":
-            priority = doc.get("priority")
-            if not isinstance(priority, str):
-                raise ApiError(400, "priority: expected the new priority, e.g. P2")
-            try:
-                support.check_priority(self.config().support, self.config().tenant(inc.tenant), priority.upper())
-            except support.NotAllowed as err:
-                raise ApiError(422, f"priority: {err}") from None
-            priority = priority.upper()
+            priority = self._priority(doc, self.config().tenant(inc.tenant), "expected the new priority, e.g. P2")
         elif "priority" in doc:
             raise ApiError(400, "priority: only for kind 'priority'")
         when = _time(doc, "time", now)

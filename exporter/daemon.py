@@ -244,19 +244,14 @@ class Daemon:
 
     def reload(self) -> tuple[bool, str]:
         with self._reload_lock:
-            try:
+            try:  # both files are read before anything changes
                 cfg = sharding.restrict(config.load(self.config_path), *self.shard)
-            except config.ConfigError as err:
+                web = webconfig.load(self.web_config_path) if self.web_config_path else None
+            except (config.ConfigError, webconfig.WebConfigError) as err:
                 self.status.reload_ok = False
                 log.error("config reload refused; the running config stays", extra={"fields": {"errors": str(err)}})
                 return False, f"config reload refused; the running config stays:\n{err}"
-            if self.web_config_path:
-                try:
-                    web = webconfig.load(self.web_config_path)
-                except webconfig.WebConfigError as err:
-                    self.status.reload_ok = False
-                    log.error("config reload refused; the running config stays", extra={"fields": {"errors": str(err)}})
-                    return False, f"config reload refused; the running config stays:\n{err}"
+            if web is not None:
                 self.server.web = web
             self.token = self._token(cfg)
             if pool_size(cfg) > self.workers:
