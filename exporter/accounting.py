@@ -1,31 +1,82 @@
-"""Availability figures of a tenant for a month, from its probes' runs.
+"""Availability figures of a tenant for a month, from its probes' recorded history.
 
 The one place that joins the history, the maintenance calendar and the formula; the
-report (runs from the store) and the /metrics collector (runs from the live recorder)
-both call it.
+report (history from the store) and the /metrics collector (history from the live
+recorder) both call it. Times are integer milliseconds since the epoch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from exporter.availability import Figures, figures
-from exporter.maintenance import maintenance_intervals
-from exporter.model import Tenant
-from exporter.states import Run, StateIntervals, probe_state, tenant_state
+from exporter.maintenance import maintenance_ms
+from exporter.model import Probe, Tenant
+from exporter.states import Run, Series, StateIntervals, probe_state, runs, tenant_state
 
-# (tenant, probe, lo, hi) -> the probe's runs that may cover [lo, hi], sorted.
-RunsOf = Callable[[str, str, float, float], list[Run]]
+# (tenant name, probe, lo, hi) -> the probe's runs that cover [lo, hi), sorted.
+RunsOf = Callable[[str, Probe, int, int], list[Run]]
+
+_MORE = 16  # series fetched at a time when a run reaches past the range
 
 
-def tenant_history(runs_of: RunsOf, tenant: Tenant, lo: float, hi: float) -> StateIntervals:
-    probes = [probe_state(runs_of(tenant.name, p.name, lo, hi), p.failure_threshold, lo, hi) for p in tenant.probes]
+class SeriesSource(Protocol):
+    def series(self, tenant: str, probe: str, lo: int, hi: int) -> list[Series]: ...
+    def series_before(self, tenant: str, probe: str, t: int, n: int) -> list[Series]: ...
+    def series_after(self, tenant: str, probe: str, t: int, n: int) -> list[Series]: ...
+
+
+def probe_series(source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: int,
+                 until: int | None = None) -> list[Series]:
+    """The series of ``probe`` needed to read ``[lo, hi)`` exactly: those with a time in
+    it, the one before it, and further ones while a run at an edge of the range is a
+    failed run still shorter than the threshold (whether it is down depends on how far it
+    reaches: failures before the month count toward the threshold, and so do failures
+    after a closed month)."""
+    stale, threshold = probe.stale_after_ms, probe.failure_threshold
+    have = source.series(tenant, probe.name, lo, hi)
+    while True:
+        got = runs(have, stale, until)
+        more = False
+        # Only while the run at the edge of the range is the first (last) one read: once
+        # an earlier (later) observation does not join it, nothing further can.
+        if got and _short_failure(got[0], threshold) and got[0].end > lo:
+            before = source.series_before(tenant, probe.name, have[0].start, _MORE)
+            if before:
+                have, more = before + have, True
+        if (got and _short_failure(got[-1], threshold) and got[-1].start < hi and got[-1].last == have[-1].last
+                and (until is None or have[-1].last < until)):
+            after = source.series_after(tenant, probe.name, have[-1].start, _MORE)
+            if after:
+                have, more = have + after, True
+        if not more:
+            return have
+
+
+def probe_runs(source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: int, until: int | None = None) -> list[Run]:
+    """The runs of ``probe`` that cover ``[lo, hi)``, read from ``source`` under the probe's
+    ``stale_after``, leaving out observations at or after ``until``."""
+    return runs(probe_series(source, tenant, probe, lo, hi, until), probe.stale_after_ms, until)
+
+
+def _short_failure(run: Run, threshold: int) -> bool:
+    return not run.success and run.count < threshold
+
+
+def store_runs(source: SeriesSource, until: int | None = None) -> RunsOf:
+    """A ``RunsOf`` reading ``source`` (the store), cut at ``until``."""
+    return lambda tenant, probe, lo, hi: probe_runs(source, tenant, probe, lo, hi, until)
+
+
+def tenant_history(runs_of: RunsOf, tenant: Tenant, lo: int, hi: int) -> StateIntervals:
+    probes = [probe_state(runs_of(tenant.name, p, lo, hi), p.failure_threshold, lo, hi) for p in tenant.probes]
     return tenant_state(probes, tenant.down_when, lo, hi)
 
 
-def tenant_figures(runs_of: RunsOf, tenant: Tenant, month_start: float, month_end: float, now: float | None = None) -> Figures:
-    """Figures for the month ``[month_start, month_end)``, cut at ``now`` if given."""
+def tenant_figures(runs_of: RunsOf, tenant: Tenant, month_start: int, month_end: int, now: int | None = None) -> Figures:
+    """Figures for the month ``[month_start, month_end)`` (ms), cut at ``now`` if given."""
     hi = month_end if now is None else max(month_start, min(now, month_end))
     state = tenant_history(runs_of, tenant, month_start, hi)
-    maintenance = maintenance_intervals(tenant.windows, month_start, month_end)
+    maintenance = maintenance_ms(tenant.windows, month_start, month_end)
     return figures(state, maintenance, month_start, month_end, tenant.target, now)

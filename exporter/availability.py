@@ -1,13 +1,19 @@
-"""The availability formula of PRODUCT.md, for a month or month to date. Pure.
+"""The availability formula of docs/semantics.md, for a month or month to date. Pure.
 
     maintenance = union(windows) ∩ period        eligible = period − maintenance
     downtime    = down ∩ eligible                unknown  = unknown ∩ eligible
     availability = (eligible − unknown − downtime) / (eligible − unknown)   (None when 0)
     error_budget = (1 − target) × eligible of the WHOLE month
     error_budget_remaining = error_budget − downtime        met = availability ≥ target
+
+Times and durations are integer milliseconds, so every figure is exact: the budget is
+rounded to the millisecond (half to even) from the target as written, and ``met`` is
+decided in exact arithmetic, not on the rounded ratio.
 """
 
 from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from typing import NamedTuple
 
@@ -17,39 +23,40 @@ from exporter.states import StateIntervals
 
 
 class Outage(NamedTuple):
-    """A maximal stretch of tenant downtime within the period; ``counted_seconds`` is the
+    """A maximal stretch of tenant downtime within the period; ``counted`` is the
     part outside maintenance, the part that costs budget."""
 
-    start: float
-    end: float
-    seconds: float
-    counted_seconds: float
+    start: int
+    end: int
+    duration: int  # ms
+    counted: int  # ms outside maintenance
 
 
 class Figures(NamedTuple):
     # A NamedTuple, not a dataclass: the collector builds one per tenant per scrape.
-    start: float  # period start (month start)
-    end: float  # period end: month end, or "now" for month to date
-    month_end: float
+    # All times and durations in integer milliseconds.
+    start: int  # period start (month start)
+    end: int  # period end: month end, or "now" for month to date
+    month_end: int
     target: float
-    eligible: float
-    maintenance: float
-    downtime: float
-    unknown: float
+    eligible: int
+    maintenance: int
+    downtime: int
+    unknown: int
     availability: float | None
     met: bool | None
-    error_budget: float
-    error_budget_remaining: float
+    error_budget: int
+    error_budget_remaining: int
     outages: tuple[Outage, ...]
 
 
 def figures(
     state: StateIntervals,
     maintenance: Intervals,
-    month_start: float,
-    month_end: float,
+    month_start: int,
+    month_end: int,
     target: float,
-    now: float | None = None,
+    now: int | None = None,
     eligible_set: Intervals | None = None,
 ) -> Figures:
     """Figures for ``[month_start, min(now, month_end))``.
@@ -69,8 +76,7 @@ def figures(
     unknown = iv.total(iv.intersect(iv.clip(state.unknown, month_start, end), eligible_set))
     known = eligible - unknown
     availability = (known - downtime) / known if known > 0 else None
-    # Rounded to the microsecond: (1 - 0.9992) is 0.0008000000000000229 as a float.
-    budget = round((1 - target) * (month_end - month_start - iv.total(month_maintenance)), 6)
+    budget = error_budget(target, month_end - month_start - iv.total(month_maintenance))
     outages = tuple(_outages(down, counted))
     return Figures(
         start=month_start,
@@ -82,14 +88,27 @@ def figures(
         downtime=downtime,
         unknown=unknown,
         availability=availability,
-        met=None if availability is None else availability >= target,
+        met=met(known, downtime, target),
         error_budget=budget,
         error_budget_remaining=budget - downtime,
         outages=outages,
     )
 
 
-def extend(f: Figures, state: str, now: float, maintenance: Intervals) -> Figures:
+def error_budget(target: float, eligible: int) -> int:
+    """``(1 − target) × eligible`` with ``target`` as written in the config (0.9992, not the
+    float's 0.99919999…), rounded to the millisecond, half to even."""
+    return int(((1 - Decimal(repr(target))) * eligible).to_integral_value(ROUND_HALF_EVEN))
+
+
+def met(known: int, downtime: int, target: float) -> bool | None:
+    """``(known − downtime) / known ≥ target``, decided exactly; None when nothing is known."""
+    if known <= 0:
+        return None
+    return Decimal(known - downtime) >= Decimal(repr(target)) * known
+
+
+def extend(f: Figures, state: str, now: int, maintenance: Intervals) -> Figures:
     """``f`` carried on from ``f.end`` to ``now`` with the tenant in ``state`` all along (up,
     down or unknown): the same figures ``figures`` gives for the longer period, in constant
     time. The collector uses it between scrapes while no probe changes state."""
@@ -98,26 +117,26 @@ def extend(f: Figures, state: str, now: float, maintenance: Intervals) -> Figure
         return f
     in_maintenance = iv.total(iv.clip(maintenance, lo, hi))
     grown = (hi - lo) - in_maintenance  # eligible time added
-    downtime = f.downtime + (grown if state == "down" else 0.0)
-    unknown = f.unknown + (grown if state == "unknown" else 0.0)
+    downtime = f.downtime + (grown if state == "down" else 0)
+    unknown = f.unknown + (grown if state == "unknown" else 0)
     eligible = f.eligible + grown
     known = eligible - unknown
     availability = (known - downtime) / known if known > 0 else None
     outages = f.outages
     if state == "down":
         last = outages[-1] if outages and outages[-1].end == lo else None
-        longer = (Outage(last.start, hi, hi - last.start, last.counted_seconds + grown) if last
+        longer = (Outage(last.start, hi, hi - last.start, last.counted + grown) if last
                   else Outage(lo, hi, hi - lo, grown))
         outages = (outages[:-1] if last else outages) + (longer,)
     return Figures(
         start=f.start, end=hi, month_end=f.month_end, target=f.target, eligible=eligible,
         maintenance=f.maintenance + in_maintenance, downtime=downtime, unknown=unknown,
-        availability=availability, met=None if availability is None else availability >= f.target,
+        availability=availability, met=met(known, downtime, f.target),
         error_budget=f.error_budget, error_budget_remaining=f.error_budget - downtime, outages=outages,
     )
 
 
-def eligible_time(maintenance: Intervals, start: float, end: float) -> Intervals:
+def eligible_time(maintenance: Intervals, start: int, end: int) -> Intervals:
     """``[start, end)`` minus maintenance."""
     return iv.subtract([(start, end)], maintenance) if start < end else []
 
@@ -126,8 +145,8 @@ def _outages(down: Intervals, counted: Intervals):
     # Each counted piece lies inside exactly one down interval: one merge-walk suffices.
     j = 0
     for start, end in down:
-        seconds = 0.0
+        inside = 0
         while j < len(counted) and counted[j][0] < end:
-            seconds += counted[j][1] - counted[j][0]
+            inside += counted[j][1] - counted[j][0]
             j += 1
-        yield Outage(start, end, end - start, seconds)
+        yield Outage(start, end, end - start, inside)

@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+import time
 from zoneinfo import ZoneInfo
 
 from exporter import __version__, businesshours, config, importer, logs, report, sharding, support
@@ -197,7 +198,7 @@ def cmd_import(args: argparse.Namespace, cfg: Config) -> int:
         raise UserError(f"{name}: cannot read: {err.strerror}") from None
     try:
         with handle:
-            obs = importer.parse(handle, cfg, progress if show else None)
+            obs = importer.parse(handle, cfg, progress if show else None, now=time.time())
         with Store(args.storage_path) as store:
             summary = importer.import_observations(store, cfg, obs)
     except importer.ImportError_ as err:
@@ -215,7 +216,7 @@ def cmd_import(args: argparse.Namespace, cfg: Config) -> int:
     print(
         f"{name}: {summary.rows:,} rows for {summary.probes} probes{span}: "
         f"{summary.result.added:,} new observations, {summary.rows - summary.result.added:,} already recorded or repeated; "
-        f"{summary.result.runs_written:,} runs written to {args.storage_path}"
+        f"{summary.result.series_written:,} series written to {args.storage_path}"
     )
     return 0
 
@@ -224,7 +225,7 @@ def cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     tenants = _tenants(cfg, args.tenant)
     year, month = args.month
     with Store(args.storage_path, create=False) as store:
-        doc = report.build(cfg, store, year, month, tenants)
+        doc = report.build(cfg, store, year, month, tenants, now=time.time())
     sys.stdout.write(report.FORMATS[args.format](doc))
     return 0
 

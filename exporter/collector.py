@@ -17,12 +17,10 @@ each scrape computes only the month to date from memory.
 from __future__ import annotations
 
 import collections
-import datetime as dt
 import platform
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
@@ -33,9 +31,9 @@ from exporter import metrics as m
 from exporter import intervals as iv
 from exporter.accounting import tenant_figures
 from exporter.availability import Figures, eligible_time, extend, figures
-from exporter.maintenance import maintenance_intervals
+from exporter.maintenance import maintenance_ms
 from exporter.model import Config, Tenant
-from exporter.months import month_bounds
+from exporter.months import month_bounds_ms, month_of
 from exporter.recorder import Recorder
 from exporter.store import Store
 from exporter.support import SERVICE_REQUEST, delivery_due, evaluate, request_breached
@@ -56,15 +54,15 @@ class ExporterStatus:
 class MonthTotals:
     """What a closed month adds to the history counters."""
 
-    downtime: float
-    known_eligible: float
+    downtime: int  # ms
+    known_eligible: int  # ms
     outages: int
     down_at_start: bool  # an outage runs from the month's first instant
     down_at_end: bool  # an outage runs up to the month's last instant
 
     @classmethod
     def of(cls, f: Figures) -> MonthTotals:
-        counted = [o for o in f.outages if o.counted_seconds > 0]
+        counted = [o for o in f.outages if o.counted > 0]
         return cls(
             downtime=f.downtime,
             known_eligible=f.eligible - f.unknown,
@@ -86,11 +84,6 @@ def _months(y: int, mo: int, until: tuple[int, int]) -> Iterator[tuple[int, int]
         y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
 
 
-def _month_of(t: float, tz: str) -> tuple[int, int]:
-    d = dt.datetime.fromtimestamp(t, ZoneInfo(tz))
-    return d.year, d.month
-
-
 @dataclass
 class _MonthToDate:
     """A tenant's state and figures from the month start to ``hi``, and the shape of the
@@ -100,8 +93,8 @@ class _MonthToDate:
     thousand tenants cheap."""
 
     shape: tuple
-    lo: float
-    hi: float
+    lo: int  # ms
+    hi: int
     state: StateIntervals
     figures: Figures
     now: str  # the state of the last stretch: up, down or unknown
@@ -115,7 +108,7 @@ def _shape(tenant: Tenant, lasts: dict[str, tuple[int, Run | None]]) -> tuple:
     return tuple(out)
 
 
-def _extend(state: StateIntervals, hi: float, now: float) -> tuple[StateIntervals, str] | None:
+def _extend(state: StateIntervals, hi: int, now: int) -> tuple[StateIntervals, str] | None:
     """``state`` (ending at ``hi``) with its last stretch carried on to ``now``, and which
     state that stretch is."""
     for name in ("up", "down", "unknown"):
@@ -152,19 +145,20 @@ class SLACollector(Collector):
 
     # -- history -----------------------------------------------------------------------------
 
-    def _closed_month(self, cfg: Config, tenant: Tenant, y: int, mo: int, now: float) -> Figures:
+    def _closed_month(self, cfg: Config, tenant: Tenant, y: int, mo: int, now: int) -> Figures:
         key = (tenant.name, y, mo)
         if key in self._closed:
             return self._closed[key]
-        lo, hi = month_bounds(y, mo, cfg.timezone)
+        lo, hi = month_bounds_ms(y, mo, cfg.timezone)
         f = tenant_figures(self.recorder.runs_of, tenant, lo, hi)
         # The last results of a month hold into the next for up to stale_after: only then
-        # is the month final.
-        if now >= hi + max(p.stale_after for p in tenant.probes):
+        # is the month final. (A failed run shorter than the threshold at the month's end
+        # may still grow to it later; that is rare, and a reload recomputes.)
+        if now >= hi + max(p.stale_after_ms for p in tenant.probes):
             self._closed[key] = f
         return f
 
-    def _history(self, cfg: Config, tenant: Tenant, current: tuple[int, int], mtd: Figures, now: float):
+    def _history(self, cfg: Config, tenant: Tenant, current: tuple[int, int], mtd: Figures, now: int):
         """(downtime, known eligible, outages) over all recorded history."""
         closed = self._closed_totals(cfg, tenant, current, now)
         this = MonthTotals.of(mtd)
@@ -173,13 +167,13 @@ class SLACollector(Collector):
         return (closed.downtime + this.downtime, closed.known_eligible + this.known_eligible,
                 closed.outages + this.outages - joined)
 
-    def _closed_totals(self, cfg: Config, tenant: Tenant, current: tuple[int, int], now: float) -> MonthTotals:
+    def _closed_totals(self, cfg: Config, tenant: Tenant, current: tuple[int, int], now: int) -> MonthTotals:
         """The months before ``current`` summed up; cached once they are all final."""
         key = ("closed", tenant.name, *current)
         if key in self._totals:
             return self._totals[key]
         starts = [s for s in (self.recorder.first_start(tenant.name, p.name) for p in tenant.probes) if s is not None]
-        months = list(_months(*_month_of(min(starts), cfg.timezone), current)) if starts else []
+        months = list(_months(*month_of(min(starts), cfg.timezone), current)) if starts else []
         totals = [MonthTotals.of(self._closed_month(cfg, tenant, y, mo, now)) for y, mo in months]
         joined = sum(1 for a, b in zip(totals, totals[1:]) if a.down_at_end and b.down_at_start)
         summed = MonthTotals(
@@ -193,7 +187,7 @@ class SLACollector(Collector):
             self._totals[key] = summed  # every month in it is final
         return summed
 
-    def _month_to_date(self, tenant: Tenant, lo: float, month_end: float, now: float,
+    def _month_to_date(self, tenant: Tenant, lo: int, month_end: int, now: int,
                        maintenance: iv.Intervals, eligible: iv.Intervals) -> tuple[Figures, str]:
         """This month's figures so far and the tenant's state now."""
         view = self.recorder.lasts(tenant)
@@ -221,7 +215,7 @@ class SLACollector(Collector):
         probes = [probe_state(runs.get(p.name, []), p.failure_threshold, lo, now) for p in tenant.probes]
         state = tenant_state(probes, tenant.down_when, lo, now)
         f = figures(state, maintenance, lo, month_end, tenant.target, now, eligible)
-        current = _state_at_end(state, now) if now > lo else self.recorder.state_now(tenant, now)[0]
+        current = _state_at_end(state, now) if now > lo else self.recorder.state_now(tenant, now / 1000)[0]
         if now > lo and all(last.end >= now for last in lasts):
             self._mtd[tenant.name] = _MonthToDate(shape, lo, now, state, f, current)
         else:  # a probe is stale: a late result could still fill the gap before "now"
@@ -282,14 +276,14 @@ class SLACollector(Collector):
         for tenant, n in sorted(requests_open.items()):
             put(m.SUPPORT_REQUESTS_OPEN, [tenant], n)
 
-    def _maintenance_of(self, tenant: Tenant, lo: float, hi: float) -> iv.Intervals:
+    def _maintenance_of(self, tenant: Tenant, lo: int, hi: int) -> iv.Intervals:
         # Tenants mostly share the top-level windows: expand each set once a month. Keyed
         # by the windows tuple's identity (stable for a config; hashing frozen dataclasses
         # on every scrape for every tenant is not free); the entry keeps the tuple alive.
         key = (id(tenant.windows), lo)
         entry = self._maintenance.get(key)
         if entry is None or entry[0] is not tenant.windows:
-            entry = self._maintenance[key] = (tenant.windows, maintenance_intervals(tenant.windows, lo, hi))
+            entry = self._maintenance[key] = (tenant.windows, maintenance_ms(tenant.windows, lo, hi))
         return entry[1]
 
     # -- scrape ------------------------------------------------------------------------------
@@ -316,8 +310,9 @@ class SLACollector(Collector):
                     labelset = shared[key] = dict(zip(metric.labels, labels))
                 samples[metric.name].append(Sample(metric.name, labelset, value, None))
 
-        current = _month_of(now, cfg.timezone)
-        month_start, month_end = month_bounds(*current, cfg.timezone)
+        current = month_of(now, cfg.timezone)
+        now_s, now = now, int(now * 1000)  # the figures are computed in ms
+        month_start, month_end = month_bounds_ms(*current, cfg.timezone)
         previous = (current[0] - 1, 12) if current[1] == 1 else (current[0], current[1] - 1)
         results = self.recorder.last_results()
         eligible_sets: dict[int, iv.Intervals] = {}  # by maintenance set: tenants share windows
@@ -337,16 +332,16 @@ class SLACollector(Collector):
                 (m.AVAILABILITY, f.availability),
                 (m.TARGET, tenant.target),
                 (m.MARGIN, None if f.availability is None else f.availability - tenant.target),
-                (m.BUDGET, f.error_budget),
-                (m.BUDGET_REMAINING, f.error_budget_remaining),
+                (m.BUDGET, f.error_budget / 1000),
+                (m.BUDGET_REMAINING, f.error_budget_remaining / 1000),
                 (m.MAINTENANCE_ACTIVE, float(any(a <= now < b for a, b in maintenance))),
-                (m.MONTH_DOWNTIME, f.downtime),
-                (m.MONTH_MAINTENANCE, f.maintenance),
-                (m.MONTH_UNKNOWN, f.unknown),
-                (m.MONTH_ELIGIBLE, f.eligible),
+                (m.MONTH_DOWNTIME, f.downtime / 1000),
+                (m.MONTH_MAINTENANCE, f.maintenance / 1000),
+                (m.MONTH_UNKNOWN, f.unknown / 1000),
+                (m.MONTH_ELIGIBLE, f.eligible / 1000),
                 (m.PREVIOUS_AVAILABILITY, previous_availability),
-                (m.DOWNTIME_TOTAL, downtime),
-                (m.ELIGIBLE_TOTAL, known),
+                (m.DOWNTIME_TOTAL, downtime / 1000),
+                (m.ELIGIBLE_TOTAL, known / 1000),
                 (m.OUTAGES_TOTAL, outages),
             ):
                 if value is not None:  # one label dict per tenant, shared by its samples
@@ -355,7 +350,7 @@ class SLACollector(Collector):
                 r = results.get((tenant.name, probe.name))
                 if r is None:
                     continue
-                fresh = now < r.started + probe.stale_after
+                fresh = now_s < r.started + probe.stale_after
                 cached = self._probe_samples.get((tenant.name, probe.name))
                 if cached is None or cached[0] is not r or cached[1] != fresh:
                     # Built once per result: a probe's samples only change when it reports.
@@ -368,11 +363,11 @@ class SLACollector(Collector):
                 for metric, sample in cached[2]:
                     samples[metric.name].append(sample)
         if self.store is not None:
-            self._support(cfg, now, put)
+            self._support(cfg, now_s, put)
         for (tenant_name, probe_name, reason), count in sorted(self.recorder.error_counts().items()):
             put(m.PROBE_ERRORS, [tenant_name, probe_name, reason], count)
-        put(m.MONTH_START, [], month_start)
-        put(m.MONTH_END, [], month_end)
+        put(m.MONTH_START, [], month_start / 1000)
+        put(m.MONTH_END, [], month_end / 1000)
         put(m.BUILD_INFO, [__version__, platform.python_version()], 1)
         put(m.RELOAD_OK, [], float(self.status.reload_ok))
         put(m.RELOAD_TIME, [], self.status.reload_time)
@@ -382,7 +377,7 @@ class SLACollector(Collector):
         yield from (family for family in fam.values() if family.samples)
 
 
-def _state_at_end(state: StateIntervals, end: float) -> str:
+def _state_at_end(state: StateIntervals, end: int) -> str:
     """The state of the last instant before ``end``."""
     for name in ("down", "unknown", "up"):
         part = getattr(state, name)

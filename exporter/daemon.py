@@ -41,6 +41,7 @@ log = logging.getLogger("sla_exporter")
 
 FLUSH_INTERVAL = 1.0  # seconds of results a crash may lose (they then read as unknown)
 CLOCK_STEP = 2.0  # a wall-clock jump larger than this (against the monotonic clock) reschedules
+SLOT_SLACK_MS = 250  # a result that starts this close to its slot is recorded at the slot
 
 
 def clock_step(wall_before: float, mono_before: float, wall_now: float, mono_now: float) -> float:
@@ -63,9 +64,25 @@ def previous_month_start(now: float, tz: str) -> float:
     return month_bounds(y, mo, tz)[0]
 
 
-def _offset(tenant: str, probe: str, interval: float) -> float:
-    # Stable across restarts and replicas: the same probe fires at the same phase.
-    return (zlib.crc32(f"{tenant}/{probe}".encode()) % 10_000) / 10_000 * interval
+def phase_ms(tenant: str, probe: Probe) -> int:
+    """Where in its interval a probe's slots fall, counted from the epoch: stable across
+    restarts, reloads and replicas, and spread over the interval by a hash of the name."""
+    return zlib.crc32(f"{tenant}/{probe.name}".encode()) % 10_000 * probe.interval_ms // 10_000
+
+
+def next_slot_ms(t_ms: int, interval_ms: int, phase: int) -> int:
+    """The first slot ``phase + k * interval`` at or after ``t_ms``."""
+    return t_ms + (phase - t_ms) % interval_ms
+
+
+def stamp_ms(started: float, interval_ms: int, phase: int) -> int:
+    """The time a result is recorded at: its slot when it started within ``SLOT_SLACK`` of
+    it (so a steady probe's history is one evenly spaced series), else its own start."""
+    t = int(started * 1000)
+    slot = t - (t - phase) % interval_ms  # the slot at or before t
+    if t - slot > interval_ms // 2:
+        slot += interval_ms
+    return slot if abs(t - slot) <= min(SLOT_SLACK_MS, interval_ms // 4) else t
 
 
 class Daemon:
@@ -160,10 +177,12 @@ class Daemon:
                 log.warning("the wall clock stepped; rescheduling the probes",
                             extra={"fields": {"seconds": round(step, 3)}})
                 with self._reload_lock:
-                    self._schedule(self.cfg)
+                    self._schedule(self.cfg, force=True)
                     self.scheduler.reschedule_job("housekeeping", trigger=IntervalTrigger(seconds=FLUSH_INTERVAL))
 
-    def _schedule(self, cfg: Config) -> None:
+    def _schedule(self, cfg: Config, force: bool = False) -> None:
+        """One job per probe on its fixed slots. A reload leaves the jobs of unchanged
+        probes alone, so their timing goes on; ``force`` re-adds every job (clock step)."""
         wanted = {}
         for tenant in cfg.tenants:
             for probe in tenant.probes:
@@ -171,11 +190,14 @@ class Daemon:
         for job in self.scheduler.get_jobs():
             if job.id.startswith("probe:") and job.id not in wanted:
                 job.remove()
-        now = self.clock()
+        now_ms = int(self.clock() * 1000)
         for job_id, (tenant, probe) in wanted.items():
-            start = now + _offset(tenant, probe.name, probe.interval)
+            job = self.scheduler.get_job(job_id)
+            if job is not None and not force and job.args == (tenant, probe):
+                continue
+            start = next_slot_ms(now_ms, probe.interval_ms, phase_ms(tenant, probe))
             self.scheduler.add_job(
-                self._probe_job, IntervalTrigger(seconds=probe.interval, start_date=_utc(start)),
+                self._probe_job, IntervalTrigger(seconds=probe.interval, start_date=_utc(start / 1000)),
                 args=(tenant, probe), id=job_id, replace_existing=True,
                 misfire_grace_time=max(1, int(probe.interval)),
             )
@@ -184,7 +206,8 @@ class Daemon:
         r = self.prober.probe(probe)
         self.recorder.observe(tenant, probe.name, Result(
             started=r.started, success=r.success, duration=r.duration, status_code=r.status_code,
-            reason=r.reason, cert_expiry=r.cert_expiry))
+            reason=r.reason, cert_expiry=r.cert_expiry,
+            stamp=stamp_ms(r.started, probe.interval_ms, phase_ms(tenant, probe))))
 
     def _housekeeping(self) -> None:
         now = self.clock()
@@ -205,7 +228,7 @@ class Daemon:
         except Exception as err:  # a store problem: /-/ready already says so
             log.error("incident detection failed", extra={"fields": {"error": str(err)}})
         since = previous_month_start(now, self.cfg.timezone)
-        if since > self.recorder.since:
+        if since * 1000 > self.recorder.since:
             self.recorder.trim(since)
 
     @staticmethod

@@ -120,7 +120,7 @@ def seed_history(store: Store, cfg: config.model.Config, now: float) -> None:
                 down = any(probe.name in chans and at <= t < at + secs for chans, at, secs in outages)
                 obs.append((t, not down))
                 t += 300
-            batches[(tenant.name, probe.name)] = (obs, 600.0)
+            batches[(tenant.name, probe.name)] = [(int(t * 1000), ok) for t, ok in obs]
     store.merge(batches)
 
 

@@ -1,4 +1,7 @@
-"""Half-open interval sets on the time line (seconds since the epoch).
+"""Half-open interval sets on the time line.
+
+The functions work in any numeric unit; the availability calculation passes integer
+milliseconds since the epoch, so that every sum and comparison is exact.
 
 A set is a list of ``(start, end)`` pairs, sorted, with ``start < end``, pairwise
 disjoint and not touching (touching pairs are merged). Every function takes sets in
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-Interval = tuple[float, float]
+Interval = tuple[int, int]
 Intervals = list[Interval]
 
 

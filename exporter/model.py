@@ -1,7 +1,8 @@
 """The validated configuration: frozen dataclasses built once by ``config.load``.
 
 Everything downstream (calendar, availability, store, daemon) reads these and never the
-raw YAML. Durations are seconds (float), targets are ratios (0-1).
+raw YAML. Durations are seconds (float) parsed from exact milliseconds (the ``*_ms``
+properties give those back), targets are ratios (0-1).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ class Window:
     rrule: str | None = None
     date: dt.date | None = None
 
+    @property
+    def duration_ms(self) -> int:
+        return round(self.duration * 1000)  # exact: durations are parsed to whole ms
+
 
 @dataclass(frozen=True)
 class Probe:
@@ -48,6 +53,15 @@ class Probe:
     headers: tuple[tuple[str, str | EnvRef], ...] = ()
     ca_file: str | None = None
     tls_verify: bool = True
+
+    # Exact: durations are parsed to whole milliseconds, the unit history is read in.
+    @property
+    def interval_ms(self) -> int:
+        return round(self.interval * 1000)
+
+    @property
+    def stale_after_ms(self) -> int:
+        return round(self.stale_after * 1000)
 
 
 @dataclass(frozen=True)

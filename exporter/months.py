@@ -38,6 +38,18 @@ def month_bounds(year: int, month: int, tz: Zone) -> tuple[float, float]:
     return local_midnight(first, zone), local_midnight(nxt, zone)
 
 
+def month_bounds_ms(year: int, month: int, tz: Zone) -> tuple[int, int]:
+    """``month_bounds`` in integer milliseconds, the unit of the availability calculation."""
+    start, end = month_bounds(year, month, tz)
+    return round(start * 1000), round(end * 1000)
+
+
+def month_of(t: float, tz: Zone) -> tuple[int, int]:
+    """(year, month) of instant ``t`` (epoch seconds) in ``tz``."""
+    d = dt.datetime.fromtimestamp(t, _zone(tz))
+    return d.year, d.month
+
+
 def day_bounds(first: dt.date, last: dt.date, tz: Zone) -> tuple[float, float]:
     """From local midnight at the start of ``first`` to local midnight after ``last``
     (both days included), in ``tz``, as UTC epoch seconds."""

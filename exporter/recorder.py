@@ -1,15 +1,15 @@
 """Live probe history for the daemon.
 
-Probe results become runs (``states.merge``, the same rule the import uses), kept in
-memory from the start of the previous month on, so a scrape never reads the disk, and
-written to the store in batches (``flush``, a group commit about once a second). A
-crash therefore loses at most the results since the last flush: the stored run ends
-where its last flushed result stops holding, and the time after reads as unknown, never
-as a wrong state. After a restart the first result is more than ``stale_after`` after
-the stored one, so it starts a new run and the gap stays unknown.
+Probe results are kept as series (what was observed, as the store keeps it) and as runs
+under each probe's ``stale_after`` (what the figures read), in memory from the start of
+the previous month on, so a scrape never reads the disk; the series are written to the
+store in batches (``flush``, a group commit about once a second). A crash therefore loses
+at most the results since the last flush: the time after the last flushed result reads
+as unknown, never as a wrong state. Times are integer milliseconds; a result is stamped
+with its scheduled slot (``Result.stamp``), so a steady probe is one series a month.
 
 Thread-safe: probe workers call ``observe``, the flush job calls ``flush`` and ``tick``,
-scrapes call ``runs_of`` and ``last_result``.
+scrapes call ``runs_of`` and ``last_results``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from exporter.model import Config, Tenant
-from exporter.states import Run, merge, probe_state_at, tenant_state_at
-from exporter.store import Store
+from exporter.accounting import probe_runs, probe_series
+from exporter.model import Config, Probe, Tenant
+from exporter.states import Run, Series, append, append_run, probe_state_at, runs, tenant_state_at
+from exporter.store import MAX_MS, Store
 
 log = logging.getLogger("sla_exporter")
 
@@ -38,42 +39,70 @@ class Result:
     status_code: int | None = None
     reason: str | None = None
     cert_expiry: float | None = None
+    stamp: int | None = None  # ms: the scheduled slot the result is recorded at (else its start)
+
+    @property
+    def time_ms(self) -> int:
+        return self.stamp if self.stamp is not None else int(self.started * 1000)
 
 
 class Recorder:
     def __init__(self, store: Store, cfg: Config, since: float):
         self.store = store
         self.lock = threading.Lock()
-        self.since = since  # memory holds every run that covers any time from here on
+        self.since = int(since * 1000)  # memory holds every run that covers any time from here on (ms)
         self.cfg = cfg
+        self.series: dict[Key, list[Series]] = {}
         self.runs: dict[Key, list[Run]] = {}
-        self.dirty: dict[tuple[Key, float], Run] = {}
+        self.read_as: dict[Key, tuple[int, int]] = {}  # (stale_after, threshold) the runs were read under
+        self.dirty: dict[tuple[Key, int], Series] = {}
         self.results: dict[Key, Result] = {}
         self.errors: collections.Counter[tuple[str, str, str]] = collections.Counter()
         self.states: dict[Key | str, str] = {}  # last logged state of probes and tenants
-        self.first: dict[Key, float | None] = {}  # when each probe's history begins
+        self.first: dict[Key, float | None] = {}  # when each probe's history begins (epoch s)
         self.configure(cfg)
 
     # -- configuration --------------------------------------------------------------------
 
     def configure(self, cfg: Config) -> None:
-        """Adopt a (re)loaded config: load the history of probes new to memory."""
-        keys = {(t.name, p.name) for t in cfg.tenants for p in t.probes}
+        """Adopt a (re)loaded config: load the history of probes new to memory, re-read the
+        runs of probes whose stale_after or threshold changed."""
+        probes = {(t.name, p.name): p for t in cfg.tenants for p in t.probes}
         with self.lock:
             self.cfg = cfg
-            self._probes = {(t.name, p.name): p for t in cfg.tenants for p in t.probes}
-            for key in keys - self.runs.keys():
-                self.runs[key] = self.store.runs(*key, self.since, float("inf"))
-                self.first[key] = self.store.first_start(*key)
-            for key in self.runs.keys() - keys:
-                del self.runs[key]  # removed from config: its stored history stays
+            self._probes = probes
+            for key, probe in probes.items():
+                if key not in self.series:
+                    self.series[key] = probe_series(self.store, key[0], probe, self.since, MAX_MS)
+                    self.first[key] = self.store.first_start(*key)
+                elif self.read_as.get(key) != (probe.stale_after_ms, probe.failure_threshold):
+                    self._reach_back(key, probe)
+                else:
+                    continue
+                self.runs[key] = runs(self.series[key], probe.stale_after_ms)
+                self.read_as[key] = (probe.stale_after_ms, probe.failure_threshold)
+            for key in self.series.keys() - probes.keys():
+                del self.series[key], self.runs[key]  # removed from config: its stored history stays
+                self.read_as.pop(key, None)
+
+    def _reach_back(self, key: Key, probe: Probe) -> None:
+        # Under a new stale_after or threshold a run at the start of memory may reach
+        # further back: read earlier series from the store as far as it does.
+        mine = self.series[key]
+        if not mine:
+            return
+        earlier = probe_series(self.store, key[0], probe, mine[0].start, mine[0].start)
+        self.series[key] = [s for s in earlier if s.last < mine[0].start] + mine
 
     def trim(self, since: float) -> None:
-        """Forget runs that end before ``since`` (called when a month begins)."""
+        """Forget what memory no longer needs before ``since`` (called when a month begins)."""
         with self.lock:
-            self.since = since
-            for key, runs in self.runs.items():
-                self.runs[key] = [r for r in runs if r.end > since]
+            self.since = int(since * 1000)
+            for key, run_list in self.runs.items():
+                kept = [r for r in run_list if r.end > self.since]
+                cut = kept[0].start if kept else self.since
+                self.runs[key] = kept
+                self.series[key] = [s for s in self.series[key] if s.last >= cut]
 
     # -- writing --------------------------------------------------------------------------
 
@@ -83,22 +112,22 @@ class Recorder:
             spec = self._probes.get(key)
             if spec is None:
                 return  # a run of a probe that a reload just removed
-            runs = self.runs[key]
-            if runs and result.started <= runs[-1].last:
+            t = result.time_ms
+            mine = self.series[key]
+            if mine and t <= mine[-1].last:
                 # The wall clock stepped back (or two results share an instant): keep the
-                # history as it is rather than write overlapping runs.
+                # history as it is rather than record the past twice.
                 log.warning("result out of order, ignored", extra={"fields": {"tenant": tenant, "probe": probe}})
                 return
-            tail = merge(runs[-1:], [(result.started, result.success)], spec.stale_after)
-            runs[-1:] = tail
-            for run in tail:
-                self.dirty[(key, run.start)] = run
+            changed = append(mine, t, result.success)
+            self.dirty[(key, changed.start)] = changed
+            append_run(self.runs[key], t, result.success, spec.stale_after_ms)
             self.results[key] = result
             if self.first.get(key) is None:
-                self.first[key] = result.started
+                self.first[key] = t / 1000
             if not result.success and result.reason:
                 self.errors[(tenant, probe, result.reason)] += 1
-            self._log_changes(tenant, result.started, result.reason)
+            self._log_changes(tenant, t, result.reason)
 
     def flush(self) -> int:
         """Write the runs changed since the last flush in one transaction."""
@@ -106,7 +135,7 @@ class Recorder:
             batch, self.dirty = self.dirty, {}
         if batch:
             try:
-                self.store.save_runs((key[0], key[1], run) for (key, _), run in batch.items())
+                self.store.save_series((key[0], key[1], series) for (key, _), series in batch.items())
             except Exception:
                 with self.lock:  # keep them for the next flush, newer versions first
                     for k, run in batch.items():
@@ -117,16 +146,19 @@ class Recorder:
     def tick(self, now: float) -> dict[str, dict[str, str]]:
         """Log states that changed by time passing alone (a probe going stale); return
         every tenant's probe states at ``now`` (for incident detection)."""
+        now_ms = int(now * 1000)
         with self.lock:
-            return {tenant.name: self._log_changes(tenant.name, now, "stale") for tenant in self.cfg.tenants}
+            return {tenant.name: self._log_changes(tenant.name, now_ms, "stale") for tenant in self.cfg.tenants}
 
     # -- reading --------------------------------------------------------------------------
 
-    def runs_of(self, tenant: str, probe: str, lo: float, hi: float) -> list[Run]:
+    def runs_of(self, tenant: str, probe: Probe, lo: int, hi: int) -> list[Run]:
+        """The probe's runs covering ``[lo, hi)`` (ms): from memory, or from the store for
+        time before memory begins."""
         if lo < self.since:
-            return self.store.runs(tenant, probe, lo, hi)
+            return probe_runs(self.store, tenant, probe, lo, hi)
         with self.lock:
-            return list(self.runs.get((tenant, probe), ()))
+            return list(self.runs.get((tenant, probe.name), ()))
 
     def lasts(self, tenant: Tenant) -> dict[str, tuple[int, Run | None]]:
         """Each probe's number of runs in memory and its last run: enough to tell whether
@@ -147,10 +179,6 @@ class Recorder:
         with self.lock:
             return self.first.get((tenant, probe))
 
-    def last_result(self, tenant: str, probe: str) -> Result | None:
-        with self.lock:
-            return self.results.get((tenant, probe))
-
     def last_results(self) -> dict[Key, Result]:
         with self.lock:
             return dict(self.results)
@@ -160,11 +188,11 @@ class Recorder:
             return dict(self.errors)
 
     def state_now(self, tenant: Tenant, now: float) -> tuple[str, dict[str, str]]:
-        """(tenant state, {probe: state}) at instant ``now``: up, down or unknown."""
+        """(tenant state, {probe: state}) at instant ``now`` (epoch s): up, down or unknown."""
         with self.lock:
-            return self._state_now(tenant, now)
+            return self._state_now(tenant, int(now * 1000))
 
-    def _state_now(self, tenant: Tenant, now: float) -> tuple[str, dict[str, str]]:
+    def _state_now(self, tenant: Tenant, now: int) -> tuple[str, dict[str, str]]:
         lasts = {p.name: (self.runs.get((tenant.name, p.name)) or [None])[-1] for p in tenant.probes}
         # A result that started after `now` (its run finished first, or the clock was read
         # before it arrived) is the newest knowledge: judge at that instant, not before it,
@@ -173,7 +201,7 @@ class Recorder:
         per_probe = {p.name: probe_state_at(lasts[p.name], p.failure_threshold, at) for p in tenant.probes}
         return tenant_state_at(list(per_probe.values()), tenant.down_when), per_probe
 
-    def _log_changes(self, tenant_name: str, now: float, reason: str | None) -> dict[str, str]:
+    def _log_changes(self, tenant_name: str, now: int, reason: str | None) -> dict[str, str]:
         tenant = self.cfg.tenant(tenant_name)
         if tenant is None:
             return {}

@@ -1,5 +1,6 @@
 """The monthly report: one document (the pinned JSON shape) rendered as json, csv or a
-table for people."""
+table for people. The month in progress is cut at "now", exactly as /metrics does
+(docs/semantics.md), and says so: ``"complete": false, "until": <now>``."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import io
 import json
 from zoneinfo import ZoneInfo
 
-from exporter.accounting import tenant_figures
+from exporter.accounting import store_runs, tenant_figures
 from exporter.model import Config, Tenant
-from exporter.months import month_bounds
+from exporter.months import month_bounds_ms
 from exporter.store import Store
 from exporter.units import format_duration, format_percent
 
@@ -26,20 +27,34 @@ SECONDS_KEYS = (
 
 
 def rfc3339(t: float, tz: ZoneInfo) -> str:
+    """Epoch seconds as RFC 3339 in ``tz``."""
     return dt.datetime.fromtimestamp(t, tz).isoformat()
 
 
-def _seconds(value: float) -> float:
-    # Millisecond precision: the store's resolution; avoids 2142.7200000000003 in output.
-    return round(value, 3)
+def rfc3339_ms(ms: int, tz: ZoneInfo) -> str:
+    """Epoch milliseconds as RFC 3339 in ``tz``, exact (no float on the way)."""
+    # replace(), not + timedelta: adding to an aware time is wall-clock arithmetic, which
+    # loses the fold (the second 03:30 of a fall-back night).
+    return dt.datetime.fromtimestamp(ms // 1000, tz).replace(microsecond=ms % 1000 * 1000).isoformat()
 
 
-def build(cfg: Config, store: Store, year: int, month: int, tenants: list[Tenant]) -> dict:
+def _seconds(ms: int) -> float:
+    return ms / 1000
+
+
+def build(cfg: Config, store: Store, year: int, month: int, tenants: list[Tenant], now: float | None = None) -> dict:
+    """The report of ``year-month``; with ``now`` (epoch seconds) inside the month, the
+    month to date: cut at ``now``, observations from ``now`` on left out. The error budget
+    still refers to the whole month."""
     tz = ZoneInfo(cfg.timezone)
-    start, end = month_bounds(year, month, cfg.timezone)
+    start, end = month_bounds_ms(year, month, cfg.timezone)
+    now_ms = None if now is None else int(now * 1000)
+    in_progress = now_ms is not None and now_ms < end
+    until = max(start, now_ms) if in_progress else end
+    runs_of = store_runs(store, until if in_progress else None)
     rows = []
     for tenant in tenants:
-        f = tenant_figures(store.runs, tenant, start, end)
+        f = tenant_figures(runs_of, tenant, start, end, until if in_progress else None)
         rows.append(
             {
                 "tenant": tenant.name,
@@ -55,10 +70,10 @@ def build(cfg: Config, store: Store, year: int, month: int, tenants: list[Tenant
                 "error_budget_remaining_seconds": _seconds(f.error_budget_remaining),
                 "outages": [
                     {
-                        "start": rfc3339(o.start, tz),
-                        "end": rfc3339(o.end, tz),
-                        "seconds": _seconds(o.seconds),
-                        "counted_seconds": _seconds(o.counted_seconds),
+                        "start": rfc3339_ms(o.start, tz),
+                        "end": rfc3339_ms(o.end, tz),
+                        "seconds": _seconds(o.duration),
+                        "counted_seconds": _seconds(o.counted),
                     }
                     for o in f.outages
                 ],
@@ -67,8 +82,10 @@ def build(cfg: Config, store: Store, year: int, month: int, tenants: list[Tenant
     return {
         "month": f"{year:04d}-{month:02d}",
         "timezone": cfg.timezone,
-        "start": rfc3339(start, tz),
-        "end": rfc3339(end, tz),
+        "start": rfc3339_ms(start, tz),
+        "end": rfc3339_ms(end, tz),
+        "complete": not in_progress,
+        "until": rfc3339_ms(until, tz),
         "tenants": rows,
     }
 
@@ -106,11 +123,12 @@ def _local(iso: str) -> str:
 
 
 def to_table(doc: dict) -> str:
-    lines = [
-        f"Month {doc['month']} in {doc['timezone']}: {_local(doc['start'])} to {_local(doc['end'])}",
-        "",
-    ]
-    rows = [["TENANT", "ENVIRONMENT", "TARGET", "AVAILABILITY", "MET", "ELIGIBLE", "MAINTENANCE",
+    lines = [f"Month {doc['month']} in {doc['timezone']}: {_local(doc['start'])} to {_local(doc['end'])}"]
+    if not doc.get("complete", True):
+        lines.append(f"IN PROGRESS: figures to {_local(doc['until'])} (now); the budget is the whole month's")
+    lines.append("")
+    met_header = "MET" if doc.get("complete", True) else "MET SO FAR"
+    rows = [["TENANT", "ENVIRONMENT", "TARGET", "AVAILABILITY", met_header, "ELIGIBLE", "MAINTENANCE",
              "DOWNTIME", "UNKNOWN", "BUDGET", "REMAINING", "OUTAGES"]]
     for r in doc["tenants"]:
         met = "n/a" if r["met"] is None else ("yes" if r["met"] else "NO")

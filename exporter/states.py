@@ -1,21 +1,27 @@
-"""Probe observations -> runs -> probe state -> tenant state (PRODUCT.md "Semantics").
+"""Probe observations -> runs -> probe state -> tenant state (docs/semantics.md).
 
-A *run* is what the store keeps: a maximal sequence of consecutive observations of one
-probe with the same result and no gap longer than ``stale_after`` between them. It covers
-``[start, end)``, where ``end`` is where the last observation stops holding: the next
-observation, or ``last + stale_after``. Keeping runs instead of observations makes the
-history grow with state changes, not with probe count; the failure threshold is applied
-when reading (a failed run of ``count >= failure_threshold`` is down), so the stored data
-never depends on it.
+Two representations of a probe's history, both in integer milliseconds since the epoch:
 
-A gap longer than ``stale_after`` (unknown time) ends a run: failures on both sides of the
-monitor's own outage are not "consecutive".
+- A ``Series`` is what the store keeps: observations with the same result at evenly spaced
+  times ``start, start + step, ...`` (``count`` of them). It holds exactly what was observed
+  and nothing that depends on the config, so a config change re-reads history
+  consistently. The daemon stamps results with their scheduled slot, so a steady probe is
+  one series a month; irregular (imported) times cost a series per one or two rows.
+- A ``Run`` is what the calculation reads, for one ``stale_after``: a maximal sequence of
+  consecutive observations with the same result and no gap longer than ``stale_after``.
+  It covers ``[start, end)``, where ``end`` is where its last observation stops holding:
+  the next observation, or ``last + stale_after``. A failed run of ``count >=
+  failure_threshold`` is down. A gap longer than ``stale_after`` (unknown time) ends a
+  run: failures on both sides of the monitor's own outage are not "consecutive".
 
-Pure functions; time is always passed in.
+Pure functions; time is always passed in. The interval functions work in any unit; the
+callers pass integer milliseconds, so every comparison of a gap with ``stale_after`` is
+exact.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -23,62 +29,178 @@ from exporter import intervals as iv
 from exporter.intervals import Intervals
 
 
+class Series(NamedTuple):
+    """Observations with result ``success`` at ``start + i * step`` for ``i < count`` (ms).
+    ``step`` is 0 when ``count`` is 1."""
+
+    success: bool
+    start: int
+    step: int
+    count: int
+
+    @property
+    def last(self) -> int:
+        return self.start + self.step * (self.count - 1)
+
+    def holds(self, t: int) -> bool:
+        """Whether ``t`` is one of the series' observation times."""
+        if not self.start <= t <= self.last:
+            return False
+        return t == self.start or (t - self.start) % self.step == 0
+
+    def times(self) -> range:
+        return range(self.start, self.last + 1, self.step or 1)
+
+
 class Run(NamedTuple):
     # A NamedTuple: one or two are made for every probe result and every scrape reads them.
     success: bool
-    start: float  # time of the first observation
-    last: float  # time of the last observation
-    end: float  # end of coverage of the last observation
+    start: int  # time of the first observation
+    last: int  # time of the last observation
+    end: int  # end of coverage of the last observation
     count: int  # observations in the run
 
 
 class ConflictError(ValueError):
     """An observation contradicts recorded history at the same instant."""
 
-    def __init__(self, time: float, success: bool, run: Run):
-        self.time, self.success, self.run = time, success, run
+    def __init__(self, time: int, success: bool, recorded: Series):
+        self.time, self.success, self.series = time, success, recorded
         super().__init__(
-            f"{'success' if success else 'failure'} at {time} contradicts the recorded "
-            f"{'success' if run.success else 'failure'} run {run.start}..{run.last}"
+            f"{'success' if success else 'failure'} at {time} ms contradicts the recorded "
+            f"{'success' if recorded.success else 'failure'} at the same instant"
         )
 
 
-def merge(runs: Sequence[Run], observations: Iterable[tuple[float, bool]], stale_after: float) -> list[Run]:
-    """Merge observations into a probe's runs; returns the new sorted run list.
+def _joined(a: Series, b: Series) -> Series | None:
+    """``a`` and ``b`` (``b`` after ``a``) as one series, or None when they are not one
+    evenly spaced sequence with the same result."""
+    if a.success != b.success:
+        return None
+    gap = b.start - a.last
+    if a.count > 1 and b.count > 1:
+        ok = a.step == b.step == gap
+    else:
+        ok = gap > 0 and (a.count == 1 or a.step == gap) and (b.count == 1 or b.step == gap)
+    return Series(a.success, a.start, gap, a.count + b.count) if ok else None
 
-    ``runs`` must be sorted and disjoint (as the store keeps them). An observation that
-    falls inside a recorded run with the same result is already accounted for and adds
-    nothing, which makes importing the same data twice a no-op. One that falls inside a
-    recorded run with the other result raises ConflictError.
+
+def _split(s: Series, t: int) -> tuple[Series | None, Series | None]:
+    """``s`` without ``t`` (not one of its times): the observations before and after it."""
+    if t < s.start:
+        return None, s
+    if t > s.last:
+        return s, None
+    n = (t - s.start) // s.step + 1  # observations before t
+    left = Series(s.success, s.start, s.step if n > 1 else 0, n)
+    rest = s.count - n
+    right = Series(s.success, s.start + n * s.step, s.step if rest > 1 else 0, rest)
+    return left, right
+
+
+def insert(series: Sequence[Series], observations: Iterable[tuple[int, bool]]) -> tuple[list[Series], int]:
+    """Add observations to a probe's series; returns (new sorted series, observations that
+    were new). ``series`` must be sorted with disjoint spans (as the store keeps them).
+
+    An observation already recorded with the same result adds nothing (importing the same
+    rows twice changes nothing); one recorded with the other result raises ConflictError,
+    as do two new ones at the same instant with different results. One that falls between
+    the times of a recorded series splits it, so that it counts in its place (its count, its
+    coverage) whatever the order in which history arrived.
     """
-    fresh: list[Run] = []
-    obs = sorted(observations)
-    i = 0
-    for n, (t, ok) in enumerate(obs):
-        if n and obs[n - 1][0] == t:
-            if obs[n - 1][1] != ok:
-                raise ConflictError(t, ok, Run(obs[n - 1][1], t, t, t, 1))
+    out = list(series)
+    starts = [s.start for s in out]
+    added = 0
+    seen: dict[int, bool] = {}
+    for t, ok in sorted(observations):
+        if t in seen:
+            if seen[t] != ok:
+                raise ConflictError(t, ok, Series(seen[t], t, 0, 1))
             continue
-        while i < len(runs) and runs[i].last < t:
-            i += 1
-        if i < len(runs) and runs[i].start <= t:
-            if runs[i].success != ok:
-                raise ConflictError(t, ok, runs[i])
+        seen[t] = ok
+        i = bisect.bisect_right(starts, t) - 1  # the series starting at or before t
+        if i >= 0 and out[i].holds(t):
+            if out[i].success != ok:
+                raise ConflictError(t, ok, out[i])
             continue
-        fresh.append(Run(ok, t, t, t + stale_after, 1))
-    if not fresh:
-        return list(runs)
-    out: list[Run] = []
-    for run in sorted([*runs, *fresh], key=lambda r: r.start):
-        if out:
-            prev = out[-1]
-            if prev.success == run.success and run.start - prev.last <= stale_after:
-                out[-1] = Run(prev.success, prev.start, run.last, run.end, prev.count + run.count)
-                continue
-            if run.start < prev.end:  # an observation holds only until the next one
-                out[-1] = Run(prev.success, prev.start, prev.last, run.start, prev.count)
-        out.append(run)
+        piece = [Series(ok, t, 0, 1)]
+        if i >= 0 and t < out[i].last:  # inside a series' span: split it around t
+            left, right = _split(out[i], t)
+            out[i:i + 1] = [left, *piece, right]
+            starts[i:i + 1] = [left.start, t, right.start]
+        else:
+            out[i + 1:i + 1] = piece
+            starts[i + 1:i + 1] = [t]
+        added += 1
+    return _compact(out), added
+
+
+def _compact(series: list[Series]) -> list[Series]:
+    out: list[Series] = []
+    for s in series:
+        joined = _joined(out[-1], s) if out else None
+        if joined is None:
+            out.append(s)
+        else:
+            out[-1] = joined
     return out
+
+
+def append(series: list[Series], t: int, ok: bool) -> Series:
+    """Add an observation later than every recorded one (the live path) in place; returns
+    the series that now holds it (the last one)."""
+    piece = Series(ok, t, 0, 1)
+    joined = _joined(series[-1], piece) if series else None
+    if joined is None:
+        series.append(piece)
+    else:
+        series[-1] = joined
+    return series[-1]
+
+
+def runs(series: Iterable[Series], stale_after: int, until: int | None = None) -> list[Run]:
+    """The runs that ``series`` (sorted, disjoint) form under ``stale_after``; observations
+    at or after ``until`` are left out (the month in progress is cut at "now")."""
+    out: list[Run] = []
+    for s in series:
+        if until is not None and s.last >= until:
+            if s.start >= until:
+                break
+            s = _until(s, until)
+        if s.count > 1 and s.step > stale_after:
+            blocks: Iterable[tuple[int, int, int]] = ((t, t, 1) for t in s.times())
+        else:
+            blocks = ((s.start, s.last, s.count),)
+        for first, last, count in blocks:
+            if out:
+                prev = out[-1]
+                if prev.success == s.success and first - prev.last <= stale_after:
+                    out[-1] = Run(prev.success, prev.start, last, last + stale_after, prev.count + count)
+                    continue
+                if first < prev.end:  # an observation holds only until the next one
+                    out[-1] = prev._replace(end=first)
+            out.append(Run(s.success, first, last, last + stale_after, count))
+    return out
+
+
+def _until(s: Series, until: int) -> Series:
+    """``s`` without its observations at or after ``until`` (``s.start < until``)."""
+    n = s.count if s.last < until else (until - 1 - s.start) // (s.step or 1) + 1
+    return Series(s.success, s.start, s.step if n > 1 else 0, n)
+
+
+def append_run(run_list: list[Run], t: int, ok: bool, stale_after: int) -> list[Run]:
+    """Add an observation later than every one in ``run_list`` (the live path), in place;
+    the same runs ``runs`` gives for the longer history. Returns the runs that changed."""
+    if run_list:
+        prev = run_list[-1]
+        if prev.success == ok and t - prev.last <= stale_after:
+            run_list[-1] = Run(ok, prev.start, t, t + stale_after, prev.count + 1)
+            return run_list[-1:]
+        if t < prev.end:
+            run_list[-1] = prev._replace(end=t)
+    run_list.append(Run(ok, t, t, t + stale_after, 1))
+    return run_list[-2:]
 
 
 class StateIntervals(NamedTuple):

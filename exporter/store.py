@@ -1,8 +1,8 @@
 """The SQLite store: the only persistent state and the only user of sqlite3.
 
-Probe history is kept as runs (see ``states``): one row per stretch of equal results,
-so a stable probe costs one row a month however often it is probed. Times are stored
-as integer milliseconds since the epoch. WAL mode lets readers (scrapes, reports) run
+Probe history is kept as what was observed: evenly spaced series of equal results (see
+``states``), so a stable probe costs one row a month however often it is probed, and
+nothing stored depends on the config. Times are integer milliseconds since the epoch. WAL mode lets readers (scrapes, reports) run
 beside the writer; the schema is versioned with ``PRAGMA user_version``.
 """
 
@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from exporter.states import ConflictError, Run, merge
+from exporter.states import ConflictError, Series, insert
 from exporter.support import Event, Incident, ServiceRequest
 
 # Each entry migrates from version i to i + 1; never edit a released entry, append.
@@ -65,6 +65,23 @@ MIGRATIONS: list[str] = [
         delivered_ms INTEGER
     );
     """,
+    # 3: history as what was observed (evenly spaced series of equal results), read under
+    # whatever stale_after the config says. A run of version 2 becomes a series over the
+    # same span; its inner times were not kept, so they are taken as evenly spaced.
+    """
+    CREATE TABLE series (
+        probe_id INTEGER NOT NULL REFERENCES probes (id),
+        start_ms INTEGER NOT NULL,
+        step_ms INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        success INTEGER NOT NULL,
+        PRIMARY KEY (probe_id, start_ms)
+    ) WITHOUT ROWID;
+    INSERT INTO series (probe_id, start_ms, step_ms, count, success)
+        SELECT probe_id, start_ms, CASE WHEN count > 1 THEN (last_ms - start_ms) / (count - 1) ELSE 0 END,
+               count, success FROM runs;
+    DROP TABLE runs;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -76,7 +93,7 @@ class StoreError(Exception):
 @dataclass(frozen=True)
 class MergeResult:
     added: int  # observations that were new to the store
-    runs_written: int
+    series_written: int
 
 
 MAX_MS = 2**62  # "forever" for open-ended range queries; fits SQLite's INTEGER
@@ -86,9 +103,12 @@ def to_ms(t: float) -> int:
     return MAX_MS if t >= MAX_MS / 1000 else round(t * 1000)
 
 
-def _run(row: Sequence) -> Run:
-    start, last, end, success, count = row
-    return Run(bool(success), start / 1000, last / 1000, end / 1000, count)
+def _series(row: Sequence) -> Series:
+    start, step, count, success = row
+    return Series(bool(success), start, step, count)
+
+
+_SERIES = "SELECT start_ms, step_ms, count, success FROM series"
 
 
 def _where(unset_column: str | None, item_id: str | None) -> tuple[str, list]:
@@ -155,49 +175,62 @@ class Store:
             self._ids[key] = row[0]
         return self._ids[key]
 
-    # -- runs ---------------------------------------------------------------------------
+    # -- history ------------------------------------------------------------------------
 
-    def _runs_by_id(self, probe_id: int, lo: float, hi: float) -> list[Run]:
-        # Runs are disjoint and sorted, so the one covering `lo` is the last to start at
-        # or before it; everything from there to `hi` comes off the primary key.
-        lo_ms, hi_ms = to_ms(lo), to_ms(hi)
+    def _series_by_id(self, probe_id: int, lo: int, hi: int) -> list[Series]:
+        # Series are disjoint and sorted, so the one covering `lo` (or the last before it)
+        # is the last to start before it; everything from there to `hi` comes off the key.
         rows = self.db.execute(
-            """SELECT start_ms, last_ms, end_ms, success, count FROM runs
-               WHERE probe_id = ?1 AND start_ms <= ?3 AND start_ms >= coalesce(
-                 (SELECT max(start_ms) FROM runs WHERE probe_id = ?1 AND start_ms <= ?2), ?2)
+            f"""{_SERIES} WHERE probe_id = ?1 AND start_ms <= ?3 AND start_ms >= coalesce(
+                 (SELECT max(start_ms) FROM series WHERE probe_id = ?1 AND start_ms < ?2), ?2)
                ORDER BY start_ms""",
-            (probe_id, lo_ms, hi_ms),
+            (probe_id, lo, hi),
         ).fetchall()
-        return [_run(r) for r in rows]
+        return [_series(r) for r in rows]
 
-    def runs(self, tenant: str, probe: str, lo: float, hi: float) -> list[Run]:
-        """Runs of one probe that may cover any of ``[lo, hi]`` (one more before is fine)."""
+    def series(self, tenant: str, probe: str, lo: int, hi: int) -> list[Series]:
+        """Series of one probe with a time in ``[lo, hi]`` (ms), and the one before ``lo``."""
         with self.lock:
             probe_id = self.probe_id(tenant, probe, create=False)
-            return [] if probe_id is None else self._runs_by_id(probe_id, lo, hi)
+            return [] if probe_id is None else self._series_by_id(probe_id, lo, hi)
+
+    def series_before(self, tenant: str, probe: str, t: int, n: int) -> list[Series]:
+        """Up to ``n`` series starting before ``t``, the latest ones, in time order."""
+        return self._neighbours(tenant, probe, "start_ms < ? ORDER BY start_ms DESC", t, n)[::-1]
+
+    def series_after(self, tenant: str, probe: str, t: int, n: int) -> list[Series]:
+        """Up to ``n`` series starting after ``t``, the earliest ones, in time order."""
+        return self._neighbours(tenant, probe, "start_ms > ? ORDER BY start_ms", t, n)
+
+    def _neighbours(self, tenant: str, probe: str, clause: str, t: int, n: int) -> list[Series]:
+        with self.lock:
+            probe_id = self.probe_id(tenant, probe, create=False)
+            if probe_id is None:
+                return []
+            rows = self.db.execute(f"{_SERIES} WHERE probe_id = ? AND {clause} LIMIT ?", (probe_id, t, n))
+            return [_series(r) for r in rows.fetchall()]
 
     def first_start(self, tenant: str, probe: str) -> float | None:
-        """When the recorded history of a probe begins, None if it has none."""
+        """When the recorded history of a probe begins (epoch seconds), None if it has none."""
         with self.lock:
             probe_id = self.probe_id(tenant, probe, create=False)
             row = None if probe_id is None else self.db.execute(
-                "SELECT min(start_ms) FROM runs WHERE probe_id = ?", (probe_id,)
+                "SELECT min(start_ms) FROM series WHERE probe_id = ?", (probe_id,)
             ).fetchone()
         return None if row is None or row[0] is None else row[0] / 1000
 
-    def save_runs(self, rows: Iterable[tuple[str, str, Run]]) -> None:
-        """Insert or replace runs (keyed by probe and start) in one transaction: the live
-        recorder's group commit."""
+    def save_series(self, rows: Iterable[tuple[str, str, Series]], gone: Iterable[tuple[str, str, int]] = ()) -> None:
+        """Insert or replace series (keyed by probe and start) and delete the ``gone`` ones
+        (tenant, probe, start) in one transaction: the live recorder's group commit."""
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
+                self.db.executemany("DELETE FROM series WHERE probe_id = ? AND start_ms = ?",
+                                    [(self.probe_id(t, p), start) for t, p, start in gone])
                 self.db.executemany(
-                    "INSERT OR REPLACE INTO runs (probe_id, start_ms, last_ms, end_ms, success, count) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (self.probe_id(t, p), to_ms(r.start), to_ms(r.last), to_ms(r.end), int(r.success), r.count)
-                        for t, p, r in rows
-                    ],
+                    "INSERT OR REPLACE INTO series (probe_id, start_ms, step_ms, count, success) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(self.probe_id(t, p), r.start, r.step, r.count, int(r.success)) for t, p, r in rows],
                 )
             except BaseException:
                 self.db.execute("ROLLBACK")
@@ -205,12 +238,10 @@ class Store:
                 raise
             self.db.execute("COMMIT")
 
-    def merge(self, batches: Mapping[tuple[str, str], tuple[Iterable[tuple[float, bool]], float]]) -> MergeResult:
-        """Merge observations into the history of several probes in ONE transaction.
-
-        ``batches`` maps (tenant, probe) to (observations, stale_after). Either all of it
-        is kept or, if anything raises (e.g. states.ConflictError), none of it.
-        """
+    def merge(self, batches: Mapping[tuple[str, str], Iterable[tuple[int, bool]]]) -> MergeResult:
+        """Add observations ``(time_ms, success)`` to the history of several probes in ONE
+        transaction. Either all of it is kept or, if anything raises (e.g.
+        states.ConflictError, which then carries ``key``), none of it."""
         with self.lock:
             return self._merge(batches)
 
@@ -218,28 +249,29 @@ class Store:
         added = written = 0
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            for (tenant, probe), (observations, stale_after) in batches.items():
-                obs = [(to_ms(t) / 1000, ok) for t, ok in observations]
+            for (tenant, probe), observations in batches.items():
+                obs = sorted(observations)
                 if not obs:
                     continue
                 probe_id = self.probe_id(tenant, probe)
-                first, last = min(obs)[0], max(obs)[0]
-                old = self._runs_by_id(probe_id, first - stale_after, last + stale_after)
+                # The series the new times fall into, and one neighbour each side to join.
+                old = self._series_by_id(probe_id, obs[0][0], obs[-1][0])
+                old += [_series(r) for r in self.db.execute(
+                    f"{_SERIES} WHERE probe_id = ? AND start_ms > ? ORDER BY start_ms LIMIT 1",
+                    (probe_id, old[-1].start if old else obs[-1][0])).fetchall()]
                 try:
-                    new = merge(old, obs, stale_after)
+                    new, n = insert(old, obs)
                 except ConflictError as err:
                     err.key = (tenant, probe)
                     raise
-                if new == old:
+                if not n:
                     continue
-                added += sum(r.count for r in new) - sum(r.count for r in old)
+                added += n
+                self.db.executemany("DELETE FROM series WHERE probe_id = ? AND start_ms = ?",
+                                    [(probe_id, r.start) for r in old])
                 self.db.executemany(
-                    "DELETE FROM runs WHERE probe_id = ? AND start_ms = ?",
-                    [(probe_id, to_ms(r.start)) for r in old],
-                )
-                self.db.executemany(
-                    "INSERT INTO runs (probe_id, start_ms, last_ms, end_ms, success, count) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(probe_id, to_ms(r.start), to_ms(r.last), to_ms(r.end), int(r.success), r.count) for r in new],
+                    "INSERT INTO series (probe_id, start_ms, step_ms, count, success) VALUES (?, ?, ?, ?, ?)",
+                    [(probe_id, r.start, r.step, r.count, int(r.success)) for r in new],
                 )
                 written += len(new)
         except BaseException:
@@ -329,5 +361,5 @@ class Store:
         return [ServiceRequest(id=r[0], tenant=r[1], title=r[2], opened=r[3] / 1000,
                                delivered=None if r[4] is None else r[4] / 1000) for r in rows]
 
-    def run_count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM runs").fetchone()[0]
+    def series_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM series").fetchone()[0]

@@ -11,17 +11,39 @@ _DURATION_RE = re.compile(
     r"^(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?"
     r"(?:(?P<s>\d+(?:\.\d+)?)s)?(?:(?P<ms>\d+)ms)?$"
 )
-_UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
+_UNIT_MS = {"w": 604_800_000, "d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
+_EXPECTED_DURATION = "expected a duration such as 30s, 2h or 1h30m"
+
+
+def parse_duration_ms(text: object) -> int:
+    """``"1h30m"`` -> 5400000: exact integer milliseconds (the store's unit), so that
+    ``1m1.096s``, ``61.096s`` and ``61s96ms`` are the same duration. Raises ValueError with
+    what was expected; a fraction finer than a millisecond is refused, not rounded."""
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"{_EXPECTED_DURATION}, got {text!r}")
+    match = _DURATION_RE.match(text.strip())
+    if not match or not any(match.groupdict().values()):
+        raise ValueError(f"{_EXPECTED_DURATION}, got {text!r}")
+    total = 0
+    for unit, value in match.groupdict().items():
+        if value is None:
+            continue
+        whole, _, fraction = value.partition(".")  # only seconds may carry a fraction
+        if len(fraction.rstrip("0")) > 3:
+            raise ValueError(f"expected a duration in whole milliseconds at most, got {text!r}")
+        total += int(whole) * _UNIT_MS[unit] + (int(fraction.ljust(3, "0")[:3]) if fraction else 0)
+    return total
 
 
 def parse_duration(text: object) -> float:
-    """``"1h30m"`` -> 5400.0. Raises ValueError with what was expected."""
-    if not isinstance(text, str) or not text:
-        raise ValueError(f"expected a duration such as 30s, 2h or 1h30m, got {text!r}")
-    match = _DURATION_RE.match(text.strip())
-    if not match or not any(match.groupdict().values()):
-        raise ValueError(f"expected a duration such as 30s, 2h or 1h30m, got {text!r}")
-    return float(sum(float(v) * _UNIT_SECONDS[k] for k, v in match.groupdict().items() if v))
+    """``"1h30m"`` -> 5400.0 seconds: ``parse_duration_ms`` / 1000, so equal durations
+    give equal floats and ``round(seconds * 1000)`` gives the exact milliseconds back."""
+    return parse_duration_ms(text) / 1000
+
+
+def to_ms(seconds: float) -> int:
+    """Seconds that came from an exact millisecond value (a parsed duration) back to it."""
+    return round(seconds * 1000)
 
 
 def format_duration(seconds: float) -> str:

@@ -47,8 +47,9 @@ def registry(tmp_path_factory):
     # Sep 30 00:00-12:00, all up (in the store only: older than the previous month).
     # October: every minute; probe a fails 10 minutes on the 10th at 12:00 (600 s).
     history = {
-        ("acme", p): ([(t, True) for t in minute(SEP30, SEP30 + 43200)]
-                      + [(t, not (p == "a" and OCT_FAIL <= t < OCT_FAIL + 600)) for t in minute(OCT, NOV)], 120)
+        ("acme", p): [(int(t * 1000), ok) for t, ok in
+                      [(t, True) for t in minute(SEP30, SEP30 + 43200)]
+                      + [(t, not (p == "a" and OCT_FAIL <= t < OCT_FAIL + 600)) for t in minute(OCT, NOV)]]
         for p in ("a", "b")
     }
     store.merge(history)
@@ -155,18 +156,20 @@ def test_cached_month_to_date_agrees_with_a_full_computation(tmp_path, seed):
             t[probe] += rng.choice([30, 60, 60, 60, 200])  # 200 s: a stale gap
             recorder.observe("acme", probe, Result(started=t[probe], success=rng.random() > 0.2, duration=0.1))
             clock[0] = max(clock[0], min(t.values())) + rng.choice([0, 1, 20, 90])
-            expected = tenant_figures(recorder.runs_of, acme, NOV, NOV + 30 * 86400, clock[0])
+            ms = lambda t: int(t * 1000)  # noqa: E731
+            expected = tenant_figures(recorder.runs_of, acme, ms(NOV), ms(NOV + 30 * 86400), ms(clock[0]))
             got = {name: reg.get_sample_value(name, {"tenant": "acme"}) for name in
                    ("sla_availability_ratio", "sla_month_downtime_seconds", "sla_month_unknown_seconds",
                     "sla_month_eligible_seconds", "sla_month_maintenance_seconds",
                     "sla_error_budget_remaining_seconds")}
+            # Integer milliseconds: the cached path is exact, not approximately right.
             assert got == {
-                "sla_availability_ratio": None if expected.availability is None else pytest.approx(expected.availability),
-                "sla_month_downtime_seconds": pytest.approx(expected.downtime),
-                "sla_month_unknown_seconds": pytest.approx(expected.unknown),
-                "sla_month_eligible_seconds": pytest.approx(expected.eligible),
-                "sla_month_maintenance_seconds": pytest.approx(expected.maintenance),
-                "sla_error_budget_remaining_seconds": pytest.approx(expected.error_budget_remaining),
+                "sla_availability_ratio": expected.availability,
+                "sla_month_downtime_seconds": expected.downtime / 1000,
+                "sla_month_unknown_seconds": expected.unknown / 1000,
+                "sla_month_eligible_seconds": expected.eligible / 1000,
+                "sla_month_maintenance_seconds": expected.maintenance / 1000,
+                "sla_error_budget_remaining_seconds": expected.error_budget_remaining / 1000,
             }
 
 

@@ -529,3 +529,17 @@ def test_any_yaml_value_gives_config_or_config_error(doc):
 @given(st.text(alphabet=st.sampled_from(list("ab: -[]{},&*!|>'\"#\n\t\x00%@`?<=~0129.")) | st.characters(), max_size=80))
 def test_any_text_gives_config_or_config_error(text):
     _load_or_config_error(text)
+
+
+@pytest.mark.parametrize(
+    "fields, interval_ms, stale_ms",
+    [
+        # Issue 11: compared as exact milliseconds, these are equal, not "shorter".
+        ("interval: 1m1.096s, stale_after: 61.096s", 61_096, 61_096),
+        ("interval: 1.128s, stale_after: 1s128ms", 1_128, 1_128),
+        ("interval: 2.2s", 2_200, 4_400),
+    ],
+)
+def test_durations_compare_as_exact_milliseconds(fields, interval_ms, stale_ms):
+    probe = config.load_text(_probe_yaml(fields)).tenants[0].probes[0]
+    assert (probe.interval_ms, probe.stale_after_ms) == (interval_ms, stale_ms)

@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import CollectorRegistry  # noqa: F401 - registry comes from the daemon
 
 from exporter import config
-from exporter.daemon import Daemon, clock_step, pool_size
+from exporter.daemon import Daemon, clock_step, next_slot_ms, phase_ms, pool_size, stamp_ms
 from exporter.recorder import Result
 
 CONFIG = """
@@ -51,12 +51,12 @@ def test_pool_is_sized_for_every_target_hanging():
 def test_a_failing_store_shows_on_ready_and_in_metrics_and_probing_goes_on(daemon, monkeypatch):
     now = time.time()
     daemon.recorder.observe("acme", "ui", Result(started=now, success=True, duration=0.1))
-    real = daemon.store.save_runs
+    real = daemon.store.save_series
 
-    def full(rows):
+    def full(rows, gone=()):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(daemon.store, "save_runs", full)
+    monkeypatch.setattr(daemon.store, "save_series", full)
     daemon._housekeeping()
     daemon._housekeeping()
     assert daemon.ready() == (False, "not ready: cannot write to the store")
@@ -65,11 +65,12 @@ def test_a_failing_store_shows_on_ready_and_in_metrics_and_probing_goes_on(daemo
     # Results keep coming and count while the disk is full.
     daemon.recorder.observe("acme", "ui", Result(started=now + 10, success=False, duration=0.1, reason="timeout"))
     assert daemon.registry.get_sample_value("sla_probe_success", {"tenant": "acme", "probe": "ui"}) == 0
-    monkeypatch.setattr(daemon.store, "save_runs", real)
+    monkeypatch.setattr(daemon.store, "save_series", real)
     daemon._housekeeping()
     assert daemon.ready() == (True, "ready")
     assert daemon.registry.get_sample_value("sla_exporter_store_writable") == 1
-    assert [r.success for r in daemon.store.runs("acme", "ui", now - 1, now + 100)] == [True, False]
+    got = daemon.store.series("acme", "ui", int(now * 1000) - 1000, int(now * 1000) + 100_000)
+    assert [r.success for r in got] == [True, False]
 
 
 def test_probes_are_scheduled_within_one_interval_spread_by_name(daemon):
@@ -85,3 +86,54 @@ def test_probes_are_scheduled_within_one_interval_spread_by_name(daemon):
     # A reschedule (reload, clock step) keeps one job per probe.
     daemon._schedule(daemon.cfg)
     assert len(daemon.scheduler.get_jobs()) == 3
+
+
+@pytest.mark.parametrize(
+    "t, interval, phase, slot",
+    [
+        (0, 30_000, 0, 0),
+        (1, 30_000, 0, 30_000),
+        (29_999, 30_000, 7_000, 37_000),
+        (37_000, 30_000, 7_000, 37_000),
+        (1_790_812_800_123, 60_000, 12_345, 1_790_812_812_345),
+    ],
+)
+def test_next_slot(t, interval, phase, slot):
+    assert next_slot_ms(t, interval, phase) == slot
+
+
+@pytest.mark.parametrize(
+    "started, interval, phase, stamp",
+    [
+        (30.004, 30_000, 0, 30_000),  # a few ms late: the slot
+        (29.990, 30_000, 0, 30_000),  # early: the slot
+        (30.250, 30_000, 0, 30_000),  # at the slack
+        (30.251, 30_000, 0, 30_251),  # later: its own start
+        (45.000, 30_000, 0, 45_000),
+        (1.250, 1_000, 0, 1_000),
+        (1.251, 1_000, 0, 1_251),
+        (37.1, 30_000, 7_000, 37_000),
+    ],
+)
+def test_results_are_stamped_at_their_slot_when_close(started, interval, phase, stamp):
+    assert stamp_ms(started, interval, phase) == stamp
+
+
+def test_a_probe_phase_is_fixed_by_its_name_within_its_interval():
+    cfg = config.load_text(CONFIG)
+    ui = cfg.tenants[0].probes[0]
+    assert phase_ms("acme", ui) == phase_ms("acme", ui)
+    assert 0 <= phase_ms("acme", ui) < ui.interval_ms
+    assert phase_ms("acme", ui) != phase_ms("beta", ui)
+
+
+def test_a_reload_keeps_the_timing_of_unchanged_probes(daemon):
+    daemon._schedule(daemon.cfg)
+    daemon.scheduler.start(paused=True)
+    before = {job.id: job.next_run_time for job in daemon.scheduler.get_jobs()}
+    changed = config.load_text(CONFIG.replace("interval: 5s, timeout: 5s", "interval: 7s, timeout: 5s"))
+    daemon._schedule(changed)
+    after = {job.id: job.next_run_time for job in daemon.scheduler.get_jobs()}
+    assert after["probe:acme/ui"] == before["probe:acme/ui"]
+    assert after["probe:acme/api"] == before["probe:acme/api"]
+    assert daemon.scheduler.get_job("probe:beta/ui").trigger.interval.total_seconds() == 7

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from exporter.importer import ImportError_, import_observations, parse
 from exporter.model import Config, Probe, Tenant
-from exporter.states import Run
+from exporter.states import Series
 from exporter.store import Store
 
 CFG = Config(tenants=(Tenant("acme", probes=(Probe("ui", "https://a/", stale_after=120), Probe("api", "https://a/"))),))
@@ -20,15 +20,49 @@ def rows(*lines):
 @pytest.mark.parametrize(
     "line, value",
     [
-        ("2026-10-01T00:00:00Z,acme,ui,1", (1790812800.0, True)),
-        ("2026-10-01T03:00:00+03:00,acme,ui,0", (1790812800.0, False)),
-        ("2026-10-01T00:00:00.250Z,acme,ui,true", (1790812800.25, True)),
-        ("2026-10-01 00:00:00Z,acme,ui,FALSE", (1790812800.0, False)),
-        (" 2026-10-01T00:00:00Z , acme , ui , 1 ", (1790812800.0, True)),
+        ("2026-10-01T00:00:00Z,acme,ui,1", (1790812800_000, True)),
+        ("2026-10-01T03:00:00+03:00,acme,ui,0", (1790812800_000, False)),
+        ("2026-10-01T00:00:00.250Z,acme,ui,true", (1790812800_250, True)),
+        ("2026-10-01 00:00:00Z,acme,ui,FALSE", (1790812800_000, False)),
+        (" 2026-10-01T00:00:00Z , acme , ui , 1 ", (1790812800_000, True)),
+        # RFC 3339 as real tools write it.
+        ("2026-10-01t00:00:00z,acme,ui,1", (1790812800_000, True)),
+        ("2026-10-01T00:00:00.2999Z,acme,ui,1", (1790812800_299, True)),  # finer digits cut off
+        ("2016-12-31T23:59:60Z,acme,ui,1", (1483228799_999, True)),  # leap second: last ms of :59
+        ("2016-12-31T23:59:60.5+00:00,acme,ui,1", (1483228799_999, True)),
+        ("2026-10-01T00:00:00.001+03:00,acme,ui,1", (1790802000_001, True)),
     ],
 )
 def test_parse_accepts(line, value):
     assert parse(rows(line), CFG).by_probe == {("acme", "ui"): [value]}
+
+
+def test_a_byte_order_mark_before_the_header_is_fine():
+    text = "\ufeff" + HEADER + "2026-10-01T00:00:00Z,acme,ui,1\n"
+    assert parse(io.StringIO(text), CFG).by_probe == {("acme", "ui"): [(1790812800_000, True)]}
+
+
+NOW = 1790812800.0  # 2026-10-01T00:00:00Z
+
+
+@pytest.mark.parametrize(
+    "stamp, refused",
+    [
+        ("2026-10-01T00:05:00Z", False),  # 5 minutes ahead: a clock a little fast
+        ("2026-10-01T00:05:00.001Z", True),
+        ("9999-12-31T23:59:59Z", True),
+    ],
+)
+def test_rows_dated_ahead_of_now_are_refused(stamp, refused):
+    text = rows("2026-09-30T23:00:00Z,acme,ui,1", f"{stamp},acme,ui,1")
+    if not refused:
+        assert len(parse(text, CFG, now=NOW).by_probe[("acme", "ui")]) == 2
+        return
+    with pytest.raises(ImportError_) as err:
+        parse(text, CFG, now=NOW)
+    assert err.value.problems == [
+        f"line 3: time {stamp!r} is more than 5 minutes ahead of now (2026-10-01T00:00:00.000Z): "
+        "refused, check the file and this machine's clock"]
 
 
 @pytest.mark.parametrize(
@@ -61,18 +95,38 @@ def test_many_bad_rows_are_reported_but_capped():
 def test_conflict_with_recorded_history_names_the_line_and_keeps_nothing(tmp_path):
     with Store(str(tmp_path / "s.db")) as store:
         import_observations(store, CFG, parse(rows("2026-10-01T00:00:00Z,acme,ui,1", "2026-10-01T00:01:00Z,acme,ui,1"), CFG))
-        before = store.runs("acme", "ui", 0, 2e9)
+        before = store.series("acme", "ui", 0, 2 * 10**12)
         with pytest.raises(ImportError_) as err:
             import_observations(
                 store, CFG,
-                parse(rows("2026-10-01T00:05:00Z,acme,api,1", "2026-10-01T00:00:30Z,acme,ui,0"), CFG),
+                parse(rows("2026-10-01T00:05:00Z,acme,api,1", "2026-10-01T00:00:30Z,acme,ui,0",
+                           "2026-10-01T00:01:00Z,acme,ui,0"), CFG),
             )
         assert err.value.problems == [
-            "line 3: acme/ui at 2026-10-01T00:00:30Z contradicts the recorded success "
-            "from 2026-10-01T00:00:00Z to 2026-10-01T00:01:00Z"
+            "line 4: acme/ui at 2026-10-01T00:01:00.000Z contradicts the recorded success at the same instant"
         ]
-        assert store.runs("acme", "ui", 0, 2e9) == before == [Run(True, 1790812800, 1790812860, 1790812980, 2)]
-        assert store.runs("acme", "api", 0, 2e9) == []
+        assert store.series("acme", "ui", 0, 2 * 10**12) == before == [Series(True, 1790812800_000, 60_000, 2)]
+        assert store.series("acme", "api", 0, 2 * 10**12) == []
+
+
+@pytest.mark.parametrize("order", ["A then B", "B then A", "one file"])
+def test_history_does_not_depend_on_import_order(tmp_path, order):
+    """Issue 11: interval 60 s, threshold 3; A = 09:00 ok, 09:01 fail, 09:03 fail, 09:04 ok;
+    B = 09:02 fail. Always 180 s down."""
+    from exporter import report
+
+    cfg = Config(tenants=(Tenant("acme", probes=(Probe("ui", "https://a/", interval=60, stale_after=120,
+                                                       failure_threshold=3),)),), timezone="UTC")
+    a = ["2026-10-05T09:00:00Z,acme,ui,1", "2026-10-05T09:01:00Z,acme,ui,0", "2026-10-05T09:03:00Z,acme,ui,0",
+         "2026-10-05T09:04:00Z,acme,ui,1"]
+    b = ["2026-10-05T09:02:00Z,acme,ui,0"]
+    files = {"A then B": [a, b], "B then A": [b, a], "one file": [a + b]}[order]
+    with Store(str(tmp_path / "s.db")) as store:
+        added = [import_observations(store, cfg, parse(rows(*f), cfg)).result.added for f in files]
+        doc = report.build(cfg, store, 2026, 10, list(cfg.tenants))
+    assert sum(added) == 5
+    assert doc["tenants"][0]["downtime_seconds"] == 180
+    assert len(doc["tenants"][0]["outages"]) == 1
 
 
 cell = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)

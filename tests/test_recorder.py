@@ -6,7 +6,7 @@ import pytest
 
 from exporter import config, logs
 from exporter.recorder import Recorder, Result
-from exporter.states import Run
+from exporter.states import Run, Series
 from exporter.store import Store
 
 CFG = config.load_text("""
@@ -17,6 +17,10 @@ tenants:
       - {name: a, url: "https://a.example.com/", interval: 10s, failure_threshold: 2}
       - {name: b, url: "https://b.example.com/", interval: 10s}
 """)
+
+
+A, B = CFG.tenants[0].probes
+S = 1000  # ms
 
 
 @pytest.fixture
@@ -33,11 +37,12 @@ def ok(t, success=True, reason=None):
 def test_results_become_runs_and_reach_the_store_on_flush(recorder):
     for t, success in [(0, True), (10, True), (20, False), (30, False), (40, True)]:
         recorder.observe("acme", "a", ok(t, success, None if success else "status"))
-    expected = [Run(True, 0, 10, 20, 2), Run(False, 20, 30, 40, 2), Run(True, 40, 40, 60, 1)]
-    assert recorder.runs_of("acme", "a", 0, 100) == expected
-    assert recorder.store.runs("acme", "a", 0, 100) == []  # not yet committed
+    expected = [Run(True, 0, 10 * S, 20 * S, 2), Run(False, 20 * S, 30 * S, 40 * S, 2), Run(True, 40 * S, 40 * S, 60 * S, 1)]
+    assert recorder.runs_of("acme", A, 0, 100 * S) == expected
+    assert recorder.store.series("acme", "a", 0, 100 * S) == []  # not yet committed
     assert recorder.flush() == 3
-    assert recorder.store.runs("acme", "a", 0, 100) == expected
+    assert recorder.store.series("acme", "a", 0, 100 * S) == [
+        Series(True, 0, 10 * S, 2), Series(False, 20 * S, 10 * S, 2), Series(True, 40 * S, 0, 1)]
     assert recorder.flush() == 0
     assert recorder.error_counts() == {("acme", "a", "status"): 2}
 
@@ -45,7 +50,7 @@ def test_results_become_runs_and_reach_the_store_on_flush(recorder):
 def test_a_result_from_the_past_is_ignored(recorder):
     recorder.observe("acme", "a", ok(100))
     recorder.observe("acme", "a", ok(50, False))  # wall clock stepped back
-    assert recorder.runs_of("acme", "a", 0, 200) == [Run(True, 100, 100, 120, 1)]
+    assert recorder.runs_of("acme", A, 0, 200 * S) == [Run(True, 100 * S, 100 * S, 120 * S, 1)]
 
 
 def test_history_continues_after_a_restart_with_the_gap_unknown(tmp_path):
@@ -59,7 +64,8 @@ def test_history_continues_after_a_restart_with_the_gap_unknown(tmp_path):
         second = Recorder(store, CFG, since=0)
         second.observe("acme", "b", ok(100))
         second.flush()
-        assert store.runs("acme", "b", 0, 200) == [Run(True, 0, 10, 30, 2), Run(True, 100, 100, 120, 1)]
+        assert second.runs_of("acme", B, 0, 200 * S) == [Run(True, 0, 10 * S, 30 * S, 2), Run(True, 100 * S, 100 * S, 120 * S, 1)]
+        assert store.series("acme", "b", 0, 200 * S) == [Series(True, 0, 10 * S, 2), Series(True, 100 * S, 0, 1)]
 
 
 @pytest.mark.parametrize(
@@ -87,12 +93,12 @@ def test_a_failing_flush_keeps_the_runs_for_the_next(recorder, monkeypatch):
         list(rows)
         raise OSError("disk full")
 
-    monkeypatch.setattr(recorder.store, "save_runs", broken)
+    monkeypatch.setattr(recorder.store, "save_series", broken)
     with pytest.raises(OSError):
         recorder.flush()
     monkeypatch.undo()
     assert recorder.flush() == 1
-    assert recorder.store.runs("acme", "a", 0, 100) == [Run(True, 0, 0, 20, 1)]
+    assert recorder.store.series("acme", "a", 0, 100 * S) == [Series(True, 0, 0, 1)]
 
 
 def test_state_changes_are_logged_once_each(recorder, caplog):
@@ -149,3 +155,31 @@ def test_a_sibling_result_that_started_later_is_not_read_as_unknown(recorder, ca
     recorder.observe("acme", "a", ok(110.2))  # started before b's newest result was recorded
     assert [r.getMessage() for r in caplog.records] == []
     assert recorder.tick(105) == {"acme": {"a": "up", "b": "up"}}
+
+
+@pytest.mark.parametrize(
+    "stale_after, expected",
+    [
+        # Read under a new stale_after after a reload: the same observations, other runs.
+        ("20s", [Run(True, 0, 40 * S, 60 * S, 3)]),
+        ("15s", [Run(True, 0, 0, 15 * S, 1), Run(True, 20 * S, 20 * S, 35 * S, 1), Run(True, 40 * S, 40 * S, 55 * S, 1)]),
+    ],
+)
+def test_a_reload_rereads_history_under_the_new_stale_after(recorder, stale_after, expected):
+    for t in (0, 20, 40):
+        recorder.observe("acme", "a", ok(t))
+    cfg = config.load_text(f"""
+tenants:
+  - name: acme
+    probes:
+      - {{name: a, url: "https://a.example.com/", interval: 10s, stale_after: {stale_after}}}
+""")
+    recorder.configure(cfg)
+    assert recorder.runs_of("acme", cfg.tenants[0].probes[0], 0, 100 * S) == expected
+
+
+def test_a_result_is_recorded_at_its_stamp(recorder):
+    recorder.observe("acme", "a", Result(started=10.004, success=True, duration=0.1, stamp=10_000))
+    recorder.observe("acme", "a", Result(started=20.012, success=True, duration=0.1, stamp=20_000))
+    recorder.flush()
+    assert recorder.store.series("acme", "a", 0, 100 * S) == [Series(True, 10 * S, 10 * S, 2)]

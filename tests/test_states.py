@@ -2,53 +2,85 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.states import ConflictError, Run, StateIntervals, merge, probe_state, tenant_state
+from exporter.states import ConflictError, Run, StateIntervals, insert, probe_state, runs, tenant_state
 
 T, F = True, False
 
 
+def merge(parts, stale, until=None):
+    """Observations imported part by part, read as runs under ``stale``."""
+    series = []
+    for part in parts:
+        series, _ = insert(series, part)
+    return runs(series, stale, until)
+
+
 @pytest.mark.parametrize(
-    "runs, obs, stale, expected",
+    "parts, stale, expected",
     [
         pytest.param(
-            [], [(0, T), (30, T), (60, F), (90, F), (120, T)], 60,
+            [[(0, T), (30, T), (60, F), (90, F), (120, T)]], 60,
             [Run(T, 0, 30, 60, 2), Run(F, 60, 90, 120, 2), Run(T, 120, 120, 180, 1)],
             id="runs-from-scratch",
         ),
-        pytest.param([], [(0, T), (100, T)], 60, [Run(T, 0, 0, 60, 1), Run(T, 100, 100, 160, 1)], id="gap-splits"),
-        pytest.param([], [(0, T), (60, T)], 60, [Run(T, 0, 60, 120, 2)], id="gap-equal-to-stale-joins"),
-        pytest.param([], [(60, T), (0, T)], 60, [Run(T, 0, 60, 120, 2)], id="unsorted-input"),
-        pytest.param([], [(0, F), (0, F), (30, F)], 60, [Run(F, 0, 30, 90, 2)], id="duplicate-counted-once"),
-        pytest.param(
-            [Run(T, 0, 30, 60, 2), Run(T, 100, 130, 160, 2)], [(65, T)], 60, [Run(T, 0, 130, 160, 5)],
-            id="bridge-two-runs",
-        ),
-        pytest.param(
-            [Run(T, 0, 30, 90, 2)], [(50, F)], 60, [Run(T, 0, 30, 50, 2), Run(F, 50, 50, 110, 1)],
-            id="next-observation-ends-coverage",
-        ),
-        pytest.param([Run(T, 0, 30, 90, 2)], [(0, T), (30, T), (10, T)], 60, [Run(T, 0, 30, 90, 2)],
+        pytest.param([[(0, T), (100, T)]], 60, [Run(T, 0, 0, 60, 1), Run(T, 100, 100, 160, 1)], id="gap-splits"),
+        pytest.param([[(0, T), (60, T)]], 60, [Run(T, 0, 60, 120, 2)], id="gap-equal-to-stale-joins"),
+        pytest.param([[(60, T), (0, T)]], 60, [Run(T, 0, 60, 120, 2)], id="unsorted-input"),
+        pytest.param([[(0, F), (0, F), (30, F)]], 60, [Run(F, 0, 30, 90, 2)], id="duplicate-counted-once"),
+        pytest.param([[(0, T), (30, T), (100, T), (130, T)], [(65, T)]], 60, [Run(T, 0, 130, 190, 5)],
+                     id="bridge-two-runs"),
+        pytest.param([[(0, T), (30, T)], [(50, F)]], 60, [Run(T, 0, 30, 50, 2), Run(F, 50, 50, 110, 1)],
+                     id="next-observation-ends-coverage"),
+        pytest.param([[(0, T), (30, T)], [(0, T), (30, T)]], 60, [Run(T, 0, 30, 90, 2)],
                      id="already-recorded-is-a-no-op"),
-        pytest.param(
-            [Run(F, 100, 100, 160, 1)], [(90, F)], 60, [Run(F, 90, 100, 160, 2)], id="prepend-to-run",
-        ),
+        pytest.param([[(100, F)], [(90, F)]], 60, [Run(F, 90, 100, 160, 2)], id="prepend-to-run"),
+        # Issue 11: a backfilled observation inside a recorded series with the same result
+        # counts toward its run: A = 09:00 ok, 09:01 fail, 09:03 fail, 09:04 ok; B = 09:02 fail.
+        pytest.param([[(0, T), (60, F), (180, F), (240, T)], [(120, F)]], 60,
+                     [Run(T, 0, 0, 60, 1), Run(F, 60, 180, 240, 3), Run(T, 240, 240, 300, 1)],
+                     id="backfill-inside-a-series-counts"),
+        pytest.param([[(120, F)], [(0, T), (60, F), (180, F), (240, T)]], 60,
+                     [Run(T, 0, 0, 60, 1), Run(F, 60, 180, 240, 3), Run(T, 240, 240, 300, 1)],
+                     id="the-other-order-gives-the-same"),
+        # A gap exactly equal to a fractional stale_after (2.2 s) does not split the run.
+        pytest.param([[(1_000, F), (3_200, F), (5_400, T)]], 2_200,
+                     [Run(F, 1_000, 3_200, 5_400, 2), Run(T, 5_400, 5_400, 7_600, 1)], id="gap-equal-to-2.2s"),
+        # Read under a shorter stale_after, an evenly spaced series falls apart.
+        pytest.param([[(0, T), (100, T), (200, T)]], 60,
+                     [Run(T, 0, 0, 60, 1), Run(T, 100, 100, 160, 1), Run(T, 200, 200, 260, 1)],
+                     id="series-wider-than-stale"),
     ],
 )
-def test_merge(runs, obs, stale, expected):
-    assert merge(runs, obs, stale) == expected
+def test_runs_from_observations(parts, stale, expected):
+    assert merge(parts, stale) == expected
 
 
 @pytest.mark.parametrize(
-    "runs, obs",
+    "until, expected",
     [
-        ([Run(T, 0, 60, 120, 3)], [(30, F)]),
-        ([Run(F, 0, 0, 60, 1)], [(0, T)]),
+        (None, [Run(T, 0, 60, 90, 3), Run(F, 90, 120, 180, 2)]),
+        (91, [Run(T, 0, 60, 90, 3), Run(F, 90, 90, 150, 1)]),
+        (90, [Run(T, 0, 60, 120, 3)]),
+        (30, [Run(T, 0, 0, 60, 1)]),
+        (0, []),
+    ],
+)
+def test_runs_cut_at_until(until, expected):
+    assert merge([[(0, T), (30, T), (60, T), (90, F), (120, F)]], 60, until) == expected
+
+
+@pytest.mark.parametrize(
+    "recorded, obs",
+    [
+        ([(0, T), (30, T), (60, T)], [(30, F)]),
+        ([(0, F)], [(0, T)]),
         ([], [(5, T), (5, F)]),
     ],
 )
-def test_merge_conflicts(runs, obs):
+def test_insert_conflicts(recorded, obs):
+    series, _ = insert([], recorded)
     with pytest.raises(ConflictError):
-        merge(runs, obs, 60)
+        insert(series, obs)
 
 
 RUNS = [Run(T, 0, 30, 60, 2), Run(F, 60, 90, 120, 2), Run(T, 120, 120, 180, 1)]
@@ -116,20 +148,20 @@ def cells(s):
 
 @given(observations, st.integers(1, 4), st.integers(5, 80))
 def test_runs_agree_with_the_definition(obs, threshold, stale):
-    state = probe_state(merge([], obs, stale), threshold, 0, 600)
+    state = probe_state(merge([obs], stale), threshold, 0, 600)
     expected = naive_state(obs, stale, threshold, 0, 600)
     assert {"up": cells(state.up), "down": cells(state.down), "unknown": cells(state.unknown)} == expected
 
 
-@given(observations, st.integers(5, 80), st.integers(0, 40))
-def test_merging_in_two_parts_is_idempotent_and_consistent(obs, stale, cut):
-    whole = merge([], obs, stale)
-    assert merge(whole, obs, stale) == whole  # importing twice changes nothing
-    try:
-        parts = merge(merge([], obs[:cut], stale), obs[cut:], stale)
-    except ConflictError:
-        return  # a later observation inside an earlier run with the other result
-    assert probe_state(parts, 1, 0, 600) == probe_state(whole, 1, 0, 600)
+@given(observations, st.integers(5, 80), st.integers(0, 40), st.integers(1, 3))
+def test_history_is_the_same_whatever_the_import_order_and_split(obs, stale, cut, threshold):
+    whole, _ = insert([], obs)
+    again, added = insert(whole, obs)
+    assert (again, added) == (whole, 0)  # importing twice changes nothing
+    one = runs(whole, stale)
+    assert merge([obs[:cut], obs[cut:]], stale) == one
+    assert merge([obs[cut:], obs[:cut]], stale) == one
+    assert probe_state(merge([obs[cut:], obs[:cut]], stale), threshold, 0, 600) == probe_state(one, threshold, 0, 600)
 
 
 @given(observations, st.integers(1, 3), st.integers(5, 80), st.integers(0, 600), st.sampled_from(["any", "all"]),
@@ -140,10 +172,10 @@ def test_instant_states_agree_with_the_interval_ones(obs, threshold, stale, t, d
     def name(s):
         return "down" if s.down else "unknown" if s.unknown else "up"
 
-    runs = [merge([], o, stale) for o in (obs, other)]
-    interval_states = [probe_state(r, threshold, t, t + 0.5) for r in runs]
-    instant = [probe_state_at(r[-1] if r else None, threshold, t) for r in runs]
+    both = [merge([o], stale) for o in (obs, other)]
+    interval_states = [probe_state(r, threshold, t, t + 1) for r in both]
+    instant = [probe_state_at(r[-1] if r else None, threshold, t) for r in both]
     # The last run decides the present: compare where t is not before it began.
-    if all(not r or r[-1].start <= t for r in runs):
+    if all(not r or r[-1].start <= t for r in both):
         assert instant == [name(s) for s in interval_states]
-        assert tenant_state_at(instant, down_when) == name(tenant_state(interval_states, down_when, t, t + 0.5))
+        assert tenant_state_at(instant, down_when) == name(tenant_state(interval_states, down_when, t, t + 1))

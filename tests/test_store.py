@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from exporter.states import ConflictError, Run
+from exporter.states import ConflictError, Series
 from exporter.store import SCHEMA_VERSION, Store, StoreError
 
 T, F = True, False
@@ -44,45 +44,81 @@ def test_missing_store_is_refused_when_not_creating(tmp_path):
 def test_history_survives_reopening(tmp_path):
     path = str(tmp_path / "sla.db")
     with Store(path) as s:
-        s.merge({("acme", "ui"): ([(0, T), (30, T), (60, F)], 60)})
+        s.merge({("acme", "ui"): [(0, T), (30, T), (60, F)]})
     with Store(path) as s:
-        assert s.runs("acme", "ui", 0, 100) == [Run(T, 0, 30, 60, 2), Run(F, 60, 60, 120, 1)]
+        assert s.series("acme", "ui", 0, 100) == [Series(T, 0, 30, 2), Series(F, 60, 0, 1)]
 
 
 @pytest.mark.parametrize(
     "lo, hi, starts",
     [
         (0, 1000, [0, 100, 200, 300]),
-        (150, 160, [100]),  # the run covering lo is included
-        (100, 100, [100]),
+        (150, 160, [100]),  # the series covering lo is included
+        (100, 100, [0, 100]),  # and the one before lo, which a run may continue
         (250, 310, [200, 300]),
-        (5000, 6000, [300]),  # one run before the range is fine: callers clip
+        (5000, 6000, [300]),  # one series before the range is fine: callers clip
     ],
 )
-def test_runs_in_a_range(store, lo, hi, starts):
-    obs = [(float(t), (t // 100) % 2 == 0) for t in range(0, 400, 10)]
-    store.merge({("acme", "ui"): (obs, 20)})
-    assert [r.start for r in store.runs("acme", "ui", lo, hi)] == starts
+def test_series_in_a_range(store, lo, hi, starts):
+    obs = [(t, (t // 100) % 2 == 0) for t in range(0, 400, 10)]
+    store.merge({("acme", "ui"): obs})
+    assert [r.start for r in store.series("acme", "ui", lo, hi)] == starts
+
+
+@pytest.mark.parametrize(
+    "t, before, after",
+    [
+        (200, [0, 100], [300]),
+        (0, [], [100, 200]),
+        (300, [100, 200], []),
+    ],
+)
+def test_series_before_and_after(store, t, before, after):
+    store.merge({("acme", "ui"): [(t, (t // 100) % 2 == 0) for t in range(0, 400, 10)]})
+    assert [r.start for r in store.series_before("acme", "ui", t, 2)] == before
+    assert [r.start for r in store.series_after("acme", "ui", t, 2)] == after
 
 
 def test_merge_is_all_or_nothing(store):
-    store.merge({("acme", "ui"): ([(0, T), (30, T)], 60)})
+    store.merge({("acme", "ui"): [(0, T), (30, T)]})
     with pytest.raises(ConflictError) as err:
-        store.merge({("acme", "api"): ([(0, T)], 60), ("acme", "ui"): ([(15, F)], 60)})
+        store.merge({("acme", "api"): [(0, T)], ("acme", "ui"): [(15, F), (30, F)]})
     assert err.value.key == ("acme", "ui")
-    assert store.runs("acme", "api", 0, 100) == []
-    assert store.runs("acme", "ui", 0, 100) == [Run(T, 0, 30, 90, 2)]
+    assert store.series("acme", "api", 0, 100) == []
+    assert store.series("acme", "ui", 0, 100) == [Series(T, 0, 30, 2)]
 
 
 def test_merging_the_same_observations_twice_writes_nothing(store):
-    obs = [(float(t), t % 7 != 0) for t in range(0, 600, 5)]
-    first = store.merge({("acme", "ui"): (obs, 10)})
-    rows = store.run_count()
-    again = store.merge({("acme", "ui"): (obs, 10)})
-    assert first.added == len(obs) and first.runs_written == rows
-    assert (again.added, again.runs_written, store.run_count()) == (0, 0, rows)
+    obs = [(t, t % 7 != 0) for t in range(0, 600, 5)]
+    first = store.merge({("acme", "ui"): obs})
+    rows = store.series_count()
+    again = store.merge({("acme", "ui"): obs})
+    assert first.added == len(obs) and first.series_written == rows
+    assert (again.added, again.series_written, store.series_count()) == (0, 0, rows)
+
+
+def test_a_backfilled_observation_splits_the_series_it_falls_into(store):
+    store.merge({("acme", "ui"): [(0, F), (60_000, F), (180_000, F)]})
+    store.merge({("acme", "ui"): [(120_000, F)]})
+    assert store.series("acme", "ui", 0, 200_000) == [Series(F, 0, 60_000, 4)]
 
 
 def test_a_stable_probe_is_one_row(store):
-    store.merge({("acme", "ui"): ([(float(t), T) for t in range(0, 31 * 86400, 60)], 120)})
-    assert store.run_count() == 1
+    store.merge({("acme", "ui"): [(t * 1000, T) for t in range(0, 31 * 86400, 60)]})
+    assert store.series_count() == 1
+
+
+def test_a_version_2_store_is_migrated_with_its_runs_as_series(tmp_path):
+    from exporter.store import MIGRATIONS
+
+    path = str(tmp_path / "old.db")
+    db = sqlite3.connect(path, isolation_level=None)
+    for n, script in enumerate(MIGRATIONS[:2]):
+        db.executescript(script)
+        db.execute(f"PRAGMA user_version = {n + 1}")
+    db.execute("INSERT INTO probes (id, tenant, probe) VALUES (1, 'acme', 'ui')")
+    db.execute("INSERT INTO runs VALUES (1, 0, 120000, 180000, 1, 3)")  # 0, 60, 120 s
+    db.execute("INSERT INTO runs VALUES (1, 180000, 180000, 240000, 0, 1)")
+    db.close()
+    with Store(path) as s:
+        assert s.series("acme", "ui", 0, 10**6) == [Series(T, 0, 60_000, 3), Series(F, 180_000, 0, 1)]

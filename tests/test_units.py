@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.units import format_duration, format_percent, parse_duration, parse_target
+from exporter.units import format_duration, format_percent, parse_duration, parse_duration_ms, parse_target
 
 
 @pytest.mark.parametrize(
@@ -12,6 +12,33 @@ from exporter.units import format_duration, format_percent, parse_duration, pars
 )
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    "a, b, ms",
+    [
+        # Issue 11: durations are exact milliseconds, however they are written.
+        ("1m1.096s", "61.096s", 61_096),
+        ("1s128ms", "1.128s", 1_128),
+        ("61s96ms", "1m1.096s", 61_096),
+        ("2.2s", "2s200ms", 2_200),
+        ("0.1s", "100ms", 100),
+        ("1.500s", "1s500ms", 1_500),
+    ],
+)
+def test_durations_are_exact_milliseconds(a, b, ms):
+    assert parse_duration_ms(a) == parse_duration_ms(b) == ms
+    assert parse_duration(a) == parse_duration(b) == ms / 1000
+
+
+def test_a_fraction_finer_than_a_millisecond_is_refused():
+    with pytest.raises(ValueError, match="expected a duration in whole milliseconds at most, got '1.0005s'"):
+        parse_duration_ms("1.0005s")
+
+
+@given(st.integers(0, 10**7), st.integers(0, 999))
+def test_seconds_with_a_fraction_parse_to_the_same_milliseconds_as_s_and_ms(whole, frac):
+    assert parse_duration_ms(f"{whole}.{frac:03d}s") == parse_duration_ms(f"{whole}s{frac}ms") == whole * 1000 + frac
 
 
 @pytest.mark.parametrize("text", ["", "30", "s", "1m1h", "2 h", "-5s", "1.5h", 30, None, "1hh"])
