@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import time
 from zoneinfo import ZoneInfo
@@ -147,6 +148,14 @@ def _tenants(cfg: Config, name: str | None) -> list[Tenant]:
 
 
 def cmd_check(args: argparse.Namespace, cfg: Config) -> int:
+    from exporter.api import resolve_token
+
+    problems = config.secret_problems(cfg, os.environ)
+    _, token_problem = resolve_token(cfg, os.environ)
+    if token_problem:
+        problems.append(f"{cfg.source}: {token_problem} (the support API would stay closed)")
+    if problems:
+        raise UserError("\n".join(problems))
     print(config.summary(cfg))
     return 0
 

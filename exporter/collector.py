@@ -48,6 +48,9 @@ class ExporterStatus:
     reload_time: float | None = None  # of the last successful (re)load
     store_writable: bool = True
     store_write_errors: int = 0
+    network_up: bool | None = None  # the canaries' last verdict; None without canaries
+    clock_steps: int = 0
+    last_clock_step: float | None = None  # seconds, negative: backwards
 
 
 @dataclass(frozen=True)
@@ -356,7 +359,9 @@ class SLACollector(Collector):
                     # Built once per result: a probe's samples only change when it reports.
                     tp = {"tenant": tenant.name, "probe": probe.name}
                     built = [(metric, Sample(metric.name, tp, value, None)) for metric, value in (
-                        (m.PROBE_SUCCESS, float(r.success) if fresh else None), (m.PROBE_DURATION, r.duration),
+                        # A fault of ours says nothing of the target: no sample, like unknown.
+                        (m.PROBE_SUCCESS, float(r.success) if fresh and not r.ours else None),
+                        (m.PROBE_DURATION, r.duration),
                         (m.PROBE_STATUS, float(r.status_code or 0)), (m.PROBE_CERT_EXPIRY, r.cert_expiry),
                     ) if value is not None]
                     cached = self._probe_samples[(tenant.name, probe.name)] = (r, fresh, built)
@@ -373,6 +378,12 @@ class SLACollector(Collector):
         put(m.RELOAD_TIME, [], self.status.reload_time)
         put(m.STORE_WRITABLE, [], float(self.status.store_writable))
         put(m.STORE_ERRORS, [], self.status.store_write_errors)
+        faults = collections.Counter(r.reason for r in self.recorder.current_faults().values())
+        for reason, n in sorted(faults.items()):
+            put(m.PROBE_FAULTS, [reason], n)
+        put(m.NETWORK_UP, [], None if self.status.network_up is None else float(self.status.network_up))
+        put(m.CLOCK_STEPS, [], self.status.clock_steps)
+        put(m.CLOCK_LAST_STEP, [], self.status.last_clock_step)
         put(m.SCRAPE_DURATION, [], self.timer() - began)
         yield from (family for family in fam.values() if family.samples)
 

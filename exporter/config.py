@@ -19,6 +19,7 @@ import re
 import stat
 import urllib.parse
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
@@ -26,6 +27,7 @@ import yaml
 
 from . import model
 from .maintenance import validate_rrule
+from .regex import compile_pattern
 from .units import format_percent, parse_duration, parse_target
 
 # ---------------------------------------------------------------------------------------- errors
@@ -568,16 +570,14 @@ def _url(value: Any) -> str:
 
 def _regex(value: Any) -> str:
     text = _string(value)
-    try:
-        re.compile(text)
-    except (re.error, OverflowError, RecursionError) as err:
-        raise ValueError(f"invalid regular expression: {err}") from None
+    compile_pattern(text)  # ValueError with RE2's reason
     return text
 
 
 # ----------------------------------------------------------------------------------- the schema
 
-_TOP_KEYS = ("timezone", "sla", "probe_defaults", "maintenance_windows", "tenants", "support")
+_TOP_KEYS = ("timezone", "sla", "probe_defaults", "maintenance_windows", "tenants", "support", "monitor")
+_MONITOR_KEYS = ("canaries", "canary_timeout")
 _SLA_KEYS = ("target",)
 _TENANT_KEYS = ("name", "environment", "down_when", "sla", "maintenance_windows", "probes")
 _WINDOW_KEYS = ("name", "start", "duration", "rrule", "date", "timezone")
@@ -593,8 +593,39 @@ def _config(root: _Section, source: str) -> model.Config:
     windows = _windows(root, timezone)
     tenants = _tenants(root, _Top(timezone, target, windows, defaults))
     support = _support(root, timezone)
+    monitor = _monitor(root)
     return model.Config(tenants=tenants, timezone=timezone, target=target, windows=windows, support=support,
-                        source=source)
+                        monitor=monitor, source=source)
+
+
+def _monitor(root: _Section) -> model.Monitor:
+    sec = root.section("monitor")
+    if sec is None:
+        return model.Monitor()
+    sec.check_keys(_MONITOR_KEYS)
+    canaries = []
+    for item, path, line in sec.items("canaries") or []:
+        try:
+            canaries.append(_url(item))
+        except ValueError as err:
+            sec.ctx.error(path, line, str(err))
+    timeout = sec.get("canary_timeout", _positive_duration, model.Monitor.canary_timeout)
+    return model.Monitor(canaries=tuple(canaries), canary_timeout=timeout or model.Monitor.canary_timeout)
+
+
+def secret_problems(cfg: model.Config, environ: Mapping[str, str]) -> list[str]:
+    """Header variables that are not set in ``environ``. ``check`` reports them as errors;
+    the daemon counts a probe that lacks its secret as a fault of ours (its time unknown),
+    never as the vendor's downtime."""
+    problems = []
+    for i, tenant in enumerate(cfg.tenants):
+        for j, probe in enumerate(tenant.probes):
+            for name, value in probe.headers:
+                if isinstance(value, model.EnvRef) and value.env not in environ:
+                    problems.append(f"{cfg.source}: tenants[{i}].probes[{j}].headers.{name}: "
+                                    f"environment variable {value.env} is not set (tenant {tenant.name}, "
+                                    f"probe {probe.name})")
+    return problems
 
 
 class _Top(NamedTuple):

@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 
 from exporter import config, detection, sharding, webconfig
 from exporter.api import Api, resolve_token
+from exporter.canary import NETWORK_SENSITIVE, Connectivity
 from exporter.collector import ExporterStatus, SLACollector
 from exporter.model import Config, Probe
 from exporter.months import month_bounds
@@ -106,7 +107,8 @@ class Daemon:
         self.detected = {i.tenant: (i.id, i.priority if not i.events else _current_priority(i))
                          for i in self.store.incidents(open_only=True) if i.source == "detected"}
         self.recorder = Recorder(self.store, self.cfg, previous_month_start(clock(), self.cfg.timezone))
-        self.prober = Prober()
+        self.prober = Prober(clock=clock)  # results and the clock-step check on one clock
+        self.connectivity = Connectivity(self.prober, self.cfg.monitor, on_verdict=self._network_verdict)
         self.registry = CollectorRegistry()
         self.registry.register(SLACollector(lambda: self.cfg, self.recorder, self.status, clock,
                                             store=self.store))
@@ -174,6 +176,8 @@ class Daemon:
             step = clock_step(wall, mono, wall_now, mono_now)
             wall, mono = wall_now, mono_now
             if abs(step) > CLOCK_STEP:
+                self.status.clock_steps += 1
+                self.status.last_clock_step = round(step, 3)
                 log.warning("the wall clock stepped; rescheduling the probes",
                             extra={"fields": {"seconds": round(step, 3)}})
                 with self._reload_lock:
@@ -204,10 +208,24 @@ class Daemon:
 
     def _probe_job(self, tenant: str, probe: Probe) -> None:
         r = self.prober.probe(probe)
+        success, reason, error = r.success, r.reason, r.error
+        if abs(self.clock() - r.started - r.duration) > CLOCK_STEP:
+            # The wall clock stepped during the run: when it ran is not known.
+            success, reason, error = False, "clock", "the wall clock stepped during the run"
+        elif reason in NETWORK_SENSITIVE and self.connectivity.network_up() is False:
+            success, reason, error = False, "network", f"every connectivity canary failed ({reason}: {error})"
         self.recorder.observe(tenant, probe.name, Result(
-            started=r.started, success=r.success, duration=r.duration, status_code=r.status_code,
-            reason=r.reason, cert_expiry=r.cert_expiry,
+            started=r.started, success=success, duration=r.duration, status_code=r.status_code,
+            reason=reason, cert_expiry=r.cert_expiry, error=error,
             stamp=stamp_ms(r.started, probe.interval_ms, phase_ms(tenant, probe))))
+
+    def _network_verdict(self, up: bool) -> None:
+        if up != self.status.network_up:
+            (log.info if up else log.warning)(
+                "connectivity canaries answer again" if up else
+                "every connectivity canary fails: our network is down; probe failures count as unknown",
+                extra={"fields": {"canaries": len(self.cfg.monitor.canaries)}})
+        self.status.network_up = up
 
     def _housekeeping(self) -> None:
         now = self.clock()
@@ -263,7 +281,16 @@ class Daemon:
     def ready(self) -> tuple[bool, str]:
         if not self.status.store_writable:
             return False, "not ready: cannot write to the store"
-        return True, "ready"
+        faults = self.recorder.current_faults()
+        if not faults:
+            return True, "ready"
+        # Ready (the exporter serves), but say which probes cannot measure and why.
+        lines = [f"ready; {len(faults)} probe(s) not measuring, a fault of ours (their time is unknown):"]
+        for (tenant, probe), r in sorted(faults.items())[:20]:
+            lines.append(f"  {tenant}/{probe}: {r.reason}: {r.error or ''}".rstrip(": "))
+        if len(faults) > 20:
+            lines.append(f"  ... and {len(faults) - 20} more")
+        return True, "\n".join(lines)
 
     def reload(self) -> tuple[bool, str]:
         with self._reload_lock:
@@ -282,6 +309,9 @@ class Daemon:
                             "restart to resize it", extra={"fields": {"workers": self.workers,
                                                                       "wanted": pool_size(cfg)}})
             self.recorder.configure(cfg)
+            self.connectivity.configure(cfg.monitor)
+            if not cfg.monitor.canaries:
+                self.status.network_up = None
             self.cfg = cfg
             self._schedule(cfg)
             self.status.reload_ok, self.status.reload_time = True, self.clock()

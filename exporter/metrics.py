@@ -51,8 +51,9 @@ PROBE_STATUS = Metric("sla_probe_http_status_code", "gauge", TP,
 PROBE_CERT_EXPIRY = Metric("sla_probe_tls_cert_expiry_timestamp_seconds", "gauge", TP,
                            "When the target's TLS certificate expires (Unix time), from the last https probe.")
 PROBE_ERRORS = Metric("sla_probe_errors_total", "counter", ("tenant", "probe", "reason"),
-                      "Failed probe runs by reason (timeout, connection, tls, dns, status, body, redirect, config), "
-                      "since the exporter started.")
+                      "Failed probe runs by reason since the exporter started: the vendor's (timeout, connection, "
+                      "tls, dns, status, body, redirect) and the monitor's own (config, resources, resolver, network, "
+                      "internal, clock), which are never counted as downtime.")
 SUPPORT_OPEN = Metric("sla_support_incidents_open", "gauge", ("tenant", "priority", "source"),
                       "Open support incidents by priority; source is filed (through the API) or detected (from probes).")
 SUPPORT_RESPONSE_DUE = Metric(
@@ -83,6 +84,16 @@ STORE_WRITABLE = Metric("sla_exporter_store_writable", "gauge", (),
                         "1 if the last write to the store succeeded, 0 while it fails (disk full, read-only); "
                         "probing goes on and history is kept in memory until writes succeed.")
 STORE_ERRORS = Metric("sla_exporter_store_write_errors_total", "counter", (), "Failed writes to the store.")
+PROBE_FAULTS = Metric("sla_exporter_probe_faults", "gauge", ("reason",),
+                      "Probes whose last run failed for a reason of the monitor's own (config, resources, resolver, "
+                      "network, internal, clock): their time is unknown, never the vendor's downtime.")
+NETWORK_UP = Metric("sla_exporter_network_up", "gauge", (),
+                    "1 if a connectivity canary answered at the last check, 0 if none did (failures that our network "
+                    "could cause then count as unknown); no sample without monitor.canaries.")
+CLOCK_STEPS = Metric("sla_exporter_clock_steps_total", "counter", (),
+                     "Wall-clock steps of more than 2 s against the monotonic clock (probes are rescheduled).")
+CLOCK_LAST_STEP = Metric("sla_exporter_clock_last_step_seconds", "gauge", (),
+                         "Size of the last wall-clock step (negative: backwards); no sample before the first.")
 SCRAPE_DURATION = Metric("sla_exporter_scrape_duration_seconds", "gauge", (),
                          "Time this scrape spent computing the SLA figures.")
 

@@ -14,6 +14,14 @@ DEFAULT_TIMEZONE = "Europe/Helsinki"
 DEFAULT_TARGET = 0.9992
 
 
+# Why a probe run did not succeed. The vendor's failures are downtime; ours (the monitor's
+# own: its config, secrets, descriptors, memory, resolver, network, clock, code) make the
+# time unknown and are never booked against the vendor (docs/semantics.md, "Ours and the
+# vendor's").
+VENDOR_REASONS = ("timeout", "connection", "tls", "dns", "status", "body", "redirect")
+OUR_REASONS = ("config", "resources", "resolver", "network", "internal", "clock")
+
+
 @dataclass(frozen=True)
 class EnvRef:
     """A header value read from an environment variable when the probe runs."""
@@ -137,12 +145,23 @@ class Support:
 
 
 @dataclass(frozen=True)
+class Monitor:
+    """The monitor's view of itself. ``canaries``: URLs that answer whenever our own network
+    works; while every one fails, failures that could be our network's (timeout,
+    connection, DNS, TLS) are ours, not the vendor's."""
+
+    canaries: tuple[str, ...] = ()
+    canary_timeout: float = 2.0
+
+
+@dataclass(frozen=True)
 class Config:
     tenants: tuple[Tenant, ...]
     timezone: str = DEFAULT_TIMEZONE
     target: float = DEFAULT_TARGET
     windows: tuple[Window, ...] = ()  # top-level windows only
     support: Support = Support()
+    monitor: Monitor = Monitor()
     source: str = "<config>"
     _by_name: dict = field(default_factory=dict, compare=False, repr=False)
 

@@ -2,7 +2,12 @@
 
 I/O at the edge, nothing else: no scheduling (the daemon's APScheduler calls ``Prober.probe``
 from a bounded thread pool, one run per probe at a time) and no storage. A run never raises for
-problems of the target; it returns a ``ProbeResult`` whose ``reason`` is one of ``REASONS``::
+problems of the target; it returns a ``ProbeResult`` whose ``reason`` is one of ``REASONS``:
+the vendor's failures (``model.VENDOR_REASONS``: refused or reset by the target, timeout, TLS,
+bad status or body, redirect loop, NXDOMAIN for its name) or ours (``model.OUR_REASONS``: a
+missing secret or bad pattern, descriptors or memory exhausted, no usable resolver, our
+network unreachable, an unexpected error in this code), which the recorder never counts as
+downtime::
 
     >>> prober = Prober()
     >>> prober.probe(Probe(name="ui", url="https://acme.example.com/health", timeout=10))
@@ -12,11 +17,12 @@ problems of the target; it returns a ``ProbeResult`` whose ``reason`` is one of 
 What a run does:
 
 - ``timeout`` bounds the whole run: connecting (TCP and TLS) and waiting for the response
-  headers get whatever remains of it (socket timeouts), and the body is read in chunks against
-  a monotonic deadline, so a server that drips a byte at a time still ends as ``timeout``.
-  Name resolution (``getaddrinfo``) cannot be interrupted; the system resolver's own timeout
-  applies to it. A server that drips the *header* lines can stretch a run by at most one
-  socket timeout per hop; the run is then still reported as ``timeout``.
+  headers get whatever remains of it (socket timeouts), the body is read in chunks against
+  a monotonic deadline, and one watchdog thread shuts the connection's socket down when the
+  deadline passes while a connect or the headers are still under way, so a server that
+  drips a byte or a header line at a time still ends as ``timeout`` at the deadline. Name
+  resolution (``getaddrinfo``) cannot be interrupted; the system resolver's own timeout
+  applies to it.
 - At most ``max_body_bytes`` of the body are read; the connection is then closed and the
   truncated body is what ``expect_body`` / ``expect_body_regex`` are matched against.
 - Redirects are followed up to ``MAX_REDIRECTS`` hops, each hop inside the same deadline.
@@ -27,7 +33,10 @@ What a run does:
 from __future__ import annotations
 
 import codecs
-import functools
+import contextlib
+import errno
+import heapq
+import itertools
 import http.client
 import logging
 import os
@@ -48,7 +57,8 @@ from requests.adapters import HTTPAdapter
 from requests.utils import requote_uri
 
 from . import __version__
-from .model import EnvRef, Probe
+from .model import OUR_REASONS, VENDOR_REASONS, EnvRef, Probe
+from .regex import compile_pattern
 
 try:  # optional: only used to read the expiry of certificates that were not verified
     from cryptography import x509 as _x509
@@ -57,7 +67,14 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 log = logging.getLogger(__name__)
 
-REASONS = ("timeout", "connection", "tls", "dns", "status", "body", "redirect", "config")
+REASONS = VENDOR_REASONS + OUR_REASONS
+# errno values that say the monitor ran out of something, not that the target failed.
+_RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+# No route out of this host, or no local address/port to connect from: our network.
+_NETWORK_ERRNOS = frozenset({errno.ENETUNREACH, errno.ENETDOWN, errno.EADDRNOTAVAIL})
+# getaddrinfo answers that mean "this name does not exist": the vendor's DNS. Anything else
+# (EAI_AGAIN: no resolver answered; EAI_FAIL, EAI_SYSTEM, EAI_MEMORY) is our resolver's.
+_NXDOMAIN = frozenset(getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, name))
 
 MAX_REDIRECTS = 5
 USER_AGENT = f"sla-exporter/{__version__}"
@@ -80,6 +97,11 @@ class ProbeResult:
     reason: str | None  # one of REASONS when not success, else None
     error: str | None  # short human message; never contains header values
     cert_expiry: float | None  # notAfter of the peer certificate (epoch s), https only
+
+    @property
+    def ours(self) -> bool:
+        """The run failed for a reason of the monitor's own: not the vendor's downtime."""
+        return self.reason in OUR_REASONS
 
 
 class _Failure(Exception):
@@ -148,16 +170,22 @@ class Prober:
             headers, secrets = self._headers(probe)
             key = _target_key(probe.url)
             session, generation = self._checkout(key, probe.url)
+            # The watchdog keeps real monotonic time; an injected clock (tests) goes without it.
+            _current.deadline = run.deadline if self._monotonic is time.monotonic else None
             try:
                 self._run(session, probe, headers, run)
             finally:
+                _current.deadline = None
                 self._checkin(key, session, generation)
         except _Failure as failure:
             reason, error = failure.reason, failure.error
         except Exception as exc:  # noqa: BLE001 - a probe run must never raise
-            reason, error = _classify(exc, probe, run)
-            if reason is None:
-                reason, error = "connection", _safe_text(f"{type(exc).__name__}: {exc}", secrets)
+            if self._monotonic() >= run.deadline:  # the watchdog cut it off (or it ran out)
+                reason, error = "timeout", f"timed out after {probe.timeout:g}s"
+            else:
+                reason, error = _classify(exc, probe, run)
+            if reason is None:  # a fault in this code or a library, not the vendor's
+                reason, error = "internal", _safe_text(f"{type(exc).__name__}: {exc}", secrets)
                 log.warning("probe %s: unexpected %s", _strip_userinfo(probe.url), error)
                 log.debug("%s", _safe_text("".join(traceback.format_exception(exc)), secrets, limit=None))
         else:
@@ -286,9 +314,9 @@ class Prober:
             raise _Failure("body", f"body does not contain the expected text{scope}")
         if probe.expect_body_regex is not None:
             try:
-                pattern = _compile(probe.expect_body_regex)
-            except re.error as exc:
-                raise _Failure("config", f"invalid expect_body_regex: {exc}") from None
+                pattern = compile_pattern(probe.expect_body_regex)
+            except ValueError as exc:
+                raise _Failure("config", f"expect_body_regex: {exc}") from None
             if pattern.search(text) is None:
                 raise _Failure("body", f"body does not match the expected pattern{scope}")
 
@@ -332,6 +360,117 @@ class Prober:
 _ENV_CA_BUNDLE = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
 
 
+class _Watchdog:
+    """One thread that shuts down the sockets of connections whose run is past its deadline
+    (a connect or the response headers still under way): socket timeouts bound each read,
+    not a server that sends a header line a second for a minute."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._heap: list[tuple[float, int]] = []
+        self._armed: dict[int, object] = {}
+        self._ids = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: float, conn: object) -> int:
+        with self._cv:
+            handle = next(self._ids)
+            self._armed[handle] = conn
+            heapq.heappush(self._heap, (deadline, handle))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="probe-watchdog", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+            return handle
+
+    def disarm(self, handle: int) -> None:
+        with self._cv:
+            self._armed.pop(handle, None)  # its heap entry is skipped when it comes up
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                while not self._heap or self._heap[0][1] not in self._armed:
+                    if self._heap:
+                        heapq.heappop(self._heap)
+                    else:
+                        self._cv.wait()
+                deadline, handle = self._heap[0]
+                wait = deadline - time.monotonic()
+                if wait > 0:
+                    self._cv.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+                conn = self._armed.pop(handle)
+            sock = getattr(conn, "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once
+                except OSError:
+                    pass
+
+
+_WATCHDOG = _Watchdog()
+_current = threading.local()  # the deadline (monotonic) of the run on this thread
+
+
+@contextlib.contextmanager
+def _guarded(conn: object) -> Iterator[None]:
+    deadline = getattr(_current, "deadline", None)
+    if deadline is None:
+        yield
+        return
+    handle = _WATCHDOG.arm(deadline, conn)
+    try:
+        yield
+    finally:
+        _WATCHDOG.disarm(handle)
+
+
+class _GuardedHTTPConnection(urllib3.connection.HTTPConnection):
+    def connect(self) -> None:
+        with _guarded(self):
+            super().connect()
+
+    def getresponse(self, *args, **kwargs):
+        with _guarded(self):
+            return super().getresponse(*args, **kwargs)
+
+
+class _GuardedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def connect(self) -> None:
+        with _guarded(self):
+            super().connect()
+
+    def getresponse(self, *args, **kwargs):
+        with _guarded(self):
+            return super().getresponse(*args, **kwargs)
+
+
+class _GuardedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+_GUARDED_POOLS = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+
+
+class _GuardedAdapter(HTTPAdapter):
+    """requests' adapter with connections the watchdog can stop at the run's deadline."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _GUARDED_POOLS
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _GUARDED_POOLS
+        return manager
+
+
 def _new_session(url: str) -> requests.Session:
     session = requests.Session()
     # What requests would look up in the environment on every request (proxies, no_proxy,
@@ -344,7 +483,7 @@ def _new_session(url: str) -> requests.Session:
     # One user at a time per session (see Prober): one connection per host pool suffices;
     # 2 leaves room for a redirect back to a host whose response is still being closed.
     # pool_connections = hosts remembered per session (the target plus redirect targets).
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=2, max_retries=0)
+    adapter = _GuardedAdapter(pool_connections=4, pool_maxsize=2, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -417,11 +556,6 @@ def _peer_cert_expiry(response: requests.Response) -> float | None:
         return None
 
 
-@functools.lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
 def _codec(encoding: str | None) -> str:
     if encoding:
         try:
@@ -466,11 +600,18 @@ def _is_timeout(e: BaseException) -> bool:
 def _classify(exc: BaseException, probe: Probe, run: _Run) -> tuple[str | None, str | None]:
     """(reason, safe message) for an exception from requests/urllib3; (None, None) if unknown."""
     chain = list(_causes(exc))
+    exhausted = next((e for e in chain if isinstance(e, OSError) and e.errno in _RESOURCE_ERRNOS), None)
+    if exhausted is not None:
+        return "resources", f"out of {'memory' if exhausted.errno == errno.ENOMEM else 'descriptors or buffers'}: " \
+            f"{exhausted.strerror or errno.errorcode.get(exhausted.errno, exhausted.errno)}"
+    unreachable = next((e for e in chain if isinstance(e, OSError) and e.errno in _NETWORK_ERRNOS), None)
+    if unreachable is not None:
+        return "network", f"cannot reach the network from here: {unreachable.strerror or unreachable}"
     if any(_is_timeout(e) for e in chain):
         return "timeout", f"timed out after {probe.timeout:g}s"
     verify_error = _first(chain, ssl.SSLCertVerificationError)
     if verify_error is not None:
-        detail = verify_error.verify_message or verify_error.reason or "verification failed"
+        detail = getattr(verify_error, "verify_message", None) or getattr(verify_error, "reason", None) or "verification failed"
         return "tls", f"certificate verify failed: {detail}"
     if _first(chain, (requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError, ssl.CertificateError)):
         ssl_error = _first(chain, ssl.SSLError)
@@ -479,7 +620,10 @@ def _classify(exc: BaseException, probe: Probe, run: _Run) -> tuple[str | None, 
     gai = _first(chain, socket.gaierror)
     if gai is not None or _first(chain, urllib3.exceptions.NameResolutionError):
         detail = f": {gai.strerror}" if gai is not None and gai.strerror else ""
-        return "dns", f"cannot resolve host {run.host or urlsplit(probe.url).hostname}{detail}"
+        host = run.host or urlsplit(probe.url).hostname
+        if gai is not None and gai.errno not in _NXDOMAIN:
+            return "resolver", f"the local resolver could not look up {host}{detail}"
+        return "dns", f"cannot resolve host {host}{detail}"
     if isinstance(exc, requests.exceptions.TooManyRedirects):
         return "redirect", f"more than {MAX_REDIRECTS} redirects (redirect loop?)"
     bad_url = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)

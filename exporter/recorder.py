@@ -20,8 +20,8 @@ import threading
 from dataclasses import dataclass
 
 from exporter.accounting import probe_runs, probe_series
-from exporter.model import Config, Probe, Tenant
-from exporter.states import Run, Series, append, append_run, probe_state_at, runs, tenant_state_at
+from exporter.model import OUR_REASONS, Config, Probe, Tenant
+from exporter.states import ConflictError, Run, Series, append, append_run, insert, probe_state_at, runs, tenant_state_at
 from exporter.store import MAX_MS, Store
 
 log = logging.getLogger("sla_exporter")
@@ -40,6 +40,12 @@ class Result:
     reason: str | None = None
     cert_expiry: float | None = None
     stamp: int | None = None  # ms: the scheduled slot the result is recorded at (else its start)
+    error: str | None = None  # the detail of a failure, for the log and /-/ready
+
+    @property
+    def ours(self) -> bool:
+        """A fault of the monitor's own: recorded as nothing (the time reads as unknown)."""
+        return self.reason in OUR_REASONS
 
     @property
     def time_ms(self) -> int:
@@ -56,10 +62,12 @@ class Recorder:
         self.runs: dict[Key, list[Run]] = {}
         self.read_as: dict[Key, tuple[int, int]] = {}  # (stale_after, threshold) the runs were read under
         self.dirty: dict[tuple[Key, int], Series] = {}
+        self.gone: set[tuple[Key, int]] = set()  # series (by start) to delete at the next flush
         self.results: dict[Key, Result] = {}
         self.errors: collections.Counter[tuple[str, str, str]] = collections.Counter()
         self.states: dict[Key | str, str] = {}  # last logged state of probes and tenants
         self.first: dict[Key, float | None] = {}  # when each probe's history begins (epoch s)
+        self.faults: dict[Key, Result] = {}  # probes whose last result was a fault of ours
         self.configure(cfg)
 
     # -- configuration --------------------------------------------------------------------
@@ -84,6 +92,7 @@ class Recorder:
             for key in self.series.keys() - probes.keys():
                 del self.series[key], self.runs[key]  # removed from config: its stored history stays
                 self.read_as.pop(key, None)
+                self.faults.pop(key, None)
 
     def _reach_back(self, key: Key, probe: Probe) -> None:
         # Under a new stale_after or threshold a run at the start of memory may reach
@@ -112,34 +121,82 @@ class Recorder:
             spec = self._probes.get(key)
             if spec is None:
                 return  # a run of a probe that a reload just removed
+            self.results[key] = result
+            if result.reason:
+                self.errors[(tenant, probe, result.reason)] += 1
+            if result.ours:
+                # Not the vendor's failure: nothing is recorded, so the last observation
+                # holds for its stale_after and the time after it reads as unknown.
+                self._fault(key, result)
+                return
+            if key in self.faults:
+                fault = self.faults.pop(key)
+                log.info("probe fault of ours cleared", extra={"fields": {
+                    "tenant": tenant, "probe": probe, "reason": fault.reason}})
             t = result.time_ms
             mine = self.series[key]
             if mine and t <= mine[-1].last:
-                # The wall clock stepped back (or two results share an instant): keep the
-                # history as it is rather than record the past twice.
-                log.warning("result out of order, ignored", extra={"fields": {"tenant": tenant, "probe": probe}})
-                return
-            changed = append(mine, t, result.success)
-            self.dirty[(key, changed.start)] = changed
-            append_run(self.runs[key], t, result.success, spec.stale_after_ms)
-            self.results[key] = result
+                if not self._insert(key, spec, t, result.success):
+                    return
+            else:
+                changed = append(mine, t, result.success)
+                self.dirty[(key, changed.start)] = changed
+                append_run(self.runs[key], t, result.success, spec.stale_after_ms)
             if self.first.get(key) is None:
                 self.first[key] = t / 1000
-            if not result.success and result.reason:
-                self.errors[(tenant, probe, result.reason)] += 1
             self._log_changes(tenant, t, result.reason)
 
+    def _insert(self, key: Key, spec: Probe, t: int, ok: bool) -> bool:
+        """A result dated before the newest one (the wall clock stepped back): recorded in its
+        place like a backfilled import row, so history stays one consistent set of
+        observations. False when it adds nothing (the same instant already recorded)."""
+        mine = self.series[key]
+        if t < self.since:
+            log.warning("result dated before the history kept in memory, ignored",
+                        extra={"fields": {"tenant": key[0], "probe": key[1]}})
+            return False
+        try:
+            new, added = insert(mine, [(t, ok)])
+        except ConflictError:
+            log.warning("result at the same instant as a recorded one with the other result, ignored",
+                        extra={"fields": {"tenant": key[0], "probe": key[1]}})
+            return False
+        if not added:
+            return False
+        before = {s.start: s for s in mine}
+        after = {s.start: s for s in new}
+        for start in before.keys() - after.keys():
+            self.dirty.pop((key, start), None)
+            self.gone.add((key, start))
+        for start, series in after.items():
+            if before.get(start) != series:
+                self.dirty[(key, start)] = series
+        self.series[key] = new
+        self.runs[key] = runs(new, spec.stale_after_ms)
+        return True
+
+    def _fault(self, key: Key, result: Result) -> None:
+        before = self.faults.get(key)
+        self.faults[key] = result
+        if before is None or before.reason != result.reason:  # once per change, with the detail
+            log.warning("probe result not counted: a fault of ours, not the vendor's; the time reads as unknown",
+                        extra={"fields": {"tenant": key[0], "probe": key[1], "reason": result.reason,
+                                          "error": result.error}})
+
     def flush(self) -> int:
-        """Write the runs changed since the last flush in one transaction."""
+        """Write the series changed since the last flush in one transaction."""
         with self.lock:
             batch, self.dirty = self.dirty, {}
-        if batch:
+            gone, self.gone = self.gone, set()
+        if batch or gone:
             try:
-                self.store.save_series((key[0], key[1], series) for (key, _), series in batch.items())
+                self.store.save_series(((key[0], key[1], series) for (key, _), series in batch.items()),
+                                       [(key[0], key[1], start) for key, start in gone])
             except Exception:
                 with self.lock:  # keep them for the next flush, newer versions first
-                    for k, run in batch.items():
-                        self.dirty.setdefault(k, run)
+                    for k, series in batch.items():
+                        self.dirty.setdefault(k, series)
+                    self.gone |= {g for g in gone if g not in self.dirty}
                 raise
         return len(batch)
 
@@ -182,6 +239,11 @@ class Recorder:
     def last_results(self) -> dict[Key, Result]:
         with self.lock:
             return dict(self.results)
+
+    def current_faults(self) -> dict[Key, Result]:
+        """Probes whose last result was a fault of ours, with that result."""
+        with self.lock:
+            return dict(self.faults)
 
     def error_counts(self) -> dict[tuple[str, str, str], int]:
         with self.lock:

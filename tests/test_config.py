@@ -313,8 +313,13 @@ INVALID = {
     ),
     "bad regex": (
         _probe_yaml("expect_body_regex: '(ok'"),
-        "c.yaml:4: tenants[0].probes[0].expect_body_regex: invalid regular expression: "
-        "missing ), unterminated subpattern at position 0",
+        "c.yaml:4: tenants[0].probes[0].expect_body_regex: invalid regular expression "
+        "(RE2 syntax, no backreferences or lookaround): missing ): (ok",
+    ),
+    "regex with a backreference": (
+        _probe_yaml(r"expect_body_regex: '(a)\1'"),
+        "c.yaml:4: tenants[0].probes[0].expect_body_regex: invalid regular expression "
+        r"(RE2 syntax, no backreferences or lookaround): invalid escape sequence: \1",
     ),
     "header value not a string": (
         _probe_yaml("headers: {X-Count: 5}"),

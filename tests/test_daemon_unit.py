@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry  # noqa: F401 - registry comes f
 
 from exporter import config
 from exporter.daemon import Daemon, clock_step, next_slot_ms, phase_ms, pool_size, stamp_ms
+from exporter.probes import ProbeResult
 from exporter.recorder import Result
 
 CONFIG = """
@@ -137,3 +138,41 @@ def test_a_reload_keeps_the_timing_of_unchanged_probes(daemon):
     assert after["probe:acme/ui"] == before["probe:acme/ui"]
     assert after["probe:acme/api"] == before["probe:acme/api"]
     assert daemon.scheduler.get_job("probe:beta/ui").trigger.interval.total_seconds() == 7
+
+
+class _Prober:
+    """Stands in for the HTTP prober: a run that took `duration` seconds by the monotonic
+    clock and began at `started` by the wall clock."""
+
+    def __init__(self, started, duration, reason=None):
+        self.result = ProbeResult(reason is None, started, duration, None if reason else 200, reason,
+                                  None if reason is None else f"{reason} failure", None)
+
+    def probe(self, probe):
+        return self.result
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize(
+    "wall_after, reason, canaries_up, recorded_reason",
+    [
+        (1000.5, None, None, None),  # an ordinary success
+        (1000.5, "connection", None, "connection"),  # the vendor's failure, no canaries
+        (1000.5, "connection", True, "connection"),  # canaries answer: still the vendor's
+        (1000.5, "connection", False, "network"),  # no canary answers: ours
+        (1000.5, "status", False, "status"),  # a response came: the vendor's whatever the canaries say
+        (940.5, None, None, "clock"),  # the wall clock stepped back 60 s during the run
+    ],
+)
+def test_a_result_is_classified_before_it_is_recorded(daemon, monkeypatch, wall_after, reason, canaries_up,
+                                                      recorded_reason):
+    daemon.prober = _Prober(1000.0, 0.5, reason)
+    daemon.clock = lambda: wall_after
+    monkeypatch.setattr(daemon.connectivity, "network_up", lambda: canaries_up)
+    seen = []
+    monkeypatch.setattr(daemon.recorder, "observe", lambda tenant, probe, result: seen.append(result))
+    daemon._probe_job("acme", daemon.cfg.tenants[0].probes[0])
+    assert seen[0].reason == recorded_reason
+    assert seen[0].ours is (recorded_reason in ("network", "clock"))

@@ -6,6 +6,8 @@ handlers (slow and dripping endpoints). Timing assertions are loose integration 
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
 import ssl
 import struct
@@ -14,10 +16,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 import urllib3
 
 from exporter import probes
-from exporter.model import EnvRef, Probe
+from exporter.model import OUR_REASONS, VENDOR_REASONS, EnvRef, Probe
 from exporter.probes import REASONS, Prober, ProbeResult
 
 SECRET = "s3cr3t-token-value-42"
@@ -496,4 +499,83 @@ def test_https_status_failure_still_reports_certificate_expiry(tls_server, tls_c
 
 
 def test_reasons_are_pinned():
-    assert REASONS == ("timeout", "connection", "tls", "dns", "status", "body", "redirect", "config")
+    assert REASONS == ("timeout", "connection", "tls", "dns", "status", "body", "redirect",
+                       "config", "resources", "resolver", "network", "internal", "clock")
+
+
+def _oserror(code):
+    return OSError(code, os.strerror(code))
+
+
+@pytest.mark.parametrize(
+    "exc, reason, ours",
+    [
+        # The vendor's failures: downtime.
+        (ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"), "connection", False),
+        (ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), "connection", False),
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "dns", False),
+        (TimeoutError("timed out"), "timeout", False),
+        (ssl.SSLCertVerificationError(1, "certificate verify failed"), "tls", False),
+        # Ours: never downtime.
+        (_oserror(errno.EMFILE), "resources", True),
+        (_oserror(errno.ENFILE), "resources", True),
+        (_oserror(errno.ENOMEM), "resources", True),
+        (_oserror(errno.ENOBUFS), "resources", True),
+        (socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"), "resolver", True),
+        (socket.gaierror(socket.EAI_FAIL, "Non-recoverable failure in name resolution"), "resolver", True),
+        (_oserror(errno.ENETUNREACH), "network", True),
+        (_oserror(errno.EADDRNOTAVAIL), "network", True),
+        # Wrapped as requests wraps them, the innermost cause decides.
+        (requests.exceptions.ConnectionError(urllib3.exceptions.NewConnectionError(None, "x")), "connection", False),
+    ],
+)
+def test_every_failure_is_the_vendors_or_ours(exc, reason, ours):
+    if isinstance(exc, requests.exceptions.ConnectionError) and not exc.__cause__:
+        exc.__cause__ = ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+    got, _ = probes._classify(exc, _probe("https://acme.example.com/"), probes._Run(0.0))
+    assert got == reason
+    assert (got in OUR_REASONS) is ours and (got in VENDOR_REASONS) is not ours
+
+
+def test_an_unexpected_error_is_ours(server, monkeypatch):
+    base, _ = server
+    p = Prober()
+    monkeypatch.setattr(probes.Prober, "_run", lambda *a: (_ for _ in ()).throw(KeyError("bug")))
+    result = p.probe(_probe(base + "/ok"))
+    p.close()
+    assert (result.reason, result.ours) == ("internal", True)
+
+
+def test_a_missing_secret_is_ours(server):
+    base, _ = server
+    p = Prober(environ={})
+    result = p.probe(_probe(base + "/ok", headers=(("Authorization", EnvRef("ACME_API_TOKEN")),)))
+    p.close()
+    assert (result.reason, result.ours, result.error) == ("config", True, "environment variable ACME_API_TOKEN is not set")
+
+
+def test_descriptor_exhaustion_is_ours_in_a_real_process(server):
+    """A real process whose descriptors are used up (ulimit -n 64, files open to the limit)
+    probes a live local server: the run is ours (resources), not the vendor's connection."""
+    import subprocess
+    import sys
+    import textwrap
+
+    base, _ = server
+    script = textwrap.dedent(f"""
+        import resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        from exporter.model import Probe
+        from exporter.probes import Prober
+        prober = Prober()
+        held = []
+        try:
+            while True:
+                held.append(open("/dev/null"))
+        except OSError:
+            pass
+        r = prober.probe(Probe(name="ui", url="{base}/ok", timeout=2.0))
+        print(r.reason, r.ours)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert out.stdout.split() == ["resources", "True"], out.stderr

@@ -47,10 +47,44 @@ def test_results_become_runs_and_reach_the_store_on_flush(recorder):
     assert recorder.error_counts() == {("acme", "a", "status"): 2}
 
 
-def test_a_result_from_the_past_is_ignored(recorder):
-    recorder.observe("acme", "a", ok(100))
-    recorder.observe("acme", "a", ok(50, False))  # wall clock stepped back
-    assert recorder.runs_of("acme", A, 0, 200 * S) == [Run(True, 100 * S, 100 * S, 120 * S, 1)]
+def test_after_the_clock_steps_back_results_are_recorded_in_their_place(recorder):
+    """Issue 12: a wall clock stepped back must not make every result be ignored until the
+    clock catches up; the results go where their times say, and history stays consistent."""
+    for t in (0, 10, 20, 30):
+        recorder.observe("acme", "a", ok(t))
+    recorder.flush()
+    recorder.observe("acme", "a", ok(15, False))  # the clock stepped back by 20 s
+    recorder.observe("acme", "a", ok(25, False))
+    recorder.observe("acme", "a", ok(20, False))  # the same instant, the other result: ignored
+    expected = [Run(True, 0, 10 * S, 15 * S, 2), Run(False, 15 * S, 15 * S, 20 * S, 1),
+                Run(True, 20 * S, 20 * S, 25 * S, 1), Run(False, 25 * S, 25 * S, 30 * S, 1),
+                Run(True, 30 * S, 30 * S, 50 * S, 1)]
+    assert recorder.runs_of("acme", A, 0, 100 * S) == expected
+    recorder.flush()
+    stored = recorder.store.series("acme", "a", 0, 100 * S)
+    assert all(a.last < b.start for a, b in zip(stored, stored[1:]))  # no overlap
+    assert sorted((t, s.success) for s in stored for t in s.times()) == [
+        (0, True), (10 * S, True), (15 * S, False), (20 * S, True), (25 * S, False), (30 * S, True)]
+
+
+@pytest.mark.parametrize("reason", ["config", "resources", "resolver", "network", "internal", "clock"])
+def test_a_fault_of_ours_is_never_downtime(recorder, caplog, reason):
+    caplog.set_level(logging.INFO, logger="sla_exporter")
+    recorder.observe("acme", "a", ok(0))
+    for t in (10, 20, 30, 40):
+        recorder.observe("acme", "a", Result(started=t, success=False, duration=0.1, reason=reason,
+                                             error="environment variable ACME_API_TOKEN is not set"))
+    # Nothing recorded: the success at 0 holds for stale_after (20 s), then unknown.
+    assert recorder.runs_of("acme", A, 0, 100 * S) == [Run(True, 0, 0, 20 * S, 1)]
+    assert recorder.state_now(CFG.tenants[0], 45)[1]["a"] == "unknown"
+    assert recorder.error_counts() == {("acme", "a", reason): 4}
+    assert list(recorder.current_faults()) == [("acme", "a")]
+    logged = [r for r in caplog.records if "fault of ours" in r.getMessage()]
+    assert len(logged) == 1  # once per change, with the detail
+    assert logged[0].fields["error"] == "environment variable ACME_API_TOKEN is not set"
+    recorder.observe("acme", "a", ok(50))
+    assert recorder.current_faults() == {}
+    assert "probe fault of ours cleared" in caplog.text
 
 
 def test_history_continues_after_a_restart_with_the_gap_unknown(tmp_path):
@@ -89,7 +123,7 @@ def test_state_now(recorder, a, b, now, tenant, probes):
 def test_a_failing_flush_keeps_the_runs_for_the_next(recorder, monkeypatch):
     recorder.observe("acme", "a", ok(0))
 
-    def broken(rows):
+    def broken(rows, gone=()):
         list(rows)
         raise OSError("disk full")
 
