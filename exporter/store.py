@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -133,6 +134,7 @@ class Store:
             # loss may drop the last ones, and the database stays consistent either way.
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA busy_timeout=5000")
+            self._check_integrity(path)
             self._migrate()
         except sqlite3.DatabaseError as err:
             raise StoreError(f"{path}: {err}") from None
@@ -150,6 +152,15 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def _check_integrity(self, path: str) -> None:
+        # A damaged file must stop the start with one clear line, not start silently and
+        # fail (or worse, read wrong history) later. quick_check reads every page once.
+        problems = [row[0] for row in self.db.execute("PRAGMA quick_check(5)").fetchall()]
+        if problems != ["ok"]:
+            first = " ".join(problems[0].split())  # SQLite's report may span lines
+            raise StoreError(f"{path}: the store is damaged ({first}); restore it from a backup "
+                             "(see the README's Storage section) or move it aside to start a new one")
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -238,48 +249,76 @@ class Store:
                 raise
             self.db.execute("COMMIT")
 
-    def merge(self, batches: Mapping[tuple[str, str], Iterable[tuple[int, bool]]]) -> MergeResult:
-        """Add observations ``(time_ms, success)`` to the history of several probes in ONE
-        transaction. Either all of it is kept or, if anything raises (e.g.
-        states.ConflictError, which then carries ``key``), none of it."""
-        with self.lock:
-            return self._merge(batches)
+    def merge(self, batches: Mapping[tuple[str, str], Iterable[tuple[int, bool]]],
+              max_tx_seconds: float = 0.2) -> MergeResult:
+        """Add observations ``(time_ms, success)`` to the history of several probes.
 
-    def _merge(self, batches) -> MergeResult:
+        First every probe is checked against recorded history without writing: an
+        observation at the same instant as a recorded one with the other result raises
+        states.ConflictError (carrying ``key``) and nothing is written. Then the probes are
+        written in transactions of at most about ``max_tx_seconds`` each, so that a large
+        import never holds the write lock long enough to stall the daemon's group commits
+        and scrapes. Writing is idempotent: after a failure half-way (disk full), importing
+        the same observations again completes it."""
+        prepared = {key: sorted(obs) for key, obs in batches.items()}
+        prepared = {key: obs for key, obs in prepared.items() if obs}
+        with self.lock:
+            for key, obs in prepared.items():  # read only: a conflict keeps everything out
+                probe_id = self.probe_id(*key, create=False)
+                if probe_id is not None:
+                    self._merged(probe_id, key, obs)
+                else:
+                    try:
+                        insert([], obs)  # two new observations at one instant, other results
+                    except ConflictError as err:
+                        err.key = key
+                        raise
         added = written = 0
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            for (tenant, probe), observations in batches.items():
-                obs = sorted(observations)
-                if not obs:
-                    continue
-                probe_id = self.probe_id(tenant, probe)
-                # The series the new times fall into, and one neighbour each side to join.
-                old = self._series_by_id(probe_id, obs[0][0], obs[-1][0])
-                old += [_series(r) for r in self.db.execute(
-                    f"{_SERIES} WHERE probe_id = ? AND start_ms > ? ORDER BY start_ms LIMIT 1",
-                    (probe_id, old[-1].start if old else obs[-1][0])).fetchall()]
+        keys = list(prepared)
+        while keys:
+            with self.lock:
+                began = time.monotonic()
+                self.db.execute("BEGIN IMMEDIATE")
                 try:
-                    new, n = insert(old, obs)
-                except ConflictError as err:
-                    err.key = (tenant, probe)
+                    while keys:
+                        key = keys.pop(0)
+                        n, w = self._write_probe(key, prepared[key])
+                        added, written = added + n, written + w
+                        if time.monotonic() - began >= max_tx_seconds:
+                            break
+                except BaseException:
+                    self.db.execute("ROLLBACK")
+                    self._ids.clear()  # ids created in the rolled-back transaction are gone
                     raise
-                if not n:
-                    continue
-                added += n
-                self.db.executemany("DELETE FROM series WHERE probe_id = ? AND start_ms = ?",
-                                    [(probe_id, r.start) for r in old])
-                self.db.executemany(
-                    "INSERT INTO series (probe_id, start_ms, step_ms, count, success) VALUES (?, ?, ?, ?, ?)",
-                    [(probe_id, r.start, r.step, r.count, int(r.success)) for r in new],
-                )
-                written += len(new)
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            self._ids.clear()  # ids created in the rolled-back transaction are gone
-            raise
-        self.db.execute("COMMIT")
+                self.db.execute("COMMIT")
         return MergeResult(added, written)
+
+    def _merged(self, probe_id: int, key: tuple[str, str], obs: list[tuple[int, bool]]):
+        """(recorded series touched, new series, observations added) for one probe."""
+        # The series the new times fall into, and one neighbour each side to join.
+        old = self._series_by_id(probe_id, obs[0][0], obs[-1][0])
+        old += [_series(r) for r in self.db.execute(
+            f"{_SERIES} WHERE probe_id = ? AND start_ms > ? ORDER BY start_ms LIMIT 1",
+            (probe_id, old[-1].start if old else obs[-1][0])).fetchall()]
+        try:
+            new, n = insert(old, obs)
+        except ConflictError as err:
+            err.key = key
+            raise
+        return old, new, n
+
+    def _write_probe(self, key: tuple[str, str], obs: list[tuple[int, bool]]) -> tuple[int, int]:
+        probe_id = self.probe_id(*key)
+        old, new, n = self._merged(probe_id, key, obs)
+        if not n:
+            return 0, 0
+        self.db.executemany("DELETE FROM series WHERE probe_id = ? AND start_ms = ?",
+                            [(probe_id, r.start) for r in old])
+        self.db.executemany(
+            "INSERT INTO series (probe_id, start_ms, step_ms, count, success) VALUES (?, ?, ?, ?, ?)",
+            [(probe_id, r.start, r.step, r.count, int(r.success)) for r in new],
+        )
+        return n, len(new)
 
     # -- support ------------------------------------------------------------------------
 

@@ -122,3 +122,50 @@ def test_a_version_2_store_is_migrated_with_its_runs_as_series(tmp_path):
     db.close()
     with Store(path) as s:
         assert s.series("acme", "ui", 0, 10**6) == [Series(T, 0, 60_000, 3), Series(F, 180_000, 0, 1)]
+
+
+@pytest.mark.parametrize("damage", ["truncated by 100 bytes", "4 KB of garbage mid-file"])
+def test_a_damaged_store_is_refused_at_start_with_one_line(tmp_path, damage):
+    import os
+    import subprocess
+    import sys
+
+    path = str(tmp_path / "sla.db")
+    with Store(path) as s:
+        s.merge({("acme", "ui"): [(t * 1000, t % 7 != 0) for t in range(0, 200_000, 60)]})
+        s.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        if damage.startswith("truncated"):
+            f.truncate(size - 100)
+        else:
+            f.seek(size // 2)
+            f.write(os.urandom(4096))
+    with pytest.raises(StoreError) as err:
+        Store(path)
+    assert str(err.value).startswith(path)
+    assert "\n" not in str(err.value)
+    config = tmp_path / "c.yaml"
+    config.write_text("tenants:\n  - name: acme\n    probes:\n      - {name: ui, url: 'https://a.example/'}\n")
+    out = subprocess.run([sys.executable, "-m", "exporter", "report", "--config.file", str(config),
+                          "--storage.path", path, "--month", "2026-10"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+def test_a_large_merge_is_written_in_bounded_transactions(store):
+    commits = []
+    store.db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    batches = {("acme", f"p{i}"): [(t, True) for t in range(0, 600_000, 60_000)] for i in range(5)}
+    result = store.merge(batches, max_tx_seconds=0)  # every probe its own transaction
+    store.db.set_trace_callback(None)
+    assert len(commits) == 5
+    assert (result.added, store.series_count()) == (50, 5)
+
+
+def test_a_conflict_anywhere_keeps_every_probe_out(store):
+    store.merge({("acme", "z"): [(0, True)]})
+    with pytest.raises(ConflictError):
+        store.merge({("acme", f"p{i}"): [(0, True)] for i in range(5)} | {("acme", "z"): [(0, False)]},
+                    max_tx_seconds=0)
+    assert [store.series("acme", f"p{i}", 0, 10) for i in range(5)] == [[]] * 5
