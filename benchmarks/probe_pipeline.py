@@ -14,7 +14,7 @@ About 4 minutes with the defaults on 2 cores.
     /proc/PID/stat) over the run is divided by the probes answered. Ours: the real
     ``python -m exporter run`` with RATE x 2 s worth of probes (interval 2 s) against the same
     target; its CPU over the run divided by the observations that reached the store
-    (``sum(count)`` of the runs table: schedule -> HTTP -> state -> store). Neither the target
+    (``sum(count)`` of the series table: schedule -> HTTP -> state -> store). Neither the target
     nor the load generator is counted. ROUNDS rounds alternate the two (the machine may be
     shared); the medians and their ratio are printed.
 (b) Scheduling: the Daemon in this process with PROBES probes every INTERVAL s (5,000 x 10 s =
@@ -62,7 +62,7 @@ def stored_observations(db: str) -> int:
     """Observations the daemon has committed so far (it flushes about once a second)."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
-        return con.execute("SELECT coalesce(sum(count), 0) FROM runs").fetchone()[0]
+        return con.execute("SELECT coalesce(sum(count), 0) FROM series").fetchone()[0]
     except sqlite3.OperationalError:  # the schema is not there yet
         return 0
     finally:

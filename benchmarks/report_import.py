@@ -31,12 +31,13 @@ import time
 from _common import config_text, exporter_cmd, human_bytes
 
 from exporter import config, importer, report
-from exporter.states import Run
+from exporter.states import Series
 from exporter.store import Store
 
 WINDOWS = ['{name: weekly, rrule: "FREQ=WEEKLY;BYDAY=SU", start: "02:00", duration: 2h}',
            '{name: quarterly, rrule: "FREQ=MONTHLY;BYMONTH=1,4,7,10;BYDAY=1SA", start: "22:00", duration: 6h}']
 STEP = 30.0
+STEP_MS = 30_000
 
 
 def utc(*args) -> float:
@@ -46,21 +47,36 @@ def utc(*args) -> float:
 # -- report --------------------------------------------------------------------------------------
 
 
-def probe_history(rng: random.Random, lo: float, hi: float, outages: list[tuple[float, float]]) -> list[Run]:
-    """Runs of a probe probed every STEP s over [lo, hi): failing during ``outages``."""
-    runs: list[Run] = []
-    cursor = lo
+def probe_history(lo: float, hi: float, outages: list[tuple[float, float]]) -> list[Series]:
+    """Series of a probe probed every STEP s over [lo, hi) (epoch s): failing during
+    ``outages``. In integer ms, as the store keeps them."""
+    lo_ms, hi_ms = round(lo * 1000), round(hi * 1000)
+    out: list[Series] = []
+    cursor = lo_ms
     for start, end in sorted(outages) + [(hi, hi)]:
-        start = lo + round((start - lo) / STEP) * STEP
-        end = lo + round((end - lo) / STEP) * STEP
+        start = lo_ms + round((start * 1000 - lo_ms) / STEP_MS) * STEP_MS
+        end = min(hi_ms, lo_ms + round((end * 1000 - lo_ms) / STEP_MS) * STEP_MS)
+        start = max(start, cursor)  # overlapping outages: one failing stretch
         if start > cursor:
-            n = int((start - cursor) // STEP)
-            runs.append(Run(True, cursor, cursor + (n - 1) * STEP, start, n))
+            n = (start - cursor) // STEP_MS
+            out.append(Series(True, cursor, STEP_MS if n > 1 else 0, n))
         if end > start:
-            n = int((end - start) // STEP)
-            runs.append(Run(False, start, start + (n - 1) * STEP, end, n))
+            n = (end - start) // STEP_MS
+            out.append(Series(False, start, STEP_MS if n > 1 else 0, n))
         cursor = max(cursor, end)
-    return runs
+    return _joined(out)
+
+
+def _joined(series: list[Series]) -> list[Series]:
+    # Overlapping outages give adjacent failing pieces; the store keeps them as one series.
+    out: list[Series] = []
+    for s in series:
+        prev = out[-1] if out else None
+        if prev and prev.success == s.success and s.start == prev.last + STEP_MS:
+            out[-1] = Series(s.success, prev.start, STEP_MS, prev.count + s.count)
+        else:
+            out.append(s)
+    return out
 
 
 def build_store(path: str, cfg, rng: random.Random) -> int:
@@ -79,11 +95,11 @@ def build_store(path: str, cfg, rng: random.Random) -> int:
             for segment in ((lo, gap), (gap + 900, hi)):
                 inside = [(max(s, segment[0]), min(e, segment[1]))
                           for s, e in mine if s < segment[1] and e > segment[0]]
-                for run in probe_history(rng, *segment, inside):
-                    rows.append((tenant.name, probe.name, run))
+                for series in probe_history(*segment, inside):
+                    rows.append((tenant.name, probe.name, series))
     with Store(path) as store:
-        store.save_runs(rows)
-        return store.run_count()
+        store.save_series(rows)
+        return store.series_count()
 
 
 def bench_report(tmp: str, tenants: int, per_tenant: int, repeat: int) -> None:
@@ -95,8 +111,8 @@ def bench_report(tmp: str, tenants: int, per_tenant: int, repeat: int) -> None:
     load = time.perf_counter() - t0
     db = os.path.join(tmp, "report.db")
     t0 = time.perf_counter()
-    runs = build_store(db, cfg, random.Random(8))
-    print(f"report: {tenants:,} tenants x {per_tenant} probes, {runs:,} runs (Sep 15 - Nov 5, 2026) built in "
+    series = build_store(db, cfg, random.Random(8))
+    print(f"report: {tenants:,} tenants x {per_tenant} probes, {series:,} series (Sep 15 - Nov 5, 2026) built in "
           f"{time.perf_counter() - t0:.1f} s; store {human_bytes(os.path.getsize(db))}")
     timings = []
     for _ in range(repeat):
@@ -178,7 +194,7 @@ def bench_import(tmp: str, label: str, tenants: int, per_tenant: int, rows: int,
     del obs
     print(f"  in process: parse {parse:.2f} s ({n / parse:,.0f}/s) + merge and commit {merge:.2f} s "
           f"({n / merge:,.0f}/s) = {parse + merge:.2f} s -> {n / (parse + merge):,.0f} observations/s; "
-          f"{summary.result.runs_written:,} runs, store {human_bytes(os.path.getsize(db))} "
+          f"{summary.result.series_written:,} series, store {human_bytes(os.path.getsize(db))} "
           f"(config.load {load:.2f} s)")
 
     t0 = time.perf_counter()

@@ -25,7 +25,7 @@ from _common import exporter_cmd, free_port, local_target, running
 from exporter import config, exposition
 from exporter.collector import ExporterStatus, SLACollector
 from exporter.recorder import Recorder
-from exporter.states import Run
+from exporter.states import Series
 from exporter.store import Store
 
 
@@ -39,20 +39,25 @@ def fleet_config(tenants: int, probes: int, url: str) -> str:
 
 
 def build_history(store: Store, cfg: config.model.Config, start: float, now: float) -> None:
-    """Runs written directly: every 30 s, a five-minute outage every six days per probe."""
+    """Series written directly (integer ms, as the daemon stores them): every 30 s, a
+    five-minute outage (10 failures) every six days per probe, from ``start`` to ``now``."""
+    step = 30_000
+    start_ms, now_ms = round(start * 1000), round(now * 1000)
     rows = []
     for i, tenant in enumerate(cfg.tenants):
         for j, p in enumerate(tenant.probes):
-            t = start + ((i * 7 + j * 3) % 144) * 3600
-            cursor = start
-            while cursor < now:
-                down_at = min(t, now)
-                rows.append((tenant.name, p.name, Run(True, cursor, down_at - 30, down_at, int((down_at - cursor) // 30))))
-                if down_at >= now:
+            t = start_ms + ((i * 7 + j * 3) % 144) * 3_600_000
+            cursor = start_ms
+            while cursor < now_ms:
+                down_at = min(t, now_ms)
+                n = -(-(down_at - cursor) // step)  # observations at cursor + k * step before down_at
+                if n:
+                    rows.append((tenant.name, p.name, Series(True, cursor, step if n > 1 else 0, n)))
+                if down_at >= now_ms:
                     break
-                rows.append((tenant.name, p.name, Run(False, down_at, down_at + 270, down_at + 300, 10)))
-                cursor, t = down_at + 300, t + 6 * 86400
-    store.save_runs(rows)
+                rows.append((tenant.name, p.name, Series(False, down_at, step, 10)))
+                cursor, t = down_at + 10 * step, t + 6 * 86_400_000
+    store.save_series(rows)
 
 
 def summary(label: str, timings: list[float], size: int) -> str:
@@ -68,7 +73,7 @@ def in_process(tenants: int, probes: int) -> None:
     start = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc).timestamp()
     with tempfile.TemporaryDirectory() as d, Store(f"{d}/s.db") as store:
         build_history(store, cfg, start, now)
-        print(f"history: {tenants} tenants x {probes} probes, {store.run_count():,} runs")
+        print(f"history: {tenants} tenants x {probes} probes, {store.series_count():,} series")
         registry = CollectorRegistry()
         registry.register(SLACollector(lambda: cfg, Recorder(store, cfg, since=start), ExporterStatus(True, now),
                                        lambda: now))

@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/storage.py [--probes 1000] [--series 50] [--outages 10]
         [--block-duration 486h]
 
-Ours: PROBES probes written to a fresh store through ``Store.save_runs`` (the daemon's group
-commit), probed every 30 s for October 2026 (Europe/Helsinki, 745 h): a *stable* probe is
-one run a month, a *flapping* one has OUTAGES outages a month (2 x OUTAGES + 1 runs). Size
+Ours: PROBES probes written to a fresh store through ``Store.save_series`` (the daemon's
+group commit), probed every 30 s for October 2026 (Europe/Helsinki, 745 h): a *stable* probe
+is one series a month, a *flapping* one has OUTAGES outages a month (2 x OUTAGES + 1 series). Size
 is ``page_count * page_size`` after a WAL checkpoint and VACUUM, minus the empty store's;
 printed for the first month (includes the probe's row in ``probes``) and for a second month
 added on top (November 2026; the marginal cost of a month).
@@ -33,12 +33,13 @@ import time
 
 from _common import dir_size, human_bytes
 
-from exporter.months import month_bounds
-from exporter.states import Run
+from exporter.months import month_bounds, month_bounds_ms
+from exporter.states import Series
 from exporter.store import Store
 
 TZ = "Europe/Helsinki"
 STEP = 30.0
+STEP_MS = 30_000
 
 
 def outages(rng: random.Random, lo: float, hi: float, n: int) -> list[tuple[float, float]]:
@@ -48,18 +49,20 @@ def outages(rng: random.Random, lo: float, hi: float, n: int) -> list[tuple[floa
     return [(lo + s * span, lo + s * span + rng.uniform(120, 1800)) for s in slots]
 
 
-def runs_for(lo: float, hi: float, down: list[tuple[float, float]], step: float) -> list[Run]:
-    runs, cursor = [], lo
+def series_for(lo: int, hi: int, down: list[tuple[float, float]], step: int) -> list[Series]:
+    """The series of a probe observed every ``step`` ms over [lo, hi) (ms), failing during
+    ``down`` (ms, sorted, disjoint): what the daemon stores, one series per stretch."""
+    out, cursor = [], lo
     for s, e in down + [(hi, hi)]:
         s, e = lo + round((s - lo) / step) * step, lo + round((e - lo) / step) * step
         if s > cursor:
-            n = int((s - cursor) // step)
-            runs.append(Run(True, cursor, cursor + (n - 1) * step, s, n))
+            n = (s - cursor) // step
+            out.append(Series(True, cursor, step if n > 1 else 0, n))
         if e > s:
-            n = int((e - s) // step)
-            runs.append(Run(False, s, s + (n - 1) * step, e, n))
+            n = (e - s) // step
+            out.append(Series(False, s, step if n > 1 else 0, n))
         cursor = e
-    return runs
+    return out
 
 
 def db_bytes(path: str) -> int:
@@ -74,7 +77,7 @@ def db_bytes(path: str) -> int:
 
 
 def ours(tmp: str, probes: int, n_outages: int) -> None:
-    months = [month_bounds(2026, 10, TZ), month_bounds(2026, 11, TZ)]
+    months = [month_bounds_ms(2026, 10, TZ), month_bounds_ms(2026, 11, TZ)]
     empty = os.path.join(tmp, "empty.db")
     Store(empty).close()
     base = db_bytes(empty)
@@ -82,20 +85,21 @@ def ours(tmp: str, probes: int, n_outages: int) -> None:
     for kind, n in (("stable", 0), ("flapping", n_outages)):
         rng = random.Random(8)
         path = os.path.join(tmp, f"{kind}.db")
-        sizes, runs = [], 0
+        sizes, per_month = [], 0
         for lo, hi in months:
             rows = []
             for i in range(probes):
-                for run in runs_for(lo, hi, outages(rng, lo, hi, n) if n else [], STEP):
-                    rows.append((f"tenant-{i // 4:04d}", f"p{i % 4}", run))
+                down = [(s * 1000, e * 1000) for s, e in outages(rng, lo / 1000, hi / 1000, n)] if n else []
+                for series in series_for(lo, hi, down, STEP_MS):
+                    rows.append((f"tenant-{i // 4:04d}", f"p{i % 4}", series))
             with Store(path) as store:
-                store.save_runs(rows)
-            runs = len(rows) // probes
+                store.save_series(rows)
+            per_month = len(rows) // probes
             sizes.append(db_bytes(path))
         first = (sizes[0] - base) / probes
         second = (sizes[1] - sizes[0]) / probes
         target = "  (target: <= 1 KiB)" if kind == "stable" else ""
-        print(f"  {kind:8} ({runs} run{'s' if runs > 1 else ''} a month): first month {first:,.0f} B/probe "
+        print(f"  {kind:8} ({per_month} series a month): first month {first:,.0f} B/probe "
               f"(with its probes row), each further month {second:,.0f} B/probe-month{target}")
 
 

@@ -21,7 +21,6 @@ exact.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -106,44 +105,46 @@ def insert(series: Sequence[Series], observations: Iterable[tuple[int, bool]]) -
     rows twice changes nothing); one recorded with the other result raises ConflictError,
     as do two new ones at the same instant with different results. One that falls between
     the times of a recorded series splits it, so that it counts in its place (its count, its
-    coverage) whatever the order in which history arrived.
+    coverage) whatever the order in which history arrived. One pass over both, sorted.
     """
-    out = list(series)
-    starts = [s.start for s in out]
-    added = 0
-    seen: dict[int, bool] = {}
-    for t, ok in sorted(observations):
-        if t in seen:
-            if seen[t] != ok:
-                raise ConflictError(t, ok, Series(seen[t], t, 0, 1))
-            continue
-        seen[t] = ok
-        i = bisect.bisect_right(starts, t) - 1  # the series starting at or before t
-        if i >= 0 and out[i].holds(t):
-            if out[i].success != ok:
-                raise ConflictError(t, ok, out[i])
-            continue
-        piece = [Series(ok, t, 0, 1)]
-        if i >= 0 and t < out[i].last:  # inside a series' span: split it around t
-            left, right = _split(out[i], t)
-            out[i:i + 1] = [left, *piece, right]
-            starts[i:i + 1] = [left.start, t, right.start]
-        else:
-            out[i + 1:i + 1] = piece
-            starts[i + 1:i + 1] = [t]
-        added += 1
-    return _compact(out), added
-
-
-def _compact(series: list[Series]) -> list[Series]:
     out: list[Series] = []
-    for s in series:
-        joined = _joined(out[-1], s) if out else None
-        if joined is None:
-            out.append(s)
-        else:
-            out[-1] = joined
-    return out
+    old = iter(series)
+    cur = next(old, None)
+    added = 0
+    prev: tuple[int, bool] | None = None
+    for t, ok in sorted(observations):
+        if prev is not None and prev[0] == t:
+            if prev[1] != ok:
+                raise ConflictError(t, ok, Series(prev[1], t, 0, 1))
+            continue
+        prev = (t, ok)
+        while cur is not None and cur.last < t:  # recorded series wholly before t
+            _push(out, cur)
+            cur = next(old, None)
+        if cur is not None and cur.start <= t:  # t falls in cur's span
+            if cur.holds(t):
+                if cur.success != ok:
+                    raise ConflictError(t, ok, cur)
+                continue
+            left, cur = _split(cur, t)
+            _push(out, left)
+        _push(out, Series(ok, t, 0, 1))
+        added += 1
+    while cur is not None:
+        _push(out, cur)
+        cur = next(old, None)
+    return out, added
+
+
+def _push(out: list[Series], s: Series | None) -> None:
+    """Append ``s`` to ``out``, joined with the last series when they continue each other."""
+    if s is None:
+        return
+    joined = _joined(out[-1], s) if out else None
+    if joined is None:
+        out.append(s)
+    else:
+        out[-1] = joined
 
 
 def append(series: list[Series], t: int, ok: bool) -> Series:
