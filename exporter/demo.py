@@ -36,6 +36,7 @@ SCRIPT = (
     ("initech-test", CHANNELS, 130, 160),  # inside initech-test's maintenance window
 )
 TOKEN = "demo-token"
+MAINTENANCE_HOURS = 3  # initech-test's window, opened when the demo starts
 
 
 class Endpoints:
@@ -73,18 +74,26 @@ class Endpoints:
         self.server.server_close()
 
 
+def maintenance_start(now: float, tz: str = TIMEZONE) -> float:
+    """Where initech-test's window starts: the minute the demo starts in (computed in UTC:
+    a local "now minus a minute" can fall into the spring-forward gap), so the window is
+    open from the first scrape; in a month's first minute, the next minute, so that the
+    tenant has eligible time, hence a figure."""
+    start = now - now % 60
+    return start if start > month_bounds(*_year_month(now, tz), tz)[0] else start + 60
+
+
 def demo_config(url: str, now: float) -> str:
     """A config like config.example.yaml, pointed at the simulated endpoints. initech-test
-    gets a maintenance window around the demo's start so its scripted outage falls inside."""
-    local = dt.datetime.fromtimestamp(now, ZoneInfo(TIMEZONE))
-    window_start = (local - dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
+    gets a maintenance window from the demo's start so its scripted outage falls inside."""
+    window_start = dt.datetime.fromtimestamp(maintenance_start(now), ZoneInfo(TIMEZONE))
     tenants = []
     for name, env in (("acme-prod", "production"), ("globex-prod", "production"), ("initech-test", "non-production")):
         probes = "\n".join(f'      - {{name: {c}, url: "{url}/{name}/{c}"}}' for c in CHANNELS)
         extra = ""
         if name == "initech-test":
             extra = (f"    maintenance_windows:\n      - {{name: demo-maintenance, date: {window_start:%Y-%m-%d}, "
-                     f'start: "{window_start:%H:%M}", duration: 3h}}\n')
+                     f'start: "{window_start:%H:%M}", duration: {MAINTENANCE_HOURS}h}}\n')
         tenants.append(f"  - name: {name}\n    environment: {env}\n{extra}    probes:\n{probes}")
     return f"""# Written by `sla-exporter demo`.
 timezone: {TIMEZONE}
@@ -131,8 +140,8 @@ def seed_support(store: Store, now: float) -> None:
     store.add_request(ServiceRequest("SR-DEMO-1", "initech-test", now - 86400, title="add a chat queue"))
 
 
-def _year_month(t: float) -> tuple[int, int]:
-    d = dt.datetime.fromtimestamp(t, ZoneInfo(TIMEZONE))
+def _year_month(t: float, tz: str = TIMEZONE) -> tuple[int, int]:
+    d = dt.datetime.fromtimestamp(t, ZoneInfo(tz))
     return d.year, d.month
 
 
