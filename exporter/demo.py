@@ -17,6 +17,10 @@ The figures are designed, whatever the moment the demo starts (see ``BANDS``):
   first hours it waits. So the live script can never drag a figure out of its band.
 - Otherwise the figures only rise, by the up time the demo adds: a demo run no longer than
   the month to date it started with (at 00:20 on the 1st: 20 minutes) stays below the top.
+
+``SLA_DEMO_START`` (an ISO 8601 instant in the past; read here only, not a documented option)
+starts the demo as if at that instant, time then running at normal speed: the tests run the
+real process at 00:20 on the 1st with it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import datetime as dt
 import logging
 import math
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -41,6 +46,7 @@ from exporter.daemon import Daemon
 from exporter.maintenance import maintenance_intervals
 from exporter.model import Config, Tenant
 from exporter.months import month_bounds
+from exporter.probes import Prober
 from exporter.store import Store
 from exporter.support import Event, Incident, ServiceRequest
 from exporter.units import format_percent
@@ -50,6 +56,7 @@ log = logging.getLogger("sla_exporter")
 TIMEZONE = "Europe/Helsinki"
 CHANNELS = ("agent-ui", "chat", "voice-api", "rest-api")
 TOKEN = "demo-token"
+START_ENV = "SLA_DEMO_START"
 MAINTENANCE_HOURS = 3  # initech-test's window, opened when the demo starts
 
 
@@ -349,7 +356,29 @@ def _year_month(t: float, tz: str = TIMEZONE) -> tuple[int, int]:
     return d.year, d.month
 
 
-def run(listen: tuple[str, int], clock: Callable[[], float] = time.time) -> int:
+def start_clock(text: str | None, real: Callable[[], float] = time.time) -> Callable[[], float]:
+    """The demo's clock: ``real``, or, given an ISO 8601 instant in the past, one that reads
+    that instant now and runs on at ``real``'s pace (the probe scheduler keeps to the real
+    clock, so a start in the future would never probe)."""
+    if not text:
+        return real
+    start = dt.datetime.fromisoformat(text)  # ValueError
+    if start.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset")
+    offset = start.timestamp() - real()
+    if offset > 0:
+        raise ValueError(f"{text!r} is in the future")
+    return lambda: real() + offset
+
+
+def run(listen: tuple[str, int], clock: Callable[[], float] | None = None,
+        environ: Mapping[str, str] = os.environ) -> int:
+    if clock is None:
+        try:
+            clock = start_clock(environ.get(START_ENV))
+        except ValueError as err:
+            print(f"sla-exporter demo: {START_ENV}: {err}", file=sys.stderr)
+            return 1
     now = clock()
     endpoints = Endpoints(clock)
     workdir = tempfile.mkdtemp(prefix="sla-exporter-demo-")
@@ -364,6 +393,9 @@ def run(listen: tuple[str, int], clock: Callable[[], float] = time.time) -> int:
         seed_support(store, now)
     endpoints.plan = plan = Plan(cfg, now, seeded)
     daemon = Daemon(config_path, storage, listen, clock=clock, cfg=cfg)
+    if clock is not time.time:  # results stamped by the clock the figures are computed with
+        daemon.prober.close()
+        daemon.prober = Prober(clock=clock)
     host, port = listen
     shown = "localhost" if host in ("0.0.0.0", "") else host
     figures = ", ".join(f"{name} {format_percent(s.availability) if s.availability is not None else 'n/a'}"

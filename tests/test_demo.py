@@ -2,6 +2,7 @@
 injected), and the real process as a newcomer runs it."""
 
 import datetime as dt
+import os
 import signal
 import subprocess
 import sys
@@ -277,6 +278,36 @@ def test_designed_downtime_stays_in_band_when_rounded():
     assert demo.designed_downtime(demo.BANDS["globex-prod"], 1000) == 2
 
 
+def test_start_clock_reads_the_given_instant_and_runs_on():
+    real = [1_800_000_000.0]
+    clock = demo.start_clock("2026-11-01T00:20:00+02:00", real=lambda: real[0])
+    assert clock() == local(2026, 11, 1, 0, 20)
+    real[0] += 7.5
+    assert clock() == local(2026, 11, 1, 0, 20) + 7.5
+    assert demo.start_clock(None, real=lambda: real[0]) is not clock
+    with pytest.raises(ValueError, match="future"):
+        demo.start_clock("2030-01-01T00:00:00+02:00", real=lambda: real[0])
+    with pytest.raises(ValueError, match="UTC offset"):
+        demo.start_clock("2026-11-01T00:20:00", real=lambda: real[0])
+
+
+def test_the_demo_stamps_probe_results_with_its_own_clock(monkeypatch):
+    # The figures are computed with the demo's clock; results stamped by the real one would
+    # land outside an injected month.
+    seen = {}
+
+    def run_forever(daemon):
+        seen["started"] = daemon.prober.probe(daemon.cfg.tenants[0].probes[0]).started
+        seen["now"] = daemon.clock()
+        daemon.server.server_close()
+        daemon.store.close()
+        daemon.prober.close()
+
+    monkeypatch.setattr(demo.Daemon, "run_forever", run_forever)
+    assert demo.run(("127.0.0.1", 0), clock=demo.start_clock(FAKE_START)) == 0
+    assert local(2026, 11, 1, 0, 20) <= seen["started"] <= seen["now"] < local(2026, 11, 1, 0, 21)
+
+
 def free_port():
     import socket
 
@@ -285,11 +316,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_demo_shows_figures_for_several_tenants_within_a_minute():
-    # At the real date: only what holds at any moment of a month.
+FAKE_START = "2026-11-01T00:20:00+02:00"  # in the past, as SLA_DEMO_START must be
+
+
+def test_the_real_demo_at_0020_on_the_1st_shows_its_bands_within_a_minute():
     port = free_port()
+    env = dict(os.environ, SLA_DEMO_START=FAKE_START)
     proc = subprocess.Popen([sys.executable, "-m", "exporter", "demo", "--web.listen-address", f"127.0.0.1:{port}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         deadline = time.monotonic() + 60
         samples = {}
@@ -297,26 +331,41 @@ def test_demo_shows_figures_for_several_tenants_within_a_minute():
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
                     text = r.read().decode()
-                samples = {(s.name, s.labels.get("tenant")): s.value
+                samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
                            for f in text_string_to_metric_families(text) for s in f.samples}
-                if sum(1 for (name, _), v in samples.items() if name == "sla_up") >= 3:
+                if sum(1 for name, _ in samples if name == "sla_up") >= 3:
                     break
             except OSError:
                 pass
             time.sleep(0.2)
-        availability = {t: v for (name, t), v in samples.items() if name == "sla_availability_ratio"}
-        assert set(availability) == set(demo.BANDS), availability
+
+        def of(name, **labels):
+            return samples.get((name, tuple(sorted(labels.items()))))
+
+        assert of("sla_month_start_timestamp_seconds") == local(2026, 11, 1)  # the injected clock
+        availability = {t: of("sla_availability_ratio", tenant=t) for t in demo.BANDS}
         for tenant, band in demo.BANDS.items():
             assert band.floor <= availability[tenant] <= band.top, availability
-        assert len(set(availability.values())) == 3  # different histories, different figures
-        assert samples[("sla_error_budget_seconds", "acme-prod")] > 0
-        assert samples[("sla_support_incidents_open", "acme-prod")] == 1
+        assert availability["acme-prod"] < 1 and len(set(availability.values())) == 3
+        assert of("sla_maintenance_active", tenant="initech-test") == 1
+        assert of("sla_error_budget_seconds", tenant="acme-prod") > 0
+        assert of("sla_support_incidents_open", tenant="acme-prod", priority="P2", source="filed") == 1
+        assert of("sla_support_service_requests_open", tenant="initech-test") == 1
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=15)
     assert proc.returncode == 0, out
     assert "sla-exporter demo: three simulated tenants" in out
-    assert "Month to date: acme-prod " in out
+    assert "Month to date: acme-prod 99.950%, globex-prod 99.800%, initech-test 99.200%." in out
+    assert "globex-prod fails completely for 10 s (a detected P1; from 01:20," in out
+
+
+def test_the_real_demo_refuses_a_start_in_the_future():
+    env = dict(os.environ, SLA_DEMO_START="2999-01-01T00:00:00+00:00")
+    args = [sys.executable, "-m", "exporter", "demo", "--web.listen-address", f"127.0.0.1:{free_port()}"]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=30)
+    assert proc.returncode == 1
+    assert "SLA_DEMO_START" in proc.stderr and "future" in proc.stderr
 
 
 def _status(url):
