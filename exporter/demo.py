@@ -402,16 +402,16 @@ def run(listen: tuple[str, int], clock: Callable[[], float] | None = None,
                         for name, s in seeded.items())
     first = plan.first("globex-prod")
     when = ("from the first cycle" if first == 0 else "not in the next 24 h" if first is None else
-            f"from {dt.datetime.fromtimestamp(now + first * CYCLE, ZoneInfo(TIMEZONE)):%H:%M}, when its "
-            "month to date can absorb it")
+            f"from {dt.datetime.fromtimestamp(now + first * CYCLE, ZoneInfo(TIMEZONE)):%H:%M}")
     print(f"""sla-exporter demo: three simulated tenants, probed every 2 s by the real exporter.
   metrics:   http://{shown}:{port}/metrics   (try: curl -s {shown}:{port}/metrics | grep '^sla_')
   incidents: curl -s -H 'Authorization: Bearer {TOKEN}' {shown}:{port}/api/v1/incidents
   files:     {workdir} (config.yaml, sla.db)
 Month to date: {figures}.
 Every 5 minutes: chat of acme-prod fails for 30 s (a detected P2; acme-prod's SLA counts
-complete outages only), globex-prod fails completely for 10 s (a detected P1; {when}),
-initech-test fails for 30 s inside its maintenance window (not counted).
+complete outages only), initech-test fails for 30 s inside its maintenance window (not
+counted), and globex-prod fails completely for 10 s (a detected P1) whenever its month
+to date can absorb it: {when}.
 Ctrl-C stops.""", flush=True)
     try:
         daemon.run_forever()
