@@ -3,7 +3,6 @@
 daemon. Each test is bounded in time; conditions are polled, never slept on."""
 
 import signal
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
