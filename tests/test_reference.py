@@ -65,9 +65,12 @@ def iso_utc(t: int) -> str:
 
 
 def rules_of(text: str) -> ref.Rules:
-    from exporter import config  # config parsing only
-
-    return ref.rules_from_config(config.load_text(text))
+    """The reference's rules from config text, read by exporter.config.load."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "config.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        return ref.load_rules(path)
 
 
 def reference_of(config_text: str, csv_rows: list[str], year: int, month: int, now_ms: int | None = None) -> dict:
