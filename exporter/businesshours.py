@@ -1,7 +1,7 @@
 """Business time on a ``model.BusinessHours`` calendar. Pure: instants are UTC epoch
 seconds passed in; holidays come from the ``holidays`` package.
 
-Rules (PRODUCT.md "Support deadlines"): a clock that starts outside business hours starts
+Rules (docs/semantics.md, "Support deadlines"): a clock that starts outside business hours starts
 at the next opening; a deadline that falls exactly at closing time is that closing time
 (not the next opening). Opening and closing are local wall times, so business days stay
 08:00-16:30 across DST changes.

@@ -38,6 +38,7 @@ from exporter.recorder import Recorder
 from exporter.store import Store
 from exporter.support import SERVICE_REQUEST, delivery_due, evaluate, request_breached
 from exporter.states import Run, StateIntervals, probe_state, tenant_state
+from exporter.units import instant_ms
 
 
 @dataclass
@@ -314,7 +315,7 @@ class SLACollector(Collector):
                 samples[metric.name].append(Sample(metric.name, labelset, value, None))
 
         current = month_of(now, cfg.timezone)
-        now_s, now = now, int(now * 1000)  # the figures are computed in ms
+        now_s, now = now, instant_ms(now)  # the figures are computed in ms
         month_start, month_end = month_bounds_ms(*current, cfg.timezone)
         previous = (current[0] - 1, 12) if current[1] == 1 else (current[0], current[1] - 1)
         results = self.recorder.last_results()

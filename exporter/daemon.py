@@ -37,6 +37,7 @@ from exporter.recorder import Recorder, Result
 from exporter.store import Store
 from exporter.support import Event, Incident
 from exporter.web import Endpoints, Server
+from exporter.units import instant_ms
 
 log = logging.getLogger("sla_exporter")
 
@@ -79,7 +80,7 @@ def next_slot_ms(t_ms: int, interval_ms: int, phase: int) -> int:
 def stamp_ms(started: float, interval_ms: int, phase: int) -> int:
     """The time a result is recorded at: its slot when it started within ``SLOT_SLACK`` of
     it (so a steady probe's history is one evenly spaced series), else its own start."""
-    t = int(started * 1000)
+    t = instant_ms(started)
     slot = t - (t - phase) % interval_ms  # the slot at or before t
     if t - slot > interval_ms // 2:
         slot += interval_ms
@@ -194,7 +195,7 @@ class Daemon:
         for job in self.scheduler.get_jobs():
             if job.id.startswith("probe:") and job.id not in wanted:
                 job.remove()
-        now_ms = int(self.clock() * 1000)
+        now_ms = instant_ms(self.clock())
         for job_id, (tenant, probe) in wanted.items():
             job = self.scheduler.get_job(job_id)
             if job is not None and not force and job.args == (tenant, probe):

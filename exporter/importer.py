@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from exporter.model import Config
 from exporter.states import ConflictError
 from exporter.store import MergeResult, Store
+from exporter.units import instant_ms
 
 HEADER = ["time", "tenant", "probe", "success"]
 _SUCCESS = {"1": True, "0": False, "true": True, "false": False}
@@ -86,7 +87,7 @@ def parse(lines: Iterable[str], cfg: Config, progress: Callable[[int], None] | N
     tenants = {t.name for t in cfg.tenants}
     by_probe: dict[tuple[str, str], list[tuple[int, bool]]] = {}
     where: dict[tuple[str, str, int], tuple[int, bool]] = {}
-    latest = None if now is None else int(now * 1000) + MAX_AHEAD_MS
+    latest = None if now is None else instant_ms(now) + MAX_AHEAD_MS
     rows = 0
 
     def bad(message: str) -> None:

@@ -23,6 +23,7 @@ from exporter.accounting import probe_runs, probe_series
 from exporter.model import OUR_REASONS, Config, Probe, Tenant
 from exporter.states import ConflictError, Run, Series, append, append_run, insert, probe_state_at, runs, tenant_state_at
 from exporter.store import MAX_MS, Store
+from exporter.units import instant_ms
 
 log = logging.getLogger("sla_exporter")
 
@@ -49,14 +50,14 @@ class Result:
 
     @property
     def time_ms(self) -> int:
-        return self.stamp if self.stamp is not None else int(self.started * 1000)
+        return self.stamp if self.stamp is not None else instant_ms(self.started)
 
 
 class Recorder:
     def __init__(self, store: Store, cfg: Config, since: float):
         self.store = store
         self.lock = threading.Lock()
-        self.since = int(since * 1000)  # memory holds every run that covers any time from here on (ms)
+        self.since = instant_ms(since)  # memory holds every run that covers any time from here on (ms)
         self.cfg = cfg
         self.series: dict[Key, list[Series]] = {}
         self.runs: dict[Key, list[Run]] = {}
@@ -106,7 +107,7 @@ class Recorder:
     def trim(self, since: float) -> None:
         """Forget what memory no longer needs before ``since`` (called when a month begins)."""
         with self.lock:
-            self.since = int(since * 1000)
+            self.since = instant_ms(since)
             for key, run_list in self.runs.items():
                 kept = [r for r in run_list if r.end > self.since]
                 cut = kept[0].start if kept else self.since
@@ -203,7 +204,7 @@ class Recorder:
     def tick(self, now: float) -> dict[str, dict[str, str]]:
         """Log states that changed by time passing alone (a probe going stale); return
         every tenant's probe states at ``now`` (for incident detection)."""
-        now_ms = int(now * 1000)
+        now_ms = instant_ms(now)
         with self.lock:
             return {tenant.name: self._log_changes(tenant.name, now_ms, "stale") for tenant in self.cfg.tenants}
 
@@ -252,7 +253,7 @@ class Recorder:
     def state_now(self, tenant: Tenant, now: float) -> tuple[str, dict[str, str]]:
         """(tenant state, {probe: state}) at instant ``now`` (epoch s): up, down or unknown."""
         with self.lock:
-            return self._state_now(tenant, int(now * 1000))
+            return self._state_now(tenant, instant_ms(now))
 
     def _state_now(self, tenant: Tenant, now: int) -> tuple[str, dict[str, str]]:
         lasts = {p.name: (self.runs.get((tenant.name, p.name)) or [None])[-1] for p in tenant.probes}

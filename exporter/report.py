@@ -14,7 +14,7 @@ from exporter.accounting import store_runs, tenant_figures
 from exporter.model import Config, Tenant
 from exporter.months import month_bounds_ms
 from exporter.store import Store
-from exporter.units import format_duration, format_percent
+from exporter.units import format_duration, format_percent, instant_ms
 
 SECONDS_KEYS = (
     "eligible_seconds",
@@ -48,7 +48,7 @@ def build(cfg: Config, store: Store, year: int, month: int, tenants: list[Tenant
     still refers to the whole month."""
     tz = ZoneInfo(cfg.timezone)
     start, end = month_bounds_ms(year, month, cfg.timezone)
-    now_ms = None if now is None else int(now * 1000)
+    now_ms = None if now is None else instant_ms(now)
     in_progress = now_ms is not None and now_ms < end
     until = max(start, now_ms) if in_progress else end
     runs_of = store_runs(store, until if in_progress else None)

@@ -1,4 +1,4 @@
-"""Support deadlines (PRODUCT.md "Support deadlines"). Pure: instants are UTC epoch
+"""Support deadlines (docs/semantics.md, "Support deadlines"). Pure: instants are UTC epoch
 seconds passed in, nothing is read from the clock or the store.
 
 An incident's clocks start when it is opened. A priority change restarts the targets not

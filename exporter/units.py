@@ -41,6 +41,13 @@ def parse_duration(text: object) -> float:
     return parse_duration_ms(text) / 1000
 
 
+def instant_ms(seconds: float) -> int:
+    """An instant in epoch seconds (a clock reading, ``now``) as integer milliseconds: read
+    as the decimal it prints as and truncated, so 1790802000.123 is ...123 ms whatever
+    binary fraction the float holds (``int(x * 1000)`` can give ...122)."""
+    return int(Decimal(repr(seconds)) * 1000 // 1)
+
+
 def to_ms(seconds: float) -> int:
     """Seconds that came from an exact millisecond value (a parsed duration) back to it."""
     return round(seconds * 1000)

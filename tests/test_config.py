@@ -10,7 +10,7 @@ from exporter import config
 from exporter.config import ConfigError, Problem, load, load_text, summary
 from exporter.model import EnvRef
 
-# The PRODUCT.md example, plus what it leaves out: unquoted times, probe_defaults overrides,
+# The README example, plus what it leaves out: unquoted times, probe_defaults overrides,
 # a second tenant with its own window, SLA override and header from the environment.
 FULL = """\
 timezone: Europe/Helsinki

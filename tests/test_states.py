@@ -125,7 +125,7 @@ observations = st.lists(st.tuples(st.integers(0, 500), st.booleans()), max_size=
 
 
 def naive_state(obs, stale, threshold, lo, hi):
-    """The PRODUCT.md definition, observation by observation."""
+    """The docs/semantics.md definition, observation by observation."""
     obs = sorted(obs)
     cover = [(t, min(obs[i + 1][0], t + stale) if i + 1 < len(obs) else t + stale, ok) for i, (t, ok) in enumerate(obs)]
     cells = {}
