@@ -183,3 +183,26 @@ tenants:
     assert out.stderr.strip() == (f"sla-exporter check: {config}: tenants[0].probes[0].headers.Authorization: "
                                   "environment variable ACME_API_TOKEN_UNSET is not set (tenant acme, probe ui)")
     assert "Traceback" not in out.stderr
+
+
+def test_a_reload_storm_does_not_stop_the_probes(tmp_path, target):
+    """POST /-/reload every half second: unchanged probes keep their slots, so a 2 s probe
+    still runs about every 2 s (before, every reload restarted its timing: it never ran)."""
+    e = Exporter(tmp_path, f"""
+tenants:
+  - name: acme
+    probes:
+      - {{name: ui, url: "{target.url}/health", interval: 2s, timeout: 1s}}
+""")
+    try:
+        e.start()
+        e.wait_for(lambda: e.value("sla_probe_success", tenant="acme", probe="ui") == 1, what="a first result")
+        target.healthy = False  # count runs through the failures they record
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 8.5:
+            assert e.get("/-/reload", method="POST")[0] == 200
+            time.sleep(0.5)
+        runs = e.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="status") or 0
+        assert runs >= 3  # about 4 slots in 8.5 s
+    finally:
+        e.stop(signal.SIGKILL)
