@@ -6,6 +6,11 @@ token comes from the file or environment variable named in ``support.api`` and i
 in constant time. With no token configured, writes are off (403) and reads are open; with
 one, reads need it too; if the configured token cannot be read, the API is off (503) and
 monitoring goes on. Every refusal says why.
+
+Bodies are strict JSON objects: at most ``MAX_BODY`` bytes, ``MAX_DEPTH`` levels deep,
+integers of at most ``MAX_DIGITS`` digits, no NaN or Infinity, no lone surrogates in any
+string. Times are RFC 3339 with an offset, from ``MIN_TIME`` (2000-01-01) to
+``FUTURE_SLACK`` seconds after now.
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ _EVENT_FIELDS = {"kind", "time", "priority", "note"}
 _REQUEST_FIELDS = {"id", "tenant", "title", "opened"}
 _REQUEST_EVENT_FIELDS = {"kind", "time", "note"}
 MAX_TEXT = 2000
+MAX_DEPTH = 16  # our documents are two levels deep; anything deeper is not for us
+MAX_DIGITS = 20
+MIN_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc).timestamp()
+FUTURE_SLACK = 300  # seconds: clocks of the caller and of the exporter may differ a little
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ApiError(Exception):
@@ -280,12 +290,43 @@ def _json(body: bytes) -> dict:
     if len(body) > MAX_BODY:
         raise ApiError(413, f"body larger than {MAX_BODY} bytes")
     try:
-        doc = json.loads(body.decode("utf-8") or "null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        doc = json.loads(body.decode("utf-8") or "null", parse_int=_int, parse_constant=_constant)
+    except RecursionError:
+        raise ApiError(400, f"body: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
         raise ApiError(400, f"body is not valid JSON: {err}") from None
+    _check_values(doc)
     if not isinstance(doc, dict):
         raise ApiError(400, "body: expected a JSON object")
     return doc
+
+
+def _int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_DIGITS:
+        raise ApiError(400, f"body: a number of {digits} digits (at most {MAX_DIGITS})")
+    return int(text)
+
+
+def _constant(name: str):
+    raise ApiError(400, f"body is not valid JSON: {name} is not a JSON value")
+
+
+def _check_values(doc) -> None:
+    """Depth and strings of a parsed document, without recursion."""
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise ApiError(400, f"body: nested deeper than {MAX_DEPTH} levels")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    raise ApiError(400, "body: a key with a lone surrogate (\\ud800-\\udfff) is not text")
+                stack.append((item, depth + 1))
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            raise ApiError(400, "body: a string with a lone surrogate (\\ud800-\\udfff) is not text")
 
 
 def _fields(doc: dict, allowed: set[str], required: set[str]) -> None:
@@ -326,6 +367,8 @@ def _time(doc: dict, key: str, default: float) -> float:
     if stamp is None or stamp.tzinfo is None:
         raise ApiError(400, f"{key}: expected RFC 3339 with an offset, e.g. 2026-11-26T10:00:00+02:00")
     t = stamp.timestamp()
-    if t > default + 300:
-        raise ApiError(422, f"{key}: in the future")
+    if t < MIN_TIME:
+        raise ApiError(400, f"{key}: before 2000-01-01")
+    if t > default + FUTURE_SLACK:
+        raise ApiError(400, f"{key}: in the future (more than {FUTURE_SLACK // 60} minutes after now)")
     return t
