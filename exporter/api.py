@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from exporter import support
 from exporter.model import Config
-from exporter.store import Store
+from exporter.store import Store, to_ms
 from exporter.support import Event, Incident, ServiceRequest
 
 MAX_BODY = 64 * 1024
@@ -256,9 +256,12 @@ class Api:
         elif "priority" in doc:
             raise ApiError(400, "priority: only for kind 'priority'")
         when = _time(doc, "time", now)
-        if when < inc.opened:
+        if to_ms(when) < to_ms(inc.opened):  # as stored: in milliseconds
             raise ApiError(422, "time: before the incident was opened")
-        self.store.add_event(inc.id, Event(kind, when, priority, _text(doc, "note")))
+        # The store refuses it too, in the same transaction as the write: a resolution that
+        # arrives between the check above and this write wins.
+        if not self.store.add_event(inc.id, Event(kind, when, priority, _text(doc, "note"))):
+            raise ApiError(409, f"incident {inc.id!r} is resolved; no more events")
         return self._incident_doc(self._incident(inc.id), now)
 
     def _create_request(self, doc: dict) -> dict:
@@ -280,9 +283,10 @@ class Api:
             raise ApiError(409, f"service request {req.id!r} is delivered already")
         now = self.clock()
         when = _time(doc, "time", now)
-        if when < req.opened:
+        if to_ms(when) < to_ms(req.opened):  # as stored: in milliseconds
             raise ApiError(422, "time: before the request was opened")
-        self.store.deliver_request(req.id, when)
+        if not self.store.deliver_request(req.id, when):  # delivered meanwhile by another call
+            raise ApiError(409, f"service request {req.id!r} is delivered already")
         return self._request_doc(self._request(req.id), now)
 
 
