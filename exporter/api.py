@@ -5,7 +5,9 @@ returns a status and a JSON document. Writes need ``Authorization: Bearer <token
 token comes from the file or environment variable named in ``support.api`` and is compared
 in constant time. With no token configured, writes are off (403) and reads are open; with
 one, reads need it too; if the configured token cannot be read, the API is off (503) and
-monitoring goes on. Every refusal says why.
+monitoring goes on. (With basic auth in the web config, the HTTP server asks for the basic
+credentials first; the token stands in for them on the API only when one is configured.)
+Every refusal says why.
 
 Bodies are strict JSON objects: at most ``MAX_BODY`` bytes, ``MAX_DEPTH`` levels deep,
 integers of at most ``MAX_DIGITS`` digits, no NaN or Infinity, no lone surrogates in any
@@ -116,6 +118,19 @@ class Api:
             raise ApiError(405, f"method {method} is not allowed here")
         raise ApiError(404, "no such endpoint")
 
+    def has_token(self) -> bool:
+        """A token is configured and readable."""
+        token, problem = self.token()
+        return token is not None and problem is None
+
+    def token_matches(self, value: str) -> bool:
+        """``value`` (of ``Authorization: Bearer <value>``) is the configured token; False
+        when none is configured. Constant time."""
+        token, problem = self.token()
+        if token is None or problem is not None:
+            return False
+        return hmac.compare_digest(value.strip().encode("utf-8", "surrogateescape"), token.encode())
+
     def _authorize(self, method: str, headers) -> None:
         token, problem = self.token()
         if problem is not None:
@@ -128,7 +143,7 @@ class Api:
         scheme, _, value = given.partition(" ")
         if scheme.lower() != "bearer" or not value:
             raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)")
-        if not hmac.compare_digest(value.strip().encode(), token.encode()):
+        if not self.token_matches(value):
             raise ApiError(401, "invalid bearer token")
 
     # -- reading -----------------------------------------------------------------------------

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import html
 import json
 import logging
+import re
 import socket
 import ssl
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,8 @@ from prometheus_client.exposition import choose_encoder, generate_latest
 from exporter import __version__, exposition
 from exporter.api import MAX_BODY
 from exporter.webconfig import WebConfig
+
+log = logging.getLogger("sla_exporter")
 
 LANDING = """<!doctype html>
 <html><head><title>sla-exporter</title></head>
@@ -35,6 +38,8 @@ LANDING = """<!doctype html>
 <p><code>POST /-/reload</code> reloads the config file.</p>
 </body></html>
 """
+
+_LENGTH = re.compile(r"[0-9]{1,18}")  # ASCII digits only: int() would take "+5", "5_0" and "٥"
 
 
 class Endpoints:
@@ -55,41 +60,110 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = f"sla-exporter/{__version__}"
     timeout = 30  # a client that sends nothing (or a byte a minute) is dropped
+    # Buffered: a response (headers and body) leaves in one write, flushed once it is
+    # complete. Two small writes would meet Nagle's algorithm and the client's delayed ACK
+    # (40 ms per keep-alive request); accepted sockets also have TCP_NODELAY.
+    wbufsize = 64 * 1024
+    body = b""
 
-    def _authenticated(self) -> bool:
-        """Basic auth from the web config, on every endpoint. An API call with a bearer
-        token is the API's to check: one Authorization header cannot carry both."""
+    def handle_one_request(self) -> None:
+        self.body = b""
+        try:
+            super().handle_one_request()
+            self.wfile.flush()  # also an error answered from parse_request
+        except OSError:  # the client went away
+            self.close_connection = True
+
+    def _framing(self) -> tuple[int, str | None, int]:
+        """(body length, refusal reason, refusal status) from the request's headers."""
+        if self.headers.get_all("Transfer-Encoding"):
+            # Not supported, and not to be mistaken for the next request on the connection.
+            return 0, "chunked request bodies are not supported: send Content-Length", 411
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1 or (lengths and not _LENGTH.fullmatch(lengths[0].strip())):
+            return 0, "bad Content-Length", 400
+        length = int(lengths[0]) if lengths else 0
+        if length > MAX_BODY:
+            return 0, f"body larger than {MAX_BODY} bytes", 413
+        return length, None, 0
+
+    def handle_expect_100(self) -> bool:
+        # "100 Continue" only for a body that will be read, and at once (the writer buffers).
+        if self._framing()[1] is None:
+            self.send_response_only(100)
+            self.end_headers()
+            self.wfile.flush()
+        return True
+
+    def parse_request(self) -> bool:
+        """The request line and headers, then the whole body (``self.body``): a request is
+        read completely before anything runs, so keep-alive connections stay in step."""
+        if not super().parse_request():
+            return False
+        length, refusal, status = self._framing()
+        if refusal is not None:
+            return self._refuse(status, refusal)
+        if length:
+            self.body = self.rfile.read(length)
+            if len(self.body) < length:  # the client stopped half way
+                self.close_connection = True
+                return False
+        return True
+
+    def _refuse(self, code: int, reason: str) -> bool:
+        """Answer ``code`` and close the connection: what follows on it cannot be trusted."""
+        self.close_connection = True
+        if self.path.startswith("/api/"):
+            self._send(code, (json.dumps({"error": reason}) + "\n").encode(), "application/json", close=True)
+        else:
+            self._send(code, (reason + "\n").encode(), close=True)
+        return False
+
+    def _authenticated(self, path: str) -> bool:
+        """With basic auth configured, every endpoint needs valid basic credentials. The one
+        alternative: on the support API, the API's bearer token, and only when one is
+        configured and it is the one given. Nothing else opens anything."""
         web = self.server.web
         if not web.users:
             return True
-        given = self.headers.get("Authorization") or ""
-        scheme, _, value = given.partition(" ")
-        if scheme.lower() == "bearer" and self.path.startswith("/api/"):
-            return True
-        if scheme.lower() == "basic":
+        scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
+        scheme = scheme.lower()
+        if scheme == "bearer" and path.startswith("/api/"):
+            api = self.server.endpoints.api
+            if api is not None and api.token_matches(value):
+                return True
+            self._unauthorized(path, "invalid bearer token" if api is not None and api.has_token()
+                               else "basic auth required (the support API has no token configured)")
+            return False
+        if scheme == "basic":
             try:
                 user, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8
                 user, password = "", ""
             if user and web.check(user, password):
                 return True
-        self.send_response(401)
-        self.send_header("WWW-Authenticate", 'Basic realm="sla-exporter", charset="UTF-8"')
-        body = b"unauthorized\n"
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        self._unauthorized(path, "basic auth required")
         return False
+
+    def _unauthorized(self, path: str, reason: str) -> None:
+        if path.startswith("/api/"):
+            body, content_type = (json.dumps({"error": reason}) + "\n").encode(), "application/json"
+        else:
+            body, content_type = b"unauthorized\n", "text/plain; charset=utf-8"
+        self._send(401, body, content_type, [("WWW-Authenticate", 'Basic realm="sla-exporter", charset="UTF-8"')])
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - silence access logs
         pass
 
-    def _send(self, code: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> None:
+    def _send(self, code: int, body: bytes, content_type: str = "text/plain; charset=utf-8",
+              headers: list[tuple[str, str]] = (), close: bool = False) -> None:
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        if close:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -102,29 +176,15 @@ class Handler(BaseHTTPRequestHandler):
         try:
             status, doc = api.handle(self.command, self.path, self.headers, body)
         except Exception:  # a bug or a store failure: answer, log, keep serving
-            logging.getLogger("sla_exporter").exception("support API request failed")
+            log.exception("support API request failed")
             status, doc = 500, {"error": "internal error; see the exporter's log"}
         self._send(status, (json.dumps(doc, indent=2) + "\n").encode(), "application/json")
 
-    def _body(self) -> bytes | None:
-        """The request body, or None after answering 413 for one over the API's limit."""
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY:
-            self.close_connection = True  # the unread body would desynchronize keep-alive
-            self._send(413 if length > 0 else 400, (json.dumps(
-                {"error": f"body larger than {MAX_BODY} bytes" if length > 0 else "bad Content-Length"}) + "\n"
-            ).encode(), "application/json")
-            return None
-        return self.rfile.read(length) if length else b""
-
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if not self._authenticated():
-            return
         ep = self.server.endpoints
         path = self.path.split("?", 1)[0]
+        if not self._authenticated(path):
+            return
         if path.startswith("/api/"):
             self._api(b"")
         elif path == "/metrics":
@@ -147,16 +207,16 @@ class Handler(BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def do_POST(self) -> None:  # noqa: N802
-        body = self._body()  # read it all so keep-alive connections stay in sync
-        if body is None or not self._authenticated():
+        path = self.path.split("?", 1)[0]
+        if not self._authenticated(path):
             return
-        if self.path.startswith("/api/"):
-            self._api(body)
-        elif self.path.split("?", 1)[0] == "/-/reload":
+        if path.startswith("/api/"):
+            self._api(self.body)
+        elif path == "/-/reload":
             ok, message = self.server.endpoints.reload()
             self._send(200 if ok else 500, (message + "\n").encode())
         else:
-            self._send(404 if self.path != "/metrics" else 405, b"not found\n")
+            self._send(404 if path != "/metrics" else 405, b"not found\n")
 
 
 class Server(ThreadingHTTPServer):
@@ -166,6 +226,20 @@ class Server(ThreadingHTTPServer):
         self.endpoints = endpoints
         self.web = web or WebConfig()  # replaced as a whole on reload
         super().__init__(address, Handler)
+
+    def get_request(self) -> tuple[socket.socket, tuple]:
+        sock, address = self.socket.accept()
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # pragma: no cover - not TCP
+            pass
+        return sock, address
+
+    def handle_error(self, request, client_address) -> None:
+        err = sys.exc_info()[1]
+        if isinstance(err, OSError):  # a client that went away: nothing to tell
+            return
+        log.exception("web connection failed")
 
     def finish_request(self, request: socket.socket, client_address) -> None:
         # TLS handshake in the connection's own thread, bounded in time, so a slow or
