@@ -85,5 +85,13 @@ STORE_WRITABLE = Metric("sla_exporter_store_writable", "gauge", (),
 STORE_ERRORS = Metric("sla_exporter_store_write_errors_total", "counter", (), "Failed writes to the store.")
 SCRAPE_DURATION = Metric("sla_exporter_scrape_duration_seconds", "gauge", (),
                          "Time this scrape spent computing the SLA figures.")
+WEB_CONNECTIONS_OPEN = Metric("sla_exporter_web_connections_open", "gauge", (),
+                              "HTTP connections to the exporter open now (idle keep-alive ones included).")
+WEB_CONNECTIONS_LIMIT = Metric("sla_exporter_web_connections_limit", "gauge", (),
+                               "The most HTTP connections the exporter keeps open at once; derived from the "
+                               "open-files limit, so that probes and the store always have descriptors left.")
+WEB_CONNECTIONS_DROPPED = Metric("sla_exporter_web_connections_dropped_total", "counter", (),
+                                 "Connections closed because the exporter was at its connection limit: the one "
+                                 "idle the longest, or the new one when none was idle.")
 
 ALL = [v for v in globals().values() if isinstance(v, Metric)]

@@ -1,23 +1,38 @@
-"""The HTTP endpoints: /metrics, /-/healthy, /-/ready, POST /-/reload and a landing page."""
+"""The HTTP endpoints: /metrics, /-/healthy, /-/ready, POST /-/reload and a landing page.
+
+Connections are bounded: each is served by a thread of its own (from a pool that grows to
+the limit and stays, so that a flood of connections costs no thread starts), and at most
+``Server.max_connections`` are open at once, a number derived from the open-files limit (raised to its hard limit at
+start where allowed) so that probes and the store always have descriptors left. A
+connection counts as idle until a whole request (headers and body) has been read, and again
+between keep-alive requests; at the limit a new connection closes the one idle the longest,
+so a crowd of idle or trickling clients cannot keep a scraper out. Only when every
+connection is busy answering is the new one closed at once.
+"""
 
 from __future__ import annotations
 
 import base64
+import errno
 import html
 import json
 import logging
+import queue
 import re
 import socket
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder, generate_latest
 
 from exporter import __version__, exposition
+from exporter import metrics as m
 from exporter.api import MAX_BODY
 from exporter.webconfig import WebConfig
 
@@ -39,7 +54,36 @@ LANDING = """<!doctype html>
 </body></html>
 """
 
+MAX_CONNECTIONS = 512  # never more, however high the open-files limit
+MIN_CONNECTIONS = 8  # never fewer, however low it is
+FD_RESERVE = 64  # descriptors kept for the process itself (store, logs, libraries) before sharing
+CLOSING_SLACK = 32  # closed connections whose threads have not let go of their socket yet
 _LENGTH = re.compile(r"[0-9]{1,18}")  # ASCII digits only: int() would take "+5", "5_0" and "٥"
+
+
+def raise_open_files_limit() -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard limit where the system allows it (as Go
+    programs do); returns the soft limit in force afterwards."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not a POSIX system
+        return 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # e.g. macOS refuses an unlimited soft limit: keep ours
+            pass
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return sys.maxsize if soft == resource.RLIM_INFINITY else soft
+
+
+def connection_limit(open_files: int) -> int:
+    """Connections for the web server: half of the descriptors left after ``FD_RESERVE``
+    (the other half is for probes, whose pool may need two each), within
+    [``MIN_CONNECTIONS``, ``MAX_CONNECTIONS``]. 256 open files give 96 connections, 1024
+    give 480."""
+    return max(MIN_CONNECTIONS, min(MAX_CONNECTIONS, (open_files - FD_RESERVE) // 2))
 
 
 class Endpoints:
@@ -66,12 +110,17 @@ class Handler(BaseHTTPRequestHandler):
     wbufsize = 64 * 1024
     body = b""
 
+    def setup(self) -> None:
+        super().setup()
+        self.conn = getattr(self.server.current, "conn", None)
+
     def handle_one_request(self) -> None:
+        self.server.idle(self.conn)  # waiting for a request: may be closed for a newcomer
         self.body = b""
         try:
             super().handle_one_request()
             self.wfile.flush()  # also an error answered from parse_request
-        except OSError:  # the client went away
+        except OSError:  # the client went away, or the connection was closed for another one
             self.close_connection = True
 
     def _framing(self) -> tuple[int, str | None, int]:
@@ -108,6 +157,7 @@ class Handler(BaseHTTPRequestHandler):
             if len(self.body) < length:  # the client stopped half way
                 self.close_connection = True
                 return False
+        self.server.busy(self.conn)
         return True
 
     def _refuse(self, code: int, reason: str) -> bool:
@@ -219,21 +269,163 @@ class Handler(BaseHTTPRequestHandler):
             self._send(404 if path != "/metrics" else 405, b"not found\n")
 
 
+class _Connection:
+    """One accepted connection, as the server keeps count of it."""
+
+    __slots__ = ("sock", "idle_since", "closing")
+
+    def __init__(self, sock: socket.socket):
+        self.sock: socket.socket | None = sock  # None once it is being closed by its thread
+        self.idle_since: float | None = time.monotonic()  # None while a request is answered
+        self.closing = False  # shut down by the server to make room
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # a burst of connections waits in the backlog, not in SYN retries
 
-    def __init__(self, address: tuple[str, int], endpoints: Endpoints, web: WebConfig | None = None):
+    def __init__(self, address: tuple[str, int], endpoints: Endpoints, web: WebConfig | None = None,
+                 max_connections: int | None = None):
         self.endpoints = endpoints
         self.web = web or WebConfig()  # replaced as a whole on reload
+        open_files = raise_open_files_limit()
+        self.max_connections = max_connections or connection_limit(open_files)
+        self.connections_dropped = 0
+        self.current = threading.local()  # .conn: the _Connection of the thread serving it
+        self._connections: set[_Connection] = set()
+        self._lock = threading.Lock()
+        # Connection threads: each serves one connection at a time, then waits for the next.
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._workers = self._waiting = self._queued = 0
+        self._warned = 0.0
         super().__init__(address, Handler)
+        endpoints.registry.register(WebCollector(self))
+        log.debug("web server limits", extra={"fields": {"max_connections": self.max_connections,
+                                                         "open_files_limit": open_files}})
+
+    # -- connection bookkeeping ------------------------------------------------------------
 
     def get_request(self) -> tuple[socket.socket, tuple]:
-        sock, address = self.socket.accept()
+        try:
+            sock, address = self.socket.accept()
+        except OSError as err:
+            if err.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                # Out of descriptors all the same: pause rather than spin on a listening
+                # socket that stays readable; the connection waits in the backlog.
+                self._warn("out of file descriptors; not accepting connections for a moment")
+                time.sleep(0.1)
+            raise
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:  # pragma: no cover - not TCP
             pass
         return sock, address
+
+    def process_request(self, request: socket.socket, client_address) -> None:
+        conn = self._admit(request)
+        if conn is None:
+            self.shutdown_request(request)
+            return
+        with self._lock:
+            self._queued += 1
+            grow = self._queued > self._waiting and self._workers < self.max_connections + CLOSING_SLACK
+            if grow:
+                self._workers += 1
+        self._queue.put((request, client_address, conn))
+        if grow:
+            try:
+                threading.Thread(target=self._work, name="web-connection", daemon=True).start()
+            except RuntimeError:  # no thread to be had: the ones there are take it in turn
+                with self._lock:
+                    self._workers -= 1
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._waiting += 1
+            item = self._queue.get()
+            with self._lock:
+                self._waiting -= 1
+                self._queued -= item is not None
+            if item is None:  # server_close
+                return
+            self._serve(*item)
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._lock:
+            workers = self._workers
+        for _ in range(workers):
+            self._queue.put(None)
+
+    def _serve(self, request: socket.socket, client_address, conn: _Connection) -> None:
+        self.current.conn = conn
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self._release(conn)  # before the close: the descriptor may be reused at once
+            self.shutdown_request(request)
+
+    def _admit(self, request: socket.socket) -> _Connection | None:
+        """Count a new connection in, closing the one idle the longest to make room at the
+        limit; None (close the new one) when every connection is busy."""
+        with self._lock:
+            open_now = [c for c in self._connections if not c.closing]
+            at_limit = len(open_now) >= self.max_connections
+            idle = [c for c in open_now if c.idle_since is not None and c.sock is not None] if at_limit else []
+            if idle:
+                victim = min(idle, key=lambda c: c.idle_since)
+                victim.closing = True
+                self.connections_dropped += 1
+                try:  # its thread sees the end of the stream and lets go of it
+                    socket.socket.shutdown(victim.sock, socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            # Connections still closing count too, up to a few: never past the descriptors set aside.
+            if (at_limit and not idle) or len(self._connections) >= self.max_connections + CLOSING_SLACK:
+                conn = None
+                self.connections_dropped += 1
+            else:
+                conn = _Connection(request)
+                self._connections.add(conn)
+        if at_limit:
+            self._warn("at the connection limit; closing the connections idle the longest" if idle else
+                       "at the connection limit with every connection busy; closing new ones")
+        return conn
+
+    def _release(self, conn: _Connection) -> None:
+        with self._lock:
+            conn.sock = None
+            self._connections.discard(conn)
+
+    def _rebind(self, conn: _Connection | None, sock: socket.socket | None) -> None:
+        """The socket object that now owns the connection's descriptor (TLS), or None."""
+        if conn is not None:
+            with self._lock:
+                conn.sock = sock
+
+    def idle(self, conn: _Connection | None) -> None:
+        if conn is not None:
+            with self._lock:
+                conn.idle_since = time.monotonic()
+
+    def busy(self, conn: _Connection | None) -> None:
+        if conn is not None:
+            with self._lock:
+                conn.idle_since = None
+
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._connections)
+
+    def _warn(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self._warned >= 60:  # at most once a minute: an attack must not flood the log
+            self._warned = now
+            log.warning(message, extra={"fields": {"max_connections": self.max_connections,
+                                                   "dropped_total": self.connections_dropped}})
 
     def handle_error(self, request, client_address) -> None:
         err = sys.exc_info()[1]
@@ -241,28 +433,51 @@ class Server(ThreadingHTTPServer):
             return
         log.exception("web connection failed")
 
+    # -- TLS ------------------------------------------------------------------------------
+
     def finish_request(self, request: socket.socket, client_address) -> None:
         # TLS handshake in the connection's own thread, bounded in time, so a slow or
-        # hostile client never holds up the accept loop.
+        # hostile client never holds up the accept loop (and it counts as idle meanwhile).
         tls = self.web.tls
-        if tls is not None:
-            request.settimeout(Handler.timeout)
-            try:
-                request = tls.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError):
-                request.close()
-                return
-            try:
-                super().finish_request(request, client_address)
-            finally:
-                request.close()  # the plain socket was detached into this one
+        if tls is None:
+            super().finish_request(request, client_address)
             return
-        super().finish_request(request, client_address)
+        conn = getattr(self.current, "conn", None)
+        request.settimeout(Handler.timeout)
+        try:
+            wrapped = tls.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        except (ssl.SSLError, OSError):
+            return
+        self._rebind(conn, wrapped)  # the plain socket was detached into this one
+        try:
+            try:
+                wrapped.do_handshake()
+            except (ssl.SSLError, OSError):
+                return
+            super().finish_request(wrapped, client_address)
+        finally:
+            self._rebind(conn, None)
+            wrapped.close()
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="web", daemon=True)
         thread.start()
         return thread
+
+
+class WebCollector:
+    """The web server's own health, for /metrics."""
+
+    def __init__(self, server: Server):
+        self.server = server
+
+    def collect(self):
+        s = self.server
+        for metric, value in ((m.WEB_CONNECTIONS_OPEN, s.open_connections()),
+                              (m.WEB_CONNECTIONS_LIMIT, s.max_connections)):
+            yield GaugeMetricFamily(metric.name, metric.help, value=value)
+        dropped = m.WEB_CONNECTIONS_DROPPED
+        yield CounterMetricFamily(dropped.name.removesuffix("_total"), dropped.help, value=s.connections_dropped)
 
 
 def parse_address(text: str) -> tuple[str, int]:

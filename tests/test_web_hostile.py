@@ -1,6 +1,7 @@
 """The web server against hostile clients (issue 12), over real sockets on 127.0.0.1: the
 server is the real ``exporter.web.Server`` with the real support API and store, run in this
-process so that each case is fast and bounded in time. """
+process so that each case is fast and bounded in time. (Descriptor limits need a process of
+their own: tests/test_web_fd_limit.py.)"""
 
 import base64
 import contextlib
@@ -19,7 +20,7 @@ from prometheus_client import CollectorRegistry
 from exporter import config
 from exporter.api import Api
 from exporter.store import Store
-from exporter.web import Endpoints, Server
+from exporter.web import Endpoints, Server, connection_limit
 from exporter.webconfig import WebConfig
 
 CFG = config.load_text('tenants: [{name: prod, probes: [{name: p, url: "http://x/"}]}]\n')
@@ -32,11 +33,12 @@ def basic(credentials: str) -> str:
 
 
 @contextlib.contextmanager
-def serve(tmp_path, users=None, token=TOKEN, tls=None, ready=None):
+def serve(tmp_path, users=None, token=TOKEN, tls=None, max_connections=None, ready=None):
     store = Store(str(tmp_path / "s.db"))
     api = Api(store, lambda: CFG, lambda: (token, None))
     endpoints = Endpoints(CollectorRegistry(), ready or (lambda: (True, "ready")), lambda: (True, "reloaded"), api)
-    server = Server(("127.0.0.1", 0), endpoints, WebConfig(tls=tls, users=users or {}))
+    server = Server(("127.0.0.1", 0), endpoints, WebConfig(tls=tls, users=users or {}),
+                    max_connections=max_connections)
     server.start()
     server.port = server.server_address[1]
     server.store = store
@@ -271,6 +273,72 @@ def test_concurrent_events_never_land_after_the_resolution(tmp_path):
             assert events[-1].kind == "resolution"  # nothing stored after it
             stored = sum(1 for kind, status in statuses if status == 201)
             assert stored == len(events) and all(status in (201, 409) for _, status in statuses), statuses
+
+
+# -- item 6: bounded connections ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("open_files, expected", [(64, 8), (256, 96), (1024, 480), (1 << 20, 512)])
+def test_connection_limit_leaves_descriptors_for_the_rest(open_files, expected):
+    assert connection_limit(open_files) == expected
+
+
+@pytest.mark.parametrize("use_tls", [False, True])
+def test_idle_connections_cannot_keep_a_scraper_out(tmp_path, tls_cert, use_tls):
+    tls, client_ctx = None, None
+    if use_tls:
+        cert, key, _ = tls_cert
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(cert, key)
+        client_ctx = ssl.create_default_context(cafile=cert)
+    with serve(tmp_path, tls=tls, max_connections=4) as server:
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(10)]
+        idle[-1].sendall(b"GET /-/hea")  # half a request line counts as idle too
+        try:
+            t0 = time.monotonic()
+            if use_tls:
+                c = http.client.HTTPSConnection("127.0.0.1", server.port, timeout=5, context=client_ctx)
+            else:
+                c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+            c.request("GET", "/-/healthy")
+            assert c.getresponse().read() == b"OK\n"
+            assert time.monotonic() - t0 < 2
+            c.close()
+            assert server.connections_dropped >= 6  # the oldest idle ones made room
+            assert server.open_connections() <= 4 + 1
+            # The oldest idle connections were closed by the server.
+            idle[0].settimeout(2)
+            assert idle[0].recv(10) == b""
+        finally:
+            for s in idle:
+                s.close()
+
+
+def test_when_every_connection_is_busy_a_new_one_is_closed_at_once(tmp_path):
+    entered, release = threading.Semaphore(0), threading.Event()
+
+    def slow_ready():
+        entered.release()
+        return release.wait(10), "ready"
+
+    with serve(tmp_path, max_connections=2, ready=slow_ready) as server:
+        results = []
+        busy = [threading.Thread(target=lambda: results.append(call(server.port, "GET", "/-/ready")))
+                for _ in range(2)]
+        for t in busy:
+            t.start()
+        try:
+            assert entered.acquire(timeout=5) and entered.acquire(timeout=5)  # both are being answered
+            t0 = time.monotonic()
+            assert exchange(server.port, b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n", timeout=5) == b""
+            assert time.monotonic() - t0 < 2  # closed at once, not queued behind the busy ones
+            assert server.connections_dropped == 1
+        finally:
+            release.set()
+        for t in busy:
+            t.join(timeout=10)
+        assert results == [(200, "ready\n"), (200, "ready\n")]
+        assert call(server.port, "GET", "/-/healthy") == (200, "OK\n")
 
 
 @pytest.mark.parametrize("length, first", [(10, b"HTTP/1.1 100 "), (70000, b"HTTP/1.1 413 ")])
