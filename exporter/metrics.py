@@ -85,6 +85,9 @@ STORE_WRITABLE = Metric("sla_exporter_store_writable", "gauge", (),
 STORE_ERRORS = Metric("sla_exporter_store_write_errors_total", "counter", (), "Failed writes to the store.")
 SCRAPE_DURATION = Metric("sla_exporter_scrape_duration_seconds", "gauge", (),
                          "Time this scrape spent computing the SLA figures.")
+WEB_CONFIG_RELOAD_OK = Metric("sla_exporter_web_config_last_reload_successful", "gauge", (),
+                             "1 if the web config file (--web.config.file) was accepted at the last (re)load, or none "
+                             "is used; 0 if it was refused and the running TLS and basic-auth settings stayed.")
 WEB_CONNECTIONS_OPEN = Metric("sla_exporter_web_connections_open", "gauge", (),
                               "HTTP connections to the exporter open now (idle keep-alive ones included).")
 WEB_CONNECTIONS_LIMIT = Metric("sla_exporter_web_connections_limit", "gauge", (),

@@ -288,6 +288,7 @@ class Server(ThreadingHTTPServer):
                  max_connections: int | None = None):
         self.endpoints = endpoints
         self.web = web or WebConfig()  # replaced as a whole on reload
+        self.web_config_ok = True  # False after a refused reload of the web config file
         open_files = raise_open_files_limit()
         self.max_connections = max_connections or connection_limit(open_files)
         self.connections_dropped = 0
@@ -473,7 +474,8 @@ class WebCollector:
 
     def collect(self):
         s = self.server
-        for metric, value in ((m.WEB_CONNECTIONS_OPEN, s.open_connections()),
+        for metric, value in ((m.WEB_CONFIG_RELOAD_OK, float(s.web_config_ok)),
+                              (m.WEB_CONNECTIONS_OPEN, s.open_connections()),
                               (m.WEB_CONNECTIONS_LIMIT, s.max_connections)):
             yield GaugeMetricFamily(metric.name, metric.help, value=value)
         dropped = m.WEB_CONNECTIONS_DROPPED

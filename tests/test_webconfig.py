@@ -139,3 +139,94 @@ def test_a_bad_web_config_stops_the_start_with_one_line(tmp_path, text, line):
     assert out.stderr.strip() == f"sla-exporter run: {tmp_path}/{line}"  # one line
     assert "Traceback" not in out.stderr and "plain" not in out.stderr
 
+
+def test_a_refused_web_config_on_reload_keeps_tls_and_auth_on(tmp_path, tls_cert):
+    """An empty web config file, reloaded, used to switch TLS and basic auth off in silence."""
+    cert, key, _ = tls_cert
+    web = tmp_path / "web.yml"
+    tls = f"tls_server_config: {{cert_file: {cert}, key_file: {key}}}\n"
+    web.write_text(tls + f"basic_auth_users: {{prometheus: '{HASH}'}}\n")
+    target = Target()
+    e = Exporter(tmp_path, config_for(target.url))
+    e.extra_args = ["--web.config.file", str(web)]
+    ctx = ssl.create_default_context(cafile=cert)
+    base = f"https://127.0.0.1:{e.port}"
+
+    def metric(name, auth="prometheus:s3cret"):
+        request = urllib.request.Request(f"https://127.0.0.1:{e.port}/metrics",
+                                         headers={"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()})
+        with urllib.request.urlopen(request, timeout=5, context=ctx) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith(name + " "):
+                    return float(line.split()[1])
+        return None
+
+    def reload(auth="prometheus:s3cret"):
+        request = urllib.request.Request(base + "/-/reload", method="POST", data=b"", headers={
+            "Authorization": "Basic " + base64.b64encode(auth.encode()).decode()})
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=ctx) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode()
+
+    try:
+        e.start(ready=lambda: _get(f"https://127.0.0.1:{e.port}/-/ready", "prometheus:s3cret", ctx, quiet=True) == 200)
+        base = f"https://127.0.0.1:{e.port}"
+        assert metric("sla_exporter_web_config_last_reload_successful") == 1
+        # Empty, by SIGHUP: refused; TLS and basic auth stay on.
+        web.write_text("")
+        e.proc.send_signal(signal.SIGHUP)
+        e.wait_for(lambda: metric("sla_exporter_web_config_last_reload_successful") == 0, what="the refusal")
+        assert metric("sla_exporter_config_last_reload_successful") == 0
+        assert _get(base + "/metrics", None, ctx) == 401
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{e.port}/metrics", timeout=5)
+        assert "config reload refused" in e.log.read_text() and "file is empty" in e.log.read_text()
+        # A duplicate key, by POST /-/reload: refused with its line.
+        web.write_text(tls + f"basic_auth_users:\n  prometheus: '{HASH}'\n  prometheus: '{HASH}'\n")
+        status, text = reload()
+        assert status == 500 and "web.yml:4: basic_auth_users.prometheus: duplicate key 'prometheus' (first at line 3)" in text
+        # A good one (a new user) is taken; the metrics say so.
+        web.write_text(tls + f"basic_auth_users: {{grafana: '{HASH}'}}\n")
+        assert reload() == (200, "config reloaded\n")
+        assert metric("sla_exporter_web_config_last_reload_successful", "grafana:s3cret") == 1
+        assert metric("sla_exporter_config_last_reload_successful", "grafana:s3cret") == 1
+        assert _get(base + "/metrics", "prometheus:s3cret", ctx) == 401
+    finally:
+        e.stop(signal.SIGKILL)
+        target.close()
+
+
+def test_reload_takes_both_files_or_neither(tmp_path):
+    """In process: a refused web config keeps the running one (the very object), both files'
+    problems are reported together, and the metric follows the web config file."""
+    from exporter.daemon import Daemon
+
+    (tmp_path / "c.yaml").write_text(config_for("http://127.0.0.1:9"))
+    web = tmp_path / "web.yml"
+    web.write_text(f"basic_auth_users: {{prometheus: '{HASH}'}}\n")
+    d = Daemon(str(tmp_path / "c.yaml"), str(tmp_path / "s.db"), ("127.0.0.1", 0), web_config_path=str(web))
+    try:
+        running = d.server.web
+        sample = lambda: d.registry.get_sample_value("sla_exporter_web_config_last_reload_successful")  # noqa: E731
+        assert sample() == 1
+        web.write_text("")
+        (tmp_path / "c.yaml").write_text("tenants: []\n")
+        ok, message = d.reload()
+        assert not ok and "file is empty" in message and "tenants" in message
+        assert d.server.web is running and sample() == 0 and not d.status.reload_ok
+        (tmp_path / "c.yaml").write_text(config_for("http://127.0.0.1:9"))
+        ok, message = d.reload()
+        assert (ok, d.server.web is running, sample()) == (False, True, 0)  # the web config still refused
+        web.write_text(f"basic_auth_users: {{grafana: '{HASH}'}}\n")
+        assert d.reload() == (True, "config reloaded")
+        assert list(d.server.web.users) == ["grafana"] and sample() == 1 and d.status.reload_ok
+        # A bad main config with a good web config: neither is taken; the web file was fine.
+        (tmp_path / "c.yaml").write_text("tenants: [")
+        web.write_text(f"basic_auth_users: {{alice: '{HASH}'}}\n")
+        ok, message = d.reload()
+        assert not ok and list(d.server.web.users) == ["grafana"] and sample() == 1
+    finally:
+        d.server.server_close()
+        d.store.close()
