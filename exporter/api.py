@@ -5,7 +5,14 @@ returns a status and a JSON document. Writes need ``Authorization: Bearer <token
 token comes from the file or environment variable named in ``support.api`` and is compared
 in constant time. With no token configured, writes are off (403) and reads are open; with
 one, reads need it too; if the configured token cannot be read, the API is off (503) and
-monitoring goes on. Every refusal says why.
+monitoring goes on. (With basic auth in the web config, the HTTP server asks for the basic
+credentials first; the token stands in for them on the API only when one is configured.)
+Every refusal says why.
+
+Bodies are strict JSON objects: at most ``MAX_BODY`` bytes, ``MAX_DEPTH`` levels deep,
+integers of at most ``MAX_DIGITS`` digits, no NaN or Infinity, no lone surrogates in any
+string. Times are RFC 3339 with an offset, from ``MIN_TIME`` (2000-01-01) to
+``FUTURE_SLACK`` seconds after now.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from exporter import support
 from exporter.model import Config
-from exporter.store import Store
+from exporter.store import Store, to_ms
 from exporter.support import Event, Incident, ServiceRequest
 
 MAX_BODY = 64 * 1024
@@ -31,6 +38,11 @@ _EVENT_FIELDS = {"kind", "time", "priority", "note"}
 _REQUEST_FIELDS = {"id", "tenant", "title", "opened"}
 _REQUEST_EVENT_FIELDS = {"kind", "time", "note"}
 MAX_TEXT = 2000
+MAX_DEPTH = 16  # our documents are two levels deep; anything deeper is not for us
+MAX_DIGITS = 20
+MIN_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc).timestamp()
+FUTURE_SLACK = 300  # seconds: clocks of the caller and of the exporter may differ a little
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ApiError(Exception):
@@ -106,6 +118,19 @@ class Api:
             raise ApiError(405, f"method {method} is not allowed here")
         raise ApiError(404, "no such endpoint")
 
+    def has_token(self) -> bool:
+        """A token is configured and readable."""
+        token, problem = self.token()
+        return token is not None and problem is None
+
+    def token_matches(self, value: str) -> bool:
+        """``value`` (of ``Authorization: Bearer <value>``) is the configured token; False
+        when none is configured. Constant time."""
+        token, problem = self.token()
+        if token is None or problem is not None:
+            return False
+        return hmac.compare_digest(value.strip().encode("utf-8", "surrogateescape"), token.encode())
+
     def _authorize(self, method: str, headers) -> None:
         token, problem = self.token()
         if problem is not None:
@@ -118,7 +143,7 @@ class Api:
         scheme, _, value = given.partition(" ")
         if scheme.lower() != "bearer" or not value:
             raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)")
-        if not hmac.compare_digest(value.strip().encode(), token.encode()):
+        if not self.token_matches(value):
             raise ApiError(401, "invalid bearer token")
 
     # -- reading -----------------------------------------------------------------------------
@@ -246,9 +271,12 @@ class Api:
         elif "priority" in doc:
             raise ApiError(400, "priority: only for kind 'priority'")
         when = _time(doc, "time", now)
-        if when < inc.opened:
+        if to_ms(when) < to_ms(inc.opened):  # as stored: in milliseconds
             raise ApiError(422, "time: before the incident was opened")
-        self.store.add_event(inc.id, Event(kind, when, priority, _text(doc, "note")))
+        # The store refuses it too, in the same transaction as the write: a resolution that
+        # arrives between the check above and this write wins.
+        if not self.store.add_event(inc.id, Event(kind, when, priority, _text(doc, "note"))):
+            raise ApiError(409, f"incident {inc.id!r} is resolved; no more events")
         return self._incident_doc(self._incident(inc.id), now)
 
     def _create_request(self, doc: dict) -> dict:
@@ -270,9 +298,10 @@ class Api:
             raise ApiError(409, f"service request {req.id!r} is delivered already")
         now = self.clock()
         when = _time(doc, "time", now)
-        if when < req.opened:
+        if to_ms(when) < to_ms(req.opened):  # as stored: in milliseconds
             raise ApiError(422, "time: before the request was opened")
-        self.store.deliver_request(req.id, when)
+        if not self.store.deliver_request(req.id, when):  # delivered meanwhile by another call
+            raise ApiError(409, f"service request {req.id!r} is delivered already")
         return self._request_doc(self._request(req.id), now)
 
 
@@ -280,12 +309,43 @@ def _json(body: bytes) -> dict:
     if len(body) > MAX_BODY:
         raise ApiError(413, f"body larger than {MAX_BODY} bytes")
     try:
-        doc = json.loads(body.decode("utf-8") or "null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        doc = json.loads(body.decode("utf-8") or "null", parse_int=_int, parse_constant=_constant)
+    except RecursionError:
+        raise ApiError(400, f"body: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
         raise ApiError(400, f"body is not valid JSON: {err}") from None
+    _check_values(doc)
     if not isinstance(doc, dict):
         raise ApiError(400, "body: expected a JSON object")
     return doc
+
+
+def _int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_DIGITS:
+        raise ApiError(400, f"body: a number of {digits} digits (at most {MAX_DIGITS})")
+    return int(text)
+
+
+def _constant(name: str):
+    raise ApiError(400, f"body is not valid JSON: {name} is not a JSON value")
+
+
+def _check_values(doc) -> None:
+    """Depth and strings of a parsed document, without recursion."""
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise ApiError(400, f"body: nested deeper than {MAX_DEPTH} levels")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    raise ApiError(400, "body: a key with a lone surrogate (\\ud800-\\udfff) is not text")
+                stack.append((item, depth + 1))
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            raise ApiError(400, "body: a string with a lone surrogate (\\ud800-\\udfff) is not text")
 
 
 def _fields(doc: dict, allowed: set[str], required: set[str]) -> None:
@@ -326,6 +386,8 @@ def _time(doc: dict, key: str, default: float) -> float:
     if stamp is None or stamp.tzinfo is None:
         raise ApiError(400, f"{key}: expected RFC 3339 with an offset, e.g. 2026-11-26T10:00:00+02:00")
     t = stamp.timestamp()
-    if t > default + 300:
-        raise ApiError(422, f"{key}: in the future")
+    if t < MIN_TIME:
+        raise ApiError(400, f"{key}: before 2000-01-01")
+    if t > default + FUTURE_SLACK:
+        raise ApiError(400, f"{key}: in the future (more than {FUTURE_SLACK // 60} minutes after now)")
     return t

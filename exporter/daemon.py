@@ -294,13 +294,26 @@ class Daemon:
         return True, "\n".join(lines)
 
     def reload(self) -> tuple[bool, str]:
+        """Reread the config file and the web config file. Both are read and checked before
+        anything changes, and either both are taken or neither: a refused web config (bad,
+        or empty: it would switch TLS and basic auth off) keeps the running one, and shows
+        in ``sla_exporter_web_config_last_reload_successful``."""
         with self._reload_lock:
-            try:  # both files are read before anything changes
+            problems, cfg, web = [], None, None
+            try:
                 cfg = sharding.restrict(config.load(self.config_path), *self.shard)
-                web = webconfig.load(self.web_config_path) if self.web_config_path else None
-            except (config.ConfigError, webconfig.WebConfigError) as err:
+            except config.ConfigError as err:
+                problems.append(str(err))
+            if self.web_config_path:
+                try:
+                    web = webconfig.load(self.web_config_path)
+                except webconfig.WebConfigError as err:
+                    problems.append(str(err))
+                self.server.web_config_ok = web is not None
+            if problems:
+                err = "\n".join(problems)
                 self.status.reload_ok = False
-                log.error("config reload refused; the running config stays", extra={"fields": {"errors": str(err)}})
+                log.error("config reload refused; the running config stays", extra={"fields": {"errors": err}})
                 return False, f"config reload refused; the running config stays:\n{err}"
             if web is not None:
                 self.server.web = web

@@ -96,5 +96,16 @@ CLOCK_LAST_STEP = Metric("sla_exporter_clock_last_step_seconds", "gauge", (),
                          "Size of the last wall-clock step (negative: backwards); no sample before the first.")
 SCRAPE_DURATION = Metric("sla_exporter_scrape_duration_seconds", "gauge", (),
                          "Time this scrape spent computing the SLA figures.")
+WEB_CONFIG_RELOAD_OK = Metric("sla_exporter_web_config_last_reload_successful", "gauge", (),
+                             "1 if the web config file (--web.config.file) was accepted at the last (re)load, or none "
+                             "is used; 0 if it was refused and the running TLS and basic-auth settings stayed.")
+WEB_CONNECTIONS_OPEN = Metric("sla_exporter_web_connections_open", "gauge", (),
+                              "HTTP connections to the exporter open now (idle keep-alive ones included).")
+WEB_CONNECTIONS_LIMIT = Metric("sla_exporter_web_connections_limit", "gauge", (),
+                               "The most HTTP connections the exporter keeps open at once; derived from the "
+                               "open-files limit, so that probes and the store always have descriptors left.")
+WEB_CONNECTIONS_DROPPED = Metric("sla_exporter_web_connections_dropped_total", "counter", (),
+                                 "Connections closed because the exporter was at its connection limit: the one "
+                                 "idle the longest, or the new one when none was idle.")
 
 ALL = [v for v in globals().values() if isinstance(v, Metric)]

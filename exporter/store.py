@@ -352,17 +352,28 @@ class Store:
             return False
         return True
 
-    def add_event(self, incident_id: str, event: Event) -> None:
+    def add_event(self, incident_id: str, event: Event) -> bool:
+        """Append an event to an open incident; False (and nothing written) if the incident
+        is resolved or unknown. The check and the write are one transaction, so no event
+        lands after a resolution however calls interleave (other threads or processes)."""
         with self.lock:
-            seq = self.db.execute("SELECT count(*) FROM incident_events WHERE incident_id = ?",
-                                  (incident_id,)).fetchone()[0]
-            statements = [(
-                "INSERT INTO incident_events (incident_id, seq, kind, time_ms, priority, note) VALUES (?, ?, ?, ?, ?, ?)",
-                (incident_id, seq, event.kind, to_ms(event.time), event.priority, event.note),
-            )]
-            if event.kind == "resolution":
-                statements.append(("UPDATE incidents SET closed_ms = ? WHERE id = ?", (to_ms(event.time), incident_id)))
-            self._write(statements)
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self.db.execute("SELECT closed_ms FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+                if row is None or row[0] is not None:
+                    self.db.execute("ROLLBACK")
+                    return False
+                self.db.execute(
+                    "INSERT INTO incident_events (incident_id, seq, kind, time_ms, priority, note) "
+                    "SELECT ?, count(*), ?, ?, ?, ? FROM incident_events WHERE incident_id = ?",
+                    (incident_id, event.kind, to_ms(event.time), event.priority, event.note, incident_id))
+                if event.kind == "resolution":
+                    self.db.execute("UPDATE incidents SET closed_ms = ? WHERE id = ?", (to_ms(event.time), incident_id))
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            return True
 
     def incidents(self, open_only: bool = False, incident_id: str | None = None) -> list[Incident]:
         clause, params = _where("closed_ms" if open_only else None, incident_id)
@@ -389,8 +400,19 @@ class Store:
             return False
         return True
 
-    def deliver_request(self, request_id: str, when: float) -> None:
-        self._write([("UPDATE service_requests SET delivered_ms = ? WHERE id = ?", (to_ms(when), request_id))])
+    def deliver_request(self, request_id: str, when: float) -> bool:
+        """Mark a service request delivered; False if it was delivered already (or is
+        unknown): the first delivery stands, in one statement."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                changed = self.db.execute("UPDATE service_requests SET delivered_ms = ? "
+                                          "WHERE id = ? AND delivered_ms IS NULL", (to_ms(when), request_id)).rowcount
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            return changed == 1
 
     def requests(self, open_only: bool = False, request_id: str | None = None) -> list[ServiceRequest]:
         clause, params = _where("delivered_ms" if open_only else None, request_id)

@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -72,7 +73,20 @@ def test_without_a_token_writes_are_off_and_reads_open(tmp_path):
         ({"tenant": "prod", "priority": "P3", "defect": "yes"}, 400, "defect: expected true or false"),
         ({"tenant": "prod", "priority": "P3", "opened": "yesterday"}, 400, "opened: expected RFC 3339"),
         ({"tenant": "prod", "priority": "P3", "opened": "2026-11-26T10:00:00"}, 400, "opened: expected RFC 3339"),
-        ({"tenant": "prod", "priority": "P3", "opened": "2026-11-27T10:00:00+02:00"}, 422, "opened: in the future"),
+        ({"tenant": "prod", "priority": "P3", "opened": "2026-11-27T10:00:00+02:00"}, 400,
+         "opened: in the future (more than 5 minutes after now)"),
+        ({"tenant": "prod", "priority": "P3", "opened": "2026-11-26T10:05:01+02:00"}, 400, "opened: in the future"),
+        ({"tenant": "prod", "priority": "P3", "opened": "1999-12-31T23:59:59Z"}, 400, "opened: before 2000-01-01"),
+        ({"tenant": "prod", "priority": "P3", "opened": "0001-01-01T00:00:00+01:00"}, 400, "opened: before 2000-01-01"),
+        # Hostile bodies: a reason, never a 500.
+        (b"[" * 20000 + b"]" * 20000, 400, "body: nested deeper than 16 levels"),
+        (b'{"a":' * 17 + b"1" + b"}" * 17, 400, "body: nested deeper than 16 levels"),
+        (b'{"tenant": "prod", "priority": "P3", "title": ' + b"1" * 5000 + b"}", 400,
+         "body: a number of 5000 digits (at most 20)"),
+        (b'{"tenant": "prod", "priority": "P3", "title": "\\ud800"}', 400, "body: a string with a lone surrogate"),
+        (b'{"tenant": "prod", "priority": "P3", "\\udfff": 1}', 400, "body: a key with a lone surrogate"),
+        (b'{"tenant": "prod", "priority": "P3", "title": NaN}', 400, "body is not valid JSON: NaN is not"),
+        (b'{"tenant": "prod", "priority": "P3", "title": "\xed\xa0\x80"}', 400, "body is not valid JSON"),
         ({"tenant": "prod", "priority": "P3", "id": "a b"}, 400, "id: expected 1-64 letters"),
         ({"tenant": "prod", "priority": "P3", "title": "x" * 2001}, 400, "title: expected text of at most 2000"),
     ],
@@ -155,6 +169,38 @@ def test_service_requests(api):
     assert call(api, "POST", "/api/v1/service-requests/SR-1/events", {"kind": "delivered"})[0] == 409
     assert call(api, "POST", "/api/v1/service-requests/SR-1/events", {"kind": "cancelled"})[0] == 400
     assert [r["id"] for r in call(api, "GET", "/api/v1/service-requests?open=true")[1]["service_requests"]] == []
+
+
+def test_the_store_refuses_an_event_once_resolved_in_its_own_transaction(tmp_path):
+    """The interleaving that raced, made deterministic: the API has checked that the
+    incident is open; another connection resolves it; then the event is written."""
+    from exporter.support import Event, Incident
+
+    with Store(str(tmp_path / "s.db")) as store, Store(str(tmp_path / "s.db")) as other:
+        store.add_incident(Incident("I", "prod", "P2", time.time() - 60))
+        api = Api(store, lambda: CFG, lambda: ("s3cret", None))
+        real_add = store.add_event
+
+        def resolved_meanwhile(incident_id, event):
+            assert other.add_event(incident_id, Event("resolution", time.time()))
+            return real_add(incident_id, event)
+
+        store.add_event = resolved_meanwhile
+        status, doc = api.handle("POST", "/api/v1/incidents/I/events", AUTH,
+                                 b'{"kind": "communication"}')
+        assert (status, doc) == (409, {"error": "incident 'I' is resolved; no more events"})
+        assert [e.kind for e in store.incidents(incident_id="I")[0].events] == ["resolution"]
+        assert not other.add_event("nope", Event("communication", time.time()))  # unknown incident
+
+
+def test_a_service_request_is_delivered_once(tmp_path):
+    from exporter.support import ServiceRequest
+
+    with Store(str(tmp_path / "s.db")) as store:
+        store.add_request(ServiceRequest("SR", "prod", time.time()))
+        assert store.deliver_request("SR", 1_800_000_000.0)
+        assert not store.deliver_request("SR", 1_800_000_500.0)
+        assert store.requests(request_id="SR")[0].delivered == 1_800_000_000.0
 
 
 @pytest.mark.parametrize(
