@@ -11,14 +11,19 @@ import sys
 import time
 from zoneinfo import ZoneInfo
 
-from exporter import __version__, businesshours, config, importer, logs, report, sharding, support
-from exporter.maintenance import occurrences
+from exporter import __version__, logs, report
+from exporter.support import calendar as businesshours
+from exporter import config
+from exporter.store import importer
+from exporter.probing import sharding
+from exporter.support import deadlines as support
+from exporter.engine.maintenance import occurrences
 from exporter.model import Config, Tenant
-from exporter.months import day_bounds
-from exporter.store import Store, StoreError
-from exporter.units import format_duration
-from exporter.web import parse_address
-from exporter.webconfig import WebConfigError
+from exporter.engine.months import day_bounds
+from exporter.store.sqlite import Store, StoreError
+from exporter.engine.units import format_duration
+from exporter.web.server import parse_address
+from exporter.web.webconfig import WebConfigError
 
 DEFAULT_STORAGE = "sla-exporter.db"
 DEFAULT_LISTEN = ":9929"
@@ -148,7 +153,7 @@ def _tenants(cfg: Config, name: str | None) -> list[Tenant]:
 
 
 def cmd_check(args: argparse.Namespace, cfg: Config) -> int:
-    from exporter.api import resolve_token
+    from exporter.web.api import resolve_token
 
     problems = config.secret_problems(cfg, os.environ)
     _, token_problem = resolve_token(cfg, os.environ)

@@ -26,18 +26,21 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, ProcessCollector
 
-from exporter import config, detection, sharding, webconfig
-from exporter.api import Api, resolve_token
-from exporter.canary import NETWORK_SENSITIVE, Connectivity
-from exporter.collector import ExporterStatus, SLACollector
+from exporter import config
+from exporter.support import detection
+from exporter.probing import sharding
+from exporter.web import webconfig
+from exporter.web.api import Api, resolve_token
+from exporter.probing.canary import NETWORK_SENSITIVE, Connectivity
+from exporter.web.collector import ExporterStatus, SLACollector
 from exporter.model import Config, Probe
-from exporter.months import month_bounds
-from exporter.probes import Prober
-from exporter.recorder import Recorder, Result
-from exporter.store import Store
-from exporter.support import Event, Incident
-from exporter.web import Endpoints, Server
-from exporter.units import instant_ms
+from exporter.engine.months import month_bounds
+from exporter.probing.probes import Prober
+from exporter.probing.recorder import Recorder, Result
+from exporter.store.sqlite import Store
+from exporter.model import Event, Incident
+from exporter.web.server import Endpoints, Server
+from exporter.engine.units import instant_ms
 
 log = logging.getLogger("sla_exporter")
 

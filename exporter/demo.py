@@ -40,15 +40,15 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from exporter import config
-from exporter import intervals as iv
-from exporter.availability import eligible_time
+from exporter.engine import intervals as iv
+from exporter.engine.availability import eligible_time
 from exporter.daemon import Daemon
-from exporter.maintenance import maintenance_intervals
+from exporter.engine.maintenance import maintenance_intervals
 from exporter.model import Config, Tenant
-from exporter.months import month_bounds
-from exporter.store import Store
-from exporter.support import Event, Incident, ServiceRequest
-from exporter.units import format_percent
+from exporter.engine.months import month_bounds
+from exporter.store.sqlite import Store
+from exporter.model import Event, Incident, ServiceRequest
+from exporter.engine.units import format_percent
 
 log = logging.getLogger("sla_exporter")
 

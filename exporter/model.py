@@ -169,3 +169,35 @@ class Config:
         if not self._by_name:
             self._by_name.update((t.name, t) for t in self.tenants)
         return self._by_name.get(name)
+
+
+# -- support records: what the store keeps of incidents and service requests -----------
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # response, communication, workaround, resolution or priority
+    time: float
+    priority: str | None = None  # the new priority, for kind "priority"
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: str
+    tenant: str
+    priority: str  # as opened
+    opened: float
+    defect: bool = False
+    source: str = "filed"  # filed | detected
+    title: str | None = None
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceRequest:
+    id: str
+    tenant: str
+    opened: float
+    delivered: float | None = None
+    title: str | None = None

@@ -10,11 +10,11 @@ import io
 import json
 from zoneinfo import ZoneInfo
 
-from exporter.accounting import store_runs, tenant_figures
+from exporter.engine.accounting import store_runs, tenant_figures
 from exporter.model import Config, Tenant
-from exporter.months import month_bounds_ms
-from exporter.store import Store
-from exporter.units import format_duration, format_percent, instant_ms
+from exporter.engine.months import month_bounds_ms
+from exporter.store.sqlite import Store
+from exporter.engine.units import format_duration, format_percent, instant_ms
 
 SECONDS_KEYS = (
     "eligible_seconds",

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exporter import config
-from exporter.api import MAX_BODY, Api
-from exporter.store import Store
+from exporter.web.api import MAX_BODY, Api
+from exporter.store.sqlite import Store
 
 CFG = config.load_text("""
 tenants:
@@ -174,7 +174,7 @@ def test_service_requests(api):
 def test_the_store_refuses_an_event_once_resolved_in_its_own_transaction(tmp_path):
     """The interleaving that raced, made deterministic: the API has checked that the
     incident is open; another connection resolves it; then the event is written."""
-    from exporter.support import Event, Incident
+    from exporter.model import Event, Incident
 
     with Store(str(tmp_path / "s.db")) as store, Store(str(tmp_path / "s.db")) as other:
         store.add_incident(Incident("I", "prod", "P2", time.time() - 60))
@@ -194,7 +194,7 @@ def test_the_store_refuses_an_event_once_resolved_in_its_own_transaction(tmp_pat
 
 
 def test_a_service_request_is_delivered_once(tmp_path):
-    from exporter.support import ServiceRequest
+    from exporter.model import ServiceRequest
 
     with Store(str(tmp_path / "s.db")) as store:
         store.add_request(ServiceRequest("SR", "prod", time.time()))
@@ -215,7 +215,7 @@ def test_a_service_request_is_delivered_once(tmp_path):
     ],
 )
 def test_load_token(tmp_path, support, environ, files, expected):
-    from exporter.api import load_token
+    from exporter.web.api import load_token
 
     path = tmp_path / "token"
     for content in files.values():

@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.availability import Outage, figures
-from exporter.states import StateIntervals
+from exporter.engine.availability import Outage, figures
+from exporter.engine.states import StateIntervals
 
 # Month [0, 1000); maintenance [100, 200); down [150, 250) half inside maintenance;
 # unknown [500, 600); target 0.9.
@@ -77,7 +77,7 @@ def test_met_is_availability_at_least_target(target, met):
     ],
 )
 def test_met_is_decided_exactly(known, downtime, target, met):
-    from exporter.availability import met as met_
+    from exporter.engine.availability import met as met_
     assert met_(known, downtime, target) is met
 
 
@@ -91,7 +91,7 @@ def test_met_is_decided_exactly(known, downtime, target, met):
     ],
 )
 def test_error_budget_is_exact_to_the_millisecond(target, eligible, budget):
-    from exporter.availability import error_budget
+    from exporter.engine.availability import error_budget
     assert error_budget(target, eligible) == budget
 
 
@@ -102,8 +102,8 @@ def test_error_budget_is_exact_to_the_millisecond(target, eligible, budget):
 def test_extend_equals_the_full_computation(stretches, windows, hi, more, last):
     """Figures up to hi, carried on to hi + more in state `last`, are the figures of the
     whole period computed at once."""
-    from exporter import intervals as iv
-    from exporter.availability import extend
+    from exporter.engine import intervals as iv
+    from exporter.engine.availability import extend
 
     parts = {"up": [], "down": [], "unknown": []}
     for start, length, name in stretches:

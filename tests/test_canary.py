@@ -2,9 +2,9 @@
 
 import pytest
 
-from exporter.canary import VERDICT_TTL, Connectivity
+from exporter.probing.canary import VERDICT_TTL, Connectivity
 from exporter.model import Monitor
-from exporter.probes import ProbeResult
+from exporter.probing.probes import ProbeResult
 
 
 class FakeProber:

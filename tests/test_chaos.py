@@ -10,9 +10,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from exporter import config
-from exporter.accounting import store_runs, tenant_figures
+from exporter.engine.accounting import store_runs, tenant_figures
 from exporter.daemon import SLOT_SLACK_MS
-from exporter.store import Store
+from exporter.store.sqlite import Store
 from tests.test_daemon import Exporter
 
 FLIP = 3.0  # /flap is up during even 3-second slots of the wall clock, down during odd ones

@@ -9,11 +9,13 @@ import pathlib
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from exporter import collector as collector_module
-from exporter import config, exposition, metrics
-from exporter.collector import ExporterStatus, SLACollector
-from exporter.recorder import Recorder, Result
-from exporter.store import Store
+from exporter.web import collector as collector_module
+from exporter import metrics
+from exporter import config
+from exporter.web import exposition
+from exporter.web.collector import ExporterStatus, SLACollector
+from exporter.probing.recorder import Recorder, Result
+from exporter.store.sqlite import Store
 
 CONFIG = """
 timezone: UTC
@@ -139,7 +141,7 @@ def test_cached_month_to_date_agrees_with_a_full_computation(tmp_path, seed):
     stale gaps."""
     import random
 
-    from exporter.accounting import tenant_figures
+    from exporter.engine.accounting import tenant_figures
 
     rng = random.Random(seed)
     cfg = config.load_text(CONFIG.replace("probe_defaults: {interval: 60s}",

@@ -6,8 +6,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exporter import config
-from exporter.config import ConfigError, Problem, load, load_text, summary
+from exporter.config import sections as config  # the schema tables
+from exporter.config.loader import ConfigError, Problem, load, load_text, summary
 from exporter.model import EnvRef
 
 # The README example, plus what it leaves out: unquoted times, probe_defaults overrides,
@@ -546,5 +546,5 @@ def test_any_text_gives_config_or_config_error(text):
     ],
 )
 def test_durations_compare_as_exact_milliseconds(fields, interval_ms, stale_ms):
-    probe = config.load_text(_probe_yaml(fields)).tenants[0].probes[0]
+    probe = load_text(_probe_yaml(fields)).tenants[0].probes[0]
     assert (probe.interval_ms, probe.stale_after_ms) == (interval_ms, stale_ms)

@@ -9,8 +9,8 @@ from prometheus_client import CollectorRegistry  # noqa: F401 - registry comes f
 
 from exporter import config
 from exporter.daemon import Daemon, clock_step, next_slot_ms, phase_ms, pool_size, stamp_ms
-from exporter.probes import ProbeResult
-from exporter.recorder import Result
+from exporter.probing.probes import ProbeResult
+from exporter.probing.recorder import Result
 
 CONFIG = """
 tenants:

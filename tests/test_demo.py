@@ -14,14 +14,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter import config, demo, detection
-from exporter.collector import ExporterStatus, SLACollector
+from exporter import demo
+from exporter import config
+from exporter.support import detection
+from exporter.web.collector import ExporterStatus, SLACollector
 from exporter.daemon import previous_month_start
-from exporter.maintenance import maintenance_intervals
-from exporter.accounting import probe_runs
-from exporter.months import month_bounds, month_bounds_ms
-from exporter.recorder import Recorder, Result
-from exporter.store import Store
+from exporter.engine.maintenance import maintenance_intervals
+from exporter.engine.accounting import probe_runs
+from exporter.engine.months import month_bounds, month_bounds_ms
+from exporter.probing.recorder import Recorder, Result
+from exporter.store.sqlite import Store
 
 HEL = ZoneInfo("Europe/Helsinki")
 EPS = 1e-6  # float noise: epoch seconds carry ~1e-7 s, on a month one second old; the bands are far wider

@@ -1,6 +1,6 @@
 import pytest
 
-from exporter.detection import Action, detect
+from exporter.support.detection import Action, detect
 from exporter.model import Probe, Tenant
 
 P = (Probe("ui", "http://x/"), Probe("chat", "http://x/"))

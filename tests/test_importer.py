@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.importer import ImportError_, import_observations, parse
+from exporter.store.importer import ImportError_, import_observations, parse
 from exporter.model import Config, Probe, Tenant
-from exporter.states import Series
-from exporter.store import Store
+from exporter.engine.states import Series
+from exporter.store.sqlite import Store
 
 CFG = Config(tenants=(Tenant("acme", probes=(Probe("ui", "https://a/", stale_after=120), Probe("api", "https://a/"))),))
 HEADER = "time,tenant,probe,success\n"

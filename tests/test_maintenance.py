@@ -15,8 +15,9 @@ from dateutil.rrule import rrulestr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter import intervals, maintenance
-from exporter.maintenance import (
+from exporter.engine import intervals
+from exporter.engine import maintenance
+from exporter.engine.maintenance import (
     RRULE_ANCHOR,
     Occurrence,
     active_at,
@@ -25,7 +26,7 @@ from exporter.maintenance import (
     validate_rrule,
 )
 from exporter.model import Window
-from exporter.months import day_bounds, month_bounds
+from exporter.engine.months import day_bounds, month_bounds
 
 HEL = "Europe/Helsinki"
 NYC = "America/New_York"

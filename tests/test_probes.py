@@ -19,9 +19,9 @@ import pytest
 import requests
 import urllib3
 
-from exporter import probes
+from exporter.probing import probes
 from exporter.model import OUR_REASONS, VENDOR_REASONS, EnvRef, Probe
-from exporter.probes import REASONS, Prober, ProbeResult
+from exporter.probing.probes import REASONS, Prober, ProbeResult
 
 SECRET = "s3cr3t-token-value-42"
 
@@ -566,7 +566,7 @@ def test_descriptor_exhaustion_is_ours_in_a_real_process(server):
         import resource
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
         from exporter.model import Probe
-        from exporter.probes import Prober
+        from exporter.probing.probes import Prober
         prober = Prober()
         held = []
         try:

@@ -4,10 +4,11 @@ import logging
 
 import pytest
 
-from exporter import config, logs
-from exporter.recorder import Recorder, Result
-from exporter.states import Run, Series
-from exporter.store import Store
+from exporter import logs
+from exporter import config
+from exporter.probing.recorder import Recorder, Result
+from exporter.engine.states import Run, Series
+from exporter.store.sqlite import Store
 
 CFG = config.load_text("""
 tenants:

@@ -518,7 +518,7 @@ def windows_st(draw, zone_name, m0, m1, walls, max_size, prefix="w"):
 
 
 def window_rules(w: dict, zone_name: str) -> ref.WindowRules:
-    from exporter.units import parse_duration
+    from exporter.engine.units import parse_duration
 
     return ref.WindowRules(w["name"], dt.time.fromisoformat(w["start"]), round(parse_duration(w["duration"]) * 1000),
                            w.get("timezone", zone_name), w.get("rrule"),
@@ -738,7 +738,10 @@ def run_reference(sc: Scenario) -> tuple[list[int | None], dict]:
 
 def run_engine(sc: Scenario) -> tuple[list[str | None], dict | str]:
     """Error message per file (None: imported), and report.build's document (or the error)."""
-    from exporter import config, importer, report, store
+    from exporter import report
+    from exporter import config
+    from exporter.store import importer
+    from exporter.store import sqlite as store
 
     with tempfile.TemporaryDirectory() as d:
         path_a, path_b = os.path.join(d, "import.yaml"), os.path.join(d, "report.yaml")
@@ -869,7 +872,7 @@ def engine_summary(doc) -> str:
 
 
 def check(sc: Scenario) -> None:
-    from exporter.config import ConfigError
+    from exporter.config.loader import ConfigError
 
     try:
         ref_outcomes, ref_doc = run_reference(sc)

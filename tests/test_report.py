@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from exporter import config, report
-from exporter.store import Store
+from exporter import report
+from exporter import config
+from exporter.store.sqlite import Store
 
 UTC = dt.timezone.utc
 CONFIG = """

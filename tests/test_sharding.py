@@ -2,7 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter import config, sharding
+from exporter import config
+from exporter.probing import sharding
 
 
 @pytest.mark.parametrize("text, expected", [("0/1", (0, 1)), ("1/2", (1, 2)), ("4/5", (4, 5))])

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.states import ConflictError, Run, StateIntervals, insert, probe_state, runs, tenant_state
+from exporter.engine.states import ConflictError, Run, StateIntervals, insert, probe_state, runs, tenant_state
 
 T, F = True, False
 
@@ -167,7 +167,7 @@ def test_history_is_the_same_whatever_the_import_order_and_split(obs, stale, cut
 @given(observations, st.integers(1, 3), st.integers(5, 80), st.integers(0, 600), st.sampled_from(["any", "all"]),
        observations)
 def test_instant_states_agree_with_the_interval_ones(obs, threshold, stale, t, down_when, other):
-    from exporter.states import probe_state_at, tenant_state_at
+    from exporter.engine.states import probe_state_at, tenant_state_at
 
     def name(s):
         return "down" if s.down else "unknown" if s.unknown else "up"

@@ -2,8 +2,8 @@ import sqlite3
 
 import pytest
 
-from exporter.states import ConflictError, Series
-from exporter.store import SCHEMA_VERSION, Store, StoreError
+from exporter.engine.states import ConflictError, Series
+from exporter.store.sqlite import SCHEMA_VERSION, Store, StoreError
 
 T, F = True, False
 
@@ -109,7 +109,7 @@ def test_a_stable_probe_is_one_row(store):
 
 
 def test_a_version_2_store_is_migrated_with_its_runs_as_series(tmp_path):
-    from exporter.store import MIGRATIONS
+    from exporter.store.sqlite import MIGRATIONS
 
     path = str(tmp_path / "old.db")
     db = sqlite3.connect(path, isolation_level=None)

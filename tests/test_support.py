@@ -2,9 +2,9 @@ import datetime as dt
 
 import pytest
 
-from exporter import businesshours as bh
+from exporter.support import calendar as bh
 from exporter.model import BusinessHours, Priority, Support, Tenant
-from exporter.support import (Breach, Event, Incident, NotAllowed, ServiceRequest, check_priority, deadlines,
+from exporter.support.deadlines import (Breach, Event, Incident, NotAllowed, ServiceRequest, check_priority, deadlines,
                               delivery_due, evaluate, request_breached)
 
 CAL = BusinessHours()

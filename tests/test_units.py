@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.units import format_duration, format_percent, parse_duration, parse_duration_ms, parse_target
+from exporter.engine.units import format_duration, format_percent, parse_duration, parse_duration_ms, parse_target
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from exporter import config
-from exporter.api import Api
-from exporter.store import Store
-from exporter.web import Endpoints, Server, connection_limit
-from exporter.webconfig import WebConfig
+from exporter.web.api import Api
+from exporter.store.sqlite import Store
+from exporter.web.server import Endpoints, Server, connection_limit
+from exporter.web.webconfig import WebConfig
 
 CFG = config.load_text('tenants: [{name: prod, probes: [{name: p, url: "http://x/"}]}]\n')
 HASH8 = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(8))

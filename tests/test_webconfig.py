@@ -9,7 +9,7 @@ import urllib.request
 import bcrypt
 import pytest
 
-from exporter import webconfig
+from exporter.web import webconfig
 from tests.test_daemon import Exporter, Target, config_for
 
 HASH = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(4)).decode().replace("$2b$", "$2y$", 1)

@@ -28,17 +28,17 @@ from prometheus_client.registry import Collector
 
 from exporter import __version__
 from exporter import metrics as m
-from exporter import intervals as iv
-from exporter.accounting import tenant_figures
-from exporter.availability import Figures, eligible_time, extend, figures
-from exporter.maintenance import maintenance_ms
+from exporter.engine import intervals as iv
+from exporter.engine.accounting import tenant_figures
+from exporter.engine.availability import Figures, eligible_time, extend, figures
+from exporter.engine.maintenance import maintenance_ms
 from exporter.model import Config, Tenant
-from exporter.months import month_bounds_ms, month_of
-from exporter.recorder import Recorder
-from exporter.store import Store
-from exporter.support import SERVICE_REQUEST, delivery_due, evaluate, request_breached
-from exporter.states import Run, StateIntervals, probe_state, tenant_state
-from exporter.units import instant_ms
+from exporter.engine.months import month_bounds_ms, month_of
+from exporter.probing.recorder import Recorder
+from exporter.store.sqlite import Store
+from exporter.support.deadlines import SERVICE_REQUEST, delivery_due, evaluate, request_breached
+from exporter.engine.states import Run, StateIntervals, probe_state, tenant_state
+from exporter.engine.units import instant_ms
 
 
 @dataclass

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 import bcrypt
 
 from exporter import config
+from exporter.config.schema import Section
+from exporter.config.source import Context, YMap, read_yaml
 
 _TOP = ("tls_server_config", "basic_auth_users", "http_server_config")
 _TLS = ("cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version")
@@ -122,11 +124,11 @@ def load(path: str) -> WebConfig:
 
 def parse(text: str, source: str, base: str) -> WebConfig:
     """The web config in ``text``; relative file names are read from ``base``."""
-    ctx = config._Ctx(base)
-    data = config._read_yaml(ctx, text)
+    ctx = Context(base)
+    data = read_yaml(ctx, text)
     cfg = None
-    if isinstance(data, config._YMap):
-        top = config._Section(ctx, data, "")
+    if isinstance(data, YMap):
+        top = Section(ctx, data, "")
         top.check_keys(_TOP)
         if data.get("http_server_config"):
             top.error("http_server_config", "not supported by sla-exporter")
@@ -159,7 +161,7 @@ def _choice(options: dict, keep_name: bool = False):
     return convert
 
 
-def _tls(top: config._Section, base: str) -> ssl.SSLContext | None:
+def _tls(top: Section, base: str) -> ssl.SSLContext | None:
     sec = top.section("tls_server_config")
     if sec is None:
         return None
@@ -196,14 +198,14 @@ def _tls(top: config._Section, base: str) -> ssl.SSLContext | None:
     return ctx
 
 
-def _users(top: config._Section) -> dict[str, bytes]:
+def _users(top: Section) -> dict[str, bytes]:
     value = top.raw("basic_auth_users")
     if value is None:
         return {}
-    if not isinstance(value, config._YMap):
+    if not isinstance(value, YMap):
         top.error("basic_auth_users", "expected a mapping of user: bcrypt hash")
         return {}
-    sec = config._Section(top.ctx, value, "basic_auth_users")
+    sec = Section(top.ctx, value, "basic_auth_users")
     users = {}
     for user, hashed in value.items():
         name = str(user)

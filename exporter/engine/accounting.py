@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from exporter.availability import Figures, figures
-from exporter.maintenance import maintenance_ms
+from exporter.engine.availability import Figures, figures
+from exporter.engine.maintenance import maintenance_ms
 from exporter.model import Probe, Tenant
-from exporter.states import Run, Series, StateIntervals, probe_state, runs, tenant_state
+from exporter.engine.states import Run, Series, StateIntervals, probe_state, runs, tenant_state
 
 # (tenant name, probe, lo, hi) -> the probe's runs that cover [lo, hi), sorted.
 RunsOf = Callable[[str, Probe, int, int], list[Run]]

@@ -39,8 +39,8 @@ from zoneinfo import ZoneInfo
 from dateutil import parser as dateutil_parser
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 
-from . import intervals
-from .model import Window
+from exporter.engine import intervals
+from exporter.model import Window
 
 RRULE_ANCHOR = dt.date(2000, 1, 1)
 """DTSTART of every window rule: this day at the window's start time, naive local."""

@@ -15,8 +15,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from exporter.states import ConflictError, Series, insert
-from exporter.support import Event, Incident, ServiceRequest
+from exporter.engine.states import ConflictError, Series, insert
+from exporter.model import Event, Incident, ServiceRequest
 
 # Each entry migrates from version i to i + 1; never edit a released entry, append.
 MIGRATIONS: list[str] = [

@@ -17,9 +17,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from typing import NamedTuple
 
-from exporter import intervals as iv
-from exporter.intervals import Intervals
-from exporter.states import StateIntervals
+from exporter.engine import intervals as iv
+from exporter.engine.intervals import Intervals
+from exporter.engine.states import StateIntervals
 
 
 class Outage(NamedTuple):

@@ -24,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from exporter import intervals as iv
-from exporter.intervals import Intervals
+from exporter.engine import intervals as iv
+from exporter.engine.intervals import Intervals
 
 
 class Series(NamedTuple):

@@ -56,9 +56,9 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from requests.utils import requote_uri
 
-from . import __version__
-from .model import OUR_REASONS, VENDOR_REASONS, EnvRef, Probe
-from .regex import compile_pattern
+from exporter import __version__
+from exporter.model import OUR_REASONS, VENDOR_REASONS, EnvRef, Probe
+from exporter.config.patterns import compile_pattern
 
 try:  # optional: only used to read the expiry of certificates that were not verified
     from cryptography import x509 as _x509

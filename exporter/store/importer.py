@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from exporter.model import Config
-from exporter.states import ConflictError
-from exporter.store import MergeResult, Store
-from exporter.units import instant_ms
+from exporter.engine.states import ConflictError
+from exporter.store.sqlite import MergeResult, Store
+from exporter.engine.units import instant_ms
 
 HEADER = ["time", "tenant", "probe", "success"]
 _SUCCESS = {"1": True, "0": False, "true": True, "false": False}

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exporter import businesshours
-from exporter.model import Priority, Support, Tenant
+from exporter.support import calendar as businesshours
+from exporter.model import Event, Incident, Priority, ServiceRequest, Support, Tenant
 
 EVENT_KINDS = ("response", "communication", "workaround", "resolution", "priority")
 TARGETS = ("response", "communication", "resolution", "delivery")
@@ -75,26 +75,6 @@ def delivery_due(support: Support, opened: float) -> float:
 
 
 # -- incidents -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Event:
-    kind: str  # one of EVENT_KINDS
-    time: float
-    priority: str | None = None  # the new priority, for kind "priority"
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class Incident:
-    id: str
-    tenant: str
-    priority: str  # as opened
-    opened: float
-    defect: bool = False
-    source: str = "filed"  # filed | detected
-    title: str | None = None
-    events: tuple[Event, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,15 +181,6 @@ def evaluate(support: Support, incident: Incident, now: float) -> Status:
 
 
 # -- service requests ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ServiceRequest:
-    id: str
-    tenant: str
-    opened: float
-    delivered: float | None = None
-    title: str | None = None
 
 
 def request_breached(support: Support, request: ServiceRequest, now: float) -> bool:

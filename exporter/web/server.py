@@ -31,10 +31,11 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder, generate_latest
 
-from exporter import __version__, exposition
+from exporter import __version__
+from exporter.web import exposition
 from exporter import metrics as m
-from exporter.api import MAX_BODY
-from exporter.webconfig import WebConfig
+from exporter.web.api import MAX_BODY
+from exporter.web.webconfig import WebConfig
 
 log = logging.getLogger("sla_exporter")
 

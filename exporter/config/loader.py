@@ -1,0 +1,95 @@
+"""Load and validate the YAML config into the frozen dataclasses of ``exporter.model``.
+
+Every user mistake becomes a ``Problem`` (key path + YAML line). They are all collected and raised
+together as one ``ConfigError``, so a single ``sla-exporter check`` shows everything to fix.
+
+Example (what ``str(ConfigError)`` looks like)::
+
+    config.yaml:14: tenants[0].probes[0].intervall: unknown key 'intervall' (did you mean 'interval'?)
+    config.yaml:21: tenants[1].name: duplicate tenant name 'acme' (first at line 9)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from exporter import model
+from exporter.config.schema import _describe, Section
+from exporter.config.sections import _config
+from exporter.config.source import (
+    ConfigError,
+    Problem,
+    Context,
+    line_of_value,
+    read_yaml,
+    YMap,
+)
+from exporter.engine.units import format_percent
+
+# ------------------------------------------------------------------------------------ public API
+
+
+def load(path: str) -> model.Config:
+    """Read and validate the config file at ``path``; raises ConfigError listing every problem."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise ConfigError(path, [Problem("", f"cannot read file: {reason}", None)]) from None
+    # Relative paths inside the config (ca_file) mean "next to the config", as in Prometheus.
+    return _load(text, path, os.path.dirname(os.path.abspath(path)))
+
+
+def load_text(text: str, source: str = "<config>") -> model.Config:
+    """Validate config given as text; ``source`` names it in messages (relative paths: cwd)."""
+    return _load(text, source, None)
+
+
+def summary(cfg: model.Config) -> str:
+    """One line for ``sla-exporter check``, e.g. ``config.yaml: OK: 2 tenants, 5 probes, ...``."""
+    probes = sum(len(tenant.probes) for tenant in cfg.tenants)
+    top = len(cfg.windows)
+    own = sum(len(tenant.windows) - top for tenant in cfg.tenants)
+    windows = _count(top + own, "maintenance window")
+    if top + own:
+        windows += f" ({top} top-level, {own} per-tenant)"
+    return (
+        f"{cfg.source}: OK: {_count(len(cfg.tenants), 'tenant')}, {_count(probes, 'probe')}, "
+        f"{windows}, timezone {cfg.timezone}, target {format_percent(cfg.target)}"
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _load(text: str, source: str, base_dir: str | None) -> model.Config:
+    ctx = Context(base_dir)
+    data = read_yaml(ctx, text)
+    config = None
+    if isinstance(data, YMap):
+        # Validate even after duplicate keys or odd tags, so that every problem shows at once.
+        config = _config(Section(ctx, data, ""), source)
+    elif data is not None:
+        ctx.error("", line_of_value(data), f"expected a mapping at the top level, got {_describe(data)}")
+    elif not ctx.problems:
+        ctx.error("", None, "file is empty: expected a mapping with at least `tenants`")
+    if ctx.problems or config is None:
+        raise ConfigError(source, ctx.problems)
+    return config
+
+def secret_problems(cfg: model.Config, environ: Mapping[str, str]) -> list[str]:
+    """Header variables that are not set in ``environ``. ``check`` reports them as errors;
+    the daemon counts a probe that lacks its secret as a fault of ours (its time unknown),
+    never as the vendor's downtime."""
+    problems = []
+    for i, tenant in enumerate(cfg.tenants):
+        for j, probe in enumerate(tenant.probes):
+            for name, value in probe.headers:
+                if isinstance(value, model.EnvRef) and value.env not in environ:
+                    problems.append(f"{cfg.source}: tenants[{i}].probes[{j}].headers.{name}: "
+                                    f"environment variable {value.env} is not set (tenant {tenant.name}, "
+                                    f"probe {probe.name})")
+    return problems

@@ -1,0 +1,66 @@
+"""The package layout is the architecture (docs/architecture.md): every import points down.
+
+Each package may import only the ones listed for it; a new import that points up (say the
+engine reading the store, or the store importing support logic) fails here."""
+
+import ast
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent / "exporter"
+
+# What each part may import from the exporter package (itself always allowed).
+ALLOWED = {
+    "model": set(),
+    "metrics": set(),
+    "logs": set(),
+    "engine": {"model"},
+    "config": {"model", "engine"},
+    "support": {"model", "engine"},
+    "store": {"model", "engine", "config"},
+    "probing": {"model", "engine", "config", "store"},
+    "web": {"model", "metrics", "engine", "config", "support", "store", "probing", "logs"},
+    "report": {"model", "engine", "store"},
+    "daemon": {"model", "metrics", "engine", "config", "support", "store", "probing", "web", "logs"},
+    "demo": {"model", "engine", "config", "support", "store", "daemon", "logs"},
+    "cli": {"model", "engine", "config", "support", "store", "probing", "web", "report", "daemon", "demo", "logs"},
+    "__main__": {"cli"},
+    "__init__": set(),
+}
+
+
+def part_of(module: str) -> str:
+    """exporter.engine.states -> engine; exporter.cli -> cli."""
+    return module.split(".")[1] if module.count(".") >= 1 else "__init__"
+
+
+def imports(path: pathlib.Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("exporter"):
+            if node.module == "exporter":
+                found |= {f"exporter.{a.name}" for a in node.names if a.name != "__version__"}
+            else:
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("exporter.")}
+    return found
+
+
+MODULES = sorted(p for p in ROOT.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_import_points_down(path):
+    rel = path.relative_to(ROOT).with_suffix("")
+    me = rel.parts[0]
+    allowed = ALLOWED[me] | {me}
+    wrong = sorted(m for m in imports(path) if part_of(m) not in allowed)
+    assert not wrong, f"exporter/{rel} ({me}) may import {sorted(ALLOWED[me])}, not {wrong}"
+
+
+def test_relative_imports_are_not_used():
+    relative = [str(p.relative_to(ROOT)) for p in MODULES
+                if any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(ast.parse(p.read_text())))]
+    assert relative == []
