@@ -5,6 +5,7 @@
 #   make generate          rewrite what follows from slo/spec.py: prometheus/rules.yml,
 #                          alerts.yml, the generated promtool tests, grafana/dashboards/*.json
 #   make check-generated   the same, writing nothing: fails naming each stale file (CI)
+#                          (both install the optional extra 'dashboards': grafana-foundation-sdk)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CONFIG ?= config.example.yaml
@@ -22,10 +23,14 @@ $(VENV)/.installed: pyproject.toml
 test: install
 	$(PY) -m pytest -q
 
-generate: install
+$(VENV)/.dashboards: $(VENV)/.installed pyproject.toml
+	$(PY) -c 'import grafana_foundation_sdk' 2>/dev/null || $(PY) -m pip install -q -e '.[dashboards]'
+	touch $@
+
+generate: $(VENV)/.dashboards
 	$(PY) -m slo
 
-check-generated: install
+check-generated: $(VENV)/.dashboards
 	$(PY) -m slo --check
 
 demo: install

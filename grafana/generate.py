@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Generates the Grafana dashboards in grafana/dashboards/ from code, so that the three
 dashboards share one style: the same variables, units, thresholds, colours and links.
+Panels are built with Grafana's own typed builders (grafana-foundation-sdk, the optional
+extra 'dashboards': pip install -e '.[dashboards]'); the exporter does not need them.
 
     python grafana/generate.py           # rewrite the JSON files (and everything else that
                                          # follows from slo/spec.py: same as python -m slo)
@@ -34,6 +36,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+SDK_MISSING = ("grafana/generate.py builds the dashboards with Grafana's typed builders, the optional "
+               "extra 'dashboards' (grafana-foundation-sdk): pip install -e '.[dashboards]' "
+               "(make generate does this)")
+try:
+    from grafana_foundation_sdk.builders import bargauge as bargauge_b, common as common_b, dashboard as db
+    from grafana_foundation_sdk.builders import gauge as gauge_b, prometheus as prometheus_b, stat as stat_b
+    from grafana_foundation_sdk.builders import statetimeline as statetimeline_b, table as table_b
+    from grafana_foundation_sdk.builders import timeseries as timeseries_b
+    from grafana_foundation_sdk.cog import builder as cog
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+    from grafana_foundation_sdk.models import common as cm, dashboard as dm, prometheus as pm
+except ModuleNotFoundError as error:  # the runtime package does not depend on it
+    raise ModuleNotFoundError(SDK_MISSING) from error
+
 HERE = Path(__file__).resolve().parent
 DASHBOARDS_DIR = HERE / "dashboards"
 if str(HERE.parent) not in sys.path:  # run as a script: the spec lives in this checkout
@@ -44,7 +60,7 @@ from slo.spec import M  # noqa: E402
 
 SCHEMA_VERSION = 39
 TAGS = ["sla-exporter"]
-DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
 TENANT = 'tenant=~"$tenant"'
 TENANT_DETAIL_URL = "/d/sla-tenant/sla-tenant-detail?var-datasource=${datasource}&${__url_time_range}&var-tenant="
 BURN_WINDOWS = spec.DASHBOARD_BURN_WINDOWS  # the burn-rate alerts' long windows
@@ -97,39 +113,31 @@ REQUEST_DUE = M.SUPPORT_REQUEST_DUE
 ALL_DUE = " or ".join(sel(m) for m in [*INCIDENT_DUE.values(), REQUEST_DUE])
 
 
-def target(expr: str, legend: str = "", *, instant: bool = False, table: bool = False) -> JSON:
+def target(expr: str, legend: str = "", *, instant: bool = False, table: bool = False) -> prometheus_b.Dataquery:
     """One Prometheus query. Tables and 'now' figures are instant queries."""
-    instant = instant or table
-    return {
-        "datasource": DATASOURCE,
-        "editorMode": "code",
-        "expr": expr,
-        "format": "table" if table else "time_series",
-        "instant": instant,
-        "legendFormat": legend or "__auto",
-        "range": not instant,
-    }
+    q = (prometheus_b.Dataquery().datasource(DATASOURCE).editor_mode(pm.QueryEditorMode.CODE).expr(expr)
+         .legend_format(legend or "__auto")
+         .format(pm.PromQueryFormat.TABLE if table else pm.PromQueryFormat.TIME_SERIES))
+    return q.instant() if instant or table else q.range()
 
 
 # --------------------------------------------------------------------------- field config
 
 
-def steps(base: str, *pairs: tuple[float, str]) -> JSON:
+def steps(base: str, *pairs: tuple[float, str]) -> db.ThresholdsConfig:
     """Absolute thresholds: `base` colour below the first value, then (value, colour)."""
-    return {
-        "mode": "absolute",
-        "steps": [{"color": base, "value": None}, *({"color": c, "value": v} for v, c in pairs)],
-    }
+    return db.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps(
+        [dm.Threshold(value=None, color=base), *(dm.Threshold(value=v, color=c) for v, c in pairs)])
 
 
-def colours(table: tuple[tuple[float | None, str], ...]) -> JSON:
+def colours(table: tuple[tuple[float | None, str], ...]) -> db.ThresholdsConfig:
     """Thresholds from one of the spec's colour tables [(from, colour)], the first from None."""
     (_, base), *rest = table
-    return steps(base, *((v, c) for v, c in rest))
+    return steps(base, *rest)
 
 
 def colour_words(table: tuple[tuple[float | None, str], ...], fmt) -> str:
-    """'red below 0, orange from 0, green from 0.02 %' for descriptions."""
+    """'red below 0, orange from 0, green from 0.02 points' for descriptions."""
     (_, base), *rest = table
     return ", ".join([f"{base} below {fmt(rest[0][0])}", *(f"{c} from {fmt(v)}" for v, c in rest)])
 
@@ -153,26 +161,20 @@ NEUTRAL_STEPS = steps("blue")
 TEXT_STEPS = steps("text")
 
 
-def value_map(values: dict[Any, tuple[str, str]]) -> list[JSON]:
-    """Value mappings: {value: (text, colour)}; an empty text keeps the value itself."""
-    options = {}
-    for i, (value, (text, color)) in enumerate(values.items()):
-        result = {"color": color, "index": i}
-        if text:
-            result["text"] = text
-        options[str(value)] = result
-    return [{"type": "value", "options": options}]
+def result(i: int, text: str, color: str) -> dm.ValueMappingResult:
+    """An empty text keeps the value itself."""
+    return dm.ValueMappingResult(color=color, index=i, text=text or None)
 
 
-def range_map(ranges: list[tuple[float, float, str, str]]) -> list[JSON]:
-    """Range mappings: [(from, to, text, colour)]; an empty text keeps the value itself."""
-    out = []
-    for i, (lo, hi, text, color) in enumerate(ranges):
-        result = {"color": color, "index": i}
-        if text:
-            result["text"] = text
-        out.append({"type": "range", "options": {"from": lo, "to": hi, "result": result}})
-    return out
+def value_map(values: dict[Any, tuple[str, str]]) -> list[dm.ValueMap]:
+    """Value mappings: {value: (text, colour)}."""
+    return [dm.ValueMap(options={str(v): result(i, *tc) for i, (v, tc) in enumerate(values.items())})]
+
+
+def range_map(ranges: list[tuple[float, float, str, str]]) -> list[dm.RangeMap]:
+    """Range mappings: [(from, to, text, colour)]."""
+    return [dm.RangeMap(options=dm.DashboardRangeMapOptions(from_val=lo, to=hi, result=result(i, text, color)))
+            for i, (lo, hi, text, color) in enumerate(ranges)]
 
 
 UP_DOWN = value_map({1: ("up", "green"), 0: ("down", "red"), -1: ("unknown", "text")})
@@ -186,146 +188,109 @@ HTTP_STATUS = range_map([
 ])
 PRIORITY = value_map({"P1": ("", "red"), "P2": ("", "orange"), "P3": ("", "yellow"), "P4": ("", "blue")})
 
+Override = tuple[dm.MatcherConfig, list[dm.DynamicConfigValue]]
 
-def override(name: str, matcher: str = "byName", **props: Any) -> JSON:
+
+def built(value: Any) -> Any:
+    """Override values are models: build builders, in lists too."""
+    if isinstance(value, list):
+        return [built(v) for v in value]
+    return value.build() if isinstance(value, cog.Builder) else value
+
+
+def override(name: str, matcher: str = "byName", **props: Any) -> Override:
     """Per-field settings: override('Availability', unit='percentunit')."""
     ids = {"cell": "custom.cellOptions", "line_style": "custom.lineStyle"}
-    return {
-        "matcher": {"id": matcher, "options": name},
-        "properties": [{"id": ids.get(k, k), "value": v} for k, v in props.items()],
-    }
+    return (dm.MatcherConfig(id_val=matcher, options=name),
+            [dm.DynamicConfigValue(id_val=ids.get(k, k), value=built(v)) for k, v in props.items()])
+
+
+def link(title: str, url: str) -> db.DashboardLink:
+    return db.DashboardLink(title).url(url)
 
 
 # On a table's tenant column, and on series that carry a tenant label.
-CELL_TENANT_LINK = [{"title": "Tenant detail: ${__value.raw}", "url": TENANT_DETAIL_URL + "${__value.raw}"}]
-SERIES_TENANT_LINK = [{"title": "Tenant detail: ${__field.labels.tenant}",
-                       "url": TENANT_DETAIL_URL + "${__field.labels.tenant}"}]
+CELL_TENANT_LINK = [link("Tenant detail: ${__value.raw}", TENANT_DETAIL_URL + "${__value.raw}")]
+SERIES_TENANT_LINK = [link("Tenant detail: ${__field.labels.tenant}", TENANT_DETAIL_URL + "${__field.labels.tenant}")]
 
 
 # --------------------------------------------------------------------------- panels
 
 
-def panel(kind: str, title: str, targets: list[JSON], *, description: str, unit: str,
+def panel(p: Any, title: str, targets: list[prometheus_b.Dataquery], *, description: str, unit: str,
           decimals: int | None = None, min: float | None = None, max: float | None = None,
-          thresholds: JSON = TEXT_STEPS, mappings: list[JSON] | None = None,
-          color: JSON | None = None, custom: JSON | None = None, links: list[JSON] | None = None,
-          no_value: str | None = None, overrides: list[JSON] | None = None, options: JSON,
-          transformations: list[JSON] | None = None) -> JSON:
-    defaults: JSON = {
-        "color": color or {"mode": "thresholds"},
-        "mappings": mappings or [],
-        "thresholds": thresholds,
-        "unit": unit,
-    }
-    for key, value in (("decimals", decimals), ("min", min), ("max", max), ("custom", custom),
-                       ("links", links), ("noValue", no_value)):
-        if value is not None:
-            defaults[key] = value
+          thresholds: db.ThresholdsConfig = TEXT_STEPS, mappings: list | None = None,
+          color: dm.FieldColorModeId = dm.FieldColorModeId.THRESHOLDS, links: list[db.DashboardLink] | None = None,
+          no_value: str | None = None, overrides: list[Override] | None = None) -> Any:
+    """The settings every panel kind shares, on one of the SDK's panel builders."""
+    p.title(title).description(description).datasource(DATASOURCE).unit(unit).thresholds(thresholds)
+    p.color_scheme(db.FieldColor().mode(color)).mappings(mappings or [])
     for i, t in enumerate(targets):
-        t["refId"] = chr(ord("A") + i)
-    p = {
-        "datasource": DATASOURCE,
-        "description": description,
-        "fieldConfig": {"defaults": defaults, "overrides": overrides or []},
-        "options": options,
-        "targets": targets,
-        "title": title,
-        "type": kind,
-    }
-    if transformations:
-        p["transformations"] = transformations
+        p.with_target(t.ref_id(chr(ord("A") + i)))
+    for setter, value in ((p.decimals, decimals), (p.min, min), (p.max, max), (p.data_links, links),
+                          (p.no_value, no_value)):
+        if value is not None:
+            setter(value)
+    for matcher, props in overrides or []:
+        p.with_override(matcher, props)
     return p
 
 
-def reduce(calc: str = "lastNotNull") -> JSON:
-    return {"calcs": [calc], "fields": "", "values": False}
+def reduce() -> common_b.ReduceDataOptions:
+    return common_b.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False)
 
 
-def stat(title: str, targets: list[JSON], *, text_mode: str = "auto", color_mode: str = "value",
-         graph: bool = False, **kw: Any) -> JSON:
-    return panel("stat", title, targets, options={
-        "colorMode": color_mode,
-        "graphMode": "area" if graph else "none",
-        "justifyMode": "auto",
-        "orientation": "auto",
-        "reduceOptions": reduce(),
-        "showPercentChange": False,
-        "textMode": text_mode,
-        "wideLayout": True,
-    }, **kw)
+def stat(title: str, targets: list, *, text_mode: str = "auto", color_mode: str = "value", graph: bool = False,
+         **kw: Any) -> stat_b.Panel:
+    return panel(stat_b.Panel().color_mode(cm.BigValueColorMode(color_mode)).text_mode(cm.BigValueTextMode(text_mode))
+                 .graph_mode(cm.BigValueGraphMode.AREA if graph else cm.BigValueGraphMode.NONE)
+                 .justify_mode(cm.BigValueJustifyMode.AUTO).orientation(cm.VizOrientation.AUTO)
+                 .reduce_options(reduce()), title, targets, **kw)
 
 
-def gauge(title: str, targets: list[JSON], **kw: Any) -> JSON:
-    return panel("gauge", title, targets, options={
-        "minVizHeight": 75,
-        "minVizWidth": 75,
-        "orientation": "auto",
-        "reduceOptions": reduce(),
-        "showThresholdLabels": False,
-        "showThresholdMarkers": True,
-        "sizing": "auto",
-    }, **kw)
+def gauge(title: str, targets: list, **kw: Any) -> gauge_b.Panel:
+    return panel(gauge_b.Panel().orientation(cm.VizOrientation.AUTO).reduce_options(reduce())
+                 .show_threshold_labels(False).show_threshold_markers(True), title, targets, **kw)
 
 
-def bargauge(title: str, targets: list[JSON], **kw: Any) -> JSON:
-    return panel("bargauge", title, targets, options={
-        "displayMode": "basic",
-        "maxVizHeight": 300,
-        "minVizHeight": 16,
-        "minVizWidth": 8,
-        "namePlacement": "auto",
-        "orientation": "horizontal",
-        "reduceOptions": reduce(),
-        "showUnfilled": True,
-        "sizing": "auto",
-        "valueMode": "color",
-    }, **kw)
+def bargauge(title: str, targets: list, **kw: Any) -> bargauge_b.Panel:
+    return panel(bargauge_b.Panel().display_mode(cm.BarGaugeDisplayMode.BASIC).value_mode(cm.BarGaugeValueMode.COLOR)
+                 .orientation(cm.VizOrientation.HORIZONTAL).reduce_options(reduce()).show_unfilled(True)
+                 .min_viz_height(16).min_viz_width(8), title, targets, **kw)
 
 
-LEGEND = {"calcs": [], "displayMode": "list", "placement": "bottom", "showLegend": True}
+def legend() -> common_b.VizLegendOptions:
+    return (common_b.VizLegendOptions().display_mode(cm.LegendDisplayMode.LIST).placement(cm.LegendPlacement.BOTTOM)
+            .show_legend(True).calcs([]))
 
 
-def timeseries(title: str, targets: list[JSON], *, threshold_line: bool = False,
-               legend: JSON = LEGEND, stack: bool = False, fill: int = 0, **kw: Any) -> JSON:
-    custom = {
-        "axisBorderShow": False,
-        "axisCenteredZero": False,
-        "axisColorMode": "text",
-        "axisLabel": "",
-        "axisPlacement": "auto",
-        "barAlignment": 0,
-        "drawStyle": "line",
-        "fillOpacity": fill,
-        "gradientMode": "none",
-        "hideFrom": {"legend": False, "tooltip": False, "viz": False},
-        "insertNulls": False,
-        "lineInterpolation": "stepAfter",
-        "lineWidth": 1,
-        "pointSize": 4,
-        "scaleDistribution": {"type": "linear"},
-        "showPoints": "never",
-        "spanNulls": False,
-        "stacking": {"group": "A", "mode": "normal" if stack else "none"},
-        "thresholdsStyle": {"mode": "dashed" if threshold_line else "off"},
-    }
-    kw.setdefault("color", {"mode": "palette-classic"})
-    return panel("timeseries", title, targets, custom=custom, options={
-        "legend": legend,
-        "tooltip": {"mode": "multi", "sort": "desc"},
-    }, **kw)
+def hide_nothing() -> common_b.HideSeriesConfig:
+    return common_b.HideSeriesConfig().legend(False).tooltip(False).viz(False)
 
 
-def state_timeline(title: str, targets: list[JSON], **kw: Any) -> JSON:
-    custom = {"fillOpacity": 80, "hideFrom": {"legend": False, "tooltip": False, "viz": False},
-              "insertNulls": False, "lineWidth": 0, "spanNulls": False}
-    return panel("state-timeline", title, targets, custom=custom, options={
-        "alignValue": "left",
-        "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
-        "mergeValues": True,
-        "rowHeight": 0.9,
-        "showValue": "auto",
-        "tooltip": {"mode": "single", "sort": "none"},
-    }, **kw)
+def timeseries(title: str, targets: list, *, threshold_line: bool = False, stack: bool = False, fill: int = 0,
+               **kw: Any) -> timeseries_b.Panel:
+    p = (timeseries_b.Panel().draw_style(cm.GraphDrawStyle.LINE).line_interpolation(cm.LineInterpolation.STEP_AFTER)
+         .line_width(1).fill_opacity(fill).gradient_mode(cm.GraphGradientMode.NONE).point_size(4)
+         .show_points(cm.VisibilityMode.NEVER).span_nulls(False).insert_nulls(False)
+         .axis_placement(cm.AxisPlacement.AUTO).axis_color_mode(cm.AxisColorMode.TEXT).axis_label("")
+         .axis_centered_zero(False).bar_alignment(cm.BarAlignment.CENTER).hide_from(hide_nothing())
+         .scale_distribution(common_b.ScaleDistributionConfig().type(cm.ScaleDistribution.LINEAR))
+         .stacking(common_b.StackingConfig().group("A").mode(cm.StackingMode.NORMAL if stack else cm.StackingMode.NONE))
+         .thresholds_style(common_b.GraphThresholdsStyleConfig().mode(
+             cm.GraphTresholdsStyleMode.DASHED if threshold_line else cm.GraphTresholdsStyleMode.OFF))
+         .legend(legend())
+         .tooltip(common_b.VizTooltipOptions().mode(cm.TooltipDisplayMode.MULTI).sort(cm.SortOrder.DESCENDING)))
+    kw.setdefault("color", dm.FieldColorModeId.PALETTE_CLASSIC)
+    return panel(p, title, targets, **kw)
+
+
+def state_timeline(title: str, targets: list, **kw: Any) -> statetimeline_b.Panel:
+    return panel(statetimeline_b.Panel().fill_opacity(80).line_width(0).hide_from(hide_nothing())
+                 .align_value(cm.TimelineValueAlignment.LEFT).merge_values(True).row_height(0.9)
+                 .show_value(cm.VisibilityMode.AUTO).legend(legend())
+                 .tooltip(common_b.VizTooltipOptions().mode(cm.TooltipDisplayMode.SINGLE).sort(cm.SortOrder.NONE)),
+                 title, targets, **kw)
 
 
 @dataclass
@@ -336,14 +301,14 @@ class Column:
     expr: str
     unit: str
     decimals: int | None = None
-    thresholds: JSON | None = None
-    mappings: list[JSON] | None = None
+    thresholds: db.ThresholdsConfig | None = None
+    mappings: list | None = None
     cell: str = "color-text"  # or color-background, gauge, auto
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def table(title: str, keys: list[tuple[str, str]], columns: list[Column], *, description: str,
-          sort_by: str | None = None, desc: bool = False, key_overrides: list[JSON] | None = None) -> JSON:
+          sort_by: str | None = None, desc: bool = False, key_overrides: list[Override] | None = None) -> table_b.Panel:
     """A table with one row per label set: every column is an instant query in table format,
     the results are merged on the `keys` labels [(label, column title)] and renamed."""
     value_field = (lambda ref: f"Value #{ref}") if len(columns) > 1 else (lambda ref: "Value")
@@ -355,135 +320,95 @@ def table(title: str, keys: list[tuple[str, str]], columns: list[Column], *, des
         rename[value_field(ref)], index[value_field(ref)] = col.name, len(keys) + i
         cell = {"type": col.cell, "mode": "basic"} if col.cell == "gauge" else {"type": col.cell}
         props: dict[str, Any] = {"unit": col.unit, "cell": cell}
-        if col.decimals is not None:
-            props["decimals"] = col.decimals
-        if col.thresholds is not None:
-            props["thresholds"] = col.thresholds
-        if col.mappings is not None:
-            props["mappings"] = col.mappings
-        props.update(col.extra)
-        overrides.append(override(col.name, **props))
-    return panel(
-        "table", title, [target(c.expr, table=True) for c in columns],
-        description=description, unit="none", thresholds=TEXT_STEPS,
-        custom={"align": "auto", "cellOptions": {"type": "auto"}, "filterable": False, "inspect": False},
-        overrides=(key_overrides or []) + overrides,
-        options={
-            "cellHeight": "sm",
-            "footer": {"countRows": False, "fields": "", "reducer": ["sum"], "show": False},
-            "showHeader": True,
-            "sortBy": [{"desc": desc, "displayName": sort_by}] if sort_by else [],
-        },
-        transformations=[
-            {"id": "merge", "options": {}},
-            {"id": "organize", "options": {
-                "excludeByName": {"Time": True},
-                "includeByName": {},
-                "indexByName": index,
-                "renameByName": rename,
-            }},
-        ],
-    )
+        for key in ("decimals", "thresholds", "mappings"):
+            if getattr(col, key) is not None:
+                props[key] = getattr(col, key)
+        overrides.append(override(col.name, **props, **col.extra))
+    p = (table_b.Panel().cell_height(cm.TableCellHeight.SM).show_header(True)
+         .footer(common_b.TableFooterOptions().show(False).count_rows(False).fields("").reducer(["sum"]))
+         .sort_by([common_b.TableSortByFieldState().display_name(sort_by).desc(desc)] if sort_by else [])
+         .with_transformation(dm.DataTransformerConfig(id_val="merge", options={}))
+         .with_transformation(dm.DataTransformerConfig(id_val="organize", options={
+             "excludeByName": {"Time": True}, "includeByName": {}, "indexByName": index, "renameByName": rename})))
+    return panel(p, title, [target(c.expr, table=True) for c in columns], description=description, unit="none",
+                 overrides=(key_overrides or []) + overrides)
 
 
 # --------------------------------------------------------------------------- dashboards
 
 
 class Board:
-    """Lays panels out left to right on Grafana's 24-column grid, wrapping to new lines,
-    and numbers them."""
+    """Rows and panels in order, each panel with its width (of Grafana's 24 columns) and
+    height; the SDK's dashboard builder lays them out left to right."""
 
     def __init__(self) -> None:
-        self.panels: list[JSON] = []
-        self.x = self.y = self.line_h = 0
-
-    def _newline(self) -> None:
-        self.y += self.line_h
-        self.x = self.line_h = 0
+        self.items: list[str | Any] = []
 
     def row(self, title: str) -> None:
-        self._newline()
-        self.panels.append({"collapsed": False, "gridPos": {"h": 1, "w": 24, "x": 0, "y": self.y},
-                            "id": len(self.panels) + 1, "panels": [], "title": title, "type": "row"})
-        self.y += 1
+        self.items.append(title)
 
-    def add(self, p: JSON, w: int, h: int) -> None:
-        if self.x + w > 24:
-            self._newline()
-        p["gridPos"] = {"h": h, "w": w, "x": self.x, "y": self.y}
-        p["id"] = len(self.panels) + 1
-        self.panels.append(p)
-        self.x += w
-        self.line_h = max(self.line_h, h)
+    def add(self, p: Any, w: int, h: int) -> None:
+        self.items.append(p.span(w).height(h))
 
 
-def datasource_variable() -> JSON:
-    return {"current": {}, "hide": 0, "includeAll": False, "label": "Data source", "multi": False,
-            "name": "datasource", "options": [], "query": "prometheus", "refresh": 1, "regex": "",
-            "skipUrlSync": False, "type": "datasource"}
-
-
-def tenant_variable(multi: bool) -> JSON:
-    query = f"label_values({M.TARGET}, tenant)"
-    v = {
-        "current": {"selected": True, "text": ["All"], "value": ["$__all"]} if multi else {},
-        "datasource": DATASOURCE,
-        "definition": query,
-        "hide": 0,
-        "includeAll": multi,
-        "label": "Tenant",
-        "multi": multi,
-        "name": "tenant",
-        "options": [],
-        "query": {"qryType": 1, "query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
-        "refresh": 2,
-        "regex": "",
-        "skipUrlSync": False,
-        "sort": 1,
-        "type": "query",
-    }
+def tenant_variable(multi: bool) -> db.QueryVariable:
+    v = (db.QueryVariable("tenant").label("Tenant").datasource(DATASOURCE).hide(dm.VariableHide.DONT_HIDE)
+         .query({"qryType": 1, "query": TENANT_VALUES, "refId": "PrometheusVariableQueryEditor-VariableQuery"})
+         .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC).regex("")
+         .multi(multi).include_all(multi))
     if multi:
-        v["allValue"] = ".+"
+        v.all_value(".+").current(dm.VariableOption(selected=True, text=["All"], value=["$__all"]))
     return v
 
 
-BUILTIN_ANNOTATIONS = {
-    "builtIn": 1,
-    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
-    "enable": True,
-    "hide": True,
-    "iconColor": "rgba(0, 211, 255, 1)",
-    "name": "Annotations & Alerts",
-    "type": "dashboard",
-}
+TENANT_VALUES = f"label_values({M.TARGET}, tenant)"
 
 
-def dashboard(uid: str, title: str, description: str, board: Board, *, multi_tenant: bool,
-              time_from: str, annotations: list[JSON] | None = None) -> JSON:
-    return {
-        "annotations": {"list": [BUILTIN_ANNOTATIONS, *(annotations or [])]},
-        "description": description,
-        "editable": True,
-        "fiscalYearStartMonth": 0,
-        "graphTooltip": 1,
-        "id": None,
-        "links": [{"asDropdown": False, "icon": "external link", "includeVars": True, "keepTime": True,
-                   "tags": TAGS, "targetBlank": False, "title": "SLA dashboards", "tooltip": "",
-                   "type": "dashboards", "url": ""}],
-        "liveNow": False,
-        "panels": board.panels,
-        "refresh": "1m",
-        "schemaVersion": SCHEMA_VERSION,
-        "tags": TAGS,
-        "templating": {"list": [datasource_variable(), tenant_variable(multi_tenant)]},
-        "time": {"from": time_from, "to": "now"},
-        "timepicker": {},
-        "timezone": "",
-        "title": title,
-        "uid": uid,
-        "version": 1,
-        "weekStart": "",
-    }
+def annotation(name: str, expr: str, colour: str) -> db.AnnotationQuery:
+    return db.AnnotationQuery().name(name).datasource(DATASOURCE).enable(True).hide(False).icon_color(colour).expr(expr)
+
+
+def sdk_gaps(d: JSON, annotations: dict[str, JSON]) -> JSON:
+    """What this version of the SDK (Grafana 10.1's schema) cannot say, added to its JSON:
+    the built-in annotation's builtIn flag, a Prometheus annotation's step and text, the
+    query variable's definition (what Grafana's editor shows). It also puts an all-zero id
+    and an interval variable's auto settings on every variable: dropped."""
+    d["annotations"]["list"][0]["builtIn"] = 1
+    for a in d["annotations"]["list"]:
+        a.update(annotations.get(a["name"], {}))
+    for v in d["templating"]["list"]:
+        for junk in ("id", "auto", "auto_count", "auto_min"):
+            v.pop(junk, None)
+        if v["name"] == "tenant":
+            v["definition"] = TENANT_VALUES
+    return d
+
+
+def dashboard(uid: str, title: str, description: str, board: Board, *, multi_tenant: bool, time_from: str,
+              annotations: list[tuple[db.AnnotationQuery, JSON]] = ()) -> JSON:
+    """annotations: (query, its settings the SDK lacks)."""
+    d = (db.Dashboard(title).uid(uid).description(description).tags(TAGS).editable().live_now(False)
+         .tooltip(dm.DashboardCursorSync.CROSSHAIR).refresh("1m").time(time_from, "now").timezone("")
+         .week_start("").fiscal_year_start_month(0).version(1)
+         .link(db.DashboardLink("SLA dashboards").type(dm.DashboardLinkType.DASHBOARDS).tags(TAGS).as_dropdown(False)
+               .icon("external link").include_vars(True).keep_time(True).target_blank(False).tooltip("").url(""))
+         .with_variable(db.DatasourceVariable("datasource").label("Data source").type("prometheus")
+                        .hide(dm.VariableHide.DONT_HIDE).multi(False).include_all(False).regex(""))
+         .with_variable(tenant_variable(multi_tenant))
+         .annotation(db.AnnotationQuery().name("Annotations & Alerts").type("dashboard").enable(True).hide(True)
+                     .datasource(dm.DataSourceRef(type_val="grafana", uid="-- Grafana --"))
+                     .icon_color("rgba(0, 211, 255, 1)")))
+    for query, _ in annotations:
+        d.annotation(query)
+    for i, item in enumerate(board.items, start=1):  # rows and panels numbered in order
+        if isinstance(item, str):
+            d.with_row(db.Row(item).id(i))
+        else:
+            d.with_panel(item.id(i))
+    model = d.build()
+    model.schema_version = SCHEMA_VERSION  # no builder method
+    return sdk_gaps(json.loads(json.dumps(model, cls=JSONEncoder)),
+                    {query.build().name: extra for query, extra in annotations})
 
 
 def overview() -> JSON:
@@ -759,24 +684,14 @@ def tenant_detail() -> JSON:
                "{{probe}} {{reason}}")],
         description="Failed probe runs per second by reason: timeout, connection, tls, dns, status, body, "
                     "redirect, config.", unit="reqps", fill=30, stack=True), 12, 8)
-    maintenance_annotation = {
-        "datasource": DATASOURCE,
-        "enable": True,
-        "expr": f"{one(M.MAINTENANCE_ACTIVE)} == 1",
-        "hide": False,
-        "iconColor": "blue",
-        "name": "Maintenance",
-        "step": "60s",
-        "tagKeys": "",
-        "textFormat": "Maintenance window: downtime is not counted",
-        "titleFormat": "Maintenance",
-        "useValueForTime": False,
-    }
+    maintenance = (annotation("Maintenance", f"{one(M.MAINTENANCE_ACTIVE)} == 1", "blue"),
+                   {"step": "60s", "tagKeys": "", "textFormat": "Maintenance window: downtime is not counted",
+                    "titleFormat": "Maintenance", "useValueForTime": False})
     return dashboard(
         "sla-tenant", "SLA tenant detail",
         "One tenant: availability and error budget this month, burn rates, outages, tenant and probe state "
         "with maintenance windows, probe latency, HTTP status, TLS certificates and probe errors.",
-        b, multi_tenant=False, time_from="now-24h", annotations=[maintenance_annotation])
+        b, multi_tenant=False, time_from="now-24h", annotations=[maintenance])
 
 
 def support() -> JSON:
