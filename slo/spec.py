@@ -4,9 +4,11 @@ generated promtool tests in prometheus/tests/ (first line GENERATED) and grafana
     python -m slo            rewrite every generated file   (make generate)
     python -m slo --check    write nothing; exit 1 naming each stale file   (CI runs this)
 
-This module is data only. The templates around it are slo/rules.py (recording rules,
-alerts, promtool tests) and grafana/generate.py (dashboards); metric names come from
-exporter/metrics.py. After an edit: run `make generate`, read the diff, run the tests.
+This module is data only. The templates around it are slo/rules.py (recording rules and
+alerts), slo/promtool.py (promtool tests) and grafana/generate.py (dashboards); metric
+names come from exporter/metrics.py. After an edit: run `make generate`, read the diff, run
+the tests (promtool test rules prometheus/tests/*.yml; pytest tests/test_prometheus_*.py
+tests/test_dashboards.py).
 
 How to change...
 - a burn-rate alert (multi-window, multi-burn-rate): its line in BURN_ALERTS. `long` is the
@@ -19,13 +21,15 @@ How to change...
   prometheus/tests/burn_rate_*_test.yml, which pin today's numbers; the generated
   prometheus/tests/spec_<alert>_test.yml follow by themselves.
 - a severity or a `for:` duration: ALERTS (routing by severity: prometheus/alertmanager.example.yml).
+  The hand-written promtool scenarios in prometheus/tests/ time their expectations by these
+  durations and expect these severities (a test names any severity that disagrees).
 - a threshold of another alert: the constants after ALERTS (certificate days, the P1
   response lead, the at-risk windows...).
 - a dashboard colour: the *_COLOURS tables at the end, each a list of (from value, colour)
-  with the first `from` None (below everything). Availability is coloured by the tenant's
-  own margin (sla_margin_ratio = availability - its target), never against a fixed figure:
-  MARGIN_COLOURS is red below 0 (target missed), orange for a small margin, green from
-  MARGIN_COMFORTABLE. Margins are ratios: 0.0002 is 0.02 percentage points, about 8.6
+  with the first `from` None (below everything). Availability is never coloured against a
+  fixed figure (tenants have different targets): the colour sits on the tenant's margin
+  (sla_margin_ratio = availability - its own target). MARGIN_COLOURS is red below 0
+  (target missed), orange for a small margin, green from MARGIN_COMFORTABLE. Margins are ratios: 0.0002 is 0.02 percentage points, about 8.6
   minutes of a 30-day month.
 
 Durations are Prometheus durations ("5m", "1h", "1d"): the names of recorded series contain them.
