@@ -2,11 +2,15 @@
 #   make demo   the exporter on simulated tenants: http://localhost:9929/metrics
 #   make run    the exporter on CONFIG (default config.example.yaml), history in sla-exporter.db
 #   make test   the tests; what CI runs (.ci/run)
+#   make generate          rewrite what follows from slo/spec.py: prometheus/rules.yml,
+#                          alerts.yml, the generated promtool tests, grafana/dashboards/*.json
+#   make check-generated   the same, writing nothing: fails naming each stale file (CI)
+#                          (both install the optional extra 'dashboards': grafana-foundation-sdk)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CONFIG ?= config.example.yaml
 
-.PHONY: test install clean demo run
+.PHONY: test install clean demo run generate check-generated
 
 install: $(VENV)/.installed
 
@@ -18,6 +22,16 @@ $(VENV)/.installed: pyproject.toml
 
 test: install
 	$(PY) -m pytest -q
+
+$(VENV)/.dashboards: $(VENV)/.installed pyproject.toml
+	$(PY) -c 'import grafana_foundation_sdk' 2>/dev/null || $(PY) -m pip install -q -e '.[dashboards]'
+	touch $@
+
+generate: $(VENV)/.dashboards
+	$(PY) -m slo
+
+check-generated: $(VENV)/.dashboards
+	$(PY) -m slo --check
 
 demo: install
 	$(VENV)/bin/sla-exporter demo

@@ -1,6 +1,7 @@
 """The Prometheus rules in prometheus/: promtool's checks and unit tests, amtool's check of
-the example Alertmanager config, and consistency with the exporter's metric table
-(exporter.metrics), the runbook and the README.
+the example Alertmanager config, and consistency with the SLO spec (slo/spec.py, which
+generates rules.yml, alerts.yml and some of the promtool tests), the exporter's metric
+table (exporter.metrics), the runbook and the README.
 
 promtool and amtool come with Debian's `prometheus` and `prometheus-alertmanager` packages
 (.ci/run installs them). Without them the tool tests are skipped locally, and fail when the
@@ -11,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,10 +21,15 @@ import yaml
 from exporter import metrics
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+from slo import promtool as spec_tests, rules as spec_rules, spec  # noqa: E402
+
 PROM = REPO / "prometheus"
 RULES, ALERTS = PROM / "rules.yml", PROM / "alerts.yml"
 RUNBOOK = REPO / "docs" / "runbook.md"
 RUNBOOK_URL = "https://github.com/sla-exporter/sla-exporter/blob/main/docs/runbook.md#"
+# Pinned: other tools read these recorded names. The spec may add windows, never drop these.
 WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
 SEVERITIES = {"page", "ticket", "warning"}
 
@@ -105,10 +112,11 @@ def exprs() -> list[tuple[str, str]]:
 
 def test_recording_rule_names_are_the_pinned_ones():
     names = [r["record"] for r in load(RULES) if "record" in r]
-    expected = ([f"tenant:sla_downtime:ratio_rate{w}" for w in WINDOWS]
-                + [f"tenant:sla_error_budget_burn:rate{w}" for w in WINDOWS])
+    expected = ([f"tenant:sla_downtime:ratio_rate{w}" for w in spec.RECORDED_WINDOWS]
+                + [f"tenant:sla_error_budget_burn:rate{w}" for w in spec.RECORDED_WINDOWS])
     assert sorted(names) == sorted(expected)
-    for w in WINDOWS:
+    assert set(WINDOWS) <= set(spec.RECORDED_WINDOWS), "a pinned recorded window was dropped"
+    for w in spec.RECORDED_WINDOWS:
         rule = next(r for r in load(RULES) if r.get("record") == f"tenant:sla_downtime:ratio_rate{w}")
         assert f"rate(sla_downtime_seconds_total[{w}])" in rule["expr"]
         assert f"rate(sla_eligible_seconds_total[{w}])" in rule["expr"]
@@ -186,3 +194,55 @@ def test_every_alert_is_in_the_readme_table():
     readme = (REPO / "README.md").read_text()
     missing = [r["alert"] for r in alerts() if f"`{r['alert']}`" not in readme]
     assert not missing, f"README's alert table lacks {missing}"
+
+
+# -- the spec (slo/spec.py) and the files agree ------------------------------------------------------
+
+
+def test_rules_and_alerts_are_what_the_spec_generates():
+    """`python -m slo --check` in CI says the same; this names the file from pytest too."""
+    assert RULES.read_text() == spec_rules.rules_yml(), "prometheus/rules.yml is stale: run make generate"
+    assert ALERTS.read_text() == spec_rules.alerts_yml(), "prometheus/alerts.yml is stale: run make generate"
+    for path, text in spec_tests.outputs().items():
+        assert (REPO / path).read_text() == text, f"{path} is stale: run make generate"
+
+
+def test_alerts_carry_the_spec_severities_and_durations():
+    rules = {r["alert"]: r for r in alerts()}
+    assert sorted(rules) == sorted(spec.all_alert_names())
+    for name, rule in rules.items():
+        assert rule["labels"] == {"severity": spec.severity(name)}, name
+    for name, a in spec.ALERTS.items():
+        assert rules[name].get("for") == a.for_, name
+    for a in spec.BURN_ALERTS:
+        f = f"{a.factor:g}"
+        assert "for" not in rules[a.name]
+        assert rules[a.name]["expr"].split() == [
+            f"tenant:sla_error_budget_burn:rate{a.long}", ">", f, "and", f"tenant:sla_error_budget_burn:rate{a.short}",
+            ">", f]
+
+
+def test_promtool_tests_expect_the_spec_severities():
+    """Hand-written scenarios too: a severity changed in the spec shows up here by name."""
+    for path in (PROM / "tests").glob("*.yml"):
+        for test in yaml.safe_load(path.read_text())["tests"]:
+            for case in test.get("alert_rule_test", []):
+                for exp in case.get("exp_alerts") or []:
+                    assert exp["exp_labels"]["severity"] == spec.severity(case["alertname"]), (
+                        f"{path.name}: {case['alertname']} expected with severity {exp['exp_labels']['severity']}, "
+                        f"the spec says {spec.severity(case['alertname'])}")
+
+
+def test_promtool_tests_evaluate_recording_rules_before_alerts():
+    for path in (PROM / "tests").glob("*.yml"):
+        data = yaml.safe_load(path.read_text())
+        if "../alerts.yml" in data["rule_files"]:
+            assert data.get("group_eval_order") == spec_rules.group_order(), path.name
+
+
+def test_runbook_states_the_spec_windows_and_factors():
+    text = RUNBOOK.read_text()
+    assert f"for W in {', '.join(spec.RECORDED_WINDOWS)}" in " ".join(text.split())
+    for a in spec.BURN_ALERTS:
+        section = text.split(f"## {a.name}\n", 1)[1].split("\n## ", 1)[0]
+        assert f"{a.factor:g}" in section, f"docs/runbook.md#{a.name.lower()} does not name the factor {a.factor:g}"

@@ -1,0 +1,1 @@
+"""SLO spec and generators: see slo/spec.py."""
