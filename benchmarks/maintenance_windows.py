@@ -8,10 +8,10 @@ Times ``maintenance_ms``, the expansion the availability calculation uses (integ
 import datetime as dt
 import time
 
-from exporter import maintenance
-from exporter.maintenance import maintenance_ms, validate_rrule
+from exporter.engine import maintenance
+from exporter.engine.maintenance import maintenance_ms, validate_rrule
 from exporter.model import Window
-from exporter.months import month_bounds_ms
+from exporter.engine.months import month_bounds_ms
 
 HEL = "Europe/Helsinki"
 WINDOWS = [

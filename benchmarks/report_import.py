@@ -30,9 +30,11 @@ import time
 
 from _common import config_text, exporter_cmd, human_bytes
 
-from exporter import config, importer, report
-from exporter.states import Series
-from exporter.store import Store
+from exporter import report
+from exporter import config
+from exporter.store import importer
+from exporter.engine.states import Series
+from exporter.store.sqlite import Store
 
 WINDOWS = ['{name: weekly, rrule: "FREQ=WEEKLY;BYDAY=SU", start: "02:00", duration: 2h}',
            '{name: quarterly, rrule: "FREQ=MONTHLY;BYMONTH=1,4,7,10;BYDAY=1SA", start: "22:00", duration: 6h}']

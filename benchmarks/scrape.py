@@ -22,11 +22,12 @@ import urllib.request
 from prometheus_client import CollectorRegistry
 
 from _common import exporter_cmd, free_port, local_target, running
-from exporter import config, exposition
-from exporter.collector import ExporterStatus, SLACollector
-from exporter.recorder import Recorder
-from exporter.states import Series
-from exporter.store import Store
+from exporter import config
+from exporter.web import exposition
+from exporter.web.collector import ExporterStatus, SLACollector
+from exporter.probing.recorder import Recorder
+from exporter.engine.states import Series
+from exporter.store.sqlite import Store
 
 
 def fleet_config(tenants: int, probes: int, url: str) -> str:

@@ -33,9 +33,9 @@ import time
 
 from _common import dir_size, human_bytes
 
-from exporter.months import month_bounds, month_bounds_ms
-from exporter.states import Series
-from exporter.store import Store
+from exporter.engine.months import month_bounds, month_bounds_ms
+from exporter.engine.states import Series
+from exporter.store.sqlite import Store
 
 TZ = "Europe/Helsinki"
 STEP = 30.0

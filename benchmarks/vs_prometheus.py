@@ -38,10 +38,12 @@ from zoneinfo import ZoneInfo
 
 from _common import free_port, human_bytes, running, wait_http
 
-from exporter import config, importer, report
-from exporter.maintenance import maintenance_intervals
-from exporter.months import month_bounds
-from exporter.store import Store
+from exporter import report
+from exporter import config
+from exporter.store import importer
+from exporter.engine.maintenance import maintenance_intervals
+from exporter.engine.months import month_bounds
+from exporter.store.sqlite import Store
 
 TZ = "Europe/Helsinki"
 STEP = 15
