@@ -19,7 +19,6 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -32,9 +31,9 @@ from exporter.probing import sharding
 from exporter.web import webconfig
 from exporter.web.api import Api, resolve_token
 from exporter.probing.canary import NETWORK_SENSITIVE, Connectivity
-from exporter.web.collector import ExporterStatus, SLACollector
+from exporter.web.collector import ExporterStatus, collectors
 from exporter.model import Config, Probe
-from exporter.engine.months import month_bounds
+from exporter.engine.months import previous_month_start
 from exporter.probing.probes import Prober
 from exporter.probing.recorder import Recorder, Result
 from exporter.store.sqlite import Store
@@ -61,12 +60,6 @@ def pool_size(cfg: Config) -> int:
     probes = [p for t in cfg.tenants for p in t.probes]
     busy = sum(p.timeout / p.interval for p in probes)
     return max(1, min(len(probes), math.ceil(busy) + 4))
-
-
-def previous_month_start(now: float, tz: str) -> float:
-    d = dt.datetime.fromtimestamp(now, ZoneInfo(tz))
-    y, mo = (d.year - 1, 12) if d.month == 1 else (d.year, d.month - 1)
-    return month_bounds(y, mo, tz)[0]
 
 
 def phase_ms(tenant: str, probe: Probe) -> int:
@@ -114,8 +107,8 @@ class Daemon:
         self.prober = Prober(clock=clock)  # results and the clock-step check on one clock
         self.connectivity = Connectivity(self.prober, self.cfg.monitor, on_verdict=self._network_verdict)
         self.registry = CollectorRegistry()
-        self.registry.register(SLACollector(lambda: self.cfg, self.recorder, self.status, clock,
-                                            store=self.store))
+        for collector in collectors(lambda: self.cfg, self.recorder, self.status, clock, store=self.store):
+            self.registry.register(collector)
         ProcessCollector(registry=self.registry)
         self.workers = workers or pool_size(self.cfg)
         self.scheduler = BackgroundScheduler(

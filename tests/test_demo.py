@@ -18,7 +18,7 @@ from exporter import demo
 from exporter import config
 from exporter.support import detection
 from exporter.web.collector import ExporterStatus, SLACollector
-from exporter.daemon import previous_month_start
+from exporter.engine.months import previous_month_start
 from exporter.engine.maintenance import maintenance_intervals
 from exporter.engine.accounting import probe_runs
 from exporter.engine.months import month_bounds, month_bounds_ms

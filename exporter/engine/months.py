@@ -12,6 +12,7 @@ gap is used, which is the instant the day actually begins; where it is ambiguous
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 Zone = str | dt.tzinfo
@@ -33,7 +34,7 @@ def month_bounds(year: int, month: int, tz: Zone) -> tuple[float, float]:
     (1790802000.0, 1793484000.0)
     """
     first = dt.date(year, month, 1)  # ValueError for a month outside 1-12
-    nxt = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
+    nxt = dt.date(*next_month(year, month), 1)
     zone = _zone(tz)
     return local_midnight(first, zone), local_midnight(nxt, zone)
 
@@ -48,6 +49,26 @@ def month_of(t: float, tz: Zone) -> tuple[int, int]:
     """(year, month) of instant ``t`` (epoch seconds) in ``tz``."""
     d = dt.datetime.fromtimestamp(t, _zone(tz))
     return d.year, d.month
+
+
+def previous_month(year: int, month: int) -> tuple[int, int]:
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+def next_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def months_from(first: tuple[int, int], until: tuple[int, int]) -> Iterator[tuple[int, int]]:
+    """(year, month) from ``first`` up to, not including, ``until``."""
+    while first < until:
+        yield first
+        first = next_month(*first)
+
+
+def previous_month_start(t: float, tz: Zone) -> float:
+    """When the month before the one instant ``t`` falls in began (epoch seconds)."""
+    return month_bounds(*previous_month(*month_of(t, tz)), tz)[0]
 
 
 def day_bounds(first: dt.date, last: dt.date, tz: Zone) -> tuple[float, float]:

@@ -7,8 +7,6 @@ fast path does not cover go through ``generate_latest`` unchanged."""
 from __future__ import annotations
 
 from prometheus_client import generate_latest
-from prometheus_client.openmetrics.exposition import _escape as _escape_value
-from prometheus_client.openmetrics.exposition import ALLOWUTF8
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
@@ -19,10 +17,16 @@ _MAX_PREFIXES = 500_000  # forget them all past this: label churn must not grow 
 _FAST_TYPES = {"gauge": "gauge", "counter": "counter", "unknown": "untyped"}
 
 
+def _escape_value(value: str) -> str:
+    """A label value as the text format writes it: backslash, newline and double quote
+    escaped (the three replaces of prometheus_client's writer; the golden file checks them)."""
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
+
+
 def _prefix(name: str, labels: dict[str, str]) -> str:
     if not labels:
         return name + " "
-    inner = ",".join(f'{k}="{_escape_value(v, ALLOWUTF8, False)}"' for k, v in sorted(labels.items()))
+    inner = ",".join(f'{k}="{_escape_value(v)}"' for k, v in sorted(labels.items()))
     return f"{name}{{{inner}}} "
 
 

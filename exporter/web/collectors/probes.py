@@ -1,0 +1,64 @@
+"""Probe gauges: each probe's last result (success, duration, status, certificate expiry)
+and failed runs by reason.
+
+Sample output::
+
+    sla_probe_success{probe="agent-ui",tenant="acme-prod"} 1.0
+    sla_probe_errors_total{probe="chat",reason="timeout",tenant="acme-prod"} 3.0
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
+
+from exporter import metrics as m
+from exporter.model import Config
+from exporter.probing.recorder import Recorder
+from exporter.web.collectors.base import Families, describe
+
+METRICS = [m.PROBE_SUCCESS, m.PROBE_DURATION, m.PROBE_STATUS, m.PROBE_CERT_EXPIRY, m.PROBE_ERRORS]
+
+
+class ProbeCollector(Collector):
+    def __init__(self, config: Callable[[], Config], recorder: Recorder, clock: Callable[[], float] = time.time):
+        self.config, self.recorder, self.clock = config, recorder, clock
+        self._cache_cfg: Config | None = None
+        self._probe_samples: dict[tuple[str, str], tuple] = {}
+        self._labelsets: dict[tuple, dict] = {}
+
+    def describe(self) -> list[Metric]:
+        return describe(METRICS)
+
+    def collect(self) -> Iterator[Metric]:
+        cfg, now = self.config(), self.clock()
+        if cfg is not self._cache_cfg:
+            self._cache_cfg, self._probe_samples, self._labelsets = cfg, {}, {}
+        out = Families(METRICS, self._labelsets)
+        results = self.recorder.last_results()
+        for tenant in cfg.tenants:
+            for probe in tenant.probes:
+                r = results.get((tenant.name, probe.name))
+                if r is None:
+                    continue
+                fresh = now < r.started + probe.stale_after
+                cached = self._probe_samples.get((tenant.name, probe.name))
+                if cached is None or cached[0] is not r or cached[1] != fresh:
+                    # Built once per result: a probe's samples only change when it reports.
+                    tp = {"tenant": tenant.name, "probe": probe.name}
+                    built = [(metric, Sample(metric.name, tp, value, None)) for metric, value in (
+                        # A fault of ours says nothing of the target: no sample, like unknown.
+                        (m.PROBE_SUCCESS, float(r.success) if fresh and not r.ours else None),
+                        (m.PROBE_DURATION, r.duration),
+                        (m.PROBE_STATUS, float(r.status_code or 0)), (m.PROBE_CERT_EXPIRY, r.cert_expiry),
+                    ) if value is not None]
+                    cached = self._probe_samples[(tenant.name, probe.name)] = (r, fresh, built)
+                for metric, sample in cached[2]:
+                    out.samples[metric.name].append(sample)
+        for (tenant_name, probe_name, reason), count in sorted(self.recorder.error_counts().items()):
+            out.put(m.PROBE_ERRORS, [tenant_name, probe_name, reason], count)
+        yield from out.collect()
