@@ -11,17 +11,17 @@ import sys
 import time
 from zoneinfo import ZoneInfo
 
-from exporter import __version__, logs, report
-from exporter.support import calendar as businesshours
-from exporter import config
-from exporter.store import importer
-from exporter.probing import sharding
-from exporter.support import deadlines as support
+from exporter import __version__, config, logs, report
 from exporter.engine.maintenance import occurrences
-from exporter.model import Config, Tenant
 from exporter.engine.months import day_bounds
-from exporter.store.sqlite import Store, StoreError
 from exporter.engine.units import format_duration
+from exporter.errors import UserError
+from exporter.model import Config, Tenant
+from exporter.probing import sharding
+from exporter.store import importer
+from exporter.store.sqlite import Store
+from exporter.support import calendar as businesshours
+from exporter.support import deadlines as support
 from exporter.web.server import parse_address
 from exporter.web.webconfig import WebConfigError
 
@@ -29,8 +29,6 @@ DEFAULT_STORAGE = "sla-exporter.db"
 DEFAULT_LISTEN = ":9929"
 
 
-class UserError(Exception):
-    """Bad input from the user: printed as one line (or a few), exit 1, no traceback."""
 
 
 def _month(text: str) -> tuple[int, int]:
@@ -245,7 +243,9 @@ def cmd_report(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
-    from exporter.daemon import Daemon  # the daemon's imports are not needed by the other verbs
+    from exporter.daemon import (
+        Daemon,  # the daemon's imports are not needed by the other verbs
+    )
 
     logs.setup(args.log_format, args.log_level)
     try:
@@ -325,11 +325,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(args)
         cfg = config.load(args.config_file)
         return COMMANDS[args.verb](args, cfg)
-    except config.ConfigError as err:
-        print(err, file=sys.stderr)
-        return 1
-    except (UserError, StoreError) as err:
-        print(f"sla-exporter {args.verb}: {err}", file=sys.stderr)
+    except UserError as err:  # every mistake a user can fix: one line per problem, exit 1
+        print(err if err.names_its_source else f"sla-exporter {args.verb}: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

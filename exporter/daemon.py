@@ -26,20 +26,19 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from exporter import config
-from exporter.support import detection
-from exporter.probing import sharding
-from exporter.web import webconfig
-from exporter.web.api import Api, resolve_token
-from exporter.probing.canary import NETWORK_SENSITIVE, Connectivity
-from exporter.web.collector import ExporterStatus, collectors
-from exporter.model import Config, Probe
 from exporter.engine.months import previous_month_start
+from exporter.engine.units import instant_ms
+from exporter.model import Config, Event, Incident, Probe
+from exporter.probing import sharding
+from exporter.probing.canary import NETWORK_SENSITIVE, Connectivity
 from exporter.probing.probes import Prober
 from exporter.probing.recorder import Recorder, Result
 from exporter.store.sqlite import Store
-from exporter.model import Event, Incident
+from exporter.support import detection
+from exporter.web import webconfig
+from exporter.web.api import Api, resolve_token
+from exporter.web.collector import ExporterStatus, collectors
 from exporter.web.server import Endpoints, Server
-from exporter.engine.units import instant_ms
 
 log = logging.getLogger("sla_exporter")
 

@@ -40,15 +40,14 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from exporter import config
+from exporter.daemon import Daemon
 from exporter.engine import intervals as iv
 from exporter.engine.availability import eligible_time
-from exporter.daemon import Daemon
 from exporter.engine.maintenance import maintenance_intervals
-from exporter.model import Config, Tenant
 from exporter.engine.months import month_bounds
-from exporter.store.sqlite import Store
-from exporter.model import Event, Incident, ServiceRequest
 from exporter.engine.units import format_percent
+from exporter.model import Config, Event, Incident, ServiceRequest, Tenant
+from exporter.store.sqlite import Store
 
 log = logging.getLogger("sla_exporter")
 

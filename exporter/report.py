@@ -11,10 +11,10 @@ import json
 from zoneinfo import ZoneInfo
 
 from exporter.engine.accounting import store_runs, tenant_figures
-from exporter.model import Config, Tenant
 from exporter.engine.months import month_bounds_ms
-from exporter.store.sqlite import Store
 from exporter.engine.units import format_duration, format_percent, instant_ms
+from exporter.model import Config, Tenant
+from exporter.store.sqlite import Store
 
 SECONDS_KEYS = (
     "eligible_seconds",

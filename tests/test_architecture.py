@@ -12,6 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "exporter"
 
 # What each part may import from the exporter package (itself always allowed).
 ALLOWED = {
+    "errors": set(),
     "model": set(),
     "metrics": set(),
     "logs": set(),
@@ -55,7 +56,7 @@ MODULES = sorted(p for p in ROOT.rglob("*.py") if "__pycache__" not in p.parts)
 def test_every_import_points_down(path):
     rel = path.relative_to(ROOT).with_suffix("")
     me = rel.parts[0]
-    allowed = ALLOWED[me] | {me}
+    allowed = ALLOWED[me] | {me, "errors"}  # every layer may raise a user error
     wrong = sorted(m for m in imports(path) if part_of(m) not in allowed)
     assert not wrong, f"exporter/{rel} ({me}) may import {sorted(ALLOWED[me])}, not {wrong}"
 
@@ -64,3 +65,14 @@ def test_relative_imports_are_not_used():
     relative = [str(p.relative_to(ROOT)) for p in MODULES
                 if any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(ast.parse(p.read_text())))]
     assert relative == []
+
+
+def test_every_user_error_is_one_family():
+    """One exception hierarchy for mistakes users can fix; the command line reports it once."""
+    from exporter.config import ConfigError
+    from exporter.errors import UserError
+    from exporter.store.importer import ImportError_
+    from exporter.store.sqlite import StoreError
+    from exporter.web.webconfig import WebConfigError
+
+    assert all(issubclass(e, UserError) for e in (ConfigError, ImportError_, StoreError, WebConfigError))

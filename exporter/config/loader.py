@@ -15,15 +15,15 @@ import os
 from collections.abc import Mapping
 
 from exporter import model
-from exporter.config.schema import _describe, Section
+from exporter.config.schema import Section, _describe
 from exporter.config.sections import _config
 from exporter.config.source import (
     ConfigError,
-    Problem,
     Context,
+    Problem,
+    YMap,
     line_of_value,
     read_yaml,
-    YMap,
 )
 from exporter.engine.units import format_percent
 

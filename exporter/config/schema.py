@@ -12,7 +12,7 @@ import zoneinfo
 from typing import Any, Callable
 
 from exporter.config.patterns import compile_pattern
-from exporter.config.source import Context, _join, YList, YMap
+from exporter.config.source import Context, YList, YMap, _join
 from exporter.engine.maintenance import validate_rrule
 from exporter.engine.units import parse_duration
 

@@ -11,6 +11,7 @@ from typing import Any, Callable, NamedTuple
 
 from exporter import model
 from exporter.config.schema import (
+    Section,
     _as_section,
     _bool,
     _check_unique,
@@ -25,7 +26,6 @@ from exporter.config.schema import (
     _positive_int,
     _regex,
     _rrule,
-    Section,
     _string,
     _time,
     _timezone,

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from exporter.errors import UserError
+
 # ---------------------------------------------------------------------------------------- errors
 
 
@@ -36,8 +38,10 @@ class Problem:
         return f"{where}: {what}"
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """All problems of one config file; ``str()`` gives one ``source:line: path: message`` line each."""
+
+    names_its_source = True
 
     def __init__(self, source: str, problems: list[Problem]):
         # Shared probe_defaults can fail identically once per probe: report each problem once.

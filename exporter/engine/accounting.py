@@ -12,8 +12,15 @@ from typing import Protocol
 
 from exporter.engine.availability import Figures, figures
 from exporter.engine.maintenance import maintenance_ms
+from exporter.engine.states import (
+    Run,
+    Series,
+    StateIntervals,
+    probe_state,
+    runs,
+    tenant_state,
+)
 from exporter.model import Probe, Tenant
-from exporter.engine.states import Run, Series, StateIntervals, probe_state, runs, tenant_state
 
 # (tenant name, probe, lo, hi) -> the probe's runs that cover [lo, hi), sorted.
 RunsOf = Callable[[str, Probe, int, int], list[Run]]

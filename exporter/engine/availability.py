@@ -14,7 +14,6 @@ decided in exact arithmetic, not on the rounded ratio.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
-
 from typing import NamedTuple
 
 from exporter.engine import intervals as iv

@@ -36,8 +36,8 @@ import codecs
 import contextlib
 import errno
 import heapq
-import itertools
 import http.client
+import itertools
 import logging
 import os
 import re
@@ -57,8 +57,8 @@ from requests.adapters import HTTPAdapter
 from requests.utils import requote_uri
 
 from exporter import __version__
-from exporter.model import OUR_REASONS, VENDOR_REASONS, EnvRef, Probe
 from exporter.config.patterns import compile_pattern
+from exporter.model import OUR_REASONS, VENDOR_REASONS, EnvRef, Probe
 
 try:  # optional: only used to read the expiry of certificates that were not verified
     from cryptography import x509 as _x509

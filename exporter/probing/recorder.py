@@ -20,10 +20,20 @@ import threading
 from dataclasses import dataclass
 
 from exporter.engine.accounting import probe_runs, probe_series
-from exporter.model import OUR_REASONS, Config, Probe, Tenant
-from exporter.engine.states import ConflictError, Run, Series, append, append_run, insert, probe_state_at, runs, tenant_state_at
-from exporter.store.sqlite import MAX_MS, Store
+from exporter.engine.states import (
+    ConflictError,
+    Run,
+    Series,
+    append,
+    append_run,
+    insert,
+    probe_state_at,
+    runs,
+    tenant_state_at,
+)
 from exporter.engine.units import instant_ms
+from exporter.model import OUR_REASONS, Config, Probe, Tenant
+from exporter.store.sqlite import MAX_MS, Store
 
 log = logging.getLogger("sla_exporter")
 

@@ -19,10 +19,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from exporter.model import Config
 from exporter.engine.states import ConflictError
-from exporter.store.sqlite import MergeResult, Store
 from exporter.engine.units import instant_ms
+from exporter.errors import UserError
+from exporter.model import Config
+from exporter.store.sqlite import MergeResult, Store
 
 HEADER = ["time", "tenant", "probe", "success"]
 _SUCCESS = {"1": True, "0": False, "true": True, "false": False}
@@ -33,7 +34,7 @@ _MS = dt.timedelta(milliseconds=1)
 _LEAP_SECOND = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}):60(?:\.\d+)?(?=Z$|[+-]\d{2}:?\d{2}$)")
 
 
-class ImportError_(Exception):
+class ImportError_(UserError):
     """The file is refused; ``problems`` are ``line N: message`` strings."""
 
     def __init__(self, problems: list[str]):

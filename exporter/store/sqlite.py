@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from exporter.engine.states import ConflictError, Series, insert
+from exporter.errors import UserError
 from exporter.model import Event, Incident, ServiceRequest
 
 # Each entry migrates from version i to i + 1; never edit a released entry, append.
@@ -87,7 +88,7 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """The store cannot be opened or used (missing file, newer schema, not a database)."""
 
 

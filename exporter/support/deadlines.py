@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exporter.support import calendar as businesshours
 from exporter.model import Event, Incident, Priority, ServiceRequest, Support, Tenant
+from exporter.support import calendar as businesshours
 
 EVENT_KINDS = ("response", "communication", "workaround", "resolution", "priority")
 TARGETS = ("response", "communication", "resolution", "delivery")

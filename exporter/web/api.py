@@ -26,10 +26,9 @@ import urllib.parse
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from exporter.support import deadlines as support
-from exporter.model import Config
+from exporter.model import Config, Event, Incident, ServiceRequest
 from exporter.store.sqlite import Store, to_ms
-from exporter.model import Event, Incident, ServiceRequest
+from exporter.support import deadlines as support
 
 MAX_BODY = 64 * 1024
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

@@ -32,8 +32,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder, generate_latest
 
 from exporter import __version__
-from exporter.web import exposition
 from exporter import metrics as m
+from exporter.web import exposition
 from exporter.web.api import MAX_BODY
 from exporter.web.webconfig import WebConfig
 

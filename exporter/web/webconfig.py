@@ -35,6 +35,7 @@ import bcrypt
 from exporter import config
 from exporter.config.schema import Section
 from exporter.config.source import Context, YMap, read_yaml
+from exporter.errors import UserError
 
 _TOP = ("tls_server_config", "basic_auth_users", "http_server_config")
 _TLS = ("cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version")
@@ -50,7 +51,7 @@ _VERSIONS = {"TLS10": ssl.TLSVersion.TLSv1, "TLS11": ssl.TLSVersion.TLSv1_1,
 BCRYPT_MAX_PASSWORD = 72  # bytes; bcrypt ignores (older versions) or refuses (5.x) the rest
 
 
-class WebConfigError(Exception):
+class WebConfigError(UserError):
     """The web config file is refused; ``str()`` is one line per problem."""
 
 

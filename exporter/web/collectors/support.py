@@ -20,7 +20,12 @@ from prometheus_client.registry import Collector
 from exporter import metrics as m
 from exporter.model import Config
 from exporter.store.sqlite import Store
-from exporter.support.deadlines import SERVICE_REQUEST, delivery_due, evaluate, request_breached
+from exporter.support.deadlines import (
+    SERVICE_REQUEST,
+    delivery_due,
+    evaluate,
+    request_breached,
+)
 from exporter.web.collectors.base import Families, describe
 
 METRICS = [m.SUPPORT_OPEN, m.SUPPORT_RESPONSE_DUE, m.SUPPORT_COMMUNICATION_DUE, m.SUPPORT_RESOLUTION_DUE,

@@ -28,7 +28,12 @@ from exporter.engine import intervals as iv
 from exporter.engine.accounting import tenant_figures
 from exporter.engine.availability import Figures, eligible_time, extend, figures
 from exporter.engine.maintenance import maintenance_ms
-from exporter.engine.months import month_bounds_ms, month_of, months_from, previous_month
+from exporter.engine.months import (
+    month_bounds_ms,
+    month_of,
+    months_from,
+    previous_month,
+)
 from exporter.engine.states import Run, StateIntervals, probe_state, tenant_state
 from exporter.engine.units import instant_ms
 from exporter.model import Config, Tenant
