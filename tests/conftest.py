@@ -5,6 +5,7 @@ import ssl
 import subprocess
 
 import pytest
+from realproc import Target
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +26,11 @@ def tls_cert(tmp_path_factory):
     ).stdout.strip()
     not_after = ssl.cert_time_to_seconds(end.split("=", 1)[1])
     return str(cert), str(key), float(not_after)
+
+
+@pytest.fixture
+def target():
+    """A local HTTP endpoint (realproc.Target) whose health the test switches."""
+    t = Target()
+    yield t
+    t.close()

@@ -13,7 +13,7 @@ from exporter import config
 from exporter.engine.accounting import store_runs, tenant_figures
 from exporter.daemon import SLOT_SLACK_MS
 from exporter.store.sqlite import Store
-from tests.test_daemon import Exporter
+from realproc import Exporter
 
 FLIP = 3.0  # /flap is up during even 3-second slots of the wall clock, down during odd ones
 

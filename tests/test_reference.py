@@ -3,8 +3,8 @@
 ``tests/reference.py`` implements the document by brute force (integer ms, elementary
 segments, no shared code with the engine but config parsing). This module
 
-1. checks the reference itself against hand-worked cases and the worked month of
-   ``tests/test_cli_end_to_end.py``;
+1. checks the reference itself against hand-worked cases and the worked month
+   (``tests/worked_month.py``, whose figures ``tests/test_cli_end_to_end.py`` checks);
 2. generates random scenarios with hypothesis — timezones with DST (half-hour on
    Lord Howe, midnight changes in Santiago), DST months, RRULE and one-off windows whose
    start falls in a gap or an overlap or straddles the month edges, random intervals and
@@ -329,8 +329,8 @@ def test_reference_seconds_to_ms():
 
 
 def test_reference_worked_month():
-    """The October 2026 month of tests/test_cli_end_to_end.py gives that file's figures."""
-    import test_cli_end_to_end as e2e
+    """The October 2026 month (tests/worked_month.py) gives tests/test_cli_end_to_end.py's figures."""
+    import worked_month as e2e
 
     rules = rules_of(e2e.CONFIG)
     history = ref.History()

@@ -43,7 +43,7 @@ def test_two_shards_of_a_real_fleet_split_it_and_stay_stable():
 def test_two_replicas_serve_disjoint_tenants_covering_the_fleet(tmp_path):
     import signal
 
-    from tests.test_daemon import Exporter
+    from realproc import Exporter
 
     names = [f"t{i}" for i in range(12)]
     probes = '[{name: p, url: "http://127.0.0.1:9/", interval: 30s, timeout: 1s}]'

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.test_daemon import Exporter, Target, free_port
+from realproc import Exporter, Target, free_port
 
 
 class Hostile:
@@ -48,13 +48,6 @@ class Hostile:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture
-def target():
-    t = Target()
-    yield t
-    t.close()
 
 
 @pytest.fixture

@@ -7,35 +7,23 @@ import os
 import resource
 import signal
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.test_daemon import Exporter, Target, config_for
+from realproc import Exporter, config_for
 
 LIMIT = 256
-
-
-@pytest.fixture
-def target():
-    t = Target()
-    yield t
-    t.close()
 
 
 class LimitedExporter(Exporter):
     """The exporter under ``ulimit -n 256`` (soft and hard: it cannot raise it)."""
 
     def start(self, env=None, ready=None):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "exporter", "run", "--config.file", str(self.config),
-             "--storage.path", str(self.db), "--web.listen-address", f"127.0.0.1:{self.port}", *self.extra_args],
-            stdout=subprocess.DEVNULL, stderr=open(self.log, "a"), env={**os.environ, **(env or {})},
-            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT, LIMIT)),
-        )
-        self.wait_for(ready or (lambda: self.get("/-/ready")[0] == 200), what="ready")
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT, LIMIT))
+
+        super().start(env, ready, preexec_fn=limit)
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")

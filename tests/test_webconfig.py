@@ -10,7 +10,7 @@ import bcrypt
 import pytest
 
 from exporter.web import webconfig
-from tests.test_daemon import Exporter, Target, config_for
+from realproc import Exporter, Target, config_for
 
 HASH = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(4)).decode().replace("$2b$", "$2y$", 1)
 
