@@ -34,6 +34,8 @@ def tenant(extra="", probes=GOOD_PROBE, name="acme"):
          "c.yaml:3: tenants[0].probes[0].url: invalid URL 'ftp://x.example.com/': expected http:// or https://"),
         (tenant(probes='{name: p, url: "https://user:hunter2@/"}'),
          "c.yaml:3: tenants[0].probes[0].url: invalid URL 'https://***@/'"),
+        (tenant(probes='{name: p, url: "https://user:hunter2 #1@x.example.com/"}'),
+         "c.yaml:3: tenants[0].probes[0].url: invalid URL 'https://***@x.example.com/'"),
         (tenant() + "colour: blue\n", "c.yaml:4: colour: unknown key 'colour'"),
         ("tenants: [\n", "c.yaml:2: "),
         ("", "c.yaml: file is empty: expected a mapping with at least `tenants`"),

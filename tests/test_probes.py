@@ -361,6 +361,16 @@ def test_redirects_are_followed_up_to_five(server, prober, path, reason):
         assert result.error == "more than 5 redirects (redirect loop?)"
 
 
+def test_userinfo_is_redacted_from_urls_and_messages():
+    """One function for the prober's messages and the config's check (exporter.config.redact)."""
+    from exporter.config.redact import redact_userinfo
+
+    assert redact_userinfo("https://u:p@host/x") == "https://host/x"
+    message = "Invalid URL 'http://u:p@h:x/': bad port; see http://other/ or mail@example.com"
+    assert redact_userinfo(message) == "Invalid URL 'http://h:x/': bad port; see http://other/ or mail@example.com"
+    assert redact_userinfo("https://u:p w?#@h/", "***@") == "https://***@h/"
+
+
 def test_secret_headers_are_not_sent_to_another_origin(server, prober):
     base, state = server
     elsewhere = base.replace("127.0.0.1", "localhost") + "/ok?landed"  # same server, other origin

@@ -12,6 +12,7 @@ import zoneinfo
 from typing import Any, Callable
 
 from exporter.config.patterns import compile_pattern
+from exporter.config.redact import redact_userinfo
 from exporter.config.source import Context, YList, YMap, _join
 from exporter.engine.maintenance import validate_rrule
 from exporter.engine.units import parse_duration
@@ -256,7 +257,7 @@ def _url(value: Any) -> str:
         ok = False
     if not ok or any(char.isspace() for char in text):
         # user:password@ in a URL is a secret: never repeat it.
-        shown = re.sub(r"//[^/@]*@", "//***@", text)
+        shown = redact_userinfo(text, "***@")
         raise ValueError(f"invalid URL {shown!r}: expected http:// or https:// with a host")
     return text
 

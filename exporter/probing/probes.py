@@ -40,7 +40,6 @@ import http.client
 import itertools
 import logging
 import os
-import re
 import socket
 import ssl
 import threading
@@ -58,6 +57,7 @@ from requests.utils import requote_uri
 
 from exporter import __version__
 from exporter.config.patterns import compile_pattern
+from exporter.config.redact import redact_userinfo
 from exporter.model import OUR_REASONS, VENDOR_REASONS, EnvRef, Probe
 
 try:  # optional: only used to read the expiry of certificates that were not verified
@@ -186,7 +186,7 @@ class Prober:
                 reason, error = _classify(exc, probe, run)
             if reason is None:  # a fault in this code or a library, not the vendor's
                 reason, error = "internal", _safe_text(f"{type(exc).__name__}: {exc}", secrets)
-                log.warning("probe %s: unexpected %s", _strip_userinfo(probe.url), error)
+                log.warning("probe %s: unexpected %s", redact_userinfo(probe.url), error)
                 log.debug("%s", _safe_text("".join(traceback.format_exception(exc)), secrets, limit=None))
         else:
             reason = error = None
@@ -628,7 +628,7 @@ def _classify(exc: BaseException, probe: Probe, run: _Run) -> tuple[str | None, 
         return "redirect", f"more than {MAX_REDIRECTS} redirects (redirect loop?)"
     bad_url = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)
     if isinstance(exc, bad_url):
-        return "connection", f"invalid URL {_strip_userinfo(probe.url)!r}"
+        return "connection", f"invalid URL {redact_userinfo(probe.url)!r}"
     incomplete = _first(chain, http.client.IncompleteRead)
     if incomplete is not None:
         got = len(incomplete.partial) if isinstance(incomplete.partial, bytes) else incomplete.partial
@@ -651,20 +651,13 @@ def _classify(exc: BaseException, probe: Probe, run: _Run) -> tuple[str | None, 
     if isinstance(exc, (requests.exceptions.RequestException, urllib3.exceptions.HTTPError)):
         # ChunkedEncodingError, ContentDecodingError, ProtocolError, ...: the messages of
         # requests/urllib3 name the URL (userinfo stripped below) but never header values.
-        return "connection", f"connection failed: {_strip_userinfo(str(exc)) or type(exc).__name__}"
+        return "connection", f"connection failed: {redact_userinfo(str(exc)) or type(exc).__name__}"
     return None, None
-
-
-_USERINFO = re.compile(r"(?<=//)[^/?#@\s'\"]*@")
-
-
-def _strip_userinfo(text: str) -> str:
-    return _USERINFO.sub("", text)
 
 
 def _safe_text(text: str, secrets: list[str], limit: int | None = 300) -> str:
     """``text`` without URL userinfo and header values, shortened to ``limit`` characters."""
-    text = _strip_userinfo(text)
+    text = redact_userinfo(text)
     for secret in sorted(secrets, key=len, reverse=True):
         if secret:
             text = text.replace(secret, "[redacted]")
