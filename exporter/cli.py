@@ -29,8 +29,6 @@ DEFAULT_STORAGE = "sla-exporter.db"
 DEFAULT_LISTEN = ":9929"
 
 
-
-
 def _month(text: str) -> tuple[int, int]:
     try:
         stamp = dt.datetime.strptime(text, "%Y-%m")
@@ -73,6 +71,24 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _parents() -> dict[str, argparse.ArgumentParser]:
+    """The flags several verbs share, declared once each (argparse parent parsers). --tenant
+    and --format stay with their verbs: their meaning, choices and defaults differ."""
+
+    def parent() -> argparse.ArgumentParser:
+        return argparse.ArgumentParser(add_help=False)
+
+    config_file, storage, listen, log = parent(), parent(), parent(), parent()
+    config_file.add_argument("--config.file", dest="config_file", required=True, metavar="F", help="YAML config file")
+    storage.add_argument("--storage.path", dest="storage_path", default=DEFAULT_STORAGE, metavar="DB",
+                         help=f"SQLite store (default {DEFAULT_STORAGE})")
+    listen.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
+                        type=_address, help=f"where to serve /metrics (default {DEFAULT_LISTEN})")
+    log.add_argument("--log.format", dest="log_format", choices=("logfmt", "json"), default="logfmt")
+    log.add_argument("--log.level", dest="log_level", choices=logs.LEVELS, default="info")
+    return {"config": config_file, "storage": storage, "listen": listen, "logging": log}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sla-exporter",
@@ -80,19 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sla-exporter {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    shared = _parents()
 
-    def verb(name: str, help_: str) -> argparse.ArgumentParser:
-        p = verbs.add_parser(name, help=help_, description=help_)
-        p.add_argument("--config.file", dest="config_file", required=True, metavar="F", help="YAML config file")
-        return p
+    def verb(name: str, help_: str, *parents: str) -> argparse.ArgumentParser:
+        """A verb with the shared flags of ``parents`` (first, in that order) and its own."""
+        return verbs.add_parser(name, help=help_, description=help_, parents=[shared[p] for p in parents])
 
-    p = verb("run", "probe the tenants on schedule, record history, serve /metrics")
-    p.add_argument("--storage.path", dest="storage_path", default=DEFAULT_STORAGE, metavar="DB",
-                   help=f"SQLite store (default {DEFAULT_STORAGE})")
-    p.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
-                   type=_address, help=f"where to serve /metrics (default {DEFAULT_LISTEN})")
-    p.add_argument("--log.format", dest="log_format", choices=("logfmt", "json"), default="logfmt")
-    p.add_argument("--log.level", dest="log_level", choices=logs.LEVELS, default="info")
+    p = verb("run", "probe the tenants on schedule, record history, serve /metrics", "config", "storage", "listen", "logging")
     p.add_argument("--web.config.file", dest="web_config", metavar="F",
                    help="TLS and basic auth (exporter-toolkit web config format)")
     p.add_argument("--shard", type=_shard, default=(0, 1), metavar="I/N",
@@ -100,27 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probe.workers", dest="workers", type=_positive, metavar="N",
                    help="probe threads (default: enough for every probe to hang for its whole timeout)")
 
-    p = verbs.add_parser("demo", help="run the exporter on simulated tenants, no setup needed",
-                         description="run the exporter on simulated tenants, no setup needed")
-    p.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
-                   type=_address, help=f"where to serve /metrics (default {DEFAULT_LISTEN})")
-    p.add_argument("--log.format", dest="log_format", choices=("logfmt", "json"), default="logfmt")
-    p.add_argument("--log.level", dest="log_level", choices=logs.LEVELS, default="info")
+    verb("demo", "run the exporter on simulated tenants, no setup needed", "listen", "logging")
 
-    verb("check", "validate the config file and print a summary")
+    verb("check", "validate the config file and print a summary", "config")
 
-    p = verb("windows", "list the maintenance windows between two dates, in local time and UTC")
+    p = verb("windows", "list the maintenance windows between two dates, in local time and UTC", "config")
     p.add_argument("--from", dest="date_from", type=_date, required=True, metavar="YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", type=_date, required=True, metavar="YYYY-MM-DD",
                    help="last day, included")
     p.add_argument("--tenant", metavar="T", help="only windows that apply to this tenant")
 
-    p = verb("import", "import probe observations from CSV (time,tenant,probe,success)")
-    p.add_argument("--storage.path", dest="storage_path", default=DEFAULT_STORAGE, metavar="DB",
-                   help=f"SQLite store (default {DEFAULT_STORAGE})")
+    p = verb("import", "import probe observations from CSV (time,tenant,probe,success)", "config", "storage")
     p.add_argument("file", metavar="FILE.csv", help="CSV file, or - for standard input")
 
-    p = verb("deadlines", "support deadlines of an incident or service request opened at a given time")
+    p = verb("deadlines", "support deadlines of an incident or service request opened at a given time", "config")
     p.add_argument("--opened", type=_instant, required=True, metavar="ISO8601",
                    help="when it was opened; without an offset, local time of the business calendar")
     kind = p.add_mutually_exclusive_group(required=True)
@@ -131,9 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tenant", metavar="T", help="check the priority is allowed for this tenant")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
-    p = verb("report", "availability report for a calendar month")
-    p.add_argument("--storage.path", dest="storage_path", default=DEFAULT_STORAGE, metavar="DB",
-                   help=f"SQLite store (default {DEFAULT_STORAGE})")
+    p = verb("report", "availability report for a calendar month", "config", "storage")
     p.add_argument("--month", type=_month, required=True, metavar="YYYY-MM")
     p.add_argument("--tenant", metavar="T", help="only this tenant")
     p.add_argument("--format", choices=sorted(report.FORMATS), default="table")

@@ -54,3 +54,21 @@ def test_each_mistake_has_one_clear_line(tmp_path, capsys, text, expected):
     assert len(lines) == 1, err
     assert lines[0].startswith(expected)
     assert "Traceback" not in err and "hunter2" not in err
+
+
+@pytest.mark.parametrize("argv", [[], ["run"], ["demo"], ["check"], ["windows"], ["import"], ["deadlines"], ["report"]])
+def test_every_verb_has_help(capsys, argv):
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--help"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: sla-exporter")
+
+
+def test_shared_flags_reach_the_verbs():
+    """--config.file, --storage.path, --web.listen-address and --log.* are declared once (parent parsers)."""
+    from exporter.cli import build_parser
+
+    args = build_parser().parse_args(["report", "--config.file", "c.yaml", "--storage.path", "s.db", "--month", "2026-10"])
+    assert (args.config_file, args.storage_path, args.month) == ("c.yaml", "s.db", (2026, 10))
+    args = build_parser().parse_args(["demo", "--web.listen-address", "127.0.0.1:0", "--log.level", "debug"])
+    assert (args.listen, args.log_level, args.log_format) == (("127.0.0.1", 0), "debug", "logfmt")
