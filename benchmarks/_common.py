@@ -32,7 +32,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     s = sorted(values)
-    k = max(0, min(len(s) - 1, int(round(q / 100 * len(s) + 0.5)) - 1))
+    k = max(0, min(len(s) - 1, round(q / 100 * len(s) + 0.5) - 1))
     return s[k]
 
 
@@ -127,13 +127,9 @@ def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = N
 def spawn(cmd: list[str], log_path: str | None = None, **kw) -> subprocess.Popen:
     """Start ``cmd`` in its own process group (so ``stop`` can end all of it); output goes
     to ``log_path`` (or nowhere) so that a full pipe never blocks it."""
-    out = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    try:
+    with open(log_path, "ab") if log_path else contextlib.nullcontext(subprocess.DEVNULL) as out:
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, **kw)
-    finally:
-        if log_path:
-            out.close()
 
 
 def stop(proc: subprocess.Popen | None, timeout: float = 15.0) -> None:

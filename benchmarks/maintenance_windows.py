@@ -10,8 +10,8 @@ import time
 
 from exporter.engine import maintenance
 from exporter.engine.maintenance import maintenance_ms, validate_rrule
-from exporter.model import Window
 from exporter.engine.months import month_bounds_ms
+from exporter.model import Window
 
 HEL = "Europe/Helsinki"
 WINDOWS = [
@@ -35,7 +35,7 @@ def main():
     for m in range(1, 13):
         lo, hi = month_bounds_ms(2026, m, HEL)
 
-        def expand_cold():
+        def expand_cold(lo=lo, hi=hi):
             maintenance._compile.cache_clear()
             maintenance._days.cache_clear()
             maintenance_ms(WINDOWS, lo, hi)

@@ -45,8 +45,21 @@ import tempfile
 import threading
 import time
 
-from _common import (config_text, cpu_seconds, cpu_times, exporter_cmd, free_port, human_bytes, local_target,
-                     percentile, proc_status, run_loadgen, running, wait_http, wait_port)
+from _common import (
+    config_text,
+    cpu_seconds,
+    cpu_times,
+    exporter_cmd,
+    free_port,
+    human_bytes,
+    local_target,
+    percentile,
+    proc_status,
+    run_loadgen,
+    running,
+    wait_http,
+    wait_port,
+)
 
 BLACKBOX = "prometheus-blackbox-exporter"
 BLACKBOX_CONFIG = """modules:
@@ -131,7 +144,7 @@ def daemon_cpu(tmp: str, target_url: str, probes: int, interval: float, seconds:
 
 def part_a(tmp: str, target, target_url: str, rate: float, seconds: float, rounds: int, skip_blackbox: bool) -> None:
     interval = 2.0
-    probes = int(round(rate * interval))
+    probes = round(rate * interval)
     print(f"(a) CPU per probe at {rate:g} probes/s, {rounds} round(s) of {seconds:g} s each, one local target "
           f"(target and load generator not counted)")
     t0 = cpu_seconds(target.pid)
@@ -216,7 +229,7 @@ def part_b(tmp: str, target_url: str, probes: int, interval: float, seconds: flo
     cfg = os.path.join(tmp, "schedule.yaml")
     with open(cfg, "w") as f:
         f.write(config_text(probes // per_tenant, per_tenant, target_url, f"{interval:g}s", f"{min(interval, 5):g}s"))
-    log = open(os.path.join(tmp, "schedule.log"), "w")
+    log = open(os.path.join(tmp, "schedule.log"), "w")  # noqa: SIM115 - the daemon logs to it until the finally below
     logs.setup("logfmt", "info", stream=log)
 
     local = threading.local()
@@ -314,7 +327,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="then profile the daemon at RATE with py-spy (pip install py-spy): where CPU goes")
     args = parser.parse_args()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; {now:%Y-%m-%d %H:%M} UTC; "
           f"Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory(prefix="sla-bench-") as tmp, local_target() as (target, url):
@@ -325,7 +338,7 @@ def main() -> None:
         if args.only in (None, "c"):
             part_c(tmp, url, args.probes, args.interval, args.seconds)
         if args.profile:
-            profile(tmp, url, int(round(args.rate * 2)), 2.0, args.seconds)
+            profile(tmp, url, round(args.rate * 2), 2.0, args.seconds)
 
 
 if __name__ == "__main__":

@@ -30,10 +30,9 @@ import time
 
 from _common import config_text, exporter_cmd, human_bytes
 
-from exporter import report
-from exporter import config
-from exporter.store import importer
+from exporter import config, report
 from exporter.engine.states import Series
+from exporter.store import importer
 from exporter.store.sqlite import Store
 
 WINDOWS = ['{name: weekly, rrule: "FREQ=WEEKLY;BYDAY=SU", start: "02:00", duration: 2h}',
@@ -43,7 +42,7 @@ STEP_MS = 30_000
 
 
 def utc(*args) -> float:
-    return dt.datetime(*args, tzinfo=dt.timezone.utc).timestamp()
+    return dt.datetime(*args, tzinfo=dt.UTC).timestamp()
 
 
 # -- report --------------------------------------------------------------------------------------
@@ -55,7 +54,7 @@ def probe_history(lo: float, hi: float, outages: list[tuple[float, float]]) -> l
     lo_ms, hi_ms = round(lo * 1000), round(hi * 1000)
     out: list[Series] = []
     cursor = lo_ms
-    for start, end in sorted(outages) + [(hi, hi)]:
+    for start, end in [*sorted(outages), (hi, hi)]:
         start = lo_ms + round((start * 1000 - lo_ms) / STEP_MS) * STEP_MS
         end = min(hi_ms, lo_ms + round((end * 1000 - lo_ms) / STEP_MS) * STEP_MS)
         start = max(start, cursor)  # overlapping outages: one failing stretch
@@ -154,7 +153,7 @@ def write_csv(path: str, cfg, rows: int, step: float, start: float, rng: random.
     with open(path, "w", newline="") as f:
         f.write("time,tenant,probe,success\n")
         for r in range(rows):
-            stamp = dt.datetime.fromtimestamp(start + r * step, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp = dt.datetime.fromtimestamp(start + r * step, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             down = failing.get(r, ())
             f.write("".join(f"{stamp},{t},{p},{0 if k in down else 1}\n" for k, (t, p) in enumerate(keys)))
     return rows * len(keys)

@@ -19,15 +19,15 @@ import tempfile
 import time
 import urllib.request
 
+from _common import exporter_cmd, free_port, local_target, running
 from prometheus_client import CollectorRegistry
 
-from _common import exporter_cmd, free_port, local_target, running
 from exporter import config
+from exporter.engine.states import Series
+from exporter.probing.recorder import Recorder
+from exporter.store.sqlite import Store
 from exporter.web import exposition
 from exporter.web.collector import ExporterStatus, SLACollector
-from exporter.probing.recorder import Recorder
-from exporter.engine.states import Series
-from exporter.store.sqlite import Store
 
 
 def fleet_config(tenants: int, probes: int, url: str) -> str:
@@ -70,8 +70,8 @@ def summary(label: str, timings: list[float], size: int) -> str:
 
 def in_process(tenants: int, probes: int) -> None:
     cfg = config.load_text(fleet_config(tenants, probes, "http://127.0.0.1:1"))
-    now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc).timestamp()
-    start = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc).timestamp()
+    now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC).timestamp()
+    start = dt.datetime(2026, 10, 1, tzinfo=dt.UTC).timestamp()
     with tempfile.TemporaryDirectory() as d, Store(f"{d}/s.db") as store:
         build_history(store, cfg, start, now)
         print(f"history: {tenants} tenants x {probes} probes, {store.series_count():,} series")

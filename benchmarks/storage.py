@@ -53,7 +53,7 @@ def series_for(lo: int, hi: int, down: list[tuple[float, float]], step: int) -> 
     """The series of a probe observed every ``step`` ms over [lo, hi) (ms), failing during
     ``down`` (ms, sorted, disjoint): what the daemon stores, one series per stretch."""
     out, cursor = [], lo
-    for s, e in down + [(hi, hi)]:
+    for s, e in [*down, (hi, hi)]:
         s, e = lo + round((s - lo) / step) * step, lo + round((e - lo) / step) * step
         if s > cursor:
             n = (s - cursor) // step
@@ -147,7 +147,7 @@ def prometheus(tmp: str, series: int, n_outages: int, block_duration: str) -> No
         if block_duration:
             cmd.append(f"--max-block-duration={block_duration}")
         t0 = time.perf_counter()
-        subprocess.run(cmd + [om, out], check=True, capture_output=True)
+        subprocess.run([*cmd, om, out], check=True, capture_output=True)
         backfill = time.perf_counter() - t0
         os.remove(om)
         blocks = [d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d))]

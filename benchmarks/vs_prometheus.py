@@ -38,11 +38,10 @@ from zoneinfo import ZoneInfo
 
 from _common import free_port, human_bytes, running, wait_http
 
-from exporter import report
-from exporter import config
-from exporter.store import importer
+from exporter import config, report
 from exporter.engine.maintenance import maintenance_intervals
 from exporter.engine.months import month_bounds
+from exporter.store import importer
 from exporter.store.sqlite import Store
 
 TZ = "Europe/Helsinki"
@@ -60,8 +59,8 @@ def observations(cfg, lo: float, hi: float) -> dict[str, list[tuple[int, bool]]]
     maint = maintenance_intervals(tenant0.windows, lo, hi)
     out = {}
     for i, tenant in enumerate(cfg.tenants):
-        down = list(maint) + [(local(2026, 10, 5 + i % 20, 10, 0), local(2026, 10, 5 + i % 20, 10, 10)),
-                              (local(2026, 10, 12 + i % 15, 15, 30), local(2026, 10, 12 + i % 15, 15, 55))]
+        down = [*maint, (local(2026, 10, 5 + i % 20, 10, 0), local(2026, 10, 5 + i % 20, 10, 10)),
+                (local(2026, 10, 12 + i % 15, 15, 30), local(2026, 10, 12 + i % 15, 15, 55))]
         rows, t = [], int(lo)
         while t < hi:
             rows.append((t, not any(s <= t < e for s, e in down)))
@@ -125,7 +124,7 @@ def ours(tmp: str, cfg_path: str, obs, repeat: int) -> tuple[dict, list[float]]:
     with open(csv_path, "w") as f:
         f.write("time,tenant,probe,success\n")
         for name, rows in obs.items():
-            f.write("".join(f"{dt.datetime.fromtimestamp(t, dt.timezone.utc):%Y-%m-%dT%H:%M:%SZ},{name},p0,{int(ok)}\n"
+            f.write("".join(f"{dt.datetime.fromtimestamp(t, dt.UTC):%Y-%m-%dT%H:%M:%SZ},{name},p0,{int(ok)}\n"
                             for t, ok in rows))
     db = os.path.join(tmp, "sla.db")
     t0 = time.perf_counter()

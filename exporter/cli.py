@@ -20,8 +20,7 @@ from exporter.model import Config, Tenant
 from exporter.probing import sharding
 from exporter.store import importer
 from exporter.store.sqlite import Store
-from exporter.support import calendar as businesshours
-from exporter.support import deadlines as support
+from exporter.support import calendar as businesshours, deadlines as support
 from exporter.web.server import parse_address
 from exporter.web.webconfig import WebConfigError
 
@@ -175,7 +174,7 @@ def cmd_windows(args: argparse.Namespace, cfg: Config) -> int:
         scoped += [(tenant.name, w) for w in tenant.windows[len(cfg.windows):]]
     scope_of = {id(w): s for s, w in scoped}
     found = occurrences([w for _, w in scoped], lo, hi)
-    utc = dt.timezone.utc
+    utc = dt.UTC
     rows = [["NAME", "APPLIES TO", "LOCAL START", "LOCAL END", "UTC START", "UTC END", "DURATION"]]
     for o in found:
         tz = ZoneInfo(o.window.timezone)
@@ -206,7 +205,7 @@ def cmd_import(args: argparse.Namespace, cfg: Config) -> int:
         print(f"\r{name}: {line:,} lines read", end="", file=sys.stderr, flush=True)
 
     try:
-        handle = sys.stdin if args.file == "-" else open(args.file, newline="", encoding="utf-8")
+        handle = sys.stdin if args.file == "-" else open(args.file, newline="", encoding="utf-8")  # noqa: SIM115 - with below
     except OSError as err:
         raise UserError(f"{name}: cannot read: {err.strerror}") from None
     try:

@@ -230,7 +230,7 @@ class Daemon:
             if not self.status.store_writable:
                 log.info("the store is writable again")
             self.status.store_writable = True
-        except Exception as err:  # disk full, read-only: keep probing, say so on /-/ready
+        except Exception as err:  # noqa: BLE001 - disk full, read-only: keep probing, say so on /-/ready
             if self.status.store_writable:
                 log.error("cannot write to the store; history is kept in memory meanwhile",
                           extra={"fields": {"error": str(err)}})
@@ -239,7 +239,7 @@ class Daemon:
         states = self.recorder.tick(now)
         try:
             self._detect(now, states)
-        except Exception as err:  # a store problem: /-/ready already says so
+        except Exception as err:  # noqa: BLE001 - a store problem: /-/ready already says so
             log.error("incident detection failed", extra={"fields": {"error": str(err)}})
         since = previous_month_start(now, self.cfg.timezone)
         if since * 1000 > self.recorder.since:
@@ -256,7 +256,7 @@ class Daemon:
         for action in detection.detect(list(self.cfg.tenants), states, self.detected):
             fields = {"tenant": action.tenant, "priority": action.priority, "incident": action.incident}
             if action.kind == "open":
-                stamp = dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+                stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
                 inc = Incident(f"DET-{action.tenant}-{stamp}", action.tenant, action.priority, now, source="detected",
                                title="detected from probes: " + ("complete" if action.priority == "P1" else "partial")
                                + " outage")
@@ -330,7 +330,7 @@ class Daemon:
 
 
 def _utc(t: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(t, dt.UTC)
 
 
 def _current_priority(inc: Incident) -> str:

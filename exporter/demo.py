@@ -116,8 +116,8 @@ class Endpoints:
             def log_message(self, *args) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
-                _, tenant, channel = (self.path.split("?")[0].split("/") + ["", ""])[:3]
+            def do_GET(self) -> None:
+                _, tenant, channel = [*self.path.split("?")[0].split("/"), "", ""][:3]
                 up = outer.up(tenant, channel)
                 body = b'{"status": "ok"}\n' if up else b'{"status": "unavailable"}\n'
                 self.send_response(200 if up else 503)
@@ -159,7 +159,7 @@ class Plan:
         cycle, at = divmod(t - self.started, CYCLE)
         runs = self.cycle(int(cycle))
         return not any(run and s.tenant == tenant and channel in s.channels and s.lo <= at < s.hi
-                       for s, run in zip(SCRIPT, runs))
+                       for s, run in zip(SCRIPT, runs, strict=True))
 
     def cycle(self, n: int) -> tuple[bool, ...]:
         """Whether each SCRIPT entry runs in cycle ``n`` (0: the one the demo starts with)."""

@@ -40,10 +40,17 @@ SDK_MISSING = ("grafana/generate.py builds the dashboards with Grafana's typed b
                "extra 'dashboards' (grafana-foundation-sdk): pip install -e '.[dashboards]' "
                "(make generate does this)")
 try:
-    from grafana_foundation_sdk.builders import bargauge as bargauge_b, common as common_b, dashboard as db
-    from grafana_foundation_sdk.builders import gauge as gauge_b, prometheus as prometheus_b, stat as stat_b
-    from grafana_foundation_sdk.builders import statetimeline as statetimeline_b, table as table_b
-    from grafana_foundation_sdk.builders import timeseries as timeseries_b
+    from grafana_foundation_sdk.builders import (
+        bargauge as bargauge_b,
+        common as common_b,
+        dashboard as db,
+        gauge as gauge_b,
+        prometheus as prometheus_b,
+        stat as stat_b,
+        statetimeline as statetimeline_b,
+        table as table_b,
+        timeseries as timeseries_b,
+    )
     from grafana_foundation_sdk.cog import builder as cog
     from grafana_foundation_sdk.cog.encoder import JSONEncoder
     from grafana_foundation_sdk.models import common as cm, dashboard as dm, prometheus as pm

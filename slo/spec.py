@@ -37,6 +37,7 @@ Durations are Prometheus durations ("5m", "1h", "1d"): the names of recorded ser
 
 from __future__ import annotations
 
+import itertools
 import re
 from types import SimpleNamespace
 from typing import NamedTuple
@@ -190,7 +191,7 @@ def _check() -> None:
         "BURN_ALERTS go fastest first"
     for colours in (MARGIN_COLOURS, BUDGET_LEFT_COLOURS, BURN_COLOURS, DEADLINE_COLOURS, CERT_COLOURS):
         assert colours[0][0] is None and all(
-            a < b for (a, _), (b, _) in zip(colours[1:], colours[2:])), colours
+            a < b for (a, _), (b, _) in itertools.pairwise(colours[1:])), colours
     for a in ALERTS.values():
         if a.for_ is not None:
             seconds(a.for_)

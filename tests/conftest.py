@@ -5,6 +5,7 @@ import ssl
 import subprocess
 
 import pytest
+
 from realproc import Target
 
 

@@ -3,12 +3,11 @@ import json
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from exporter import config
-from exporter.web.api import MAX_BODY, Api
 from exporter.store.sqlite import Store
+from exporter.web.api import MAX_BODY, Api
 
 CFG = config.load_text("""
 tenants:
@@ -106,7 +105,7 @@ def test_deadlines_move_as_events_arrive(api):
     def event(body, minutes):
         api.clock_cell[0] = T0 + minutes * 60
         status, doc = call(api, "POST", "/api/v1/incidents/INC-1/events",
-                           {**body, "time": dt.datetime.fromtimestamp(T0 + minutes * 60, dt.timezone.utc).isoformat()})
+                           {**body, "time": dt.datetime.fromtimestamp(T0 + minutes * 60, dt.UTC).isoformat()})
         assert status == 201, doc
         return doc
 
@@ -263,5 +262,5 @@ def test_any_payload_gets_a_created_or_a_4xx_with_a_reason(api, payload, path):
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(body=st.binary(max_size=200))
 def test_any_bytes_get_a_4xx_not_a_crash(api, body):
-    status, doc = api.handle("POST", "/api/v1/incidents", AUTH, body)
+    status, _ = api.handle("POST", "/api/v1/incidents", AUTH, body)
     assert status == 201 or 400 <= status < 500

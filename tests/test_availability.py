@@ -1,6 +1,5 @@
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from exporter.engine.availability import Outage, figures
 from exporter.engine.states import StateIntervals

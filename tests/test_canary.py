@@ -2,8 +2,8 @@
 
 import pytest
 
-from exporter.probing.canary import VERDICT_TTL, Connectivity
 from exporter.model import Monitor
+from exporter.probing.canary import VERDICT_TTL, Connectivity
 from exporter.probing.probes import ProbeResult
 
 

@@ -1,6 +1,7 @@
 """kill -9 at random moments under load, many times: the store is never corrupt and never
 records a wrong state."""
 
+import itertools
 import math
 import random
 import signal
@@ -10,8 +11,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from exporter import config
-from exporter.engine.accounting import store_runs, tenant_figures
 from exporter.daemon import SLOT_SLACK_MS
+from exporter.engine.accounting import store_runs, tenant_figures
 from exporter.store.sqlite import Store
 from realproc import Exporter
 
@@ -84,7 +85,7 @@ def test_kill_9_many_times(tmp_path):
                         # A result is recorded at its slot when it started within SLOT_SLACK_MS of it.
                         near_flip = probe.name.startswith("flap") and abs(slot - round(slot)) * FLIP < 0.3 + SLACK
                         assert near_flip or truth("/" + probe.name.rstrip("0123456789"), t) == r.success, (probe, r)
-                for a, b in zip(series, series[1:]):
+                for a, b in itertools.pairwise(series):
                     assert a.last < b.start, f"overlapping series {a} {b}"
             f = tenant_figures(store_runs(store), tenant, ms(began), ms(ended + 10))
             assert min(f.eligible, f.downtime, f.unknown) >= 0

@@ -85,7 +85,7 @@ def test_month_report_json_matches_the_hand_worked_figures(month):
 
 
 def test_importing_the_same_file_again_changes_nothing(month):
-    d, db, rows, _ = month
+    d, db, _, _ = month
     before = report(d, db, "--format", "json").stdout
     again = cli("import", "--config.file", str(d / "config.yaml"), "--storage.path", db, str(d / "october.csv"))
     assert again.returncode == 0, again.stderr

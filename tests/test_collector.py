@@ -9,13 +9,12 @@ import pathlib
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from exporter.web.collectors import health as collector_module  # where build_info reads the Python version
-from exporter import metrics
-from exporter import config
-from exporter.web import exposition
-from exporter.web.collector import ExporterStatus, SLACollector
+from exporter import config, metrics
 from exporter.probing.recorder import Recorder, Result
 from exporter.store.sqlite import Store
+from exporter.web import exposition
+from exporter.web.collector import ExporterStatus, SLACollector
+from exporter.web.collectors import health as collector_module  # where build_info reads the Python version
 
 CONFIG = """
 timezone: UTC
@@ -33,11 +32,11 @@ tenants:
     probes:
       - {name: c, url: "https://c.example.com/"}
 """
-NOV = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc).timestamp()
-OCT = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc).timestamp()
-SEP30 = dt.datetime(2026, 9, 30, tzinfo=dt.timezone.utc).timestamp()
+NOV = dt.datetime(2026, 11, 1, tzinfo=dt.UTC).timestamp()
+OCT = dt.datetime(2026, 10, 1, tzinfo=dt.UTC).timestamp()
+SEP30 = dt.datetime(2026, 9, 30, tzinfo=dt.UTC).timestamp()
 NOW = NOV + 10_000
-OCT_FAIL = dt.datetime(2026, 10, 10, 12, tzinfo=dt.timezone.utc).timestamp()
+OCT_FAIL = dt.datetime(2026, 10, 10, 12, tzinfo=dt.UTC).timestamp()
 GOLDEN = pathlib.Path(__file__).parent / "golden" / "metrics.txt"
 
 

@@ -3,8 +3,7 @@ import textwrap
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from exporter.config import sections as config  # the schema tables
 from exporter.config.loader import ConfigError, Problem, load, load_text, summary

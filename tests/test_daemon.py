@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+
 from realproc import Exporter, config_for
 
 
@@ -181,7 +182,8 @@ def test_hostile_targets_are_classified_and_never_stall_metrics(tmp_path, target
         e.start()
         reasons = {"hang": "timeout", "drip": "timeout", "loop": "redirect", "reset": "connection", "endless": "body"}
         for probe, reason in reasons.items():
-            e.wait_for(lambda: e.value("sla_probe_errors_total", tenant="hostile", probe=probe, reason=reason),
+            e.wait_for(lambda probe=probe, reason=reason: e.value("sla_probe_errors_total", tenant="hostile",
+                                                                  probe=probe, reason=reason),
                        what=f"{probe} classified as {reason}")
         seen = set()
         for _ in range(6):

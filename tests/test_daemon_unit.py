@@ -77,7 +77,7 @@ def test_a_failing_store_shows_on_ready_and_in_metrics_and_probing_goes_on(daemo
 def test_probes_are_scheduled_within_one_interval_spread_by_name(daemon):
     daemon._schedule(daemon.cfg)
     daemon.scheduler.start(paused=True)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
     assert set(jobs) == {"probe:acme/ui", "probe:acme/api", "probe:beta/ui"}
     for job_id, interval in [("probe:acme/ui", 10), ("probe:acme/api", 60), ("probe:beta/ui", 5)]:

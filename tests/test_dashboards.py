@@ -186,7 +186,7 @@ def test_panels_have_ids_layout_types_and_datasources(name):
     for p in all_panels:
         g = p["gridPos"]
         assert all(isinstance(g[k], int) for k in "xywh"), p["title"]
-        assert 0 <= g["x"] and g["w"] > 0 and g["h"] > 0 and g["x"] + g["w"] <= 24, p["title"]
+        assert g["x"] >= 0 and g["w"] > 0 and g["h"] > 0 and g["x"] + g["w"] <= 24, p["title"]
         for x in range(g["x"], g["x"] + g["w"]):
             for y in range(g["y"], g["y"] + g["h"]):
                 assert (x, y) not in cells, f"{p['title']} overlaps {cells[(x, y)]}"

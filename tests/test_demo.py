@@ -2,6 +2,7 @@
 injected), and the real process as a newcomer runs it."""
 
 import datetime as dt
+import itertools
 import os
 import signal
 import subprocess
@@ -14,16 +15,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter import demo
-from exporter import config
-from exporter.support import detection
-from exporter.web.collector import ExporterStatus, SLACollector
-from exporter.engine.months import previous_month_start
-from exporter.engine.maintenance import maintenance_intervals
+from exporter import config, demo
 from exporter.engine.accounting import probe_runs
-from exporter.engine.months import month_bounds, month_bounds_ms
+from exporter.engine.maintenance import maintenance_intervals
+from exporter.engine.months import month_bounds, month_bounds_ms, previous_month_start
 from exporter.probing.recorder import Recorder, Result
 from exporter.store.sqlite import Store
+from exporter.support import detection
+from exporter.web.collector import ExporterStatus, SLACollector
 
 HEL = ZoneInfo("Europe/Helsinki")
 EPS = 1e-6  # float noise: epoch seconds carry ~1e-7 s, on a month one second old; the bands are far wider
@@ -34,7 +33,7 @@ def local(*args):
 
 
 def utc(*args):
-    return dt.datetime(*args, tzinfo=dt.timezone.utc).timestamp()
+    return dt.datetime(*args, tzinfo=dt.UTC).timestamp()
 
 
 def _month_of(t):
@@ -150,7 +149,7 @@ def test_each_seeded_result_holds_until_the_next_under_the_demo_config(now):
         stale_after = next(p.stale_after for p in cfg.tenant(tenant).probes if p.name == probe)
         times = [ms for ms, _ in observations]
         assert times[0] == month_bounds(2026, 12, "Europe/Helsinki")[0] * 1000 and times[-1] == now * 1000
-        assert max(b - a for a, b in zip(times, times[1:])) <= stale_after * 1000, (tenant, probe)
+        assert max(b - a for a, b in itertools.pairwise(times)) <= stale_after * 1000, (tenant, probe)
 
 
 def test_at_a_months_first_instant_there_is_nothing_to_read_yet(month):

@@ -1,7 +1,7 @@
 import pytest
 
-from exporter.support.detection import Action, detect
 from exporter.model import Probe, Tenant
+from exporter.support.detection import Action, detect
 
 P = (Probe("ui", "http://x/"), Probe("chat", "http://x/"))
 PROD = Tenant("prod", probes=P)

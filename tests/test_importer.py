@@ -1,12 +1,11 @@
 import io
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from exporter.store.importer import ImportError_, import_observations, parse
-from exporter.model import Config, Probe, Tenant
 from exporter.engine.states import Series
+from exporter.model import Config, Probe, Tenant
+from exporter.store.importer import ImportError_, import_observations, parse
 from exporter.store.sqlite import Store
 
 CFG = Config(tenants=(Tenant("acme", probes=(Probe("ui", "https://a/", stale_after=120), Probe("api", "https://a/"))),))

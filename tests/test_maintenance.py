@@ -12,11 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dateutil.rrule import rrulestr
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from exporter.engine import intervals
-from exporter.engine import maintenance
+from exporter.engine import intervals, maintenance
 from exporter.engine.maintenance import (
     RRULE_ANCHOR,
     Occurrence,
@@ -25,8 +23,8 @@ from exporter.engine.maintenance import (
     occurrences,
     validate_rrule,
 )
-from exporter.model import Window
 from exporter.engine.months import day_bounds, month_bounds
+from exporter.model import Window
 
 HEL = "Europe/Helsinki"
 NYC = "America/New_York"
@@ -42,7 +40,7 @@ def Z(text: str) -> float:
 
 
 def iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
 def win(name="w", start="02:00", hours=2.0, tz=HEL, rule=None, date=None) -> Window:

@@ -219,7 +219,7 @@ tenants:
       - {{name: ui, url: "{target.url}/health", interval: 1s, timeout: 1s}}
 {tls_probe}""")
         db = self.tmp / "sla.db"
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         last_month = (now.replace(day=1) - dt.timedelta(days=10)).replace(hour=12, minute=0, second=0,
                                                                            microsecond=0)
         rows = ["time,tenant,probe,success"]
@@ -352,10 +352,10 @@ def test_recording_rules_measure_the_down_tenant(stack):
     # Down all the time at 99.92 %: 1 / 0.0008 = 1250 over every window (NaN, which is not
     # > 1000, until the counters have two samples).
     for window in ("5m", "3d"):
-        down = stack.wait_for(lambda: (b := burn(stack, DOWN, window)) is not None and b > 1000 and b,
+        down = stack.wait_for(lambda window=window: (b := burn(stack, DOWN, window)) is not None and b > 1000 and b,
                               f"a {window} burn rate above 1000 for {DOWN}")
         assert down == pytest.approx(1250, rel=1e-3), stack.logs()
-        stack.wait_for(lambda: burn(stack, UP, window) == 0, f"a {window} burn rate of 0 for {UP}")
+        stack.wait_for(lambda window=window: burn(stack, UP, window) == 0, f"a {window} burn rate of 0 for {UP}")
 
 
 def test_every_rule_expression_evaluates(stack):

@@ -1,13 +1,13 @@
 import io
+import itertools
 import json
 import logging
 
 import pytest
 
-from exporter import logs
-from exporter import config
-from exporter.probing.recorder import Recorder, Result
+from exporter import config, logs
 from exporter.engine.states import Run, Series
+from exporter.probing.recorder import Recorder, Result
 from exporter.store.sqlite import Store
 
 CFG = config.load_text("""
@@ -63,7 +63,7 @@ def test_after_the_clock_steps_back_results_are_recorded_in_their_place(recorder
     assert recorder.runs_of("acme", A, 0, 100 * S) == expected
     recorder.flush()
     stored = recorder.store.series("acme", "a", 0, 100 * S)
-    assert all(a.last < b.start for a, b in zip(stored, stored[1:]))  # no overlap
+    assert all(a.last < b.start for a, b in itertools.pairwise(stored))  # no overlap
     assert sorted((t, s.success) for s in stored for t in s.times()) == [
         (0, True), (10 * S, True), (15 * S, False), (20 * S, True), (25 * S, False), (30 * S, True)]
 

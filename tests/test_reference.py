@@ -38,9 +38,9 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
 import reference as ref
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 DEFAULT_EXAMPLES = 50
 EXAMPLES = int(os.environ.get("SLA_REFERENCE_EXAMPLES", DEFAULT_EXAMPLES))
@@ -654,10 +654,10 @@ def scenarios(draw, in_progress: bool = False, two_configs: bool = False):
                         time_ += {"interval": interval, "S": stale, "S+1": stale + 1, "S-1": max(1, stale - 1),
                                   "half": interval // 2 + 1, "ms": rnd.randint(1, 2 * stale),
                                   "long": 3 * stale + rnd.randint(1, HOUR)}[gap]
-                    if flip:
-                        ok = (not ok) if coin and rnd.random() < 0.5 else ok
-                    else:
+                    if not flip:
                         ok = coin
+                    elif coin and rnd.random() < 0.5:
+                        ok = not ok
                     result = ok if aligned else (ok if rnd.random() < 0.8 else not ok)
                     if rnd.random() < 0.9:  # a probe sometimes misses one
                         rows.append((t["name"], pname, time_, result))
@@ -738,10 +738,8 @@ def run_reference(sc: Scenario) -> tuple[list[int | None], dict]:
 
 def run_engine(sc: Scenario) -> tuple[list[str | None], dict | str]:
     """Error message per file (None: imported), and report.build's document (or the error)."""
-    from exporter import report
-    from exporter import config
-    from exporter.store import importer
-    from exporter.store import sqlite as store
+    from exporter import config, report
+    from exporter.store import importer, sqlite as store
 
     with tempfile.TemporaryDirectory() as d:
         path_a, path_b = os.path.join(d, "import.yaml"), os.path.join(d, "report.yaml")
@@ -791,7 +789,7 @@ SECONDS_KEYS = ["eligible", "maintenance", "downtime", "unknown", "error_budget"
 
 def differences(sc: Scenario, ref_outcomes, ref_doc, outcomes, doc) -> list[str]:
     diffs = []
-    for i, (want, got) in enumerate(zip(ref_outcomes, outcomes), 1):
+    for i, (want, got) in enumerate(zip(ref_outcomes, outcomes, strict=True), 1):
         if want is None and got is not None:
             diffs.append(f"import {i}: refused by the engine, accepted by the reference: {got}")
         elif want is not None and got is None:
@@ -799,7 +797,7 @@ def differences(sc: Scenario, ref_outcomes, ref_doc, outcomes, doc) -> list[str]
         elif want is not None and f"line {want}" not in got:
             diffs.append(f"import {i}: refused, but the message does not name line {want}: {got}")
     if isinstance(doc, str):
-        return diffs + [doc]
+        return [*diffs, doc]
     zone = ZoneInfo(sc.timezone)
     if (doc.get("month"), doc.get("timezone")) != (ref_doc["month"], ref_doc["timezone"]):
         diffs.append(f"month/timezone: {doc.get('month')}/{doc.get('timezone')}")
@@ -844,8 +842,11 @@ def differences(sc: Scenario, ref_outcomes, ref_doc, outcomes, doc) -> list[str]
                                  f"not {sc.timezone}'s")
             got_outages.append((s, e, round(o["seconds"] * 1000), round(o["counted_seconds"] * 1000)))
         if got_outages != want["outages"]:
-            fmt = lambda os_: "; ".join(f"{iso_utc(s) if s is not None else s} .. {iso_utc(e) if e is not None else e}"
-                                        f" {n / 1000}s counted {c / 1000}s" for s, e, n, c in os_) or "none"
+
+            def fmt(os_):
+                return "; ".join(f"{iso_utc(s) if s is not None else s} .. {iso_utc(e) if e is not None else e}"
+                                 f" {n / 1000}s counted {c / 1000}s" for s, e, n, c in os_) or "none"
+
             diffs.append(f"{name}: outages\n      engine:    {fmt(got_outages)}\n      reference: {fmt(want['outages'])}")
     return diffs
 

@@ -5,11 +5,10 @@ import json
 
 import pytest
 
-from exporter import report
-from exporter import config
+from exporter import config, report
 from exporter.store.sqlite import Store
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 CONFIG = """
 timezone: UTC
 sla: {target: 99.92%}

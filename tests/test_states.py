@@ -1,6 +1,5 @@
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from exporter.engine.states import ConflictError, Run, StateIntervals, insert, probe_state, runs, tenant_state
 

@@ -1,3 +1,4 @@
+import pathlib
 import sqlite3
 
 import pytest
@@ -26,7 +27,7 @@ def test_new_store_is_wal_and_at_the_current_schema(tmp_path):
     "prepare, message",
     [
         (lambda p: sqlite3.connect(p).execute("PRAGMA user_version = 99"), "newer than this sla-exporter"),
-        (lambda p: open(p, "w").write("this is not a database, just text. " * 100), "file is not a database"),
+        (lambda p: pathlib.Path(p).write_text("this is not a database, just text. " * 100), "file is not a database"),
     ],
 )
 def test_unusable_store_is_refused_with_a_reason(tmp_path, prepare, message):

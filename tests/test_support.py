@@ -2,10 +2,20 @@ import datetime as dt
 
 import pytest
 
-from exporter.support import calendar as bh
 from exporter.model import BusinessHours, Priority, Support, Tenant
-from exporter.support.deadlines import (Breach, Event, Incident, NotAllowed, ServiceRequest, check_priority, deadlines,
-                              delivery_due, evaluate, request_breached)
+from exporter.support import calendar as bh
+from exporter.support.deadlines import (
+    Breach,
+    Event,
+    Incident,
+    NotAllowed,
+    ServiceRequest,
+    check_priority,
+    deadlines,
+    delivery_due,
+    evaluate,
+    request_breached,
+)
 
 CAL = BusinessHours()
 SUPPORT = Support()

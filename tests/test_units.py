@@ -1,6 +1,8 @@
+import contextlib
+import re
+
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from exporter.engine.units import format_duration, format_percent, parse_duration, parse_duration_ms, parse_target
 
@@ -32,7 +34,7 @@ def test_durations_are_exact_milliseconds(a, b, ms):
 
 
 def test_a_fraction_finer_than_a_millisecond_is_refused():
-    with pytest.raises(ValueError, match="expected a duration in whole milliseconds at most, got '1.0005s'"):
+    with pytest.raises(ValueError, match=re.escape("expected a duration in whole milliseconds at most, got '1.0005s'")):
         parse_duration_ms("1.0005s")
 
 
@@ -86,10 +88,8 @@ def test_parse_target_refuses(value, message):
 @given(st.one_of(st.text(max_size=12), st.floats(), st.integers(), st.none()))
 def test_parsers_raise_only_value_error(value):
     for parse in (parse_target, parse_duration):
-        try:
+        with contextlib.suppress(ValueError):
             parse(value)
-        except ValueError:
-            pass
 
 
 def test_format_percent():

@@ -18,8 +18,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from exporter import config
-from exporter.web.api import Api
 from exporter.store.sqlite import Store
+from exporter.web.api import Api
 from exporter.web.server import Endpoints, Server, connection_limit
 from exporter.web.webconfig import WebConfig
 
@@ -213,7 +213,7 @@ def test_unknown_users_cost_as_much_as_known_ones(tmp_path):
 
 
 def _now_iso(offset_seconds=0):
-    return dt.datetime.fromtimestamp(time.time() + offset_seconds, dt.timezone.utc).isoformat()
+    return dt.datetime.fromtimestamp(time.time() + offset_seconds, dt.UTC).isoformat()
 
 
 @pytest.mark.parametrize(
@@ -258,7 +258,7 @@ def test_concurrent_events_never_land_after_the_resolution(tmp_path):
             start = threading.Barrier(len(kinds))
             statuses = []
 
-            def post(kind):
+            def post(kind, start=start, statuses=statuses, iid=iid):
                 start.wait(timeout=5)
                 statuses.append((kind, call(server.port, "POST", f"/api/v1/incidents/{iid}/events", auth,
                                             {"kind": kind})[0]))

@@ -9,7 +9,7 @@ import datetime as dt
 import textwrap
 
 HEL = dt.timezone(dt.timedelta(hours=3))  # EEST; UTC below where DST matters
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MONTH_START = dt.datetime(2026, 10, 1, tzinfo=HEL)  # 2026-09-30T21:00Z
 MONTH_END = dt.datetime(2026, 11, 1, tzinfo=dt.timezone(dt.timedelta(hours=2)))  # 2026-10-31T22:00Z
 MINUTE = dt.timedelta(minutes=1)

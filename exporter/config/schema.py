@@ -9,7 +9,8 @@ import difflib
 import re
 import urllib.parse
 import zoneinfo
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from exporter.config.patterns import compile_pattern
 from exporter.config.redact import redact_userinfo

@@ -4,10 +4,12 @@ monitor, each validated into the frozen dataclasses of ``exporter.model``."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import stat
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from exporter import model
 from exporter.config.schema import (
@@ -489,6 +491,18 @@ def _scaled(p: model.Priority, factor: float) -> model.Priority:
                           scale(p.resolution), scale(p.defect_communication))
 
 
+def _priority_target(
+    item: Section, clock: str, calendar: model.BusinessHours, key: str, default: float | None
+) -> float | None:
+    """One target of a priority: business time, or None for an explicit "no target"."""
+    if key in item.data and item.data[key] is None:
+        return None  # explicitly "no target"
+    if clock == "24/7" and isinstance(item.data.get(key), str) and item.data[key].strip().endswith("bd"):
+        item.error(key, "business days (bd) need clock: business")
+        return default
+    return item.get(key, _business_time(calendar), default)
+
+
 def _priorities(sec: Section | None, calendar: model.BusinessHours) -> tuple[model.Priority, ...]:
     # The terms count P3/P4 in business days: with other opening hours a day is longer or shorter.
     factor = calendar.business_day / model.BUSINESS_DAY
@@ -506,15 +520,7 @@ def _priorities(sec: Section | None, calendar: model.BusinessHours) -> tuple[mod
         item.check_keys(_PRIORITY_KEYS)
         base = defaults.get(name) or model.Priority(name, "business", None, None)
         clock = item.get("clock", _choice("24/7", "business"), base.clock) or base.clock
-
-        def target(key: str, default: float | None) -> float | None:
-            if key in item.data and item.data[key] is None:
-                return None  # explicitly "no target"
-            if clock == "24/7" and isinstance(item.data.get(key), str) and item.data[key].strip().endswith("bd"):
-                item.error(key, "business days (bd) need clock: business")
-                return default
-            return item.get(key, _business_time(calendar), default)
-
+        target = functools.partial(_priority_target, item, clock, calendar)
         result[name] = model.Priority(
             name=name,
             clock=clock,

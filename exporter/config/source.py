@@ -176,10 +176,7 @@ class _Builder:
         if node.tag not in (_MAP_TAG, _SEQ_TAG):
             self.ctx.error(path, _line(node), f"unsupported YAML tag {node.tag!r}")
         self.building.add(key)
-        if isinstance(node, yaml.MappingNode):
-            value = self._mapping(node, path)
-        else:
-            value = self._sequence(node, path)
+        value = self._mapping(node, path) if isinstance(node, yaml.MappingNode) else self._sequence(node, path)
         self.building.discard(key)
         self.built[key] = value
         return value

@@ -180,7 +180,7 @@ def _periods_to(freq: int, day: dt.date) -> int:
 
 def _advance(freq: int, periods: int) -> dt.datetime:
     """``RRULE_ANCHOR`` 00:00 moved on by ``periods`` FREQ periods (``periods >= 0``)."""
-    if freq == DAILY or freq == WEEKLY:
+    if freq in (DAILY, WEEKLY):
         day = RRULE_ANCHOR + dt.timedelta(days=periods * (1 if freq == DAILY else 7))
     elif freq == MONTHLY:
         m = RRULE_ANCHOR.month - 1 + periods

@@ -334,10 +334,8 @@ class Prober:
         while total < limit:
             remaining = self._remaining(run, probe)
             if sock is not None:
-                try:
+                with contextlib.suppress(OSError):
                     sock.settimeout(remaining)
-                except OSError:
-                    pass
             data = raw.read1(min(CHUNK_BYTES, limit - total), decode_content=True)
             if not data:
                 return b"".join(parts), True
@@ -404,10 +402,8 @@ class _Watchdog:
                 conn = self._armed.pop(handle)
             sock = getattr(conn, "sock", None)
             if sock is not None:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once
-                except OSError:
-                    pass
 
 
 _WATCHDOG = _Watchdog()
@@ -550,7 +546,7 @@ def _peer_cert_expiry(response: requests.Response) -> float | None:
         if after is None:  # cryptography < 42: naive UTC datetime
             import datetime as dt
 
-            after = parsed.not_valid_after.replace(tzinfo=dt.timezone.utc)
+            after = parsed.not_valid_after.replace(tzinfo=dt.UTC)
         return after.timestamp()
     except Exception:  # noqa: BLE001 - a cert we cannot read is not a failed probe
         return None

@@ -29,7 +29,7 @@ HEADER = ["time", "tenant", "probe", "success"]
 _SUCCESS = {"1": True, "0": False, "true": True, "false": False}
 MAX_REPORTED = 20  # errors listed before "and N more"
 MAX_AHEAD_MS = 5 * 60 * 1000  # rows dated further ahead of now than this are refused
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MS = dt.timedelta(milliseconds=1)
 _LEAP_SECOND = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}):60(?:\.\d+)?(?=Z$|[+-]\d{2}:?\d{2}$)")
 

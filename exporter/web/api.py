@@ -39,7 +39,7 @@ _REQUEST_EVENT_FIELDS = {"kind", "time", "note"}
 MAX_TEXT = 2000
 MAX_DEPTH = 16  # our documents are two levels deep; anything deeper is not for us
 MAX_DIGITS = 20
-MIN_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc).timestamp()
+MIN_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC).timestamp()
 FUTURE_SLACK = 300  # seconds: clocks of the caller and of the exporter may differ a little
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

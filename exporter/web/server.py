@@ -13,6 +13,7 @@ connection is busy answering is the new one closed at once.
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import html
 import json
@@ -31,8 +32,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder, generate_latest
 
-from exporter import __version__
-from exporter import metrics as m
+from exporter import __version__, metrics as m
 from exporter.web import exposition
 from exporter.web.api import MAX_BODY
 from exporter.web.webconfig import WebConfig
@@ -59,7 +59,7 @@ MAX_CONNECTIONS = 512  # never more, however high the open-files limit
 MIN_CONNECTIONS = 8  # never fewer, however low it is
 FD_RESERVE = 64  # descriptors kept for the process itself (store, logs, libraries) before sharing
 CLOSING_SLACK = 32  # closed connections whose threads have not let go of their socket yet
-_LENGTH = re.compile(r"[0-9]{1,18}")  # ASCII digits only: int() would take "+5", "5_0" and "٥"
+_LENGTH = re.compile(r"[0-9]{1,18}")  # noqa: RUF003 - ASCII digits only: int() would take "+5", "5_0" and "٥"
 
 
 def raise_open_files_limit() -> int:
@@ -71,10 +71,8 @@ def raise_open_files_limit() -> int:
         return 1024
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != hard:
-        try:
+        with contextlib.suppress(ValueError, OSError):  # e.g. macOS refuses an unlimited soft limit: keep ours
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        except (ValueError, OSError):  # e.g. macOS refuses an unlimited soft limit: keep ours
-            pass
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     return sys.maxsize if soft == resource.RLIM_INFINITY else soft
 
@@ -203,7 +201,7 @@ class Handler(BaseHTTPRequestHandler):
             body, content_type = b"unauthorized\n", "text/plain; charset=utf-8"
         self._send(401, body, content_type, [("WWW-Authenticate", 'Basic realm="sla-exporter", charset="UTF-8"')])
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - silence access logs
+    def log_message(self, format: str, *args) -> None:  # silence access logs
         pass
 
     def _send(self, code: int, body: bytes, content_type: str = "text/plain; charset=utf-8",
@@ -231,7 +229,7 @@ class Handler(BaseHTTPRequestHandler):
             status, doc = 500, {"error": "internal error; see the exporter's log"}
         self._send(status, (json.dumps(doc, indent=2) + "\n").encode(), "application/json")
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         ep = self.server.endpoints
         path = self.path.split("?", 1)[0]
         if not self._authenticated(path):
@@ -257,7 +255,7 @@ class Handler(BaseHTTPRequestHandler):
 
     do_HEAD = do_GET
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         path = self.path.split("?", 1)[0]
         if not self._authenticated(path):
             return
@@ -273,7 +271,7 @@ class Handler(BaseHTTPRequestHandler):
 class _Connection:
     """One accepted connection, as the server keeps count of it."""
 
-    __slots__ = ("sock", "idle_since", "closing")
+    __slots__ = ("closing", "idle_since", "sock")
 
     def __init__(self, sock: socket.socket):
         self.sock: socket.socket | None = sock  # None once it is being closed by its thread
@@ -317,10 +315,8 @@ class Server(ThreadingHTTPServer):
                 self._warn("out of file descriptors; not accepting connections for a moment")
                 time.sleep(0.1)
             raise
-        try:
+        with contextlib.suppress(OSError):  # not TCP
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:  # pragma: no cover - not TCP
-            pass
         return sock, address
 
     def process_request(self, request: socket.socket, client_address) -> None:
@@ -364,7 +360,7 @@ class Server(ThreadingHTTPServer):
         self.current.conn = conn
         try:
             self.finish_request(request, client_address)
-        except Exception:
+        except Exception:  # noqa: BLE001 - socketserver's policy: handle_error reports it, the worker lives on
             self.handle_error(request, client_address)
         finally:
             self._release(conn)  # before the close: the descriptor may be reused at once
@@ -381,10 +377,8 @@ class Server(ThreadingHTTPServer):
                 victim = min(idle, key=lambda c: c.idle_since)
                 victim.closing = True
                 self.connections_dropped += 1
-                try:  # its thread sees the end of the stream and lets go of it
+                with contextlib.suppress(OSError):  # its thread sees the end of the stream and lets go of it
                     socket.socket.shutdown(victim.sock, socket.SHUT_RDWR)
-                except OSError:
-                    pass
             # Connections still closing count too, up to a few: never past the descriptors set aside.
             if (at_limit and not idle) or len(self._connections) >= self.max_connections + CLOSING_SLACK:
                 conn = None

@@ -31,7 +31,7 @@ class Families:
             key = (metric.labels, *labels)
             labelset = self.labelsets.get(key)
             if labelset is None:
-                labelset = self.labelsets[key] = dict(zip(metric.labels, labels))
+                labelset = self.labelsets[key] = dict(zip(metric.labels, labels, strict=True))
             self.samples[metric.name].append(Sample(metric.name, labelset, value, None))
 
     def add(self, metric: m.Metric, labelset: dict[str, str], value: float) -> None:

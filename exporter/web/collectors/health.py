@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from exporter import __version__
-from exporter import metrics as m
+from exporter import __version__, metrics as m
 from exporter.probing.recorder import Recorder
 from exporter.web.collectors.base import Families, ScrapeTimer, describe
 

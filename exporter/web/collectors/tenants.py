@@ -16,6 +16,7 @@ time while no probe changes state.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ def _extend(state: StateIntervals, hi: int, now: int) -> tuple[StateIntervals, s
     for name in ("up", "down", "unknown"):
         part = getattr(state, name)
         if part and part[-1][1] == hi:
-            grown = part[:-1] + [(part[-1][0], now)]
+            grown = [*part[:-1], (part[-1][0], now)]
             return state._replace(**{name: grown}), name
     return None
 
@@ -147,7 +148,7 @@ class TenantCollector(Collector):
         starts = [s for s in (self.recorder.first_start(tenant.name, p.name) for p in tenant.probes) if s is not None]
         months = list(months_from(month_of(min(starts), cfg.timezone), current)) if starts else []
         totals = [MonthTotals.of(self._closed_month(cfg, tenant, y, mo, now)) for y, mo in months]
-        joined = sum(1 for a, b in zip(totals, totals[1:]) if a.down_at_end and b.down_at_start)
+        joined = sum(1 for a, b in itertools.pairwise(totals) if a.down_at_end and b.down_at_start)
         summed = MonthTotals(
             downtime=sum(t.downtime for t in totals),
             known_eligible=sum(t.known_eligible for t in totals),
@@ -166,18 +167,23 @@ class TenantCollector(Collector):
         shape = _shape(tenant, view)
         cached = self._mtd.get(tenant.name)
         lasts = [last for _, last in view.values() if last is not None]
-        if cached and cached.shape == shape and cached.lo == lo and now >= cached.hi:
-            # Still in the same runs, each of which covered the cached end: valid while
-            # every last run still covers "now".
-            if all(last.start < cached.hi and now <= last.end for last in lasts):
-                if now > cached.hi:
-                    grown = _extend(cached.state, cached.hi, now)
-                    if grown is None:
-                        return self._full(tenant, shape, lasts, lo, month_end, now, maintenance, eligible)
-                    cached.state, cached.now = grown
-                    cached.figures = extend(cached.figures, cached.now, now, maintenance)
-                    cached.hi = now
-                return cached.figures, cached.now
+        # Still in the same runs, each of which covered the cached end: valid while every
+        # last run still covers "now".
+        if (
+            cached
+            and cached.shape == shape
+            and cached.lo == lo
+            and now >= cached.hi
+            and all(last.start < cached.hi and now <= last.end for last in lasts)
+        ):
+            if now > cached.hi:
+                grown = _extend(cached.state, cached.hi, now)
+                if grown is None:
+                    return self._full(tenant, shape, lasts, lo, month_end, now, maintenance, eligible)
+                cached.state, cached.now = grown
+                cached.figures = extend(cached.figures, cached.now, now, maintenance)
+                cached.hi = now
+            return cached.figures, cached.now
         return self._full(tenant, shape, lasts, lo, month_end, now, maintenance, eligible)
 
     def _full(self, tenant, shape, lasts, lo, month_end, now, maintenance, eligible) -> tuple[Figures, str]:
