@@ -128,8 +128,9 @@ def spawn(cmd: list[str], log_path: str | None = None, **kw) -> subprocess.Popen
     """Start ``cmd`` in its own process group (so ``stop`` can end all of it); output goes
     to ``log_path`` (or nowhere) so that a full pipe never blocks it."""
     with open(log_path, "ab") if log_path else contextlib.nullcontext(subprocess.DEVNULL) as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, **kw)
+        return subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, **kw
+        )
 
 
 def stop(proc: subprocess.Popen | None, timeout: float = 15.0) -> None:
@@ -175,8 +176,15 @@ def exporter_cmd(*args: str) -> list[str]:
 # -- config ----------------------------------------------------------------------------------
 
 
-def config_text(tenants: int, probes_per_tenant: int, url: str, interval: str = "30s", timeout: str | None = None,
-                windows: list[str] | None = None, name: str = "tenant-{i:04d}") -> str:
+def config_text(
+    tenants: int,
+    probes_per_tenant: int,
+    url: str,
+    interval: str = "30s",
+    timeout: str | None = None,
+    windows: list[str] | None = None,
+    name: str = "tenant-{i:04d}",
+) -> str:
     """A config of ``tenants`` x ``probes_per_tenant`` probes, each on its own path of ``url``."""
     lines = ["timezone: Europe/Helsinki"]
     defaults = [f"interval: {interval}"] + ([f"timeout: {timeout}"] if timeout else [])
@@ -210,12 +218,15 @@ def serve_target(port: int) -> None:
                 end = self.buf.find(b"\r\n\r\n")
                 if end < 0:
                     return
-                head, self.buf = self.buf[:end], self.buf[end + 4:]
+                head, self.buf = self.buf[:end], self.buf[end + 4 :]
                 request_line = head.split(b"\r\n", 1)[0].split(b" ")
                 path = request_line[1] if len(request_line) > 1 else b"/"
                 close = b"connection: close" in head.lower()
-                self.transport.write((fail if path.startswith(b"/fail") else ok)
-                                     + (b"Connection: close\r\n" if close else b"") + b"\r\nok\n")
+                self.transport.write(
+                    (fail if path.startswith(b"/fail") else ok)
+                    + (b"Connection: close\r\n" if close else b"")
+                    + b"\r\nok\n"
+                )
                 if close:
                     self.transport.close()
                     return

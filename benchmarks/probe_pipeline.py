@@ -88,8 +88,10 @@ def stored_observations(db: str) -> int:
 def blackbox_cpu(tmp: str, target_url: str, rate: float, seconds: float) -> dict | None:
     exe = shutil.which(BLACKBOX)
     if exe is None:
-        print(f"  blackbox_exporter: {BLACKBOX} not installed "
-              "(apt-get install -y --no-install-recommends prometheus-blackbox-exporter); skipped")
+        print(
+            f"  blackbox_exporter: {BLACKBOX} not installed "
+            "(apt-get install -y --no-install-recommends prometheus-blackbox-exporter); skipped"
+        )
         return None
     out = subprocess.run([exe, "--version"], capture_output=True, text=True)
     version = (out.stdout or out.stderr).split("\n")[0]
@@ -106,16 +108,22 @@ def blackbox_cpu(tmp: str, target_url: str, rate: float, seconds: float) -> dict
         counts = run_loadgen(url, rate, seconds, expect="probe_success 1")
         c1 = cpu_times(proc.pid)
         status = proc_status(proc.pid)
-    return {"name": version.split(" (")[0], "probes": counts["ok"], "errors": counts["errors"],
-            "cpu": sum(c1) - sum(c0), "sys": c1[1] - c0[1], "elapsed": counts["elapsed"], "rss": status["VmRSS"],
-            "threads": status["Threads"]}
+    return {
+        "name": version.split(" (")[0],
+        "probes": counts["ok"],
+        "errors": counts["errors"],
+        "cpu": sum(c1) - sum(c0),
+        "sys": c1[1] - c0[1],
+        "elapsed": counts["elapsed"],
+        "rss": status["VmRSS"],
+        "threads": status["Threads"],
+    }
 
 
 # -- (a), (c): the real daemon -------------------------------------------------------------------
 
 
-def daemon_cpu(tmp: str, target_url: str, probes: int, interval: float, seconds: float, tag: str,
-               during=None) -> dict:
+def daemon_cpu(tmp: str, target_url: str, probes: int, interval: float, seconds: float, tag: str, during=None) -> dict:
     """Run the real daemon; measure CPU and stored observations over ``seconds`` after warm-up.
     ``during(pid, seconds)`` replaces the sleep over the measured window (e.g. a profiler)."""
     per_tenant = 5 if probes % 5 == 0 else 1
@@ -138,15 +146,25 @@ def daemon_cpu(tmp: str, target_url: str, probes: int, interval: float, seconds:
         status = proc_status(proc.pid)
         if proc.poll() is not None:
             raise RuntimeError(f"the daemon exited with {proc.returncode}; see {tag}.log")
-    return {"probes": n1 - n0, "cpu": sum(c1) - sum(c0), "sys": c1[1] - c0[1], "elapsed": t1 - t0,
-            "rss": status["VmRSS"], "hwm": status["VmHWM"], "threads": status["Threads"], "configured": probes}
+    return {
+        "probes": n1 - n0,
+        "cpu": sum(c1) - sum(c0),
+        "sys": c1[1] - c0[1],
+        "elapsed": t1 - t0,
+        "rss": status["VmRSS"],
+        "hwm": status["VmHWM"],
+        "threads": status["Threads"],
+        "configured": probes,
+    }
 
 
 def part_a(tmp: str, target, target_url: str, rate: float, seconds: float, rounds: int, skip_blackbox: bool) -> None:
     interval = 2.0
     probes = round(rate * interval)
-    print(f"(a) CPU per probe at {rate:g} probes/s, {rounds} round(s) of {seconds:g} s each, one local target "
-          f"(target and load generator not counted)")
+    print(
+        f"(a) CPU per probe at {rate:g} probes/s, {rounds} round(s) of {seconds:g} s each, one local target "
+        f"(target and load generator not counted)"
+    )
     t0 = cpu_seconds(target.pid)
     bb_ms, ours_ms = [], []
     for r in range(1, rounds + 1):
@@ -154,20 +172,26 @@ def part_a(tmp: str, target, target_url: str, rate: float, seconds: float, round
         bb = None if skip_blackbox else blackbox_cpu(tmp, target_url, rate, seconds)
         if bb:
             bb_ms.append(bb["cpu"] / max(1, bb["probes"]) * 1e3)
-            print(f"    {bb['name']}: {bb['probes']:,} probes ({bb['errors']} failed) in {bb['elapsed']:.1f} s, "
-                  f"{bb['cpu']:.2f} s CPU ({bb['sys']:.2f} s sys) -> {bb_ms[-1]:.3f} ms CPU/probe; "
-                  f"RSS {human_bytes(bb['rss'])}")
+            print(
+                f"    {bb['name']}: {bb['probes']:,} probes ({bb['errors']} failed) in {bb['elapsed']:.1f} s, "
+                f"{bb['cpu']:.2f} s CPU ({bb['sys']:.2f} s sys) -> {bb_ms[-1]:.3f} ms CPU/probe; "
+                f"RSS {human_bytes(bb['rss'])}"
+            )
         ours = daemon_cpu(tmp, target_url, probes, interval, seconds, "pipeline")
         ours_ms.append(ours["cpu"] / max(1, ours["probes"]) * 1e3)
-        print(f"    sla-exporter run ({probes} probes every {interval:g} s): {ours['probes']:,} probes stored in "
-              f"{ours['elapsed']:.1f} s ({ours['probes'] / ours['elapsed']:.1f}/s), {ours['cpu']:.2f} s CPU "
-              f"({ours['sys']:.2f} s sys) -> {ours_ms[-1]:.3f} ms CPU/probe; RSS {human_bytes(ours['rss'])}, "
-              f"{ours['threads']} threads")
+        print(
+            f"    sla-exporter run ({probes} probes every {interval:g} s): {ours['probes']:,} probes stored in "
+            f"{ours['elapsed']:.1f} s ({ours['probes'] / ours['elapsed']:.1f}/s), {ours['cpu']:.2f} s CPU "
+            f"({ours['sys']:.2f} s sys) -> {ours_ms[-1]:.3f} ms CPU/probe; RSS {human_bytes(ours['rss'])}, "
+            f"{ours['threads']} threads"
+        )
     target_cpu = cpu_seconds(target.pid) - t0
     if bb_ms:
         b, o = statistics.median(bb_ms), statistics.median(ours_ms)
-        print(f"  median ms CPU/probe: blackbox_exporter {b:.3f}, sla-exporter {o:.3f}; ratio ours / blackbox "
-              f"{o / b:.2f}  (target: <= 1.00)")
+        print(
+            f"  median ms CPU/probe: blackbox_exporter {b:.3f}, sla-exporter {o:.3f}; ratio ours / blackbox "
+            f"{o / b:.2f}  (target: <= 1.00)"
+        )
     print(f"  (the target process used {target_cpu:.2f} s CPU in all, not counted)")
 
 
@@ -181,8 +205,10 @@ BUCKETS = [
     ("requests Session.request, the rest", ("Session.request",)),
     ("Prober.probe, our own code around requests", ("Prober.probe",)),
     ("APScheduler run_job + Daemon._probe_job glue", ("run_job",)),
-    ("APScheduler scheduler thread (_process_jobs: submit, job store)", ("BlockingScheduler._main_loop",
-                                                                         "BackgroundScheduler._main_loop")),
+    (
+        "APScheduler scheduler thread (_process_jobs: submit, job store)",
+        ("BlockingScheduler._main_loop", "BackgroundScheduler._main_loop"),
+    ),
     ("thread pool (_worker, futures)", ("_worker",)),
     ("web server", ("BaseServer.serve_forever",)),
 ]
@@ -196,8 +222,25 @@ def profile(tmp: str, target_url: str, probes: int, interval: float, seconds: fl
     raw = os.path.join(tmp, f"profile-{probes}.txt")
 
     def record(pid: int, s: float) -> None:
-        subprocess.run([spy, "record", "--gil", "--nonblocking", "-r", "250", "-d", f"{s:g}", "-p", str(pid),
-                        "-f", "raw", "-o", raw], capture_output=True)
+        subprocess.run(
+            [
+                spy,
+                "record",
+                "--gil",
+                "--nonblocking",
+                "-r",
+                "250",
+                "-d",
+                f"{s:g}",
+                "-p",
+                str(pid),
+                "-f",
+                "raw",
+                "-o",
+                raw,
+            ],
+            capture_output=True,
+        )
 
     d = daemon_cpu(tmp, target_url, probes, interval, seconds, "profile", during=record)
     counts: dict[str, int] = {}
@@ -209,8 +252,10 @@ def profile(tmp: str, target_url: str, probes: int, interval: float, seconds: fl
             label = next((lbl for lbl, keys in BUCKETS if names & set(keys)), "other (partial stacks, mostly requests)")
             counts[label] = counts.get(label, 0) + int(n)
             total += int(n)
-    print(f"profile: py-spy --gil, {probes} probes every {interval:g} s for {seconds:g} s, {total:,} samples; "
-          f"{d['cpu'] / max(1, d['probes']) * 1e3:.3f} ms CPU/probe under the profiler")
+    print(
+        f"profile: py-spy --gil, {probes} probes every {interval:g} s for {seconds:g} s, {total:,} samples; "
+        f"{d['cpu'] / max(1, d['probes']) * 1e3:.3f} ms CPU/probe under the profiler"
+    )
     for label, n in sorted(counts.items(), key=lambda kv: -kv[1]):
         print(f"  {n / max(1, total):6.1%}  {label}")
 
@@ -286,18 +331,30 @@ def part_b(tmp: str, target_url: str, probes: int, interval: float, seconds: flo
     on_schedule = sum(1 for x in lags if x <= on_time)
     within_250 = sum(1 for x in lags if x <= 0.25)
     never = expected - len(in_window) - missed - skipped
-    print(f"(b) scheduling: {len(jobs):,} probes every {interval:g} s ({len(jobs) / interval:,.0f} probes/s), "
-          f"Daemon in process, {seconds:g} s after {interval:g} s of warm-up; pool of {daemon.workers} workers")
-    print(f"  scheduled slots: {expected:,}; started: {len(in_window):,}; missed (EVENT_JOB_MISSED): {missed:,}; "
-          f"skipped (max_instances): {skipped:,}; never started (coalesced/late): {max(0, never):,}")
-    print(f"  on schedule (started within {on_time:g} s): {on_schedule / max(1, expected):.2%}; within 250 ms: "
-          f"{within_250 / max(1, expected):.2%}  (target: >= 99 %)")
-    print(f"  start lag: p50 {percentile(lags, 50) * 1e3:.1f} ms, p99 {percentile(lags, 99) * 1e3:.1f} ms, "
-          f"max {max(lags, default=float('nan')) * 1e3:.1f} ms  (target: p99 < 250 ms)")
-    print(f"  CPU of this process: {c1 - c0:.1f} s in {w1 - w0:.0f} s ({(c1 - c0) / (w1 - w0):.0%} of a core) -> "
-          f"{(c1 - c0) / max(1, len(in_window)) * 1e3:.3f} ms/probe")
-    print(f"  RSS of this process with {len(jobs):,} probes: {human_bytes(status['VmRSS'])} "
-          f"(peak {human_bytes(status['VmHWM'])}), {status['Threads']} threads  (target: < 150 MB)")
+    print(
+        f"(b) scheduling: {len(jobs):,} probes every {interval:g} s ({len(jobs) / interval:,.0f} probes/s), "
+        f"Daemon in process, {seconds:g} s after {interval:g} s of warm-up; pool of {daemon.workers} workers"
+    )
+    print(
+        f"  scheduled slots: {expected:,}; started: {len(in_window):,}; missed (EVENT_JOB_MISSED): {missed:,}; "
+        f"skipped (max_instances): {skipped:,}; never started (coalesced/late): {max(0, never):,}"
+    )
+    print(
+        f"  on schedule (started within {on_time:g} s): {on_schedule / max(1, expected):.2%}; within 250 ms: "
+        f"{within_250 / max(1, expected):.2%}  (target: >= 99 %)"
+    )
+    print(
+        f"  start lag: p50 {percentile(lags, 50) * 1e3:.1f} ms, p99 {percentile(lags, 99) * 1e3:.1f} ms, "
+        f"max {max(lags, default=float('nan')) * 1e3:.1f} ms  (target: p99 < 250 ms)"
+    )
+    print(
+        f"  CPU of this process: {c1 - c0:.1f} s in {w1 - w0:.0f} s ({(c1 - c0) / (w1 - w0):.0%} of a core) -> "
+        f"{(c1 - c0) / max(1, len(in_window)) * 1e3:.3f} ms/probe"
+    )
+    print(
+        f"  RSS of this process with {len(jobs):,} probes: {human_bytes(status['VmRSS'])} "
+        f"(peak {human_bytes(status['VmHWM'])}), {status['Threads']} threads  (target: < 150 MB)"
+    )
 
 
 # -- (c) the real daemon's RSS -------------------------------------------------------------------
@@ -305,12 +362,16 @@ def part_b(tmp: str, target_url: str, probes: int, interval: float, seconds: flo
 
 def part_c(tmp: str, target_url: str, probes: int, interval: float, seconds: float) -> None:
     d = daemon_cpu(tmp, target_url, probes, interval, seconds, "rss")
-    print(f"(c) sla-exporter run with {probes:,} probes every {interval:g} s, measured for {seconds:g} s: "
-          f"{d['probes']:,} probes stored ({d['probes'] / d['elapsed']:.0f}/s of {probes / interval:.0f}/s), "
-          f"{d['cpu'] / max(1, d['probes']) * 1e3:.3f} ms CPU/probe ({d['cpu'] / d['elapsed']:.0%} of a core, "
-          f"{d['sys'] / max(1e-9, d['cpu']):.0%} of it sys)")
-    print(f"  RSS {human_bytes(d['rss'])} = {d['rss'] / 1e6:.0f} MB (peak {d['hwm'] / 1e6:.0f} MB), "
-          f"{d['threads']} threads  (target: < 150 MB)")
+    print(
+        f"(c) sla-exporter run with {probes:,} probes every {interval:g} s, measured for {seconds:g} s: "
+        f"{d['probes']:,} probes stored ({d['probes'] / d['elapsed']:.0f}/s of {probes / interval:.0f}/s), "
+        f"{d['cpu'] / max(1, d['probes']) * 1e3:.3f} ms CPU/probe ({d['cpu'] / d['elapsed']:.0%} of a core, "
+        f"{d['sys'] / max(1e-9, d['cpu']):.0%} of it sys)"
+    )
+    print(
+        f"  RSS {human_bytes(d['rss'])} = {d['rss'] / 1e6:.0f} MB (peak {d['hwm'] / 1e6:.0f} MB), "
+        f"{d['threads']} threads  (target: < 150 MB)"
+    )
 
 
 def main() -> None:
@@ -324,12 +385,17 @@ def main() -> None:
     parser.add_argument("--on-time", type=float, default=1.0, help="(b) a start this late is on schedule (default 1 s)")
     parser.add_argument("--skip-blackbox", action="store_true")
     parser.add_argument("--only", choices=("a", "b", "c"), help="run one part")
-    parser.add_argument("--profile", action="store_true",
-                        help="then profile the daemon at RATE with py-spy (pip install py-spy): where CPU goes")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="then profile the daemon at RATE with py-spy (pip install py-spy): where CPU goes",
+    )
     args = parser.parse_args()
     now = dt.datetime.now(dt.UTC)
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; {now:%Y-%m-%d %H:%M} UTC; "
-          f"Python {sys.version.split()[0]}")
+    print(
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; {now:%Y-%m-%d %H:%M} UTC; "
+        f"Python {sys.version.split()[0]}"
+    )
     with tempfile.TemporaryDirectory(prefix="sla-bench-") as tmp, local_target() as (target, url):
         if args.only in (None, "a"):
             part_a(tmp, target, url, args.rate, args.seconds, args.rounds, args.skip_blackbox)

@@ -35,8 +35,10 @@ from exporter.engine.states import Series
 from exporter.store import importer
 from exporter.store.sqlite import Store
 
-WINDOWS = ['{name: weekly, rrule: "FREQ=WEEKLY;BYDAY=SU", start: "02:00", duration: 2h}',
-           '{name: quarterly, rrule: "FREQ=MONTHLY;BYMONTH=1,4,7,10;BYDAY=1SA", start: "22:00", duration: 6h}']
+WINDOWS = [
+    '{name: weekly, rrule: "FREQ=WEEKLY;BYDAY=SU", start: "02:00", duration: 2h}',
+    '{name: quarterly, rrule: "FREQ=MONTHLY;BYMONTH=1,4,7,10;BYDAY=1SA", start: "22:00", duration: 6h}',
+]
 STEP = 30.0
 STEP_MS = 30_000
 
@@ -88,14 +90,20 @@ def build_store(path: str, cfg, rng: random.Random) -> int:
         for _month in range(2):
             for _ in range(3):
                 start = rng.uniform(lo, hi - 3600)
-                outages.append((start, start + rng.uniform(120, 1800),
-                                rng.sample(range(len(tenant.probes)), rng.randint(1, len(tenant.probes)))))
+                outages.append(
+                    (
+                        start,
+                        start + rng.uniform(120, 1800),
+                        rng.sample(range(len(tenant.probes)), rng.randint(1, len(tenant.probes))),
+                    )
+                )
         gap = rng.uniform(lo, hi - 3600)  # the monitor's own 15-minute gap (unknown time)
         for j, probe in enumerate(tenant.probes):
             mine = [(s, e) for s, e, which in outages if j in which]
             for segment in ((lo, gap), (gap + 900, hi)):
-                inside = [(max(s, segment[0]), min(e, segment[1]))
-                          for s, e in mine if s < segment[1] and e > segment[0]]
+                inside = [
+                    (max(s, segment[0]), min(e, segment[1])) for s, e in mine if s < segment[1] and e > segment[0]
+                ]
                 for series in probe_history(*segment, inside):
                     rows.append((tenant.name, probe.name, series))
     with Store(path) as store:
@@ -113,8 +121,10 @@ def bench_report(tmp: str, tenants: int, per_tenant: int, repeat: int) -> None:
     db = os.path.join(tmp, "report.db")
     t0 = time.perf_counter()
     series = build_store(db, cfg, random.Random(8))
-    print(f"report: {tenants:,} tenants x {per_tenant} probes, {series:,} series (Sep 15 - Nov 5, 2026) built in "
-          f"{time.perf_counter() - t0:.1f} s; store {human_bytes(os.path.getsize(db))}")
+    print(
+        f"report: {tenants:,} tenants x {per_tenant} probes, {series:,} series (Sep 15 - Nov 5, 2026) built in "
+        f"{time.perf_counter() - t0:.1f} s; store {human_bytes(os.path.getsize(db))}"
+    )
     timings = []
     for _ in range(repeat):
         with Store(db, create=False) as store:
@@ -126,16 +136,21 @@ def bench_report(tmp: str, tenants: int, per_tenant: int, repeat: int) -> None:
     render = time.perf_counter() - t0
     outages = sum(len(t["outages"]) for t in doc["tenants"])
     met = sum(1 for t in doc["tenants"] if t["met"])
-    print(f"  report.build(2026-10): first {timings[0]:.3f} s, best of {repeat} {min(timings):.3f} s  (target: < 2 s); "
-          f"{outages:,} outages, {met:,} of {tenants:,} tenants met the target")
+    print(
+        f"  report.build(2026-10): first {timings[0]:.3f} s, best of {repeat} {min(timings):.3f} s  (target: < 2 s); "
+        f"{outages:,} outages, {met:,} of {tenants:,} tenants met the target"
+    )
     print(f"  around it: config.load {load:.3f} s, report.to_table {render:.3f} s")
     for fmt in ("json", "table"):
-        cmd = exporter_cmd("report", "--config.file", cfg_path, "--storage.path", db, "--month", "2026-10",
-                           "--format", fmt)
+        cmd = exporter_cmd(
+            "report", "--config.file", cfg_path, "--storage.path", db, "--month", "2026-10", "--format", fmt
+        )
         t0 = time.perf_counter()
         out = subprocess.run(cmd, capture_output=True, check=True)
-        print(f"  sla-exporter report --format {fmt} (subprocess, end to end): {time.perf_counter() - t0:.3f} s, "
-              f"{len(out.stdout):,} bytes")
+        print(
+            f"  sla-exporter report --format {fmt} (subprocess, end to end): {time.perf_counter() - t0:.3f} s, "
+            f"{len(out.stdout):,} bytes"
+        )
 
 
 # -- import --------------------------------------------------------------------------------------
@@ -169,8 +184,10 @@ def bench_import(tmp: str, label: str, tenants: int, per_tenant: int, rows: int,
     csv_path = os.path.join(tmp, f"import-{label}.csv")
     t0 = time.perf_counter()
     n = write_csv(csv_path, cfg, rows, step, utc(2026, 10, 1) - 3 * 3600, random.Random(8))
-    print(f"import ({label}): {tenants * per_tenant:,} probes x {rows:,} rows every {step:g} s = {n:,} observations, "
-          f"CSV {human_bytes(os.path.getsize(csv_path))} written in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"import ({label}): {tenants * per_tenant:,} probes x {rows:,} rows every {step:g} s = {n:,} observations, "
+        f"CSV {human_bytes(os.path.getsize(csv_path))} written in {time.perf_counter() - t0:.1f} s"
+    )
 
     db = os.path.join(tmp, f"import-{label}-cli.db")
     cmd = exporter_cmd("import", "--config.file", cfg_path, "--storage.path", db, csv_path)
@@ -179,8 +196,10 @@ def bench_import(tmp: str, label: str, tenants: int, per_tenant: int, rows: int,
     wall = time.perf_counter() - t0
     if out.returncode:
         sys.exit(f"import failed ({out.returncode}): {out.stderr.strip()}")
-    print(f"  sla-exporter import (subprocess, end to end): {wall:.2f} s -> {n / wall:,.0f} observations/s  "
-          f"(target: >= 100,000/s)")
+    print(
+        f"  sla-exporter import (subprocess, end to end): {wall:.2f} s -> {n / wall:,.0f} observations/s  "
+        f"(target: >= 100,000/s)"
+    )
     print(f"    {out.stdout.strip()}")
 
     db = os.path.join(tmp, f"import-{label}-inproc.db")
@@ -193,17 +212,20 @@ def bench_import(tmp: str, label: str, tenants: int, per_tenant: int, rows: int,
         summary = importer.import_observations(store, cfg, obs)
         merge = time.perf_counter() - t0
     del obs
-    print(f"  in process: parse {parse:.2f} s ({n / parse:,.0f}/s) + merge and commit {merge:.2f} s "
-          f"({n / merge:,.0f}/s) = {parse + merge:.2f} s -> {n / (parse + merge):,.0f} observations/s; "
-          f"{summary.result.series_written:,} series, store {human_bytes(os.path.getsize(db))} "
-          f"(config.load {load:.2f} s)")
+    print(
+        f"  in process: parse {parse:.2f} s ({n / parse:,.0f}/s) + merge and commit {merge:.2f} s "
+        f"({n / merge:,.0f}/s) = {parse + merge:.2f} s -> {n / (parse + merge):,.0f} observations/s; "
+        f"{summary.result.series_written:,} series, store {human_bytes(os.path.getsize(db))} "
+        f"(config.load {load:.2f} s)"
+    )
 
     t0 = time.perf_counter()
     again = subprocess.run(cmd, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - t0
     added = again.stdout.split(": ", 2)[-1].split(";")[0] if again.stdout else "?"
-    print(f"  the same file again (sla-exporter import, no-op): {wall:.2f} s -> {n / wall:,.0f} observations/s "
-          f"({added})")
+    print(
+        f"  the same file again (sla-exporter import, no-op): {wall:.2f} s -> {n / wall:,.0f} observations/s ({added})"
+    )
 
 
 def main() -> None:
@@ -212,8 +234,9 @@ def main() -> None:
     parser.add_argument("--probes-per-tenant", type=int, default=3)
     parser.add_argument("--import-probes", type=int, default=1000, help="multiple of 4 (4 probes per tenant)")
     parser.add_argument("--import-rows", type=int, default=1000)
-    parser.add_argument("--month-probes", type=int, default=25,
-                        help="probes of the month-of-1-minute-rows import; 0 skips it")
+    parser.add_argument(
+        "--month-probes", type=int, default=25, help="probes of the month-of-1-minute-rows import; 0 skips it"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; Python {sys.version.split()[0]}")

@@ -31,8 +31,12 @@ from exporter.web.collector import ExporterStatus, SLACollector
 
 
 def fleet_config(tenants: int, probes: int, url: str) -> str:
-    lines = ["timezone: Europe/Helsinki", "maintenance_windows:",
-             '  - {name: weekly, rrule: "FREQ=WEEKLY;BYDAY=SU", start: "02:00", duration: 2h}', "tenants:"]
+    lines = [
+        "timezone: Europe/Helsinki",
+        "maintenance_windows:",
+        '  - {name: weekly, rrule: "FREQ=WEEKLY;BYDAY=SU", start: "02:00", duration: 2h}',
+        "tenants:",
+    ]
     for i in range(tenants):
         lines.append(f"  - name: tenant-{i:04d}\n    probes:")
         lines += [f'      - {{name: p{j}, url: "{url}/{j}", interval: 30s, timeout: 5s}}' for j in range(probes)]
@@ -64,8 +68,10 @@ def build_history(store: Store, cfg: config.model.Config, start: float, now: flo
 def summary(label: str, timings: list[float], size: int) -> str:
     ordered = sorted(timings)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return (f"{label}: p50 {statistics.median(ordered) * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms, "
-            f"max {ordered[-1] * 1e3:.0f} ms over {len(ordered)} scrapes; {size:,} bytes")
+    return (
+        f"{label}: p50 {statistics.median(ordered) * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms, "
+        f"max {ordered[-1] * 1e3:.0f} ms over {len(ordered)} scrapes; {size:,} bytes"
+    )
 
 
 def in_process(tenants: int, probes: int) -> None:
@@ -76,8 +82,9 @@ def in_process(tenants: int, probes: int) -> None:
         build_history(store, cfg, start, now)
         print(f"history: {tenants} tenants x {probes} probes, {store.series_count():,} series")
         registry = CollectorRegistry()
-        registry.register(SLACollector(lambda: cfg, Recorder(store, cfg, since=start), ExporterStatus(True, now),
-                                       lambda: now))
+        registry.register(
+            SLACollector(lambda: cfg, Recorder(store, cfg, since=start), ExporterStatus(True, now), lambda: now)
+        )
         timings = []
         for _ in range(21):
             t0 = time.perf_counter()
@@ -97,8 +104,19 @@ def live(tenants: int, probes: int, scrapes: int, dump: str | None = None) -> No
         with Store(os.path.join(d, "s.db")) as store:
             build_history(store, cfg, now - 45 * 86400, now - 600)  # ends up: no outage at start
         listen = f"127.0.0.1:{free_port()}"
-        with running(exporter_cmd("run", "--config.file", cfg_path, "--storage.path", os.path.join(d, "s.db"),
-                                  "--web.listen-address", listen, "--log.level", "warn")):
+        with running(
+            exporter_cmd(
+                "run",
+                "--config.file",
+                cfg_path,
+                "--storage.path",
+                os.path.join(d, "s.db"),
+                "--web.listen-address",
+                listen,
+                "--log.level",
+                "warn",
+            )
+        ):
             metrics = f"http://{listen}/metrics"
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:  # every probe has reported once

@@ -99,8 +99,10 @@ def ours(tmp: str, probes: int, n_outages: int) -> None:
         first = (sizes[0] - base) / probes
         second = (sizes[1] - sizes[0]) / probes
         target = "  (target: <= 1 KiB)" if kind == "stable" else ""
-        print(f"  {kind:8} ({per_month} series a month): first month {first:,.0f} B/probe "
-              f"(with its probes row), each further month {second:,.0f} B/probe-month{target}")
+        print(
+            f"  {kind:8} ({per_month} series a month): first month {first:,.0f} B/probe "
+            f"(with its probes row), each further month {second:,.0f} B/probe-month{target}"
+        )
 
 
 def write_openmetrics(path: str, series: int, lo: float, hi: float, n_outages: int, step: float) -> int:
@@ -135,8 +137,10 @@ def prometheus(tmp: str, series: int, n_outages: int, block_duration: str) -> No
     version = subprocess.run([promtool, "--version"], capture_output=True, text=True)
     version = (version.stdout or version.stderr).split("\n")[0]
     lo, hi = month_bounds(2026, 10, TZ)
-    print(f"prometheus: {version.split(' (')[0]}; probe_success every 15 s for 2026-10 ({(hi - lo) / 3600:g} h), "
-          f"blocks of at most {block_duration}")
+    print(
+        f"prometheus: {version.split(' (')[0]}; probe_success every 15 s for 2026-10 ({(hi - lo) / 3600:g} h), "
+        f"blocks of at most {block_duration}"
+    )
     for kind, n in (("stable", 0), ("flapping", n_outages)):
         om = os.path.join(tmp, f"{kind}.om")
         t0 = time.perf_counter()
@@ -153,10 +157,12 @@ def prometheus(tmp: str, series: int, n_outages: int, block_duration: str) -> No
         blocks = [d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d))]
         total = dir_size(out)
         chunks = sum(dir_size(os.path.join(out, b, "chunks")) for b in blocks)
-        print(f"  {kind:8} ({series} series, {samples:,} samples; OpenMetrics {human_bytes(om_size)} written in "
-              f"{written:.0f} s, backfilled in {backfill:.0f} s into {len(blocks)} blocks): "
-              f"{total / series:,.0f} B/series-month ({chunks / series:,.0f} B of it chunks), "
-              f"{total / samples:.2f} B/sample")
+        print(
+            f"  {kind:8} ({series} series, {samples:,} samples; OpenMetrics {human_bytes(om_size)} written in "
+            f"{written:.0f} s, backfilled in {backfill:.0f} s into {len(blocks)} blocks): "
+            f"{total / series:,.0f} B/series-month ({chunks / series:,.0f} B of it chunks), "
+            f"{total / samples:.2f} B/sample"
+        )
         shutil.rmtree(out)
 
 

@@ -59,8 +59,11 @@ def observations(cfg, lo: float, hi: float) -> dict[str, list[tuple[int, bool]]]
     maint = maintenance_intervals(tenant0.windows, lo, hi)
     out = {}
     for i, tenant in enumerate(cfg.tenants):
-        down = [*maint, (local(2026, 10, 5 + i % 20, 10, 0), local(2026, 10, 5 + i % 20, 10, 10)),
-                (local(2026, 10, 12 + i % 15, 15, 30), local(2026, 10, 12 + i % 15, 15, 55))]
+        down = [
+            *maint,
+            (local(2026, 10, 5 + i % 20, 10, 0), local(2026, 10, 5 + i % 20, 10, 10)),
+            (local(2026, 10, 12 + i % 15, 15, 30), local(2026, 10, 12 + i % 15, 15, 55)),
+        ]
         rows, t = [], int(lo)
         while t < hi:
             rows.append((t, not any(s <= t < e for s, e in down)))
@@ -83,21 +86,27 @@ def query(base: str, expr: str, at: float) -> tuple[float, dict]:
 def promql(tmp: str, obs, lo: float, hi: float, repeat: int) -> tuple[dict[str, float], list[float]] | None:
     promtool, prom = shutil.which("promtool"), shutil.which("prometheus")
     if promtool is None or prom is None:
-        print("(a) Prometheus: promtool/prometheus not installed (apt-get install -y --no-install-recommends "
-              "prometheus); skipped")
+        print(
+            "(a) Prometheus: promtool/prometheus not installed (apt-get install -y --no-install-recommends "
+            "prometheus); skipped"
+        )
         return None
     om = os.path.join(tmp, "month.om")
     with open(om, "w") as f:
         f.write("# TYPE probe_success gauge\n")
         names = list(obs)
         for k in range(len(obs[names[0]])):
-            f.write("".join(f'probe_success{{instance="{n}"}} {1 if obs[n][k][1] else 0} {obs[n][k][0]}\n'
-                            for n in names))
+            f.write(
+                "".join(f'probe_success{{instance="{n}"}} {1 if obs[n][k][1] else 0} {obs[n][k][0]}\n' for n in names)
+            )
         f.write("# EOF\n")
     data = os.path.join(tmp, "prometheus-data")
     t0 = time.perf_counter()
-    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", "--max-block-duration=486h",
-                    om, data], check=True, capture_output=True)
+    subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", "--max-block-duration=486h", om, data],
+        check=True,
+        capture_output=True,
+    )
     backfill = time.perf_counter() - t0
     os.remove(om)
     cfg = os.path.join(tmp, "prometheus.yml")
@@ -105,16 +114,23 @@ def promql(tmp: str, obs, lo: float, hi: float, repeat: int) -> tuple[dict[str, 
         f.write("global:\n  scrape_interval: 15s\nscrape_configs: []\n")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    cmd = [prom, f"--config.file={cfg}", f"--storage.tsdb.path={data}", "--storage.tsdb.retention.time=10y",
-           f"--web.listen-address=127.0.0.1:{port}"]
+    cmd = [
+        prom,
+        f"--config.file={cfg}",
+        f"--storage.tsdb.path={data}",
+        "--storage.tsdb.retention.time=10y",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
     expr = f"avg_over_time(probe_success[{int(hi - lo)}s])"
     with running(cmd, os.path.join(tmp, "prometheus.log")) as proc:
         wait_http(f"{base}/-/ready", timeout=60, proc=proc)
         first, body = query(base, expr, hi)
         times = [query(base, expr, hi)[0] for _ in range(repeat)]
     avail = {r["metric"]["instance"]: float(r["value"][1]) for r in body["data"]["result"]}
-    print(f"(a) Prometheus: backfilled {len(obs)} series in {backfill:.1f} s; {expr} at the month's end: "
-          f"first {first * 1e3:.1f} ms, median of {repeat} {statistics.median(times) * 1e3:.1f} ms")
+    print(
+        f"(a) Prometheus: backfilled {len(obs)} series in {backfill:.1f} s; {expr} at the month's end: "
+        f"first {first * 1e3:.1f} ms, median of {repeat} {statistics.median(times) * 1e3:.1f} ms"
+    )
     return avail, times
 
 
@@ -124,8 +140,11 @@ def ours(tmp: str, cfg_path: str, obs, repeat: int) -> tuple[dict, list[float]]:
     with open(csv_path, "w") as f:
         f.write("time,tenant,probe,success\n")
         for name, rows in obs.items():
-            f.write("".join(f"{dt.datetime.fromtimestamp(t, dt.UTC):%Y-%m-%dT%H:%M:%SZ},{name},p0,{int(ok)}\n"
-                            for t, ok in rows))
+            f.write(
+                "".join(
+                    f"{dt.datetime.fromtimestamp(t, dt.UTC):%Y-%m-%dT%H:%M:%SZ},{name},p0,{int(ok)}\n" for t, ok in rows
+                )
+            )
     db = os.path.join(tmp, "sla.db")
     t0 = time.perf_counter()
     with open(csv_path, newline="") as f, Store(db) as store:
@@ -137,9 +156,11 @@ def ours(tmp: str, cfg_path: str, obs, repeat: int) -> tuple[dict, list[float]]:
             t0 = time.perf_counter()
             doc = report.build(cfg, store, 2026, 10, list(cfg.tenants))
             times.append(time.perf_counter() - t0)
-    print(f"(b) sla-exporter: imported {sum(map(len, obs.values())):,} observations in {imported:.1f} s "
-          f"(store {human_bytes(os.path.getsize(db))}); report.build(2026-10): first {times[0] * 1e3:.1f} ms, "
-          f"median of {repeat} {statistics.median(times[1:]) * 1e3:.1f} ms")
+    print(
+        f"(b) sla-exporter: imported {sum(map(len, obs.values())):,} observations in {imported:.1f} s "
+        f"(store {human_bytes(os.path.getsize(db))}); report.build(2026-10): first {times[0] * 1e3:.1f} ms, "
+        f"median of {repeat} {statistics.median(times[1:]) * 1e3:.1f} ms"
+    )
     return {t["tenant"]: t for t in doc["tenants"]}, times
 
 
@@ -150,13 +171,21 @@ def main() -> None:
     args = parser.parse_args()
     lo, hi = month_bounds(2026, 10, TZ)
     month = hi - lo
-    print(f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}; 2026-10 in {TZ}: {month / 3600:g} h = "
-          f"{month:,.0f} s; {args.tenants} tenants x 1 probe every {STEP} s; weekly maintenance Sun 02:00 2h "
-          "(probes fail in it)")
+    print(
+        f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}; 2026-10 in {TZ}: {month / 3600:g} h = "
+        f"{month:,.0f} s; {args.tenants} tenants x 1 probe every {STEP} s; weekly maintenance Sun 02:00 2h "
+        "(probes fail in it)"
+    )
     with tempfile.TemporaryDirectory(prefix="sla-bench-") as tmp:
         cfg_path = os.path.join(tmp, "config.yaml")
-        lines = [f"timezone: {TZ}", "sla: {target: 99.92%}", f"probe_defaults: {{interval: {STEP}s}}",
-                 "maintenance_windows:", f"  - {WINDOW}", "tenants:"]
+        lines = [
+            f"timezone: {TZ}",
+            "sla: {target: 99.92%}",
+            f"probe_defaults: {{interval: {STEP}s}}",
+            "maintenance_windows:",
+            f"  - {WINDOW}",
+            "tenants:",
+        ]
         for i in range(args.tenants):
             lines.append(f'  - {{name: tenant-{i:04d}, probes: [{{name: p0, url: "http://127.0.0.1:1/{i}"}}]}}')
         with open(cfg_path, "w") as f:
@@ -167,10 +196,14 @@ def main() -> None:
     if prom is None:
         return
     avail, prom_times = prom
-    print(f"time: PromQL median {statistics.median(prom_times) * 1e3:.1f} ms vs report.build median "
-          f"{statistics.median(our_times[1:]) * 1e3:.1f} ms for {args.tenants} tenants")
-    print("TENANT       PROMQL AVAIL  OURS AVAIL  DIFF (pp)  PROMQL DOWNTIME  OUR DOWNTIME  DIFF (s)  MAINT (s)  "
-          "MET (PromQL / ours, 99.92 %)")
+    print(
+        f"time: PromQL median {statistics.median(prom_times) * 1e3:.1f} ms vs report.build median "
+        f"{statistics.median(our_times[1:]) * 1e3:.1f} ms for {args.tenants} tenants"
+    )
+    print(
+        "TENANT       PROMQL AVAIL  OURS AVAIL  DIFF (pp)  PROMQL DOWNTIME  OUR DOWNTIME  DIFF (s)  MAINT (s)  "
+        "MET (PromQL / ours, 99.92 %)"
+    )
     diffs = []
     for n, (name, t) in enumerate(doc.items()):
         p = avail[name]
@@ -180,11 +213,15 @@ def main() -> None:
             print(f"... {len(doc) - 5} more tenants (the same totals; their outages fall on other days)")
         if n >= 5:
             continue
-        print(f"{name:11} {p:12.4%} {t['availability']:11.4%} {diffs[-1][0]:10.4f} {prom_down:16,.0f} "
-              f"{t['downtime_seconds']:13,.0f} {diffs[-1][1]:9,.0f} {t['maintenance_seconds']:10,.0f}  "
-              f"{'yes' if p >= 0.9992 else 'NO'} / {'yes' if t['met'] else 'NO'}")
-    print(f"mean error of PromQL against ours: {statistics.mean(d for d, _ in diffs):.4f} percentage points, "
-          f"{statistics.mean(s for _, s in diffs):,.0f} s of downtime a month (the maintenance it counts)")
+        print(
+            f"{name:11} {p:12.4%} {t['availability']:11.4%} {diffs[-1][0]:10.4f} {prom_down:16,.0f} "
+            f"{t['downtime_seconds']:13,.0f} {diffs[-1][1]:9,.0f} {t['maintenance_seconds']:10,.0f}  "
+            f"{'yes' if p >= 0.9992 else 'NO'} / {'yes' if t['met'] else 'NO'}"
+        )
+    print(
+        f"mean error of PromQL against ours: {statistics.mean(d for d, _ in diffs):.4f} percentage points, "
+        f"{statistics.mean(s for _, s in diffs):,.0f} s of downtime a month (the maintenance it counts)"
+    )
 
 
 if __name__ == "__main__":

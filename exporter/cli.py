@@ -47,7 +47,9 @@ def _instant(text: str) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an ISO 8601 time such as 2026-11-27T15:00+02:00, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 time such as 2026-11-27T15:00+02:00, got {text!r}"
+        ) from None
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -79,10 +81,21 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
 
     config_file, storage, listen, log = parent(), parent(), parent(), parent()
     config_file.add_argument("--config.file", dest="config_file", required=True, metavar="F", help="YAML config file")
-    storage.add_argument("--storage.path", dest="storage_path", default=DEFAULT_STORAGE, metavar="DB",
-                         help=f"SQLite store (default {DEFAULT_STORAGE})")
-    listen.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
-                        type=_address, help=f"where to serve /metrics (default {DEFAULT_LISTEN})")
+    storage.add_argument(
+        "--storage.path",
+        dest="storage_path",
+        default=DEFAULT_STORAGE,
+        metavar="DB",
+        help=f"SQLite store (default {DEFAULT_STORAGE})",
+    )
+    listen.add_argument(
+        "--web.listen-address",
+        dest="listen",
+        default=DEFAULT_LISTEN,
+        metavar="HOST:PORT",
+        type=_address,
+        help=f"where to serve /metrics (default {DEFAULT_LISTEN})",
+    )
     log.add_argument("--log.format", dest="log_format", choices=("logfmt", "json"), default="logfmt")
     log.add_argument("--log.level", dest="log_level", choices=logs.LEVELS, default="info")
     return {"config": config_file, "storage": storage, "listen": listen, "logging": log}
@@ -101,13 +114,29 @@ def build_parser() -> argparse.ArgumentParser:
         """A verb with the shared flags of ``parents`` (first, in that order) and its own."""
         return verbs.add_parser(name, help=help_, description=help_, parents=[shared[p] for p in parents])
 
-    p = verb("run", "probe the tenants on schedule, record history, serve /metrics", "config", "storage", "listen", "logging")
-    p.add_argument("--web.config.file", dest="web_config", metavar="F",
-                   help="TLS and basic auth (exporter-toolkit web config format)")
-    p.add_argument("--shard", type=_shard, default=(0, 1), metavar="I/N",
-                   help="probe only the tenants of shard I of N (0 <= I < N; a stable hash of the tenant name)")
-    p.add_argument("--probe.workers", dest="workers", type=_positive, metavar="N",
-                   help="probe threads (default: enough for every probe to hang for its whole timeout)")
+    p = verb(
+        "run", "probe the tenants on schedule, record history, serve /metrics", "config", "storage", "listen", "logging"
+    )
+    p.add_argument(
+        "--web.config.file",
+        dest="web_config",
+        metavar="F",
+        help="TLS and basic auth (exporter-toolkit web config format)",
+    )
+    p.add_argument(
+        "--shard",
+        type=_shard,
+        default=(0, 1),
+        metavar="I/N",
+        help="probe only the tenants of shard I of N (0 <= I < N; a stable hash of the tenant name)",
+    )
+    p.add_argument(
+        "--probe.workers",
+        dest="workers",
+        type=_positive,
+        metavar="N",
+        help="probe threads (default: enough for every probe to hang for its whole timeout)",
+    )
 
     verb("demo", "run the exporter on simulated tenants, no setup needed", "listen", "logging")
 
@@ -115,20 +144,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("windows", "list the maintenance windows between two dates, in local time and UTC", "config")
     p.add_argument("--from", dest="date_from", type=_date, required=True, metavar="YYYY-MM-DD")
-    p.add_argument("--to", dest="date_to", type=_date, required=True, metavar="YYYY-MM-DD",
-                   help="last day, included")
+    p.add_argument("--to", dest="date_to", type=_date, required=True, metavar="YYYY-MM-DD", help="last day, included")
     p.add_argument("--tenant", metavar="T", help="only windows that apply to this tenant")
 
     p = verb("import", "import probe observations from CSV (time,tenant,probe,success)", "config", "storage")
     p.add_argument("file", metavar="FILE.csv", help="CSV file, or - for standard input")
 
     p = verb("deadlines", "support deadlines of an incident or service request opened at a given time", "config")
-    p.add_argument("--opened", type=_instant, required=True, metavar="ISO8601",
-                   help="when it was opened; without an offset, local time of the business calendar")
+    p.add_argument(
+        "--opened",
+        type=_instant,
+        required=True,
+        metavar="ISO8601",
+        help="when it was opened; without an offset, local time of the business calendar",
+    )
     kind = p.add_mutually_exclusive_group(required=True)
     kind.add_argument("--priority", metavar="P1..P4", help="incident priority")
-    kind.add_argument("--service-request", dest="service_request", action="store_true",
-                      help="a minor service request")
+    kind.add_argument("--service-request", dest="service_request", action="store_true", help="a minor service request")
     p.add_argument("--defect", action="store_true", help="the incident is a product defect")
     p.add_argument("--tenant", metavar="T", help="check the priority is allowed for this tenant")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -171,22 +203,24 @@ def cmd_windows(args: argparse.Namespace, cfg: Config) -> int:
     # the top-level windows).
     scoped = [("all", w) for w in cfg.windows]
     for tenant in _tenants(cfg, args.tenant):
-        scoped += [(tenant.name, w) for w in tenant.windows[len(cfg.windows):]]
+        scoped += [(tenant.name, w) for w in tenant.windows[len(cfg.windows) :]]
     scope_of = {id(w): s for s, w in scoped}
     found = occurrences([w for _, w in scoped], lo, hi)
     utc = dt.UTC
     rows = [["NAME", "APPLIES TO", "LOCAL START", "LOCAL END", "UTC START", "UTC END", "DURATION"]]
     for o in found:
         tz = ZoneInfo(o.window.timezone)
-        rows.append([
-            o.window.name,
-            scope_of[id(o.window)],
-            dt.datetime.fromtimestamp(o.start, tz).strftime("%Y-%m-%d %a %H:%M %z"),
-            dt.datetime.fromtimestamp(o.end, tz).strftime("%Y-%m-%d %a %H:%M %z"),
-            dt.datetime.fromtimestamp(o.start, utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            dt.datetime.fromtimestamp(o.end, utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            format_duration(o.end - o.start),
-        ])
+        rows.append(
+            [
+                o.window.name,
+                scope_of[id(o.window)],
+                dt.datetime.fromtimestamp(o.start, tz).strftime("%Y-%m-%d %a %H:%M %z"),
+                dt.datetime.fromtimestamp(o.end, tz).strftime("%Y-%m-%d %a %H:%M %z"),
+                dt.datetime.fromtimestamp(o.start, utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                dt.datetime.fromtimestamp(o.end, utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                format_duration(o.end - o.start),
+            ]
+        )
     print(f"Maintenance windows from {args.date_from} to {args.date_to} (inclusive), {cfg.timezone}")
     if len(rows) == 1:
         print("no windows in this range")
@@ -216,18 +250,23 @@ def cmd_import(args: argparse.Namespace, cfg: Config) -> int:
     except importer.ImportError_ as err:
         if show:
             print(file=sys.stderr)
-        raise UserError("\n".join(f"{name}: {p}" for p in err.problems) + f"\n{name}: refused, nothing was imported") from None
+        raise UserError(
+            "\n".join(f"{name}: {p}" for p in err.problems) + f"\n{name}: refused, nothing was imported"
+        ) from None
     except UnicodeDecodeError as err:
         raise UserError(f"{name}: not UTF-8 text ({err.reason})") from None
     if show:
         print(file=sys.stderr)
     tz = ZoneInfo(cfg.timezone)
-    span = "" if summary.first is None else (
-        f" from {report.rfc3339(summary.first, tz)} to {report.rfc3339(summary.last, tz)}"
+    span = (
+        ""
+        if summary.first is None
+        else (f" from {report.rfc3339(summary.first, tz)} to {report.rfc3339(summary.last, tz)}")
     )
     print(
         f"{name}: {summary.rows:,} rows for {summary.probes} probes{span}: "
-        f"{summary.result.added:,} new observations, {summary.rows - summary.result.added:,} already recorded or repeated; "
+        f"{summary.result.added:,} new observations, "
+        f"{summary.rows - summary.result.added:,} already recorded or repeated; "
         f"{summary.result.series_written:,} series written to {args.storage_path}"
     )
     return 0
@@ -249,8 +288,15 @@ def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
 
     logs.setup(args.log_format, args.log_level)
     try:
-        daemon = Daemon(args.config_file, args.storage_path, args.listen, workers=args.workers, cfg=cfg,
-                        web_config_path=args.web_config, shard=args.shard)
+        daemon = Daemon(
+            args.config_file,
+            args.storage_path,
+            args.listen,
+            workers=args.workers,
+            cfg=cfg,
+            web_config_path=args.web_config,
+            shard=args.shard,
+        )
     except OSError as err:  # the listen address is taken or not ours
         raise UserError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {err.strerror}") from None
     except WebConfigError as err:
@@ -276,9 +322,11 @@ def cmd_deadlines(args: argparse.Namespace, cfg: Config) -> int:
 
     if args.service_request:
         doc = {"delivery_due": when(support.delivery_due(support_cfg, t0))}
-        text = [f"Service request opened {when(t0)} ({businesshours.describe(cal)})",
-                f"  delivery due:          {doc['delivery_due']}  "
-                f"({format_duration(support_cfg.service_request_delivery)} of business time)"]
+        text = [
+            f"Service request opened {when(t0)} ({businesshours.describe(cal)})",
+            f"  delivery due:          {doc['delivery_due']}  "
+            f"({format_duration(support_cfg.service_request_delivery)} of business time)",
+        ]
     else:
         try:
             priority = support.check_priority(support_cfg, tenant, args.priority.upper())
@@ -293,11 +341,15 @@ def cmd_deadlines(args: argparse.Namespace, cfg: Config) -> int:
         clock = "24/7" if priority.clock == "24/7" else f"business hours: {businesshours.describe(cal)}"
         every = "none" if d.communication_interval is None else f"every {format_duration(d.communication_interval)}"
         if d.communication_interval and priority.clock == "business":
-            every = f"every {d.communication_interval / cal.business_day:g} business days ({every[6:]} of business time)"
-        text = [f"{priority.name}{' product defect' if args.defect else ''} incident opened {when(t0)} ({clock})",
-                f"  initial response due:  {doc['initial_response_due'] or 'none'}",
-                f"  ongoing communication: {every}",
-                f"  resolution due:        {doc['resolution_due'] or 'none'}"]
+            every = (
+                f"every {d.communication_interval / cal.business_day:g} business days ({every[6:]} of business time)"
+            )
+        text = [
+            f"{priority.name}{' product defect' if args.defect else ''} incident opened {when(t0)} ({clock})",
+            f"  initial response due:  {doc['initial_response_due'] or 'none'}",
+            f"  ongoing communication: {every}",
+            f"  resolution due:        {doc['resolution_due'] or 'none'}",
+        ]
     if args.format == "json":
         print(json.dumps(doc))
     else:
@@ -305,7 +357,14 @@ def cmd_deadlines(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "deadlines": cmd_deadlines, "check": cmd_check, "windows": cmd_windows, "import": cmd_import, "report": cmd_report}
+COMMANDS = {
+    "run": cmd_run,
+    "deadlines": cmd_deadlines,
+    "check": cmd_check,
+    "windows": cmd_windows,
+    "import": cmd_import,
+    "report": cmd_report,
+}
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -100,8 +100,11 @@ class Daemon:
         self.token = self._token(self.cfg)
         self.status = ExporterStatus(reload_ok=True, reload_time=clock())
         self.store = Store(storage_path)
-        self.detected = {i.tenant: (i.id, i.priority if not i.events else _current_priority(i))
-                         for i in self.store.incidents(open_only=True) if i.source == "detected"}
+        self.detected = {
+            i.tenant: (i.id, i.priority if not i.events else _current_priority(i))
+            for i in self.store.incidents(open_only=True)
+            if i.source == "detected"
+        }
         self.recorder = Recorder(self.store, self.cfg, previous_month_start(clock(), self.cfg.timezone))
         self.prober = Prober(clock=clock)  # results and the clock-step check on one clock
         self.connectivity = Connectivity(self.prober, self.cfg.monitor, on_verdict=self._network_verdict)
@@ -127,16 +130,30 @@ class Daemon:
 
     def start(self) -> None:
         self._schedule(self.cfg)
-        self.scheduler.add_job(self._housekeeping, IntervalTrigger(seconds=FLUSH_INTERVAL), id="housekeeping",
-                               executor="housekeeping", misfire_grace_time=None)
+        self.scheduler.add_job(
+            self._housekeeping,
+            IntervalTrigger(seconds=FLUSH_INTERVAL),
+            id="housekeeping",
+            executor="housekeeping",
+            misfire_grace_time=None,
+        )
         self.scheduler.start()
         self.server.start()
         threading.Thread(target=self._watch_clock, name="clock-watch", daemon=True).start()
         host, port = self.server.server_address[:2]
-        log.info("listening", extra={"fields": {
-            "address": f"{host}:{port}", "shard": "{}/{}".format(*self.shard), "tenants": len(self.cfg.tenants),
-            "probes": sum(len(t.probes) for t in self.cfg.tenants), "workers": self.workers,
-            "storage": self.store.path}})
+        log.info(
+            "listening",
+            extra={
+                "fields": {
+                    "address": f"{host}:{port}",
+                    "shard": "{}/{}".format(*self.shard),
+                    "tenants": len(self.cfg.tenants),
+                    "probes": sum(len(t.probes) for t in self.cfg.tenants),
+                    "workers": self.workers,
+                    "storage": self.store.path,
+                }
+            },
+        )
 
     def run_forever(self) -> None:
         """Serve until SIGTERM or SIGINT; SIGHUP reloads the config."""
@@ -174,8 +191,9 @@ class Daemon:
             if abs(step) > CLOCK_STEP:
                 self.status.clock_steps += 1
                 self.status.last_clock_step = round(step, 3)
-                log.warning("the wall clock stepped; rescheduling the probes",
-                            extra={"fields": {"seconds": round(step, 3)}})
+                log.warning(
+                    "the wall clock stepped; rescheduling the probes", extra={"fields": {"seconds": round(step, 3)}}
+                )
                 with self._reload_lock:
                     self._schedule(self.cfg, force=True)
                     self.scheduler.reschedule_job("housekeeping", trigger=IntervalTrigger(seconds=FLUSH_INTERVAL))
@@ -197,8 +215,11 @@ class Daemon:
                 continue
             start = next_slot_ms(now_ms, probe.interval_ms, phase_ms(tenant, probe))
             self.scheduler.add_job(
-                self._probe_job, IntervalTrigger(seconds=probe.interval, start_date=_utc(start / 1000)),
-                args=(tenant, probe), id=job_id, replace_existing=True,
+                self._probe_job,
+                IntervalTrigger(seconds=probe.interval, start_date=_utc(start / 1000)),
+                args=(tenant, probe),
+                id=job_id,
+                replace_existing=True,
                 misfire_grace_time=max(1, int(probe.interval)),
             )
 
@@ -210,17 +231,29 @@ class Daemon:
             success, reason, error = False, "clock", "the wall clock stepped during the run"
         elif reason in NETWORK_SENSITIVE and self.connectivity.network_up() is False:
             success, reason, error = False, "network", f"every connectivity canary failed ({reason}: {error})"
-        self.recorder.observe(tenant, probe.name, Result(
-            started=r.started, success=success, duration=r.duration, status_code=r.status_code,
-            reason=reason, cert_expiry=r.cert_expiry, error=error,
-            stamp=stamp_ms(r.started, probe.interval_ms, phase_ms(tenant, probe))))
+        self.recorder.observe(
+            tenant,
+            probe.name,
+            Result(
+                started=r.started,
+                success=success,
+                duration=r.duration,
+                status_code=r.status_code,
+                reason=reason,
+                cert_expiry=r.cert_expiry,
+                error=error,
+                stamp=stamp_ms(r.started, probe.interval_ms, phase_ms(tenant, probe)),
+            ),
+        )
 
     def _network_verdict(self, up: bool) -> None:
         if up != self.status.network_up:
             (log.info if up else log.warning)(
-                "connectivity canaries answer again" if up else
-                "every connectivity canary fails: our network is down; probe failures count as unknown",
-                extra={"fields": {"canaries": len(self.cfg.monitor.canaries)}})
+                "connectivity canaries answer again"
+                if up
+                else "every connectivity canary fails: our network is down; probe failures count as unknown",
+                extra={"fields": {"canaries": len(self.cfg.monitor.canaries)}},
+            )
         self.status.network_up = up
 
     def _housekeeping(self) -> None:
@@ -232,8 +265,10 @@ class Daemon:
             self.status.store_writable = True
         except Exception as err:  # noqa: BLE001 - disk full, read-only: keep probing, say so on /-/ready
             if self.status.store_writable:
-                log.error("cannot write to the store; history is kept in memory meanwhile",
-                          extra={"fields": {"error": str(err)}})
+                log.error(
+                    "cannot write to the store; history is kept in memory meanwhile",
+                    extra={"fields": {"error": str(err)}},
+                )
             self.status.store_writable = False
             self.status.store_write_errors += 1
         states = self.recorder.tick(now)
@@ -257,9 +292,14 @@ class Daemon:
             fields = {"tenant": action.tenant, "priority": action.priority, "incident": action.incident}
             if action.kind == "open":
                 stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-                inc = Incident(f"DET-{action.tenant}-{stamp}", action.tenant, action.priority, now, source="detected",
-                               title="detected from probes: " + ("complete" if action.priority == "P1" else "partial")
-                               + " outage")
+                inc = Incident(
+                    f"DET-{action.tenant}-{stamp}",
+                    action.tenant,
+                    action.priority,
+                    now,
+                    source="detected",
+                    title="detected from probes: " + ("complete" if action.priority == "P1" else "partial") + " outage",
+                )
                 if self.store.add_incident(inc):
                     self.detected[action.tenant] = (inc.id, inc.priority)
                     fields["incident"] = inc.id
@@ -269,8 +309,10 @@ class Daemon:
             else:
                 self.store.add_event(action.incident, Event("resolution", now, None, "probes up again"))
                 del self.detected[action.tenant]
-            log.info(f"detected incident {'opened' if action.kind == 'open' else action.kind + 'd'}",
-                     extra={"fields": fields})
+            log.info(
+                f"detected incident {'opened' if action.kind == 'open' else action.kind + 'd'}",
+                extra={"fields": fields},
+            )
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -314,9 +356,10 @@ class Daemon:
                 self.server.web = web
             self.token = self._token(cfg)
             if pool_size(cfg) > self.workers:
-                log.warning("the new config has more probes than the probe pool was sized for; "
-                            "restart to resize it", extra={"fields": {"workers": self.workers,
-                                                                      "wanted": pool_size(cfg)}})
+                log.warning(
+                    "the new config has more probes than the probe pool was sized for; restart to resize it",
+                    extra={"fields": {"workers": self.workers, "wanted": pool_size(cfg)}},
+                )
             self.recorder.configure(cfg)
             self.connectivity.configure(cfg.monitor)
             if not cfg.monitor.canaries:
@@ -324,8 +367,10 @@ class Daemon:
             self.cfg = cfg
             self._schedule(cfg)
             self.status.reload_ok, self.status.reload_time = True, self.clock()
-            log.info("config reloaded", extra={"fields": {
-                "tenants": len(cfg.tenants), "probes": sum(len(t.probes) for t in cfg.tenants)}})
+            log.info(
+                "config reloaded",
+                extra={"fields": {"tenants": len(cfg.tenants), "probes": sum(len(t.probes) for t in cfg.tenants)}},
+            )
             return True, "config reloaded"
 
 

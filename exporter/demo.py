@@ -158,8 +158,10 @@ class Plan:
             return True
         cycle, at = divmod(t - self.started, CYCLE)
         runs = self.cycle(int(cycle))
-        return not any(run and s.tenant == tenant and channel in s.channels and s.lo <= at < s.hi
-                       for s, run in zip(SCRIPT, runs, strict=True))
+        return not any(
+            run and s.tenant == tenant and channel in s.channels and s.lo <= at < s.hi
+            for s, run in zip(SCRIPT, runs, strict=True)
+        )
 
     def cycle(self, n: int) -> tuple[bool, ...]:
         """Whether each SCRIPT entry runs in cycle ``n`` (0: the one the demo starts with)."""
@@ -222,16 +224,23 @@ def demo_config(url: str, now: float) -> str:
     gets a maintenance window from the demo's start so its scripted outage falls inside."""
     window = dt.datetime.fromtimestamp(maintenance_start(now), ZoneInfo(TIMEZONE))
     tenants = []
-    for name, env, down_when in (("acme-prod", "production", "all"), ("globex-prod", "production", "any"),
-                                 ("initech-test", "non-production", "any")):
+    for name, env, down_when in (
+        ("acme-prod", "production", "all"),
+        ("globex-prod", "production", "any"),
+        ("initech-test", "non-production", "any"),
+    ):
         probes = "\n".join(f'      - {{name: {c}, url: "{url}/{name}/{c}"}}' for c in CHANNELS)
         extra = ""
         if name == "initech-test":
-            extra = (f"    maintenance_windows:\n      - {{name: demo-maintenance, date: {window:%Y-%m-%d}, "
-                     f'start: "{window:%H:%M}", duration: {MAINTENANCE_HOURS}h}}\n')
-        tenants.append(f"  - name: {name}\n    environment: {env}\n    down_when: {down_when}\n{extra}"
-                       f"    probes:\n{probes}")
-    return f"""# Written by `sla-exporter demo`.
+            extra = (
+                f"    maintenance_windows:\n      - {{name: demo-maintenance, date: {window:%Y-%m-%d}, "
+                f'start: "{window:%H:%M}", duration: {MAINTENANCE_HOURS}h}}\n'
+            )
+        tenants.append(
+            f"  - name: {name}\n    environment: {env}\n    down_when: {down_when}\n{extra}    probes:\n{probes}"
+        )
+    return (
+        f"""# Written by `sla-exporter demo`.
 timezone: {TIMEZONE}
 sla: {{target: 99.92%}}
 # stale_after: the seeded history has a result every {STEP_MS // 60_000} minutes; live ones come every 2 s.
@@ -242,7 +251,10 @@ maintenance_windows:
 support:
   api: {{token_env: SLA_DEMO_TOKEN}}
 tenants:
-""" + "\n".join(tenants) + "\n"
+"""
+        + "\n".join(tenants)
+        + "\n"
+    )
 
 
 class Seeded(NamedTuple):
@@ -369,8 +381,9 @@ def start_clock(text: str | None, real: Callable[[], float] = time.time) -> Call
     return lambda: real() + offset
 
 
-def run(listen: tuple[str, int], clock: Callable[[], float] | None = None,
-        environ: Mapping[str, str] = os.environ) -> int:
+def run(
+    listen: tuple[str, int], clock: Callable[[], float] | None = None, environ: Mapping[str, str] = os.environ
+) -> int:
     if clock is None:
         try:
             clock = start_clock(environ.get(START_ENV))
@@ -393,12 +406,20 @@ def run(listen: tuple[str, int], clock: Callable[[], float] | None = None,
     daemon = Daemon(config_path, storage, listen, clock=clock, cfg=cfg)  # its prober stamps by the same clock
     host, port = listen
     shown = "localhost" if host in ("0.0.0.0", "") else host
-    figures = ", ".join(f"{name} {format_percent(s.availability) if s.availability is not None else 'n/a'}"
-                        for name, s in seeded.items())
+    figures = ", ".join(
+        f"{name} {format_percent(s.availability) if s.availability is not None else 'n/a'}"
+        for name, s in seeded.items()
+    )
     first = plan.first("globex-prod")
-    when = ("from the first cycle" if first == 0 else "not in the next 24 h" if first is None else
-            f"from {dt.datetime.fromtimestamp(now + first * CYCLE, ZoneInfo(TIMEZONE)):%H:%M}")
-    print(f"""sla-exporter demo: three simulated tenants, probed every 2 s by the real exporter.
+    when = (
+        "from the first cycle"
+        if first == 0
+        else "not in the next 24 h"
+        if first is None
+        else f"from {dt.datetime.fromtimestamp(now + first * CYCLE, ZoneInfo(TIMEZONE)):%H:%M}"
+    )
+    print(
+        f"""sla-exporter demo: three simulated tenants, probed every 2 s by the real exporter.
   metrics:   http://{shown}:{port}/metrics   (try: curl -s {shown}:{port}/metrics | grep '^sla_')
   incidents: curl -s -H 'Authorization: Bearer {TOKEN}' {shown}:{port}/api/v1/incidents
   files:     {workdir} (config.yaml, sla.db)
@@ -407,7 +428,9 @@ Every 5 minutes: chat of acme-prod fails for 30 s (a detected P2; acme-prod's SL
 complete outages only), initech-test fails for 30 s inside its maintenance window (not
 counted), and globex-prod fails completely for 10 s (a detected P1) whenever its month
 to date can absorb it: {when}.
-Ctrl-C stops.""", flush=True)
+Ctrl-C stops.""",
+        flush=True,
+    )
     try:
         daemon.run_forever()
     finally:

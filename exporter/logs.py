@@ -16,7 +16,9 @@ LEVELS = ("debug", "info", "warn", "error")
 
 def _fields(record: logging.LogRecord) -> dict:
     out = {
-        "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "ts": dt.datetime.fromtimestamp(record.created, dt.UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z"),
         "level": {"WARNING": "warn", "CRITICAL": "error"}.get(record.levelname, record.levelname.lower()),
         "msg": record.getMessage(),
     }

@@ -113,7 +113,9 @@ def to_csv(doc: dict) -> str:
 def _table(rows: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return [
-        "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
+        "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
         for r in rows
     ]
 
@@ -128,8 +130,22 @@ def to_table(doc: dict) -> str:
         lines.append(f"IN PROGRESS: figures to {_local(doc['until'])} (now); the budget is the whole month's")
     lines.append("")
     met_header = "MET" if doc.get("complete", True) else "MET SO FAR"
-    rows = [["TENANT", "ENVIRONMENT", "TARGET", "AVAILABILITY", met_header, "ELIGIBLE", "MAINTENANCE",
-             "DOWNTIME", "UNKNOWN", "BUDGET", "REMAINING", "OUTAGES"]]
+    rows = [
+        [
+            "TENANT",
+            "ENVIRONMENT",
+            "TARGET",
+            "AVAILABILITY",
+            met_header,
+            "ELIGIBLE",
+            "MAINTENANCE",
+            "DOWNTIME",
+            "UNKNOWN",
+            "BUDGET",
+            "REMAINING",
+            "OUTAGES",
+        ]
+    ]
     for r in doc["tenants"]:
         met = "n/a" if r["met"] is None else ("yes" if r["met"] else "NO")
         rows.append(

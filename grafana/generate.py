@@ -36,9 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SDK_MISSING = ("grafana/generate.py builds the dashboards with Grafana's typed builders, the optional "
-               "extra 'dashboards' (grafana-foundation-sdk): pip install -e '.[dashboards]' "
-               "(make generate does this)")
+SDK_MISSING = (
+    "grafana/generate.py builds the dashboards with Grafana's typed builders, the optional "
+    "extra 'dashboards' (grafana-foundation-sdk): pip install -e '.[dashboards]' "
+    "(make generate does this)"
+)
 try:
     from grafana_foundation_sdk.builders import (
         bargauge as bargauge_b,
@@ -103,10 +105,7 @@ BUDGET_FRACTION = f"{by('tenant', M.BUDGET_REMAINING)} / {by('tenant', M.BUDGET)
 # What the downtime ratio of the last hours (spec.PROJECTION_WINDOW, 6h) would use up from
 # now to the end of the month.
 PACE = spec.PROJECTION_WINDOW
-PROJECTED = (
-    f"{by('tenant', spec.downtime_ratio(PACE))}"
-    f" * on () group_left () (max({M.MONTH_END}) - time())"
-)
+PROJECTED = f"{by('tenant', spec.downtime_ratio(PACE))} * on () group_left () (max({M.MONTH_END}) - time())"
 # Tenants whose remaining budget is below that: at this pace they miss the target.
 AT_RISK = f"{by('tenant', M.BUDGET_REMAINING)} < on (tenant) ({PROJECTED})"
 # Margin of the previous month against the tenant's current target.
@@ -122,9 +121,14 @@ ALL_DUE = " or ".join(sel(m) for m in [*INCIDENT_DUE.values(), REQUEST_DUE])
 
 def target(expr: str, legend: str = "", *, instant: bool = False, table: bool = False) -> prometheus_b.Dataquery:
     """One Prometheus query. Tables and 'now' figures are instant queries."""
-    q = (prometheus_b.Dataquery().datasource(DATASOURCE).editor_mode(pm.QueryEditorMode.CODE).expr(expr)
-         .legend_format(legend or "__auto")
-         .format(pm.PromQueryFormat.TABLE if table else pm.PromQueryFormat.TIME_SERIES))
+    q = (
+        prometheus_b.Dataquery()
+        .datasource(DATASOURCE)
+        .editor_mode(pm.QueryEditorMode.CODE)
+        .expr(expr)
+        .legend_format(legend or "__auto")
+        .format(pm.PromQueryFormat.TABLE if table else pm.PromQueryFormat.TIME_SERIES)
+    )
     return q.instant() if instant or table else q.range()
 
 
@@ -133,8 +137,11 @@ def target(expr: str, legend: str = "", *, instant: bool = False, table: bool = 
 
 def steps(base: str, *pairs: tuple[float, str]) -> db.ThresholdsConfig:
     """Absolute thresholds: `base` colour below the first value, then (value, colour)."""
-    return db.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps(
-        [dm.Threshold(value=None, color=base), *(dm.Threshold(value=v, color=c) for v, c in pairs)])
+    return (
+        db.ThresholdsConfig()
+        .mode(dm.ThresholdsMode.ABSOLUTE)
+        .steps([dm.Threshold(value=None, color=base), *(dm.Threshold(value=v, color=c) for v, c in pairs)])
+    )
 
 
 def colours(table: tuple[tuple[float | None, str], ...]) -> db.ThresholdsConfig:
@@ -180,19 +187,23 @@ def value_map(values: dict[Any, tuple[str, str]]) -> list[dm.ValueMap]:
 
 def range_map(ranges: list[tuple[float, float, str, str]]) -> list[dm.RangeMap]:
     """Range mappings: [(from, to, text, colour)]."""
-    return [dm.RangeMap(options=dm.DashboardRangeMapOptions(from_val=lo, to=hi, result=result(i, text, color)))
-            for i, (lo, hi, text, color) in enumerate(ranges)]
+    return [
+        dm.RangeMap(options=dm.DashboardRangeMapOptions(from_val=lo, to=hi, result=result(i, text, color)))
+        for i, (lo, hi, text, color) in enumerate(ranges)
+    ]
 
 
 UP_DOWN = value_map({1: ("up", "green"), 0: ("down", "red"), -1: ("unknown", "text")})
 PROBE_OK = value_map({1: ("ok", "green"), 0: ("failing", "red")})
 MAINTENANCE = value_map({1: ("maintenance", "blue"), 0: ("none", "transparent")})
-HTTP_STATUS = range_map([
-    (0, 0, "no response", "red"),
-    (100, 399, "", "green"),
-    (400, 499, "", "orange"),
-    (500, 599, "", "red"),
-])
+HTTP_STATUS = range_map(
+    [
+        (0, 0, "no response", "red"),
+        (100, 399, "", "green"),
+        (400, 499, "", "orange"),
+        (500, 599, "", "red"),
+    ]
+)
 PRIORITY = value_map({"P1": ("", "red"), "P2": ("", "orange"), "P3": ("", "yellow"), "P4": ("", "blue")})
 
 Override = tuple[dm.MatcherConfig, list[dm.DynamicConfigValue]]
@@ -208,8 +219,10 @@ def built(value: Any) -> Any:
 def override(name: str, matcher: str = "byName", **props: Any) -> Override:
     """Per-field settings: override('Availability', unit='percentunit')."""
     ids = {"cell": "custom.cellOptions", "line_style": "custom.lineStyle"}
-    return (dm.MatcherConfig(id_val=matcher, options=name),
-            [dm.DynamicConfigValue(id_val=ids.get(k, k), value=built(v)) for k, v in props.items()])
+    return (
+        dm.MatcherConfig(id_val=matcher, options=name),
+        [dm.DynamicConfigValue(id_val=ids.get(k, k), value=built(v)) for k, v in props.items()],
+    )
 
 
 def link(title: str, url: str) -> db.DashboardLink:
@@ -224,18 +237,35 @@ SERIES_TENANT_LINK = [link("Tenant detail: ${__field.labels.tenant}", TENANT_DET
 # --------------------------------------------------------------------------- panels
 
 
-def panel(p: Any, title: str, targets: list[prometheus_b.Dataquery], *, description: str, unit: str,
-          decimals: int | None = None, min: float | None = None, max: float | None = None,
-          thresholds: db.ThresholdsConfig = TEXT_STEPS, mappings: list | None = None,
-          color: dm.FieldColorModeId = dm.FieldColorModeId.THRESHOLDS, links: list[db.DashboardLink] | None = None,
-          no_value: str | None = None, overrides: list[Override] | None = None) -> Any:
+def panel(
+    p: Any,
+    title: str,
+    targets: list[prometheus_b.Dataquery],
+    *,
+    description: str,
+    unit: str,
+    decimals: int | None = None,
+    min: float | None = None,
+    max: float | None = None,
+    thresholds: db.ThresholdsConfig = TEXT_STEPS,
+    mappings: list | None = None,
+    color: dm.FieldColorModeId = dm.FieldColorModeId.THRESHOLDS,
+    links: list[db.DashboardLink] | None = None,
+    no_value: str | None = None,
+    overrides: list[Override] | None = None,
+) -> Any:
     """The settings every panel kind shares, on one of the SDK's panel builders."""
     p.title(title).description(description).datasource(DATASOURCE).unit(unit).thresholds(thresholds)
     p.color_scheme(db.FieldColor().mode(color)).mappings(mappings or [])
     for i, t in enumerate(targets):
         p.with_target(t.ref_id(chr(ord("A") + i)))
-    for setter, value in ((p.decimals, decimals), (p.min, min), (p.max, max), (p.data_links, links),
-                          (p.no_value, no_value)):
+    for setter, value in (
+        (p.decimals, decimals),
+        (p.min, min),
+        (p.max, max),
+        (p.data_links, links),
+        (p.no_value, no_value),
+    ):
         if value is not None:
             setter(value)
     for matcher, props in overrides or []:
@@ -247,57 +277,116 @@ def reduce() -> common_b.ReduceDataOptions:
     return common_b.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False)
 
 
-def stat(title: str, targets: list, *, text_mode: str = "auto", color_mode: str = "value", graph: bool = False,
-         **kw: Any) -> stat_b.Panel:
-    return panel(stat_b.Panel().color_mode(cm.BigValueColorMode(color_mode)).text_mode(cm.BigValueTextMode(text_mode))
-                 .graph_mode(cm.BigValueGraphMode.AREA if graph else cm.BigValueGraphMode.NONE)
-                 .justify_mode(cm.BigValueJustifyMode.AUTO).orientation(cm.VizOrientation.AUTO)
-                 .reduce_options(reduce()), title, targets, **kw)
+def stat(
+    title: str, targets: list, *, text_mode: str = "auto", color_mode: str = "value", graph: bool = False, **kw: Any
+) -> stat_b.Panel:
+    return panel(
+        stat_b.Panel()
+        .color_mode(cm.BigValueColorMode(color_mode))
+        .text_mode(cm.BigValueTextMode(text_mode))
+        .graph_mode(cm.BigValueGraphMode.AREA if graph else cm.BigValueGraphMode.NONE)
+        .justify_mode(cm.BigValueJustifyMode.AUTO)
+        .orientation(cm.VizOrientation.AUTO)
+        .reduce_options(reduce()),
+        title,
+        targets,
+        **kw,
+    )
 
 
 def gauge(title: str, targets: list, **kw: Any) -> gauge_b.Panel:
-    return panel(gauge_b.Panel().orientation(cm.VizOrientation.AUTO).reduce_options(reduce())
-                 .show_threshold_labels(False).show_threshold_markers(True), title, targets, **kw)
+    return panel(
+        gauge_b.Panel()
+        .orientation(cm.VizOrientation.AUTO)
+        .reduce_options(reduce())
+        .show_threshold_labels(False)
+        .show_threshold_markers(True),
+        title,
+        targets,
+        **kw,
+    )
 
 
 def bargauge(title: str, targets: list, **kw: Any) -> bargauge_b.Panel:
-    return panel(bargauge_b.Panel().display_mode(cm.BarGaugeDisplayMode.BASIC).value_mode(cm.BarGaugeValueMode.COLOR)
-                 .orientation(cm.VizOrientation.HORIZONTAL).reduce_options(reduce()).show_unfilled(True)
-                 .min_viz_height(16).min_viz_width(8), title, targets, **kw)
+    return panel(
+        bargauge_b.Panel()
+        .display_mode(cm.BarGaugeDisplayMode.BASIC)
+        .value_mode(cm.BarGaugeValueMode.COLOR)
+        .orientation(cm.VizOrientation.HORIZONTAL)
+        .reduce_options(reduce())
+        .show_unfilled(True)
+        .min_viz_height(16)
+        .min_viz_width(8),
+        title,
+        targets,
+        **kw,
+    )
 
 
 def legend() -> common_b.VizLegendOptions:
-    return (common_b.VizLegendOptions().display_mode(cm.LegendDisplayMode.LIST).placement(cm.LegendPlacement.BOTTOM)
-            .show_legend(True).calcs([]))
+    return (
+        common_b.VizLegendOptions()
+        .display_mode(cm.LegendDisplayMode.LIST)
+        .placement(cm.LegendPlacement.BOTTOM)
+        .show_legend(True)
+        .calcs([])
+    )
 
 
 def hide_nothing() -> common_b.HideSeriesConfig:
     return common_b.HideSeriesConfig().legend(False).tooltip(False).viz(False)
 
 
-def timeseries(title: str, targets: list, *, threshold_line: bool = False, stack: bool = False, fill: int = 0,
-               **kw: Any) -> timeseries_b.Panel:
-    p = (timeseries_b.Panel().draw_style(cm.GraphDrawStyle.LINE).line_interpolation(cm.LineInterpolation.STEP_AFTER)
-         .line_width(1).fill_opacity(fill).gradient_mode(cm.GraphGradientMode.NONE).point_size(4)
-         .show_points(cm.VisibilityMode.NEVER).span_nulls(False).insert_nulls(False)
-         .axis_placement(cm.AxisPlacement.AUTO).axis_color_mode(cm.AxisColorMode.TEXT).axis_label("")
-         .axis_centered_zero(False).bar_alignment(cm.BarAlignment.CENTER).hide_from(hide_nothing())
-         .scale_distribution(common_b.ScaleDistributionConfig().type(cm.ScaleDistribution.LINEAR))
-         .stacking(common_b.StackingConfig().group("A").mode(cm.StackingMode.NORMAL if stack else cm.StackingMode.NONE))
-         .thresholds_style(common_b.GraphThresholdsStyleConfig().mode(
-             cm.GraphTresholdsStyleMode.DASHED if threshold_line else cm.GraphTresholdsStyleMode.OFF))
-         .legend(legend())
-         .tooltip(common_b.VizTooltipOptions().mode(cm.TooltipDisplayMode.MULTI).sort(cm.SortOrder.DESCENDING)))
+def timeseries(
+    title: str, targets: list, *, threshold_line: bool = False, stack: bool = False, fill: int = 0, **kw: Any
+) -> timeseries_b.Panel:
+    p = (
+        timeseries_b.Panel()
+        .draw_style(cm.GraphDrawStyle.LINE)
+        .line_interpolation(cm.LineInterpolation.STEP_AFTER)
+        .line_width(1)
+        .fill_opacity(fill)
+        .gradient_mode(cm.GraphGradientMode.NONE)
+        .point_size(4)
+        .show_points(cm.VisibilityMode.NEVER)
+        .span_nulls(False)
+        .insert_nulls(False)
+        .axis_placement(cm.AxisPlacement.AUTO)
+        .axis_color_mode(cm.AxisColorMode.TEXT)
+        .axis_label("")
+        .axis_centered_zero(False)
+        .bar_alignment(cm.BarAlignment.CENTER)
+        .hide_from(hide_nothing())
+        .scale_distribution(common_b.ScaleDistributionConfig().type(cm.ScaleDistribution.LINEAR))
+        .stacking(common_b.StackingConfig().group("A").mode(cm.StackingMode.NORMAL if stack else cm.StackingMode.NONE))
+        .thresholds_style(
+            common_b.GraphThresholdsStyleConfig().mode(
+                cm.GraphTresholdsStyleMode.DASHED if threshold_line else cm.GraphTresholdsStyleMode.OFF
+            )
+        )
+        .legend(legend())
+        .tooltip(common_b.VizTooltipOptions().mode(cm.TooltipDisplayMode.MULTI).sort(cm.SortOrder.DESCENDING))
+    )
     kw.setdefault("color", dm.FieldColorModeId.PALETTE_CLASSIC)
     return panel(p, title, targets, **kw)
 
 
 def state_timeline(title: str, targets: list, **kw: Any) -> statetimeline_b.Panel:
-    return panel(statetimeline_b.Panel().fill_opacity(80).line_width(0).hide_from(hide_nothing())
-                 .align_value(cm.TimelineValueAlignment.LEFT).merge_values(True).row_height(0.9)
-                 .show_value(cm.VisibilityMode.AUTO).legend(legend())
-                 .tooltip(common_b.VizTooltipOptions().mode(cm.TooltipDisplayMode.SINGLE).sort(cm.SortOrder.NONE)),
-                 title, targets, **kw)
+    return panel(
+        statetimeline_b.Panel()
+        .fill_opacity(80)
+        .line_width(0)
+        .hide_from(hide_nothing())
+        .align_value(cm.TimelineValueAlignment.LEFT)
+        .merge_values(True)
+        .row_height(0.9)
+        .show_value(cm.VisibilityMode.AUTO)
+        .legend(legend())
+        .tooltip(common_b.VizTooltipOptions().mode(cm.TooltipDisplayMode.SINGLE).sort(cm.SortOrder.NONE)),
+        title,
+        targets,
+        **kw,
+    )
 
 
 @dataclass
@@ -314,8 +403,16 @@ class Column:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def table(title: str, keys: list[tuple[str, str]], columns: list[Column], *, description: str,
-          sort_by: str | None = None, desc: bool = False, key_overrides: list[Override] | None = None) -> table_b.Panel:
+def table(
+    title: str,
+    keys: list[tuple[str, str]],
+    columns: list[Column],
+    *,
+    description: str,
+    sort_by: str | None = None,
+    desc: bool = False,
+    key_overrides: list[Override] | None = None,
+) -> table_b.Panel:
     """A table with one row per label set: every column is an instant query in table format,
     the results are merged on the `keys` labels [(label, column title)] and renamed."""
     value_field = (lambda ref: f"Value #{ref}") if len(columns) > 1 else (lambda ref: "Value")
@@ -331,14 +428,33 @@ def table(title: str, keys: list[tuple[str, str]], columns: list[Column], *, des
             if getattr(col, key) is not None:
                 props[key] = getattr(col, key)
         overrides.append(override(col.name, **props, **col.extra))
-    p = (table_b.Panel().cell_height(cm.TableCellHeight.SM).show_header(True)
-         .footer(common_b.TableFooterOptions().show(False).count_rows(False).fields("").reducer(["sum"]))
-         .sort_by([common_b.TableSortByFieldState().display_name(sort_by).desc(desc)] if sort_by else [])
-         .with_transformation(dm.DataTransformerConfig(id_val="merge", options={}))
-         .with_transformation(dm.DataTransformerConfig(id_val="organize", options={
-             "excludeByName": {"Time": True}, "includeByName": {}, "indexByName": index, "renameByName": rename})))
-    return panel(p, title, [target(c.expr, table=True) for c in columns], description=description, unit="none",
-                 overrides=(key_overrides or []) + overrides)
+    p = (
+        table_b.Panel()
+        .cell_height(cm.TableCellHeight.SM)
+        .show_header(True)
+        .footer(common_b.TableFooterOptions().show(False).count_rows(False).fields("").reducer(["sum"]))
+        .sort_by([common_b.TableSortByFieldState().display_name(sort_by).desc(desc)] if sort_by else [])
+        .with_transformation(dm.DataTransformerConfig(id_val="merge", options={}))
+        .with_transformation(
+            dm.DataTransformerConfig(
+                id_val="organize",
+                options={
+                    "excludeByName": {"Time": True},
+                    "includeByName": {},
+                    "indexByName": index,
+                    "renameByName": rename,
+                },
+            )
+        )
+    )
+    return panel(
+        p,
+        title,
+        [target(c.expr, table=True) for c in columns],
+        description=description,
+        unit="none",
+        overrides=(key_overrides or []) + overrides,
+    )
 
 
 # --------------------------------------------------------------------------- dashboards
@@ -359,10 +475,18 @@ class Board:
 
 
 def tenant_variable(multi: bool) -> db.QueryVariable:
-    v = (db.QueryVariable("tenant").label("Tenant").datasource(DATASOURCE).hide(dm.VariableHide.DONT_HIDE)
-         .query({"qryType": 1, "query": TENANT_VALUES, "refId": "PrometheusVariableQueryEditor-VariableQuery"})
-         .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC).regex("")
-         .multi(multi).include_all(multi))
+    v = (
+        db.QueryVariable("tenant")
+        .label("Tenant")
+        .datasource(DATASOURCE)
+        .hide(dm.VariableHide.DONT_HIDE)
+        .query({"qryType": 1, "query": TENANT_VALUES, "refId": "PrometheusVariableQueryEditor-VariableQuery"})
+        .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(dm.VariableSort.ALPHABETICAL_ASC)
+        .regex("")
+        .multi(multi)
+        .include_all(multi)
+    )
     if multi:
         v.all_value(".+").current(dm.VariableOption(selected=True, text=["All"], value=["$__all"]))
     return v
@@ -391,20 +515,63 @@ def sdk_gaps(d: JSON, annotations: dict[str, JSON]) -> JSON:
     return d
 
 
-def dashboard(uid: str, title: str, description: str, board: Board, *, multi_tenant: bool, time_from: str,
-              annotations: list[tuple[db.AnnotationQuery, JSON]] = ()) -> JSON:
+def dashboard(
+    uid: str,
+    title: str,
+    description: str,
+    board: Board,
+    *,
+    multi_tenant: bool,
+    time_from: str,
+    annotations: list[tuple[db.AnnotationQuery, JSON]] = (),
+) -> JSON:
     """annotations: (query, its settings the SDK lacks)."""
-    d = (db.Dashboard(title).uid(uid).description(description).tags(TAGS).editable().live_now(False)
-         .tooltip(dm.DashboardCursorSync.CROSSHAIR).refresh("1m").time(time_from, "now").timezone("")
-         .week_start("").fiscal_year_start_month(0).version(1)
-         .link(db.DashboardLink("SLA dashboards").type(dm.DashboardLinkType.DASHBOARDS).tags(TAGS).as_dropdown(False)
-               .icon("external link").include_vars(True).keep_time(True).target_blank(False).tooltip("").url(""))
-         .with_variable(db.DatasourceVariable("datasource").label("Data source").type("prometheus")
-                        .hide(dm.VariableHide.DONT_HIDE).multi(False).include_all(False).regex(""))
-         .with_variable(tenant_variable(multi_tenant))
-         .annotation(db.AnnotationQuery().name("Annotations & Alerts").type("dashboard").enable(True).hide(True)
-                     .datasource(dm.DataSourceRef(type_val="grafana", uid="-- Grafana --"))
-                     .icon_color("rgba(0, 211, 255, 1)")))
+    d = (
+        db.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(TAGS)
+        .editable()
+        .live_now(False)
+        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
+        .refresh("1m")
+        .time(time_from, "now")
+        .timezone("")
+        .week_start("")
+        .fiscal_year_start_month(0)
+        .version(1)
+        .link(
+            db.DashboardLink("SLA dashboards")
+            .type(dm.DashboardLinkType.DASHBOARDS)
+            .tags(TAGS)
+            .as_dropdown(False)
+            .icon("external link")
+            .include_vars(True)
+            .keep_time(True)
+            .target_blank(False)
+            .tooltip("")
+            .url("")
+        )
+        .with_variable(
+            db.DatasourceVariable("datasource")
+            .label("Data source")
+            .type("prometheus")
+            .hide(dm.VariableHide.DONT_HIDE)
+            .multi(False)
+            .include_all(False)
+            .regex("")
+        )
+        .with_variable(tenant_variable(multi_tenant))
+        .annotation(
+            db.AnnotationQuery()
+            .name("Annotations & Alerts")
+            .type("dashboard")
+            .enable(True)
+            .hide(True)
+            .datasource(dm.DataSourceRef(type_val="grafana", uid="-- Grafana --"))
+            .icon_color("rgba(0, 211, 255, 1)")
+        )
+    )
     for query, _ in annotations:
         d.annotation(query)
     for i, item in enumerate(board.items, start=1):  # rows and panels numbered in order
@@ -414,388 +581,946 @@ def dashboard(uid: str, title: str, description: str, board: Board, *, multi_ten
             d.with_panel(item.id(i))
     model = d.build()
     model.schema_version = SCHEMA_VERSION  # no builder method
-    return sdk_gaps(json.loads(json.dumps(model, cls=JSONEncoder)),
-                    {query.build().name: extra for query, extra in annotations})
+    return sdk_gaps(
+        json.loads(json.dumps(model, cls=JSONEncoder)), {query.build().name: extra for query, extra in annotations}
+    )
 
 
 def overview() -> JSON:
     b = Board()
     b.row("Now")
     now_stats = [
-        ("Tenants up", f"count(({TENANT_STATE}) == 1) or vector(0)", steps("green"),
-         f"Tenants whose state is up now ({M.UP} == 1)."),
-        ("Tenants down", f"count(({TENANT_STATE}) == 0) or vector(0)", COUNT_BAD_STEPS,
-         f"Tenants whose state is down now ({M.UP} == 0): some probe (down_when: any) or every probe "
-         "(down_when: all) has failed failure_threshold times in a row."),
-        ("Tenants unknown", f"count(({TENANT_STATE}) == -1) or vector(0)", COUNT_WARN_STEPS,
-         f"Tenants with no known state now: {M.UP} has no sample because probe results are stale. "
-         "Unknown time is neither up nor down."),
-        ("In maintenance", f"count({by('tenant', M.MAINTENANCE_ACTIVE)} == 1) or vector(0)", NEUTRAL_STEPS,
-         f"Tenants inside a maintenance window now ({M.MAINTENANCE_ACTIVE}). Downtime in maintenance is not counted."),
-        ("Below target", f"count({by('tenant', M.MARGIN)} < 0) or vector(0)", COUNT_BAD_STEPS,
-         f"Tenants whose month-to-date availability is below their target ({M.MARGIN} < 0)."),
-        ("At risk", f"count({AT_RISK}) or vector(0)", COUNT_WARN_STEPS,
-         f"Tenants whose remaining error budget is smaller than the downtime the last {words(PACE)}' pace "
-         f"would add before the month ends (see the table 'Tenants at risk')."),
+        (
+            "Tenants up",
+            f"count(({TENANT_STATE}) == 1) or vector(0)",
+            steps("green"),
+            f"Tenants whose state is up now ({M.UP} == 1).",
+        ),
+        (
+            "Tenants down",
+            f"count(({TENANT_STATE}) == 0) or vector(0)",
+            COUNT_BAD_STEPS,
+            f"Tenants whose state is down now ({M.UP} == 0): some probe (down_when: any) or every probe "
+            "(down_when: all) has failed failure_threshold times in a row.",
+        ),
+        (
+            "Tenants unknown",
+            f"count(({TENANT_STATE}) == -1) or vector(0)",
+            COUNT_WARN_STEPS,
+            f"Tenants with no known state now: {M.UP} has no sample because probe results are stale. "
+            "Unknown time is neither up nor down.",
+        ),
+        (
+            "In maintenance",
+            f"count({by('tenant', M.MAINTENANCE_ACTIVE)} == 1) or vector(0)",
+            NEUTRAL_STEPS,
+            f"Tenants inside a maintenance window now ({M.MAINTENANCE_ACTIVE}). "
+            "Downtime in maintenance is not counted.",
+        ),
+        (
+            "Below target",
+            f"count({by('tenant', M.MARGIN)} < 0) or vector(0)",
+            COUNT_BAD_STEPS,
+            f"Tenants whose month-to-date availability is below their target ({M.MARGIN} < 0).",
+        ),
+        (
+            "At risk",
+            f"count({AT_RISK}) or vector(0)",
+            COUNT_WARN_STEPS,
+            f"Tenants whose remaining error budget is smaller than the downtime the last {words(PACE)}' pace "
+            f"would add before the month ends (see the table 'Tenants at risk').",
+        ),
     ]
     for title, expr, thr, desc in now_stats:
-        b.add(stat(title, [target(expr, title, instant=True)], description=desc, unit="none",
-                   decimals=0, thresholds=thr), 4, 4)
+        b.add(
+            stat(title, [target(expr, title, instant=True)], description=desc, unit="none", decimals=0, thresholds=thr),
+            4,
+            4,
+        )
 
     b.row("Tenants")
     burn_cols = [Column(f"Burn {w}", by("tenant", burn(w)), "suffix:x", 2, BURN_STEPS) for w in BURN_WINDOWS]
-    b.add(table(
-        "Tenants",
-        [("tenant", "Tenant")],
-        [
-            Column("State", TENANT_STATE, "none", mappings=UP_DOWN, cell="color-background"),
-            Column("Maintenance", by("tenant", M.MAINTENANCE_ACTIVE), "none", mappings=MAINTENANCE),
-            Column("Availability", by("tenant", M.AVAILABILITY), "percentunit", 3, cell="auto"),
-            Column("Target", by("tenant", M.TARGET), "percentunit", 2, cell="auto"),
-            Column("Margin", by("tenant", M.MARGIN), "percentunit", 3, MARGIN_STEPS, cell="color-background"),
-            Column("Budget left", by("tenant", M.BUDGET_REMAINING), "s", 0, SIGN_STEPS),
-            Column("Budget left %", BUDGET_FRACTION, "percentunit", 1, BUDGET_FRACTION_STEPS,
-                   cell="gauge", extra={"min": 0, "max": 1}),
-            *burn_cols,
-            Column("Previous month", by("tenant", M.PREVIOUS_AVAILABILITY), "percentunit", 3, cell="auto"),
-            Column("Previous margin", PREVIOUS_MARGIN, "percentunit", 3, MARGIN_STEPS),
-        ],
-        description="One row per tenant, worst margin first. Availability and budget are month to date in "
-                    "the contract's calendar month. The Margin column carries the colour: availability minus "
-                    f"the tenant's own target ({MARGIN_WORDS}), never a fixed availability. Burn rates are "
-                    "downtime / eligible time over the window divided by (1 - target): 1 uses exactly the "
-                    f"month's budget ({BURN_WORDS}). The previous month's margin is against today's target. "
-                    "State 'unknown' means no fresh probe results. Click a tenant for its detail.",
-        sort_by="Margin",
-        key_overrides=[override("Tenant", links=CELL_TENANT_LINK)],
-    ), 24, 10)
+    b.add(
+        table(
+            "Tenants",
+            [("tenant", "Tenant")],
+            [
+                Column("State", TENANT_STATE, "none", mappings=UP_DOWN, cell="color-background"),
+                Column("Maintenance", by("tenant", M.MAINTENANCE_ACTIVE), "none", mappings=MAINTENANCE),
+                Column("Availability", by("tenant", M.AVAILABILITY), "percentunit", 3, cell="auto"),
+                Column("Target", by("tenant", M.TARGET), "percentunit", 2, cell="auto"),
+                Column("Margin", by("tenant", M.MARGIN), "percentunit", 3, MARGIN_STEPS, cell="color-background"),
+                Column("Budget left", by("tenant", M.BUDGET_REMAINING), "s", 0, SIGN_STEPS),
+                Column(
+                    "Budget left %",
+                    BUDGET_FRACTION,
+                    "percentunit",
+                    1,
+                    BUDGET_FRACTION_STEPS,
+                    cell="gauge",
+                    extra={"min": 0, "max": 1},
+                ),
+                *burn_cols,
+                Column("Previous month", by("tenant", M.PREVIOUS_AVAILABILITY), "percentunit", 3, cell="auto"),
+                Column("Previous margin", PREVIOUS_MARGIN, "percentunit", 3, MARGIN_STEPS),
+            ],
+            description="One row per tenant, worst margin first. Availability and budget are month to date in "
+            "the contract's calendar month. The Margin column carries the colour: availability minus "
+            f"the tenant's own target ({MARGIN_WORDS}), never a fixed availability. Burn rates are "
+            "downtime / eligible time over the window divided by (1 - target): 1 uses exactly the "
+            f"month's budget ({BURN_WORDS}). The previous month's margin is against today's target. "
+            "State 'unknown' means no fresh probe results. Click a tenant for its detail.",
+            sort_by="Margin",
+            key_overrides=[override("Tenant", links=CELL_TENANT_LINK)],
+        ),
+        24,
+        10,
+    )
 
     b.row("Month to date")
-    b.add(bargauge("Margin this month", [target(by("tenant", M.MARGIN), "{{tenant}}", instant=True)],
-                   description=f"Month-to-date availability minus each tenant's own target ({M.MARGIN}): how "
-                               f"far above its target each tenant is, whatever that target ({MARGIN_WORDS}).",
-                   unit="percentunit", decimals=3, thresholds=MARGIN_STEPS, links=SERIES_TENANT_LINK), 8, 8)
-    b.add(bargauge("Error budget left", [target(BUDGET_FRACTION, "{{tenant}}", instant=True)],
-                   description="Error budget remaining as a fraction of the whole month's budget "
-                               f"({M.BUDGET_REMAINING} / {M.BUDGET}); below 0 the "
-                               "budget is spent and the month misses the target.",
-                   unit="percentunit", decimals=1, min=0, max=1, thresholds=BUDGET_FRACTION_STEPS,
-                   links=SERIES_TENANT_LINK), 8, 8)
-    b.add(bargauge("Previous month margin", [target(PREVIOUS_MARGIN, "{{tenant}}", instant=True)],
-                   description="Availability of the previous calendar month (closed: it no longer changes) minus "
-                               f"the tenant's current target ({MARGIN_WORDS}).",
-                   unit="percentunit", decimals=3, thresholds=MARGIN_STEPS, links=SERIES_TENANT_LINK), 8, 8)
-    b.add(timeseries("Availability (month to date)", [target(by("tenant", M.AVAILABILITY), "{{tenant}}")],
-                     description="Month-to-date availability per tenant. Targets differ between tenants: 'SLA "
-                                 "margin' shows each against its own. It starts again at each month's beginning.",
-                     unit="percentunit", decimals=3, links=SERIES_TENANT_LINK), 12, 8)
-    b.add(timeseries("SLA margin", [target(by("tenant", M.MARGIN), "{{tenant}}")],
-                     description=f"Month-to-date availability minus the tenant's own target ({M.MARGIN}), in "
-                                 "percentage points; below the dashed zero line the tenant is under its target, "
-                                 f"and above the second line its margin is comfortable ({MARGIN_WORDS}).",
-                     unit="percentunit", decimals=3, thresholds=MARGIN_STEPS, threshold_line=True,
-                     links=SERIES_TENANT_LINK), 12, 8)
-    b.add(timeseries("Error budget left (fraction)", [target(BUDGET_FRACTION, "{{tenant}}")],
-                     description="Remaining error budget / the month's error budget.",
-                     unit="percentunit", decimals=1, thresholds=BUDGET_FRACTION_STEPS, threshold_line=True,
-                     links=SERIES_TENANT_LINK), 12, 8)
-    b.add(timeseries("Error budget left (time)", [target(by("tenant", M.BUDGET_REMAINING),
-                                                         "{{tenant}}")],
-                     description="Downtime the month still allows: (1 - target) x the month's eligible time, minus "
-                                 f"month-to-date downtime ({M.BUDGET_REMAINING}).",
-                     unit="s", thresholds=SIGN_STEPS, threshold_line=True, links=SERIES_TENANT_LINK), 12, 8)
+    b.add(
+        bargauge(
+            "Margin this month",
+            [target(by("tenant", M.MARGIN), "{{tenant}}", instant=True)],
+            description=f"Month-to-date availability minus each tenant's own target ({M.MARGIN}): how "
+            f"far above its target each tenant is, whatever that target ({MARGIN_WORDS}).",
+            unit="percentunit",
+            decimals=3,
+            thresholds=MARGIN_STEPS,
+            links=SERIES_TENANT_LINK,
+        ),
+        8,
+        8,
+    )
+    b.add(
+        bargauge(
+            "Error budget left",
+            [target(BUDGET_FRACTION, "{{tenant}}", instant=True)],
+            description="Error budget remaining as a fraction of the whole month's budget "
+            f"({M.BUDGET_REMAINING} / {M.BUDGET}); below 0 the "
+            "budget is spent and the month misses the target.",
+            unit="percentunit",
+            decimals=1,
+            min=0,
+            max=1,
+            thresholds=BUDGET_FRACTION_STEPS,
+            links=SERIES_TENANT_LINK,
+        ),
+        8,
+        8,
+    )
+    b.add(
+        bargauge(
+            "Previous month margin",
+            [target(PREVIOUS_MARGIN, "{{tenant}}", instant=True)],
+            description="Availability of the previous calendar month (closed: it no longer changes) minus "
+            f"the tenant's current target ({MARGIN_WORDS}).",
+            unit="percentunit",
+            decimals=3,
+            thresholds=MARGIN_STEPS,
+            links=SERIES_TENANT_LINK,
+        ),
+        8,
+        8,
+    )
+    b.add(
+        timeseries(
+            "Availability (month to date)",
+            [target(by("tenant", M.AVAILABILITY), "{{tenant}}")],
+            description="Month-to-date availability per tenant. Targets differ between tenants: 'SLA "
+            "margin' shows each against its own. It starts again at each month's beginning.",
+            unit="percentunit",
+            decimals=3,
+            links=SERIES_TENANT_LINK,
+        ),
+        12,
+        8,
+    )
+    b.add(
+        timeseries(
+            "SLA margin",
+            [target(by("tenant", M.MARGIN), "{{tenant}}")],
+            description=f"Month-to-date availability minus the tenant's own target ({M.MARGIN}), in "
+            "percentage points; below the dashed zero line the tenant is under its target, "
+            f"and above the second line its margin is comfortable ({MARGIN_WORDS}).",
+            unit="percentunit",
+            decimals=3,
+            thresholds=MARGIN_STEPS,
+            threshold_line=True,
+            links=SERIES_TENANT_LINK,
+        ),
+        12,
+        8,
+    )
+    b.add(
+        timeseries(
+            "Error budget left (fraction)",
+            [target(BUDGET_FRACTION, "{{tenant}}")],
+            description="Remaining error budget / the month's error budget.",
+            unit="percentunit",
+            decimals=1,
+            thresholds=BUDGET_FRACTION_STEPS,
+            threshold_line=True,
+            links=SERIES_TENANT_LINK,
+        ),
+        12,
+        8,
+    )
+    b.add(
+        timeseries(
+            "Error budget left (time)",
+            [target(by("tenant", M.BUDGET_REMAINING), "{{tenant}}")],
+            description="Downtime the month still allows: (1 - target) x the month's eligible time, minus "
+            f"month-to-date downtime ({M.BUDGET_REMAINING}).",
+            unit="s",
+            thresholds=SIGN_STEPS,
+            threshold_line=True,
+            links=SERIES_TENANT_LINK,
+        ),
+        12,
+        8,
+    )
 
     b.row("Burn rate")
-    b.add(table(
-        "Tenants at risk",
-        [("tenant", "Tenant")],
-        [
-            Column("Budget left", AT_RISK, "s", 0, SIGN_STEPS),
-            Column(f"Downtime to month end at {PACE} pace", f"({PROJECTED}) and on (tenant) ({AT_RISK})", "s", 0,
-                   cell="auto"),
-            Column(f"Burn {PACE}", f"{by('tenant', burn(PACE))} and on (tenant) ({AT_RISK})", "suffix:x", 2,
-                   BURN_STEPS),
-        ],
-        description=f"Tenants whose remaining error budget is below what the last {words(PACE)}' downtime ratio "
-                    f"({spec.downtime_ratio(PACE)}) would use from now until {M.MONTH_END}. "
-                    "Empty is good. Maintenance still to come is not subtracted, so the projection errs on the "
-                    "safe side.",
-        sort_by="Budget left",
-        key_overrides=[override("Tenant", links=CELL_TENANT_LINK)],
-    ), 24, 6)
+    b.add(
+        table(
+            "Tenants at risk",
+            [("tenant", "Tenant")],
+            [
+                Column("Budget left", AT_RISK, "s", 0, SIGN_STEPS),
+                Column(
+                    f"Downtime to month end at {PACE} pace",
+                    f"({PROJECTED}) and on (tenant) ({AT_RISK})",
+                    "s",
+                    0,
+                    cell="auto",
+                ),
+                Column(
+                    f"Burn {PACE}", f"{by('tenant', burn(PACE))} and on (tenant) ({AT_RISK})", "suffix:x", 2, BURN_STEPS
+                ),
+            ],
+            description=f"Tenants whose remaining error budget is below what the last {words(PACE)}' downtime ratio "
+            f"({spec.downtime_ratio(PACE)}) would use from now until {M.MONTH_END}. "
+            "Empty is good. Maintenance still to come is not subtracted, so the projection errs on the "
+            "safe side.",
+            sort_by="Budget left",
+            key_overrides=[override("Tenant", links=CELL_TENANT_LINK)],
+        ),
+        24,
+        6,
+    )
     for pair in (BURN_WINDOWS[:2], BURN_WINDOWS[2:]):
-        b.add(timeseries(f"Burn rate {' and '.join(pair)}",
-                         [target(by("tenant", burn(w)), f"{{{{tenant}}}} {w}") for w in pair],
-                         description="Error budget burn rate: downtime / eligible time over the window, divided by "
-                                     "(1 - target). 1 (dashed) spends exactly the month's budget; above it the "
-                                     "budget runs out before the month ends.",
-                         unit="suffix:x", decimals=2, thresholds=steps("green", (1, "red")), threshold_line=True,
-                         links=SERIES_TENANT_LINK), 12, 8)
+        b.add(
+            timeseries(
+                f"Burn rate {' and '.join(pair)}",
+                [target(by("tenant", burn(w)), f"{{{{tenant}}}} {w}") for w in pair],
+                description="Error budget burn rate: downtime / eligible time over the window, divided by "
+                "(1 - target). 1 (dashed) spends exactly the month's budget; above it the "
+                "budget runs out before the month ends.",
+                unit="suffix:x",
+                decimals=2,
+                thresholds=steps("green", (1, "red")),
+                threshold_line=True,
+                links=SERIES_TENANT_LINK,
+            ),
+            12,
+            8,
+        )
 
     b.row("State")
-    b.add(state_timeline("Tenant state", [target(TENANT_STATE, "{{tenant}}")],
-                         description=f"Up ({M.UP} 1), down (0) or unknown (no sample: probe results are stale).",
-                         unit="none", mappings=UP_DOWN, links=SERIES_TENANT_LINK), 24, 8)
-    b.add(state_timeline("Maintenance", [target(by("tenant", M.MAINTENANCE_ACTIVE), "{{tenant}}")],
-                         description=f"Maintenance windows ({M.MAINTENANCE_ACTIVE}): excluded from the month's "
-                                     "eligible time, so downtime inside them costs no budget.",
-                         unit="none", mappings=MAINTENANCE, links=SERIES_TENANT_LINK), 24, 6)
+    b.add(
+        state_timeline(
+            "Tenant state",
+            [target(TENANT_STATE, "{{tenant}}")],
+            description=f"Up ({M.UP} 1), down (0) or unknown (no sample: probe results are stale).",
+            unit="none",
+            mappings=UP_DOWN,
+            links=SERIES_TENANT_LINK,
+        ),
+        24,
+        8,
+    )
+    b.add(
+        state_timeline(
+            "Maintenance",
+            [target(by("tenant", M.MAINTENANCE_ACTIVE), "{{tenant}}")],
+            description=f"Maintenance windows ({M.MAINTENANCE_ACTIVE}): excluded from the month's "
+            "eligible time, so downtime inside them costs no budget.",
+            unit="none",
+            mappings=MAINTENANCE,
+            links=SERIES_TENANT_LINK,
+        ),
+        24,
+        6,
+    )
 
     b.row("Exporter")
-    b.add(stat("Config", [target(f"min({M.RELOAD_OK})", "config", instant=True)],
-               description="Whether the last config (re)load succeeded; a refused config keeps the running one.",
-               unit="none", mappings=value_map({1: ("loaded", "green"), 0: ("reload failed", "red")})), 4, 4)
-    b.add(stat("Config loaded", [target(f"max({M.RELOAD_TIME}) * 1000",
-                                        "loaded", instant=True)],
-               description="When the config was last loaded successfully.", unit="dateTimeFromNow"), 4, 4)
-    b.add(stat("Version", [target(f"count by (version) ({M.BUILD_INFO})", "{{version}}", instant=True)],
-               description="sla-exporter versions being scraped.", unit="none", text_mode="name"), 4, 4)
-    b.add(stat("Scrape duration", [target(f"max({M.SCRAPE_DURATION})", "scrape")],
-               description="Time the exporter spent computing the SLA figures for the last scrape.",
-               unit="s", graph=True), 4, 4)
-    b.add(stat("Month started", [target(f"max({M.MONTH_START}) * 1000", "start", instant=True)],
-               description="Start of the current calendar month in the contract's timezone.",
-               unit="dateTimeAsIso"), 4, 4)
-    b.add(stat("Month ends", [target(f"max({M.MONTH_END}) * 1000", "end", instant=True)],
-               description="End of the current calendar month in the contract's timezone: the error budget "
-                           "is reset then.", unit="dateTimeFromNow"), 4, 4)
+    b.add(
+        stat(
+            "Config",
+            [target(f"min({M.RELOAD_OK})", "config", instant=True)],
+            description="Whether the last config (re)load succeeded; a refused config keeps the running one.",
+            unit="none",
+            mappings=value_map({1: ("loaded", "green"), 0: ("reload failed", "red")}),
+        ),
+        4,
+        4,
+    )
+    b.add(
+        stat(
+            "Config loaded",
+            [target(f"max({M.RELOAD_TIME}) * 1000", "loaded", instant=True)],
+            description="When the config was last loaded successfully.",
+            unit="dateTimeFromNow",
+        ),
+        4,
+        4,
+    )
+    b.add(
+        stat(
+            "Version",
+            [target(f"count by (version) ({M.BUILD_INFO})", "{{version}}", instant=True)],
+            description="sla-exporter versions being scraped.",
+            unit="none",
+            text_mode="name",
+        ),
+        4,
+        4,
+    )
+    b.add(
+        stat(
+            "Scrape duration",
+            [target(f"max({M.SCRAPE_DURATION})", "scrape")],
+            description="Time the exporter spent computing the SLA figures for the last scrape.",
+            unit="s",
+            graph=True,
+        ),
+        4,
+        4,
+    )
+    b.add(
+        stat(
+            "Month started",
+            [target(f"max({M.MONTH_START}) * 1000", "start", instant=True)],
+            description="Start of the current calendar month in the contract's timezone.",
+            unit="dateTimeAsIso",
+        ),
+        4,
+        4,
+    )
+    b.add(
+        stat(
+            "Month ends",
+            [target(f"max({M.MONTH_END}) * 1000", "end", instant=True)],
+            description="End of the current calendar month in the contract's timezone: the error budget is reset then.",
+            unit="dateTimeFromNow",
+        ),
+        4,
+        4,
+    )
     return dashboard(
-        "sla-overview", "SLA overview",
+        "sla-overview",
+        "SLA overview",
         "All tenants: month-to-date availability, margin over each tenant's own target, error budget, "
         "burn rates, tenants at risk, previous month, state and maintenance now.",
-        b, multi_tenant=True, time_from="now-7d")
+        b,
+        multi_tenant=True,
+        time_from="now-7d",
+    )
 
 
 def tenant_detail() -> JSON:
     b = Board()
     one = lambda metric: f"max({sel(metric)})"  # noqa: E731  one tenant, any number of scrapes
     b.row("Now")
-    b.add(stat("State", [target(f"max({TENANT_STATE})", "state", instant=True)],
-               description="Up, down, or unknown (no fresh probe results).", unit="none", mappings=UP_DOWN,
-               color_mode="background"), 3, 4)
-    b.add(stat("Availability", [target(one(M.AVAILABILITY), "availability", instant=True)],
-               description="Month-to-date availability: (eligible - unknown - downtime) / (eligible - unknown). "
-                           "Not coloured: targets differ between tenants, so the SLA margin next to it carries "
-                           "the colour.",
-               unit="percentunit", decimals=3), 3, 4)
-    b.add(stat("Target", [target(one(M.TARGET), "target", instant=True)],
-               description="The tenant's availability target.", unit="percentunit", decimals=2), 3, 4)
-    b.add(stat("SLA margin", [target(one(M.MARGIN), "margin", instant=True)],
-               description=f"Availability minus the tenant's own target; negative: below target ({MARGIN_WORDS}).",
-               unit="percentunit", decimals=3, thresholds=MARGIN_STEPS, color_mode="background"), 3, 4)
-    b.add(gauge("Error budget left", [target(f"max({BUDGET_FRACTION})", "budget left", instant=True)],
-                description="Remaining error budget as a fraction of the whole month's budget.",
-                unit="percentunit", decimals=1, min=0, max=1, thresholds=BUDGET_FRACTION_STEPS), 3, 4)
-    b.add(stat("Budget left", [target(one(M.BUDGET_REMAINING), "budget left", instant=True)],
-               description=f"Downtime the month still allows ({M.BUDGET_REMAINING}); negative: "
-                           "exceeded.", unit="s", thresholds=SIGN_STEPS), 3, 4)
-    b.add(stat("Maintenance", [target(one(M.MAINTENANCE_ACTIVE), "maintenance", instant=True)],
-               description="Whether a maintenance window is in progress now.", unit="none", mappings=MAINTENANCE),
-          3, 4)
-    b.add(stat("Previous month", [target(one(M.PREVIOUS_AVAILABILITY), "previous", instant=True),
-                                  target(f"max({PREVIOUS_MARGIN})", "margin", instant=True)],
-               description="Availability of the previous calendar month, and its margin over the tenant's "
-                           f"current target ({MARGIN_WORDS}).", unit="percentunit", decimals=3,
-               text_mode="value_and_name", overrides=[override("B", "byFrameRefID", thresholds=MARGIN_STEPS)]),
-          3, 4)
+    b.add(
+        stat(
+            "State",
+            [target(f"max({TENANT_STATE})", "state", instant=True)],
+            description="Up, down, or unknown (no fresh probe results).",
+            unit="none",
+            mappings=UP_DOWN,
+            color_mode="background",
+        ),
+        3,
+        4,
+    )
+    b.add(
+        stat(
+            "Availability",
+            [target(one(M.AVAILABILITY), "availability", instant=True)],
+            description="Month-to-date availability: (eligible - unknown - downtime) / (eligible - unknown). "
+            "Not coloured: targets differ between tenants, so the SLA margin next to it carries "
+            "the colour.",
+            unit="percentunit",
+            decimals=3,
+        ),
+        3,
+        4,
+    )
+    b.add(
+        stat(
+            "Target",
+            [target(one(M.TARGET), "target", instant=True)],
+            description="The tenant's availability target.",
+            unit="percentunit",
+            decimals=2,
+        ),
+        3,
+        4,
+    )
+    b.add(
+        stat(
+            "SLA margin",
+            [target(one(M.MARGIN), "margin", instant=True)],
+            description=f"Availability minus the tenant's own target; negative: below target ({MARGIN_WORDS}).",
+            unit="percentunit",
+            decimals=3,
+            thresholds=MARGIN_STEPS,
+            color_mode="background",
+        ),
+        3,
+        4,
+    )
+    b.add(
+        gauge(
+            "Error budget left",
+            [target(f"max({BUDGET_FRACTION})", "budget left", instant=True)],
+            description="Remaining error budget as a fraction of the whole month's budget.",
+            unit="percentunit",
+            decimals=1,
+            min=0,
+            max=1,
+            thresholds=BUDGET_FRACTION_STEPS,
+        ),
+        3,
+        4,
+    )
+    b.add(
+        stat(
+            "Budget left",
+            [target(one(M.BUDGET_REMAINING), "budget left", instant=True)],
+            description=f"Downtime the month still allows ({M.BUDGET_REMAINING}); negative: exceeded.",
+            unit="s",
+            thresholds=SIGN_STEPS,
+        ),
+        3,
+        4,
+    )
+    b.add(
+        stat(
+            "Maintenance",
+            [target(one(M.MAINTENANCE_ACTIVE), "maintenance", instant=True)],
+            description="Whether a maintenance window is in progress now.",
+            unit="none",
+            mappings=MAINTENANCE,
+        ),
+        3,
+        4,
+    )
+    b.add(
+        stat(
+            "Previous month",
+            [
+                target(one(M.PREVIOUS_AVAILABILITY), "previous", instant=True),
+                target(f"max({PREVIOUS_MARGIN})", "margin", instant=True),
+            ],
+            description="Availability of the previous calendar month, and its margin over the tenant's "
+            f"current target ({MARGIN_WORDS}).",
+            unit="percentunit",
+            decimals=3,
+            text_mode="value_and_name",
+            overrides=[override("B", "byFrameRefID", thresholds=MARGIN_STEPS)],
+        ),
+        3,
+        4,
+    )
 
     b.row("This month")
     month_stats = [
-        ("Downtime", one(M.MONTH_DOWNTIME), "s", TEXT_STEPS,
-         "Month-to-date downtime outside maintenance: what the budget pays for."),
-        ("Unknown time", one(M.MONTH_UNKNOWN), "s", TEXT_STEPS,
-         "Month-to-date time outside maintenance with no probe result: the monitor's own gaps, counted "
-         "neither up nor down."),
-        ("Maintenance time", one(M.MONTH_MAINTENANCE), "s", NEUTRAL_STEPS,
-         "Month-to-date time inside maintenance windows."),
-        ("Eligible time", one(M.MONTH_ELIGIBLE), "s", TEXT_STEPS,
-         "Month-to-date time outside maintenance."),
-        ("Outages in range", f"round(max(increase({sel(M.OUTAGES_TOTAL)}[$__range])))", "none", COUNT_WARN_STEPS,
-         "Outages (stretches of downtime that cost budget) that began in the dashboard's time range."),
-        ("Month ends", f"max({M.MONTH_END}) * 1000", "dateTimeFromNow", TEXT_STEPS,
-         "When the calendar month ends in the contract's timezone and the budget starts again."),
+        (
+            "Downtime",
+            one(M.MONTH_DOWNTIME),
+            "s",
+            TEXT_STEPS,
+            "Month-to-date downtime outside maintenance: what the budget pays for.",
+        ),
+        (
+            "Unknown time",
+            one(M.MONTH_UNKNOWN),
+            "s",
+            TEXT_STEPS,
+            "Month-to-date time outside maintenance with no probe result: the monitor's own gaps, counted "
+            "neither up nor down.",
+        ),
+        (
+            "Maintenance time",
+            one(M.MONTH_MAINTENANCE),
+            "s",
+            NEUTRAL_STEPS,
+            "Month-to-date time inside maintenance windows.",
+        ),
+        ("Eligible time", one(M.MONTH_ELIGIBLE), "s", TEXT_STEPS, "Month-to-date time outside maintenance."),
+        (
+            "Outages in range",
+            f"round(max(increase({sel(M.OUTAGES_TOTAL)}[$__range])))",
+            "none",
+            COUNT_WARN_STEPS,
+            "Outages (stretches of downtime that cost budget) that began in the dashboard's time range.",
+        ),
+        (
+            "Month ends",
+            f"max({M.MONTH_END}) * 1000",
+            "dateTimeFromNow",
+            TEXT_STEPS,
+            "When the calendar month ends in the contract's timezone and the budget starts again.",
+        ),
     ]
     for title, expr, unit, thr, desc in month_stats:
-        b.add(stat(title, [target(expr, title, instant=True)], description=desc, unit=unit, thresholds=thr,
-                   decimals=0 if unit == "none" else None), 4, 4)
-    b.add(timeseries("Availability against target", [
-        target(one(M.AVAILABILITY), "availability"),
-        target(one(M.TARGET), "target"),
-    ], description="Month-to-date availability and the tenant's target (dashed).", unit="percentunit", decimals=3,
-        overrides=[override("B", "byFrameRefID", line_style={"dash": [10, 10], "fill": "dash"},
-                            color={"fixedColor": "red", "mode": "fixed"})]), 12, 8)
-    b.add(timeseries("Downtime against budget", [
-        target(one(M.MONTH_DOWNTIME), "downtime"),
-        target(one(M.MONTH_UNKNOWN), "unknown"),
-        target(one(M.BUDGET), "error budget"),
-    ], description="Month-to-date downtime and unknown time against the month's error budget (dashed): downtime "
-                   "above the line misses the target.", unit="s",
-        overrides=[override("C", "byFrameRefID", line_style={"dash": [10, 10], "fill": "dash"},
-                            color={"fixedColor": "red", "mode": "fixed"})]), 12, 8)
-    b.add(timeseries("Burn rate", [target(one(burn(w)), w) for w in BURN_WINDOWS],
-                     description=f"Error budget burn rate over {', '.join(BURN_WINDOWS)}: downtime / eligible "
-                                 "time divided by (1 - target). 1 (dashed) spends exactly the month's budget.",
-                     unit="suffix:x", decimals=2, thresholds=steps("green", (1, "red")), threshold_line=True),
-          12, 8)
-    b.add(timeseries("Error budget left", [target(f"max({BUDGET_FRACTION})", "budget left")],
-                     description="Remaining error budget as a fraction of the month's budget.",
-                     unit="percentunit", decimals=1, thresholds=BUDGET_FRACTION_STEPS, threshold_line=True), 12, 8)
+        b.add(
+            stat(
+                title,
+                [target(expr, title, instant=True)],
+                description=desc,
+                unit=unit,
+                thresholds=thr,
+                decimals=0 if unit == "none" else None,
+            ),
+            4,
+            4,
+        )
+    b.add(
+        timeseries(
+            "Availability against target",
+            [
+                target(one(M.AVAILABILITY), "availability"),
+                target(one(M.TARGET), "target"),
+            ],
+            description="Month-to-date availability and the tenant's target (dashed).",
+            unit="percentunit",
+            decimals=3,
+            overrides=[
+                override(
+                    "B",
+                    "byFrameRefID",
+                    line_style={"dash": [10, 10], "fill": "dash"},
+                    color={"fixedColor": "red", "mode": "fixed"},
+                )
+            ],
+        ),
+        12,
+        8,
+    )
+    b.add(
+        timeseries(
+            "Downtime against budget",
+            [
+                target(one(M.MONTH_DOWNTIME), "downtime"),
+                target(one(M.MONTH_UNKNOWN), "unknown"),
+                target(one(M.BUDGET), "error budget"),
+            ],
+            description="Month-to-date downtime and unknown time against the month's error budget (dashed): downtime "
+            "above the line misses the target.",
+            unit="s",
+            overrides=[
+                override(
+                    "C",
+                    "byFrameRefID",
+                    line_style={"dash": [10, 10], "fill": "dash"},
+                    color={"fixedColor": "red", "mode": "fixed"},
+                )
+            ],
+        ),
+        12,
+        8,
+    )
+    b.add(
+        timeseries(
+            "Burn rate",
+            [target(one(burn(w)), w) for w in BURN_WINDOWS],
+            description=f"Error budget burn rate over {', '.join(BURN_WINDOWS)}: downtime / eligible "
+            "time divided by (1 - target). 1 (dashed) spends exactly the month's budget.",
+            unit="suffix:x",
+            decimals=2,
+            thresholds=steps("green", (1, "red")),
+            threshold_line=True,
+        ),
+        12,
+        8,
+    )
+    b.add(
+        timeseries(
+            "Error budget left",
+            [target(f"max({BUDGET_FRACTION})", "budget left")],
+            description="Remaining error budget as a fraction of the month's budget.",
+            unit="percentunit",
+            decimals=1,
+            thresholds=BUDGET_FRACTION_STEPS,
+            threshold_line=True,
+        ),
+        12,
+        8,
+    )
 
     b.row("State")
-    b.add(state_timeline("Tenant, probes and maintenance", [
-        target(f"max({TENANT_STATE})", "tenant"),
-        target(by("probe", M.PROBE_SUCCESS), "{{probe}}"),
-        target(one(M.MAINTENANCE_ACTIVE), "maintenance"),
-    ], description="The tenant's state (up/down/unknown), each probe's last result (gaps: stale, unknown) and "
-                   "maintenance windows, in which downtime is not counted.",
-        unit="none", mappings=UP_DOWN,
-        overrides=[override("B", "byFrameRefID", mappings=PROBE_OK),
-                   override("C", "byFrameRefID", mappings=MAINTENANCE)]), 24, 8)
+    b.add(
+        state_timeline(
+            "Tenant, probes and maintenance",
+            [
+                target(f"max({TENANT_STATE})", "tenant"),
+                target(by("probe", M.PROBE_SUCCESS), "{{probe}}"),
+                target(one(M.MAINTENANCE_ACTIVE), "maintenance"),
+            ],
+            description="The tenant's state (up/down/unknown), each probe's last result (gaps: stale, unknown) and "
+            "maintenance windows, in which downtime is not counted.",
+            unit="none",
+            mappings=UP_DOWN,
+            overrides=[
+                override("B", "byFrameRefID", mappings=PROBE_OK),
+                override("C", "byFrameRefID", mappings=MAINTENANCE),
+            ],
+        ),
+        24,
+        8,
+    )
 
     b.row("Probes")
-    b.add(table(
-        "Probes now",
-        [("probe", "Probe")],
-        [
-            Column("Last result", by("probe", M.PROBE_SUCCESS), "none", mappings=PROBE_OK,
-                   cell="color-background"),
-            Column("Duration", by("probe", M.PROBE_DURATION), "s", cell="auto"),
-            Column("HTTP status", by("probe", M.PROBE_STATUS), "none", mappings=HTTP_STATUS),
-            Column("Certificate expires in", f"{by('probe', M.PROBE_CERT_EXPIRY)} - time()",
-                   "s", 0, CERT_STEPS),
-            Column("Errors in range",
-                   f"round(sum by (probe) (increase({sel(M.PROBE_ERRORS)}[$__range])))", "none", 0,
-                   COUNT_WARN_STEPS),
-        ],
-        description="Each probe (channel or endpoint) now: last result, how long it took, HTTP status (0: no "
-                    "response), time left on the TLS certificate, failed runs in the time range.",
-        sort_by="Probe",
-    ), 12, 8)
-    b.add(bargauge("Certificate expiry", [
-        target(f"{by('probe', M.PROBE_CERT_EXPIRY)} - time()", "{{probe}}", instant=True)],
-        description=f"Time until each probe's TLS certificate expires: {CERT_WORDS} (the certificate alerts' "
-                    "thresholds).",
-        unit="s", min=0, max=90 * 86400, thresholds=CERT_STEPS), 12, 8)
-    b.add(timeseries("Probe success", [
-        target(f"avg by (probe) (avg_over_time({sel(M.PROBE_SUCCESS)}[$__rate_interval]))", "{{probe}}")],
-        description="Share of scrapes in which each probe's last result was a success.",
-        unit="percentunit", min=0, max=1, decimals=1), 12, 8)
-    b.add(timeseries("Probe latency", [target(by("probe", M.PROBE_DURATION), "{{probe}}")],
-                     description="How long each probe's last run took (connect plus the whole body).",
-                     unit="s"), 12, 8)
-    b.add(state_timeline("HTTP status codes", [target(by("probe", M.PROBE_STATUS), "{{probe}}")],
-                         description="HTTP status of each probe's last response; 0: no response (timeout, "
-                                     "connection, DNS or TLS error).", unit="none", mappings=HTTP_STATUS), 12, 8)
-    b.add(timeseries("Probe errors by reason", [
-        target(f"sum by (probe, reason) (rate({sel(M.PROBE_ERRORS)}[$__rate_interval]))",
-               "{{probe}} {{reason}}")],
-        description="Failed probe runs per second by reason: timeout, connection, tls, dns, status, body, "
-                    "redirect, config.", unit="reqps", fill=30, stack=True), 12, 8)
-    maintenance = (annotation("Maintenance", f"{one(M.MAINTENANCE_ACTIVE)} == 1", "blue"),
-                   {"step": "60s", "tagKeys": "", "textFormat": "Maintenance window: downtime is not counted",
-                    "titleFormat": "Maintenance", "useValueForTime": False})
+    b.add(
+        table(
+            "Probes now",
+            [("probe", "Probe")],
+            [
+                Column("Last result", by("probe", M.PROBE_SUCCESS), "none", mappings=PROBE_OK, cell="color-background"),
+                Column("Duration", by("probe", M.PROBE_DURATION), "s", cell="auto"),
+                Column("HTTP status", by("probe", M.PROBE_STATUS), "none", mappings=HTTP_STATUS),
+                Column("Certificate expires in", f"{by('probe', M.PROBE_CERT_EXPIRY)} - time()", "s", 0, CERT_STEPS),
+                Column(
+                    "Errors in range",
+                    f"round(sum by (probe) (increase({sel(M.PROBE_ERRORS)}[$__range])))",
+                    "none",
+                    0,
+                    COUNT_WARN_STEPS,
+                ),
+            ],
+            description="Each probe (channel or endpoint) now: last result, how long it took, HTTP status (0: no "
+            "response), time left on the TLS certificate, failed runs in the time range.",
+            sort_by="Probe",
+        ),
+        12,
+        8,
+    )
+    b.add(
+        bargauge(
+            "Certificate expiry",
+            [target(f"{by('probe', M.PROBE_CERT_EXPIRY)} - time()", "{{probe}}", instant=True)],
+            description=f"Time until each probe's TLS certificate expires: {CERT_WORDS} (the certificate alerts' "
+            "thresholds).",
+            unit="s",
+            min=0,
+            max=90 * 86400,
+            thresholds=CERT_STEPS,
+        ),
+        12,
+        8,
+    )
+    b.add(
+        timeseries(
+            "Probe success",
+            [target(f"avg by (probe) (avg_over_time({sel(M.PROBE_SUCCESS)}[$__rate_interval]))", "{{probe}}")],
+            description="Share of scrapes in which each probe's last result was a success.",
+            unit="percentunit",
+            min=0,
+            max=1,
+            decimals=1,
+        ),
+        12,
+        8,
+    )
+    b.add(
+        timeseries(
+            "Probe latency",
+            [target(by("probe", M.PROBE_DURATION), "{{probe}}")],
+            description="How long each probe's last run took (connect plus the whole body).",
+            unit="s",
+        ),
+        12,
+        8,
+    )
+    b.add(
+        state_timeline(
+            "HTTP status codes",
+            [target(by("probe", M.PROBE_STATUS), "{{probe}}")],
+            description="HTTP status of each probe's last response; 0: no response (timeout, "
+            "connection, DNS or TLS error).",
+            unit="none",
+            mappings=HTTP_STATUS,
+        ),
+        12,
+        8,
+    )
+    b.add(
+        timeseries(
+            "Probe errors by reason",
+            [target(f"sum by (probe, reason) (rate({sel(M.PROBE_ERRORS)}[$__rate_interval]))", "{{probe}} {{reason}}")],
+            description="Failed probe runs per second by reason: timeout, connection, tls, dns, status, body, "
+            "redirect, config.",
+            unit="reqps",
+            fill=30,
+            stack=True,
+        ),
+        12,
+        8,
+    )
+    maintenance = (
+        annotation("Maintenance", f"{one(M.MAINTENANCE_ACTIVE)} == 1", "blue"),
+        {
+            "step": "60s",
+            "tagKeys": "",
+            "textFormat": "Maintenance window: downtime is not counted",
+            "titleFormat": "Maintenance",
+            "useValueForTime": False,
+        },
+    )
     return dashboard(
-        "sla-tenant", "SLA tenant detail",
+        "sla-tenant",
+        "SLA tenant detail",
         "One tenant: availability and error budget this month, burn rates, outages, tenant and probe state "
         "with maintenance windows, probe latency, HTTP status, TLS certificates and probe errors.",
-        b, multi_tenant=False, time_from="now-24h", annotations=[maintenance])
+        b,
+        multi_tenant=False,
+        time_from="now-24h",
+        annotations=[maintenance],
+    )
 
 
 def support() -> JSON:
     b = Board()
     b.row("Now")
-    b.add(stat("Open incidents", [target(f"sum by (priority) ({sel(M.SUPPORT_OPEN)})", "{{priority}}",
-                                         instant=True)],
-               description="Open support incidents by priority, filed through the API or detected from probes "
-                           "(detected ones have no deadlines: the vendor answers what was filed).",
-               unit="none", decimals=0, thresholds=COUNT_WARN_STEPS, text_mode="value_and_name", no_value="0",
-               overrides=[override("P1", thresholds=COUNT_BAD_STEPS)]), 8, 4)
-    b.add(stat("Open service requests", [target(f"sum({sel(M.SUPPORT_REQUESTS_OPEN)})", "open",
-                                                instant=True)],
-               description="Open minor service requests (delivery due by the configured support terms).",
-               unit="none", decimals=0,
-               thresholds=NEUTRAL_STEPS, no_value="0"), 4, 4)
-    b.add(stat("Overdue deadlines", [target(
-        f"count({' or '.join(f'{sel(m)} < time()' for m in [*INCIDENT_DUE.values(), REQUEST_DUE])}) or vector(0)",
-        "overdue", instant=True)],
-        description="Response, communication, resolution and delivery deadlines already past.",
-        unit="none", decimals=0, thresholds=COUNT_BAD_STEPS), 4, 4)
-    b.add(stat("Next deadline in", [target(f"min({ALL_DUE}) - time()", "next", instant=True)],
-               description="Time to the earliest open deadline; negative: overdue.", unit="s",
-               thresholds=DUE_STEPS, no_value="none open"), 4, 4)
-    b.add(stat("Breaches in range", [target(
-        f"round(sum(increase({sel(M.SUPPORT_BREACHES)}[$__range]))) or vector(0)", "breaches",
-        instant=True)],
-        description="Support deadlines missed in the dashboard's time range.", unit="none", decimals=0,
-        thresholds=COUNT_BAD_STEPS), 4, 4)
+    b.add(
+        stat(
+            "Open incidents",
+            [target(f"sum by (priority) ({sel(M.SUPPORT_OPEN)})", "{{priority}}", instant=True)],
+            description="Open support incidents by priority, filed through the API or detected from probes "
+            "(detected ones have no deadlines: the vendor answers what was filed).",
+            unit="none",
+            decimals=0,
+            thresholds=COUNT_WARN_STEPS,
+            text_mode="value_and_name",
+            no_value="0",
+            overrides=[override("P1", thresholds=COUNT_BAD_STEPS)],
+        ),
+        8,
+        4,
+    )
+    b.add(
+        stat(
+            "Open service requests",
+            [target(f"sum({sel(M.SUPPORT_REQUESTS_OPEN)})", "open", instant=True)],
+            description="Open minor service requests (delivery due by the configured support terms).",
+            unit="none",
+            decimals=0,
+            thresholds=NEUTRAL_STEPS,
+            no_value="0",
+        ),
+        4,
+        4,
+    )
+    past_due = " or ".join(f"{sel(m)} < time()" for m in [*INCIDENT_DUE.values(), REQUEST_DUE])
+    b.add(
+        stat(
+            "Overdue deadlines",
+            [
+                target(
+                    f"count({past_due}) or vector(0)",
+                    "overdue",
+                    instant=True,
+                )
+            ],
+            description="Response, communication, resolution and delivery deadlines already past.",
+            unit="none",
+            decimals=0,
+            thresholds=COUNT_BAD_STEPS,
+        ),
+        4,
+        4,
+    )
+    b.add(
+        stat(
+            "Next deadline in",
+            [target(f"min({ALL_DUE}) - time()", "next", instant=True)],
+            description="Time to the earliest open deadline; negative: overdue.",
+            unit="s",
+            thresholds=DUE_STEPS,
+            no_value="none open",
+        ),
+        4,
+        4,
+    )
+    b.add(
+        stat(
+            "Breaches in range",
+            [
+                target(
+                    f"round(sum(increase({sel(M.SUPPORT_BREACHES)}[$__range]))) or vector(0)", "breaches", instant=True
+                )
+            ],
+            description="Support deadlines missed in the dashboard's time range.",
+            unit="none",
+            decimals=0,
+            thresholds=COUNT_BAD_STEPS,
+        ),
+        4,
+        4,
+    )
 
     b.row("Deadlines")
     labels = "tenant, incident, priority"
-    b.add(table(
-        "Incident deadlines",
-        [("tenant", "Tenant"), ("incident", "Incident"), ("priority", "Priority")],
-        [
-            *(Column(f"{name.capitalize()} due in", f"{by(labels, metric)} - time()", "s", 0, DUE_STEPS)
-              for name, metric in INCIDENT_DUE.items()),
-            Column("Next due at", f"min by ({labels}) ({' or '.join(sel(m) for m in INCIDENT_DUE.values())}) * 1000",
-                   "dateTimeAsIso", cell="auto"),
-        ],
-        description="Open incidents and the time left to each deadline (negative: overdue; blank: none, e.g. "
-                    "response already given or no resolution target). The deadlines follow the support terms "
-                    "in the exporter's config (`sla-exporter deadlines` prints them). Earliest deadline first.",
-        sort_by="Next due at",
-        key_overrides=[override("Tenant", links=CELL_TENANT_LINK),
-                       override("Priority", mappings=PRIORITY, cell={"type": "color-text"})],
-    ), 24, 10)
-    b.add(table(
-        "Service requests",
-        [("tenant", "Tenant"), ("request", "Request")],
-        [
-            Column("Delivery due in", f"{by('tenant, request', REQUEST_DUE)} - time()", "s", 0, DUE_STEPS),
-            Column("Delivery due at", f"{by('tenant, request', REQUEST_DUE)} * 1000", "dateTimeAsIso", cell="auto"),
-        ],
-        description="Open minor service requests and their delivery deadline under the configured support terms.",
-        sort_by="Delivery due in",
-        key_overrides=[override("Tenant", links=CELL_TENANT_LINK)],
-    ), 12, 8)
-    b.add(bargauge("Open incidents by tenant", [
-        target(f"sum by (tenant, priority, source) ({sel(M.SUPPORT_OPEN)}) > 0",
-               "{{tenant}} {{priority}} {{source}}", instant=True)],
-        description="Open incidents per tenant, priority and source: filed through the API (deadlines run) "
-                    "or detected from probes (no deadlines until filed).", unit="none", decimals=0, min=0,
-        thresholds=COUNT_WARN_STEPS, links=SERIES_TENANT_LINK), 12, 8)
+    b.add(
+        table(
+            "Incident deadlines",
+            [("tenant", "Tenant"), ("incident", "Incident"), ("priority", "Priority")],
+            [
+                *(
+                    Column(f"{name.capitalize()} due in", f"{by(labels, metric)} - time()", "s", 0, DUE_STEPS)
+                    for name, metric in INCIDENT_DUE.items()
+                ),
+                Column(
+                    "Next due at",
+                    f"min by ({labels}) ({' or '.join(sel(m) for m in INCIDENT_DUE.values())}) * 1000",
+                    "dateTimeAsIso",
+                    cell="auto",
+                ),
+            ],
+            description="Open incidents and the time left to each deadline (negative: overdue; blank: none, e.g. "
+            "response already given or no resolution target). The deadlines follow the support terms "
+            "in the exporter's config (`sla-exporter deadlines` prints them). Earliest deadline first.",
+            sort_by="Next due at",
+            key_overrides=[
+                override("Tenant", links=CELL_TENANT_LINK),
+                override("Priority", mappings=PRIORITY, cell={"type": "color-text"}),
+            ],
+        ),
+        24,
+        10,
+    )
+    b.add(
+        table(
+            "Service requests",
+            [("tenant", "Tenant"), ("request", "Request")],
+            [
+                Column("Delivery due in", f"{by('tenant, request', REQUEST_DUE)} - time()", "s", 0, DUE_STEPS),
+                Column("Delivery due at", f"{by('tenant, request', REQUEST_DUE)} * 1000", "dateTimeAsIso", cell="auto"),
+            ],
+            description="Open minor service requests and their delivery deadline under the configured support terms.",
+            sort_by="Delivery due in",
+            key_overrides=[override("Tenant", links=CELL_TENANT_LINK)],
+        ),
+        12,
+        8,
+    )
+    b.add(
+        bargauge(
+            "Open incidents by tenant",
+            [
+                target(
+                    f"sum by (tenant, priority, source) ({sel(M.SUPPORT_OPEN)}) > 0",
+                    "{{tenant}} {{priority}} {{source}}",
+                    instant=True,
+                )
+            ],
+            description="Open incidents per tenant, priority and source: filed through the API (deadlines run) "
+            "or detected from probes (no deadlines until filed).",
+            unit="none",
+            decimals=0,
+            min=0,
+            thresholds=COUNT_WARN_STEPS,
+            links=SERIES_TENANT_LINK,
+        ),
+        12,
+        8,
+    )
 
     b.row("Breaches")
-    b.add(bargauge("Breaches by priority and target", [target(
-        f"round(sum by (priority, target) (increase({sel(M.SUPPORT_BREACHES)}[$__range]))) > 0",
-        "{{priority}} {{target}}", instant=True)],
-        description="Deadlines missed in the time range, by priority (P1-P4, service-request) and target "
-                    "(response, communication, resolution, delivery).",
-        unit="none", decimals=0, min=0, thresholds=COUNT_BAD_STEPS), 12, 8)
-    b.add(table(
-        "Breaches by tenant",
-        [("tenant", "Tenant"), ("priority", "Priority"), ("target", "Target")],
-        [Column("Breaches", f"round(sum by (tenant, priority, target) "
-                            f"(increase({sel(M.SUPPORT_BREACHES)}[$__range]))) > 0",
-                "none", 0, COUNT_BAD_STEPS)],
-        description="Deadlines missed in the time range per tenant.",
-        sort_by="Breaches", desc=True,
-        key_overrides=[override("Tenant", links=CELL_TENANT_LINK),
-                       override("Priority", mappings=PRIORITY, cell={"type": "color-text"})],
-    ), 12, 8)
-    b.add(timeseries("Open incidents", [target(f"sum by (priority) ({sel(M.SUPPORT_OPEN)})",
-                                               "{{priority}}")],
-                     description="Open incidents over time by priority (stacked).", unit="none", decimals=0,
-                     stack=True, fill=30), 12, 8)
-    b.add(timeseries("Open service requests", [target(by("tenant", M.SUPPORT_REQUESTS_OPEN, "sum"),
-                                                      "{{tenant}}")],
-                     description="Open service requests over time per tenant (stacked).", unit="none", decimals=0,
-                     stack=True, fill=30, links=SERIES_TENANT_LINK), 12, 8)
+    b.add(
+        bargauge(
+            "Breaches by priority and target",
+            [
+                target(
+                    f"round(sum by (priority, target) (increase({sel(M.SUPPORT_BREACHES)}[$__range]))) > 0",
+                    "{{priority}} {{target}}",
+                    instant=True,
+                )
+            ],
+            description="Deadlines missed in the time range, by priority (P1-P4, service-request) and target "
+            "(response, communication, resolution, delivery).",
+            unit="none",
+            decimals=0,
+            min=0,
+            thresholds=COUNT_BAD_STEPS,
+        ),
+        12,
+        8,
+    )
+    b.add(
+        table(
+            "Breaches by tenant",
+            [("tenant", "Tenant"), ("priority", "Priority"), ("target", "Target")],
+            [
+                Column(
+                    "Breaches",
+                    f"round(sum by (tenant, priority, target) (increase({sel(M.SUPPORT_BREACHES)}[$__range]))) > 0",
+                    "none",
+                    0,
+                    COUNT_BAD_STEPS,
+                )
+            ],
+            description="Deadlines missed in the time range per tenant.",
+            sort_by="Breaches",
+            desc=True,
+            key_overrides=[
+                override("Tenant", links=CELL_TENANT_LINK),
+                override("Priority", mappings=PRIORITY, cell={"type": "color-text"}),
+            ],
+        ),
+        12,
+        8,
+    )
+    b.add(
+        timeseries(
+            "Open incidents",
+            [target(f"sum by (priority) ({sel(M.SUPPORT_OPEN)})", "{{priority}}")],
+            description="Open incidents over time by priority (stacked).",
+            unit="none",
+            decimals=0,
+            stack=True,
+            fill=30,
+        ),
+        12,
+        8,
+    )
+    b.add(
+        timeseries(
+            "Open service requests",
+            [target(by("tenant", M.SUPPORT_REQUESTS_OPEN, "sum"), "{{tenant}}")],
+            description="Open service requests over time per tenant (stacked).",
+            unit="none",
+            decimals=0,
+            stack=True,
+            fill=30,
+            links=SERIES_TENANT_LINK,
+        ),
+        12,
+        8,
+    )
     return dashboard(
-        "sla-support", "SLA support",
+        "sla-support",
+        "SLA support",
         "Support incidents and service requests against the contract's deadlines: open incidents by "
         "priority, time left to each response, communication, resolution and delivery deadline, and breaches.",
-        b, multi_tenant=True, time_from="now-7d")
+        b,
+        multi_tenant=True,
+        time_from="now-7d",
+    )
 
 
 DASHBOARDS = {

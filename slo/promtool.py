@@ -21,8 +21,10 @@ from fractions import Fraction
 from slo import rules, spec
 from slo.spec import M, burn_rate, downtime_ratio, seconds
 
-HEADER = (rules.GENERATED + "# promtool unit tests; run from the repository root: "
-          "promtool test rules prometheus/tests/*.yml\n")
+HEADER = (
+    rules.GENERATED + "# promtool unit tests; run from the repository root: "
+    "promtool test rules prometheus/tests/*.yml\n"
+)
 EXPORTER = 'instance="exporter:9929", job="sla-exporter"'
 BUDGET = Fraction(1, 100)  # target 99 %: burn = downtime ratio / 0.01
 
@@ -38,8 +40,7 @@ def duration(s: int) -> str:
 
 
 def series(name: str, tenant: str, values: str) -> str:
-    return (f"      - series: '{name}{{{EXPORTER}, tenant=\"{tenant}\"}}'\n"
-            f"        values: '{values}'\n")
+    return f"      - series: '{name}{{{EXPORTER}, tenant=\"{tenant}\"}}'\n        values: '{values}'\n"
 
 
 def _group_order() -> str:
@@ -54,7 +55,9 @@ def recording_rules_test() -> str:
     longest = seconds(windows[-1])
     n = longest // 300 + 6  # 5-minute samples past the longest window
     at = duration(longest + 300)
-    out = HEADER + f"""rule_files: [../rules.yml]
+    out = (
+        HEADER
+        + f"""rule_files: [../rules.yml]
 evaluation_interval: 5m
 
 tests:
@@ -69,6 +72,7 @@ tests:
   - interval: 5m
     input_series:
 """
+    )
     rows = [
         (M.TARGET, "exporter:9929", "acme", f"0.9992x{n}"),
         (M.ELIGIBLE_TOTAL, "exporter:9929", "acme", f"0+300x{n}"),
@@ -84,15 +88,19 @@ tests:
         (M.DOWNTIME_TOTAL, "exporter:9929", "maint", f"70x{n}"),
     ]
     for metric, instance, tenant, values in rows:
-        out += (f"      - series: '{metric}{{instance=\"{instance}\", job=\"sla-exporter\", tenant=\"{tenant}\"}}'\n"
-                f"        values: '{values}'\n")
+        out += (
+            f'      - series: \'{metric}{{instance="{instance}", job="sla-exporter", tenant="{tenant}"}}\'\n'
+            f"        values: '{values}'\n"
+        )
     out += "    promql_expr_test:\n"
     for name, (acme, split) in [(downtime_ratio, ("0.1", "0.05")), (burn_rate, ("125", "5"))]:
         for w in windows:
-            out += (f"      - expr: round({name(w)}{{tenant!=\"maint\"}}, 0.001)\n"
-                    f"        eval_time: {at}\n"
-                    f"        exp_samples: [{{labels: '{{tenant=\"acme\"}}', value: {acme}}}, "
-                    f"{{labels: '{{tenant=\"split\"}}', value: {split}}}]\n")
+            out += (
+                f'      - expr: round({name(w)}{{tenant!="maint"}}, 0.001)\n'
+                f"        eval_time: {at}\n"
+                f"        exp_samples: [{{labels: '{{tenant=\"acme\"}}', value: {acme}}}, "
+                f"{{labels: '{{tenant=\"split\"}}', value: {split}}}]\n"
+            )
     out += f"""      # maint: all {2 * len(windows)} series exist, and none is >= 0 or < 0 (NaN).
       - expr: count({{__name__=~"tenant:sla_.+", tenant="maint"}})
         eval_time: {at}
@@ -136,7 +144,9 @@ def scenario(i: int) -> tuple[str, str]:
     def clear(k: int) -> bool:  # far enough from the factor for floating point
         return abs(burn(k, long_s) - factor) > factor * Fraction(1, 10**6)
 
-    while not clear(math.floor(factor * BUDGET * long_s / d)) or not clear(math.floor(factor * BUDGET * long_s / d) + 1):
+    while not clear(math.floor(factor * BUDGET * long_s / d)) or not clear(
+        math.floor(factor * BUDGET * long_s / d) + 1
+    ):
         d += 1
     rate = Fraction(d, step) / BUDGET
     assert factor < rate and (faster is None or rate < Fraction(str(faster.factor))) and d <= step, (a, d)
@@ -151,25 +161,29 @@ def scenario(i: int) -> tuple[str, str]:
         value = humanize(float(burn(k, long_s)))
         r = rules.burn_alert(a)
         description = r.description.replace("{{ $labels.tenant }}", "acme").replace("{{ $value | humanize }}", value)
-        return (f"      - alertname: {a.name}\n"
-                f"        eval_time: {t(k)}\n"
-                f"        exp_alerts:\n"
-                f"          - exp_labels: {{severity: {a.severity}, tenant: acme}}\n"
-                f"            exp_annotations:\n"
-                f"              summary: {json.dumps(r.summary.replace('{{ $labels.tenant }}', 'acme'))}\n"
-                f"              description: {json.dumps(description, ensure_ascii=False)}\n"
-                f"              runbook_url: {spec.RUNBOOK_URL}{a.name.lower()}\n")
+        return (
+            f"      - alertname: {a.name}\n"
+            f"        eval_time: {t(k)}\n"
+            f"        exp_alerts:\n"
+            f"          - exp_labels: {{severity: {a.severity}, tenant: acme}}\n"
+            f"            exp_annotations:\n"
+            f"              summary: {json.dumps(r.summary.replace('{{ $labels.tenant }}', 'acme'))}\n"
+            f"              description: {json.dumps(description, ensure_ascii=False)}\n"
+            f"              runbook_url: {spec.RUNBOOK_URL}{a.name.lower()}\n"
+        )
 
     f = rules.num(a.factor)
     comment = (
         f"  # {a.name}: {f}x over {a.long} and {a.short}. Samples every {duration(step)}, target 99 %.\n"
         f"  #   acme   up for {a.long}, then down {d} s of every {duration(step)} (burn {float(rate):.4g}"
-        + (f", below {faster.name}'s {rules.num(faster.factor)}x" if faster else "") + ").\n"
+        + (f", below {faster.name}'s {rules.num(faster.factor)}x" if faster else "")
+        + ").\n"
         f"  #          After k steps the {a.long} window holds {d}k s of downtime: burn {d}k / {long_s} / 0.01;\n"
         f"  #          k={k_fire - 1}: {float(burn(k_fire - 1, long_s)):.4g} (quiet), "
         f"k={k_fire}: {float(burn(k_fire, long_s)):.4g} (fires). Up again after k={k_stop}: quiet once the\n"
         f"  #          {a.short} window is clean, while the {a.long} window is still above {f}.\n"
-        f"  #   maint  the same hours in maintenance: both counters flat, 0 / 0 = NaN, never fires.\n")
+        f"  #   maint  the same hours in maintenance: both counters flat, 0 / 0 = NaN, never fires.\n"
+    )
     down = f"0x{n0} {d}+{d}x{k_stop - 1} {k_stop * d}x{total - n0 - k_stop - 1}"
     case = (
         f"  - name: {a.name} from the spec\n"
@@ -190,7 +204,8 @@ def scenario(i: int) -> tuple[str, str]:
         + "    promql_expr_test:\n"
         + f"      - expr: {burn_rate(a.long)} > bool {f}\n"
         + f"        eval_time: {duration((n0 + k_stop) * step + short_s)}\n"
-        + "        exp_samples: [{labels: '{tenant=\"acme\"}', value: 1}, {labels: '{tenant=\"maint\"}', value: 0}]\n")
+        + "        exp_samples: [{labels: '{tenant=\"acme\"}', value: 1}, {labels: '{tenant=\"maint\"}', value: 0}]\n"
+    )
     return case, comment
 
 
@@ -200,11 +215,13 @@ def burn_rate_test(i: int) -> str:
     would take promtool most of a minute)."""
     a = spec.BURN_ALERTS[i]
     case, comment = scenario(i)
-    return (HEADER + f"#\n# {a.name} as BURN_ALERTS in slo/spec.py defines it; the edges are computed from its\n"
-            f"# windows and factor (slo/promtool.py).\n"
-            f"rule_files: [../rules.yml, ../alerts.yml]\nevaluation_interval: {duration(step_of(a))}\n"
-            f"# Recording rules first at every evaluation, as the alerts read them.\n{_group_order()}"
-            f"\ntests:\n{comment}{case}")
+    return (
+        HEADER + f"#\n# {a.name} as BURN_ALERTS in slo/spec.py defines it; the edges are computed from its\n"
+        f"# windows and factor (slo/promtool.py).\n"
+        f"rule_files: [../rules.yml, ../alerts.yml]\nevaluation_interval: {duration(step_of(a))}\n"
+        f"# Recording rules first at every evaluation, as the alerts read them.\n{_group_order()}"
+        f"\ntests:\n{comment}{case}"
+    )
 
 
 def outputs() -> dict[str, str]:

@@ -92,8 +92,9 @@ def _comment(text: str, indent: str) -> str:
 def _wrap(text: str, prefix: str) -> list[str]:
     """Lines of at most 92 characters; a Go template action {{ ... }} is never split."""
     glued = re.sub(r"\{\{.*?\}\}", lambda m: m.group(0).replace(" ", "\0"), " ".join(text.split()))
-    lines = textwrap.wrap(glued, width=92, initial_indent=prefix, subsequent_indent=prefix,
-                          break_long_words=False, break_on_hyphens=False)
+    lines = textwrap.wrap(
+        glued, width=92, initial_indent=prefix, subsequent_indent=prefix, break_long_words=False, break_on_hyphens=False
+    )
     return [line.replace("\0", " ") for line in lines]
 
 
@@ -118,7 +119,8 @@ def _rule(r: Rule) -> str:
         f"{i}  annotations:\n"
         f"{i}    summary: {json.dumps(r.summary, ensure_ascii=False)}\n"
         f"{i}    description: >-\n{description}\n"
-        f"{i}    runbook_url: {spec.RUNBOOK_URL}{r.name.lower()}\n")
+        f"{i}    runbook_url: {spec.RUNBOOK_URL}{r.name.lower()}\n"
+    )
 
 
 def render(header: str, groups: list[Group]) -> str:
@@ -155,13 +157,21 @@ contract does.
 
 
 def recording_rules() -> list[Group]:
-    ratios = [Rule(downtime_ratio(w), f"sum by (tenant) (rate({M.DOWNTIME_TOTAL}[{w}]))\n/\n"
-                                      f"sum by (tenant) (rate({M.ELIGIBLE_TOTAL}[{w}]))")
-              for w in spec.RECORDED_WINDOWS]
-    burns = [Rule(burn_rate(w), f"{downtime_ratio(w)} / on (tenant) (1 - max by (tenant) ({M.TARGET}))")
-             for w in spec.RECORDED_WINDOWS]
+    ratios = [
+        Rule(
+            downtime_ratio(w),
+            f"sum by (tenant) (rate({M.DOWNTIME_TOTAL}[{w}]))\n/\nsum by (tenant) (rate({M.ELIGIBLE_TOTAL}[{w}]))",
+        )
+        for w in spec.RECORDED_WINDOWS
+    ]
+    burns = [
+        Rule(burn_rate(w), f"{downtime_ratio(w)} / on (tenant) (1 - max by (tenant) ({M.TARGET}))")
+        for w in spec.RECORDED_WINDOWS
+    ]
     ratios[0] = ratios[0]._replace(comment="-- downtime ratio over the window ".ljust(84, "-"))
-    burns[0] = burns[0]._replace(comment="-- burn rate: the downtime ratio in units of the error budget ".ljust(84, "-"))
+    burns[0] = burns[0]._replace(
+        comment="-- burn rate: the downtime ratio in units of the error budget ".ljust(84, "-")
+    )
     return [Group("sla-exporter.rules", ratios + burns)]
 
 
@@ -224,53 +234,69 @@ def burn_alert(a: spec.BurnAlert) -> Rule:
         consequence = f"Above {f}x the month's budget runs out before the month does."
     else:
         summary = f"{{{{ $labels.tenant }}}} is burning its error budget more than {f}x too fast"
-        consequence = (f"At {f}x, {share} % of a 30-day month's budget goes every {span(a.long)} and all of it "
-                       f"within about {all_of_it}.")
+        consequence = (
+            f"At {f}x, {share} % of a 30-day month's budget goes every {span(a.long)} and all of it "
+            f"within about {all_of_it}."
+        )
     return Rule(
         a.name,
         f"{burn_rate(a.long)} > {f}\nand\n{burn_rate(a.short)} > {f}",
         comment=f"{f}x over {a.long} = {share} % of a 30-day month's budget in {amount(a.long)} (all of it in "
-                f"~{all_of_it}). {a.why}",
-        severity=a.severity, summary=summary,
+        f"~{all_of_it}). {a.why}",
+        severity=a.severity,
+        summary=summary,
         description=f"Over the last {span(a.long)} {{{{ $labels.tenant }}}} burned its error budget at "
-                    f"{{{{ $value | humanize }}}}x the sustainable rate, and the last {span(a.short)} {verb} above "
-                    f"{f}x too. {consequence}")
+        f"{{{{ $value | humanize }}}}x the sustainable rate, and the last {span(a.short)} {verb} above "
+        f"{f}x too. {consequence}",
+    )
 
 
 def error_budget_group() -> Group:
     w1, w2 = spec.AT_RISK_WINDOWS
-    projected = [f"""(
+    projected = [
+        f"""(
   rate({M.DOWNTIME_TOTAL}[{w}])
   * on (instance, job) group_left ()
   ({M.MONTH_END} - time())
-)""" for w in (w1, w2)]
-    return Group("sla-exporter.error-budget", [burn_alert(a) for a in spec.BURN_ALERTS] + [
-        alert("SLAErrorBudgetExhausted",
-              f"{M.BUDGET_REMAINING} <= 0\nand on (instance, job, tenant)\n{M.MONTH_DOWNTIME} > 0",
-              "{{ $labels.tenant }} has used up this month's error budget",
-              "{{ $labels.tenant }} has {{ $value | humanizeDuration }} of error budget left this month "
-              "(negative: overspent). The month's availability target is missed; collect the evidence for a "
-              "service-credit claim.",
-              "The month's budget is gone: the SLA for this calendar month is missed. A state, not a rate: it "
-              "holds until the month ends, so no `for:`. A tenant with a 100 % target has a zero budget; it "
-              "only counts as exhausted once it has had downtime."),
-        alert("SLAMonthlyTargetAtRisk",
-              f"({M.BUDGET_REMAINING} > 0)\n  < on (instance, job, tenant)\n{projected[0]}\n"
-              f"and on (instance, job, tenant)\n{M.BUDGET_REMAINING}\n  < on (instance, job, tenant)\n"
-              f"{projected[1]}",
-              "{{ $labels.tenant }} will miss this month's SLA at the current downtime rate",
-              f"{{{{ $labels.tenant }}}} has {{{{ $value | humanizeDuration }}}} of error budget left, less than "
-              f"the downtime that the last {span_possessive(w1)} and the last {span_possessive(w2)} downtime "
-              f"rates would each add before the month ends.",
-              f"The calendar month's SLA is at risk: the remaining budget is less than the downtime that would "
-              f"still accrue before month end at the current downtime rate. \"Current\" is the last {span(w1)} "
-              f"(reacts within the working day) AND the last {span(w2)} (a single short outage projected over "
-              f"weeks is not a trend: a 1-minute outage in an otherwise clean day projects to less than a "
-              f"99.92 % month's budget). The rate is downtime per wall second and is projected over the wall "
-              f"time left ({M.MONTH_END} - time()), maintenance included on both sides. for: "
-              f"{spec.ALERTS['SLAMonthlyTargetAtRisk'].for_} keeps a rate that just touches the line from "
-              f"opening a ticket. Already exhausted budgets are SLAErrorBudgetExhausted."),
-    ], comment=BURN_GROUP_COMMENT)
+)"""
+        for w in (w1, w2)
+    ]
+    return Group(
+        "sla-exporter.error-budget",
+        [burn_alert(a) for a in spec.BURN_ALERTS]
+        + [
+            alert(
+                "SLAErrorBudgetExhausted",
+                f"{M.BUDGET_REMAINING} <= 0\nand on (instance, job, tenant)\n{M.MONTH_DOWNTIME} > 0",
+                "{{ $labels.tenant }} has used up this month's error budget",
+                "{{ $labels.tenant }} has {{ $value | humanizeDuration }} of error budget left this month "
+                "(negative: overspent). The month's availability target is missed; collect the evidence for a "
+                "service-credit claim.",
+                "The month's budget is gone: the SLA for this calendar month is missed. A state, not a rate: it "
+                "holds until the month ends, so no `for:`. A tenant with a 100 % target has a zero budget; it "
+                "only counts as exhausted once it has had downtime.",
+            ),
+            alert(
+                "SLAMonthlyTargetAtRisk",
+                f"({M.BUDGET_REMAINING} > 0)\n  < on (instance, job, tenant)\n{projected[0]}\n"
+                f"and on (instance, job, tenant)\n{M.BUDGET_REMAINING}\n  < on (instance, job, tenant)\n"
+                f"{projected[1]}",
+                "{{ $labels.tenant }} will miss this month's SLA at the current downtime rate",
+                f"{{{{ $labels.tenant }}}} has {{{{ $value | humanizeDuration }}}} of error budget left, less than "
+                f"the downtime that the last {span_possessive(w1)} and the last {span_possessive(w2)} downtime "
+                f"rates would each add before the month ends.",
+                f"The calendar month's SLA is at risk: the remaining budget is less than the downtime that would "
+                f'still accrue before month end at the current downtime rate. "Current" is the last {span(w1)} '
+                f"(reacts within the working day) AND the last {span(w2)} (a single short outage projected over "
+                f"weeks is not a trend: a 1-minute outage in an otherwise clean day projects to less than a "
+                f"99.92 % month's budget). The rate is downtime per wall second and is projected over the wall "
+                f"time left ({M.MONTH_END} - time()), maintenance included on both sides. for: "
+                f"{spec.ALERTS['SLAMonthlyTargetAtRisk'].for_} keeps a rate that just touches the line from "
+                f"opening a ticket. Already exhausted budgets are SLAErrorBudgetExhausted.",
+            ),
+        ],
+        comment=BURN_GROUP_COMMENT,
+    )
 
 
 def for_(name: str) -> str:
@@ -281,85 +307,113 @@ def for_(name: str) -> str:
 def tenants_group() -> Group:
     def cert(name: str, days: int, extra: str) -> Rule:
         return alert(
-            name, f"{M.PROBE_CERT_EXPIRY} - time() < {days} * 86400",
+            name,
+            f"{M.PROBE_CERT_EXPIRY} - time() < {days} * 86400",
             f"TLS certificate of {{{{ $labels.tenant }}}} ({{{{ $labels.probe }}}}) expires within {days} days",
             "The certificate that probe {{ $labels.probe }} of {{ $labels.tenant }} sees expires in "
             "{{ $value | humanizeDuration }}" + extra + ".",
-            "")
+            "",
+        )
 
-    return Group("sla-exporter.tenants", [
-        alert("SLATenantDown", f"{M.UP} == 0\nunless on (instance, job, tenant)\n{M.MAINTENANCE_ACTIVE} == 1",
-              "{{ $labels.tenant }} is down",
-              f"{{{{ $labels.tenant }}}} has been down for at least {for_('SLATenantDown')} outside maintenance, "
-              f"as probed by {{{{ $labels.instance }}}}. Every second of it costs error budget.",
-              f"Says what is broken; the budget alerts decide whether it pages. for: "
-              f"{spec.ALERTS['SLATenantDown'].for_} rides out a single failed probe run at the default 30s "
-              f"interval. Not during maintenance."),
-        alert("SLAProbeFailing",
-              f"{M.PROBE_SUCCESS} == 0\nunless on (instance, job, tenant)\n{M.MAINTENANCE_ACTIVE} == 1",
-              "Probe {{ $labels.probe }} of {{ $labels.tenant }} is failing",
-              f"Probe {{{{ $labels.probe }}}} of {{{{ $labels.tenant }}}} has failed for at least "
-              f"{for_('SLAProbeFailing')} outside maintenance.",
-              f"One probe (channel or endpoint) failing while its tenant may still count as up (down_when: all, "
-              f"or below failure_threshold). {spec.ALERTS['SLAProbeFailing'].for_}: long enough to be more than "
-              f"a blip, short enough to notice a dead channel the same hour. Not during maintenance."),
-        alert("SLAProbeResultsStale",
-              f"{M.PROBE_DURATION}\nunless on (instance, job, tenant, probe)\n{M.PROBE_SUCCESS}",
-              "Probe {{ $labels.probe }} of {{ $labels.tenant }} has no fresh results",
-              f"The exporter {{{{ $labels.instance }}}} has had no fresh result of probe {{{{ $labels.probe }}}} "
-              f"of {{{{ $labels.tenant }}}} for at least {for_('SLAProbeResultsStale')}; that time counts as "
-              f"unknown, neither up nor down.",
-              f"A probe that ran before but has no result within its stale_after: the exporter is up but the "
-              f"probe does not run ({M.PROBE_DURATION} stays, {M.PROBE_SUCCESS} goes). Its time counts as "
-              f"unknown, which the SLA report cannot claim as downtime."),
-        cert("SLATLSCertificateExpiringSoon", spec.CERT_WARNING_DAYS, "")._replace(
-            comment=f"The vendor's certificate, as the https probes see it. {spec.CERT_WARNING_DAYS} days: "
-                    f"automated renewals (ACME renews 30 days ahead) have clearly failed, and there is time to "
-                    f"tell the vendor. for: {spec.ALERTS['SLATLSCertificateExpiringSoon'].for_} ignores one "
-                    f"probe landing on a backend with an old certificate."),
-        cert("SLATLSCertificateExpiryImminent", spec.CERT_CRITICAL_DAYS, " (negative: already expired)")._replace(
-            comment="The critical level. A ticket rather than a page: only the vendor can renew, nobody can fix "
-                    "it at night, and once it does expire the probes fail and the budget alerts page anyway."),
-    ])
+    return Group(
+        "sla-exporter.tenants",
+        [
+            alert(
+                "SLATenantDown",
+                f"{M.UP} == 0\nunless on (instance, job, tenant)\n{M.MAINTENANCE_ACTIVE} == 1",
+                "{{ $labels.tenant }} is down",
+                f"{{{{ $labels.tenant }}}} has been down for at least {for_('SLATenantDown')} outside maintenance, "
+                f"as probed by {{{{ $labels.instance }}}}. Every second of it costs error budget.",
+                f"Says what is broken; the budget alerts decide whether it pages. for: "
+                f"{spec.ALERTS['SLATenantDown'].for_} rides out a single failed probe run at the default 30s "
+                f"interval. Not during maintenance.",
+            ),
+            alert(
+                "SLAProbeFailing",
+                f"{M.PROBE_SUCCESS} == 0\nunless on (instance, job, tenant)\n{M.MAINTENANCE_ACTIVE} == 1",
+                "Probe {{ $labels.probe }} of {{ $labels.tenant }} is failing",
+                f"Probe {{{{ $labels.probe }}}} of {{{{ $labels.tenant }}}} has failed for at least "
+                f"{for_('SLAProbeFailing')} outside maintenance.",
+                f"One probe (channel or endpoint) failing while its tenant may still count as up (down_when: all, "
+                f"or below failure_threshold). {spec.ALERTS['SLAProbeFailing'].for_}: long enough to be more than "
+                f"a blip, short enough to notice a dead channel the same hour. Not during maintenance.",
+            ),
+            alert(
+                "SLAProbeResultsStale",
+                f"{M.PROBE_DURATION}\nunless on (instance, job, tenant, probe)\n{M.PROBE_SUCCESS}",
+                "Probe {{ $labels.probe }} of {{ $labels.tenant }} has no fresh results",
+                f"The exporter {{{{ $labels.instance }}}} has had no fresh result of probe {{{{ $labels.probe }}}} "
+                f"of {{{{ $labels.tenant }}}} for at least {for_('SLAProbeResultsStale')}; that time counts as "
+                f"unknown, neither up nor down.",
+                f"A probe that ran before but has no result within its stale_after: the exporter is up but the "
+                f"probe does not run ({M.PROBE_DURATION} stays, {M.PROBE_SUCCESS} goes). Its time counts as "
+                f"unknown, which the SLA report cannot claim as downtime.",
+            ),
+            cert("SLATLSCertificateExpiringSoon", spec.CERT_WARNING_DAYS, "")._replace(
+                comment=f"The vendor's certificate, as the https probes see it. {spec.CERT_WARNING_DAYS} days: "
+                f"automated renewals (ACME renews 30 days ahead) have clearly failed, and there is time to "
+                f"tell the vendor. for: {spec.ALERTS['SLATLSCertificateExpiringSoon'].for_} ignores one "
+                f"probe landing on a backend with an old certificate."
+            ),
+            cert("SLATLSCertificateExpiryImminent", spec.CERT_CRITICAL_DAYS, " (negative: already expired)")._replace(
+                comment="The critical level. A ticket rather than a page: only the vendor can renew, nobody can fix "
+                "it at night, and once it does expire the probes fail and the budget alerts page anyway."
+            ),
+        ],
+    )
 
 
 def exporter_group() -> Group:
     job = spec.EXPORTER_JOB
-    return Group("sla-exporter.exporter", [
-        alert("SLAExporterDown",
-              f'up{{job="{job}"}} == 0\nor\n(up == 0 and on (instance, job) '
-              f"max_over_time({M.BUILD_INFO}[{spec.EXPORTER_SEEN_WITHIN}]))",
-              "sla-exporter {{ $labels.instance }} is down",
-              f"Prometheus has failed to scrape {{{{ $labels.instance }}}} (job {{{{ $labels.job }}}}) for at "
-              f"least {for_('SLAExporterDown')}. Its SLA alerts cannot fire meanwhile, and if the exporter "
-              f"itself is down, the gap counts as unknown in the SLA figures.",
-              f'The scrape fails. job="{job}" is the documented default job name; any other job counts too '
-              f"once it has exposed {M.BUILD_INFO} within the last {span(spec.EXPORTER_SEEN_WITHIN)}, so a "
-              f"differently named job needs no edit here unless it has never been up. "
-              f"{spec.ALERTS['SLAExporterDown'].for_}: longer than a restart or a reload."),
-        alert("SLAExporterMetricsAbsent", f"absent({M.BUILD_INFO})",
-              "Prometheus has no sla-exporter metrics",
-              f"No {M.BUILD_INFO} series has been scraped for at least {for_('SLAExporterMetricsAbsent')}: no "
-              f"sla-exporter target is being scraped, so none of the SLA alerts can fire.",
-              "No exporter metrics at all, as when the scrape job or its target is gone from the Prometheus "
-              "config or service discovery (then there is no `up` series to fail)."),
-        alert("SLAExporterConfigReloadFailed", f"{M.RELOAD_OK} == 0",
-              "sla-exporter {{ $labels.instance }} refused its new config",
-              f"The last config reload of {{{{ $labels.instance }}}} failed at least "
-              f"{for_('SLAExporterConfigReloadFailed')} ago; it keeps running the previous config.",
-              f"A refused reload keeps the previous config running; the edit that was meant to take effect did "
-              f"not. {spec.ALERTS['SLAExporterConfigReloadFailed'].for_} leaves time to fix a typo before "
-              f"anyone is told."),
-        alert("SLAExporterStoreNotWritable", f"{M.STORE_WRITABLE} == 0",
-              "sla-exporter {{ $labels.instance }} cannot write its store",
-              f"Writes to the SQLite store of {{{{ $labels.instance }}}} have failed for at least "
-              f"{for_('SLAExporterStoreNotWritable')}. History is kept in memory until they succeed; a restart "
-              f"or crash meanwhile loses it.",
-              f"The store (SQLite) refuses writes: disk full, read-only or gone. Probing goes on and history "
-              f"waits in memory, so nothing is lost yet — unless the exporter stops or crashes before writes "
-              f"succeed again. {spec.ALERTS['SLAExporterStoreNotWritable'].for_}: longer than a brief lock or "
-              f"a backup."),
-    ])
+    return Group(
+        "sla-exporter.exporter",
+        [
+            alert(
+                "SLAExporterDown",
+                f'up{{job="{job}"}} == 0\nor\n(up == 0 and on (instance, job) '
+                f"max_over_time({M.BUILD_INFO}[{spec.EXPORTER_SEEN_WITHIN}]))",
+                "sla-exporter {{ $labels.instance }} is down",
+                f"Prometheus has failed to scrape {{{{ $labels.instance }}}} (job {{{{ $labels.job }}}}) for at "
+                f"least {for_('SLAExporterDown')}. Its SLA alerts cannot fire meanwhile, and if the exporter "
+                f"itself is down, the gap counts as unknown in the SLA figures.",
+                f'The scrape fails. job="{job}" is the documented default job name; any other job counts too '
+                f"once it has exposed {M.BUILD_INFO} within the last {span(spec.EXPORTER_SEEN_WITHIN)}, so a "
+                f"differently named job needs no edit here unless it has never been up. "
+                f"{spec.ALERTS['SLAExporterDown'].for_}: longer than a restart or a reload.",
+            ),
+            alert(
+                "SLAExporterMetricsAbsent",
+                f"absent({M.BUILD_INFO})",
+                "Prometheus has no sla-exporter metrics",
+                f"No {M.BUILD_INFO} series has been scraped for at least {for_('SLAExporterMetricsAbsent')}: no "
+                f"sla-exporter target is being scraped, so none of the SLA alerts can fire.",
+                "No exporter metrics at all, as when the scrape job or its target is gone from the Prometheus "
+                "config or service discovery (then there is no `up` series to fail).",
+            ),
+            alert(
+                "SLAExporterConfigReloadFailed",
+                f"{M.RELOAD_OK} == 0",
+                "sla-exporter {{ $labels.instance }} refused its new config",
+                f"The last config reload of {{{{ $labels.instance }}}} failed at least "
+                f"{for_('SLAExporterConfigReloadFailed')} ago; it keeps running the previous config.",
+                f"A refused reload keeps the previous config running; the edit that was meant to take effect did "
+                f"not. {spec.ALERTS['SLAExporterConfigReloadFailed'].for_} leaves time to fix a typo before "
+                f"anyone is told.",
+            ),
+            alert(
+                "SLAExporterStoreNotWritable",
+                f"{M.STORE_WRITABLE} == 0",
+                "sla-exporter {{ $labels.instance }} cannot write its store",
+                f"Writes to the SQLite store of {{{{ $labels.instance }}}} have failed for at least "
+                f"{for_('SLAExporterStoreNotWritable')}. History is kept in memory until they succeed; a restart "
+                f"or crash meanwhile loses it.",
+                f"The store (SQLite) refuses writes: disk full, read-only or gone. Probing goes on and history "
+                f"waits in memory, so nothing is lost yet — unless the exporter stops or crashes before writes "
+                f"succeed again. {spec.ALERTS['SLAExporterStoreNotWritable'].for_}: longer than a brief lock or "
+                f"a backup.",
+            ),
+        ],
+    )
 
 
 # Each deadline metric and the `target` label SLASupportDeadlineOverdue gives it.
@@ -373,38 +427,49 @@ DEADLINES = {
 
 def support_group() -> Group:
     lead, lookback = spec.P1_RESPONSE_LEAD, spec.BREACH_LOOKBACK
-    overdue = "\nor\n".join(f'label_replace(time() - {metric} > 0, "target", "{target}", "", "")'
-                            for target, metric in DEADLINES.items())
-    return Group("sla-exporter.support", [
-        alert("SLASupportP1ResponseDueSoon",
-              f'({M.SUPPORT_RESPONSE_DUE}{{priority="P1"}} - time()) < {seconds(lead)} > 0',
-              f"P1 incident {{{{ $labels.incident }}}} of {{{{ $labels.tenant }}}}: vendor response due within "
-              f"{amount(lead)}",
-              "The vendor's initial response to P1 incident {{ $labels.incident }} of {{ $labels.tenant }} is due "
-              "in {{ $value | humanizeDuration }} and has not been recorded.",
-              f"Pages {amount(lead)} before the vendor's P1 initial response is due (the configured terms), "
-              f"while escalating can still make a difference. No `for:` — it would eat into the "
-              f"{amount(lead)}. Past the deadline it is SLASupportDeadlineOverdue."),
-        alert("SLASupportDeadlineOverdue", overdue,
-              "{{ $labels.tenant }}: vendor {{ $labels.target }} deadline passed",
-              "The vendor's {{ $labels.target }} deadline for {{ if $labels.incident }}{{ $labels.priority }} "
-              "incident {{ $labels.incident }}{{ else }}service request {{ $labels.request }}{{ end }} of "
-              "{{ $labels.tenant }} passed {{ $value | humanizeDuration }} ago.",
-              f"An open incident or service request whose deadline has passed without the vendor meeting it: "
-              f"chase the vendor. `target` names the deadline ({', '.join(DEADLINES)}). Fires the moment it "
-              f"passes."),
-        alert("SLASupportDeadlineBreached",
-              f"increase({M.SUPPORT_BREACHES}[{lookback}]) > 0\nor\n(\n"
-              f"  ({M.SUPPORT_BREACHES} > 0 unless {M.SUPPORT_BREACHES} offset {lookback})\n"
-              f"  and on (instance, job)\n  ({M.BUILD_INFO} offset {lookback})\n)",
-              "{{ $labels.tenant }}: vendor missed a {{ $labels.priority }} {{ $labels.target }} deadline",
-              f'The vendor missed {{{{ $value | printf "%.0f" }}}} {{{{ $labels.priority }}}} '
-              f"{{{{ $labels.target }}}} deadline(s) of {{{{ $labels.tenant }}}} within the last {span(lookback)}.",
-              f"A support deadline was missed within the last {span(lookback)} ({M.SUPPORT_BREACHES} went up). "
-              f"increase() cannot see the first breach of a new label set (a series that appears at 1), so a "
-              f"breach series that is new since {amount(lookback)} ago counts too, but only if the exporter was "
-              f"already scraped then (not on a fresh Prometheus)."),
-    ])
+    overdue = "\nor\n".join(
+        f'label_replace(time() - {metric} > 0, "target", "{target}", "", "")' for target, metric in DEADLINES.items()
+    )
+    return Group(
+        "sla-exporter.support",
+        [
+            alert(
+                "SLASupportP1ResponseDueSoon",
+                f'({M.SUPPORT_RESPONSE_DUE}{{priority="P1"}} - time()) < {seconds(lead)} > 0',
+                f"P1 incident {{{{ $labels.incident }}}} of {{{{ $labels.tenant }}}}: vendor response due within "
+                f"{amount(lead)}",
+                "The vendor's initial response to P1 incident {{ $labels.incident }} of {{ $labels.tenant }} is due "
+                "in {{ $value | humanizeDuration }} and has not been recorded.",
+                f"Pages {amount(lead)} before the vendor's P1 initial response is due (the configured terms), "
+                f"while escalating can still make a difference. No `for:` — it would eat into the "
+                f"{amount(lead)}. Past the deadline it is SLASupportDeadlineOverdue.",
+            ),
+            alert(
+                "SLASupportDeadlineOverdue",
+                overdue,
+                "{{ $labels.tenant }}: vendor {{ $labels.target }} deadline passed",
+                "The vendor's {{ $labels.target }} deadline for {{ if $labels.incident }}{{ $labels.priority }} "
+                "incident {{ $labels.incident }}{{ else }}service request {{ $labels.request }}{{ end }} of "
+                "{{ $labels.tenant }} passed {{ $value | humanizeDuration }} ago.",
+                f"An open incident or service request whose deadline has passed without the vendor meeting it: "
+                f"chase the vendor. `target` names the deadline ({', '.join(DEADLINES)}). Fires the moment it "
+                f"passes.",
+            ),
+            alert(
+                "SLASupportDeadlineBreached",
+                f"increase({M.SUPPORT_BREACHES}[{lookback}]) > 0\nor\n(\n"
+                f"  ({M.SUPPORT_BREACHES} > 0 unless {M.SUPPORT_BREACHES} offset {lookback})\n"
+                f"  and on (instance, job)\n  ({M.BUILD_INFO} offset {lookback})\n)",
+                "{{ $labels.tenant }}: vendor missed a {{ $labels.priority }} {{ $labels.target }} deadline",
+                f'The vendor missed {{{{ $value | printf "%.0f" }}}} {{{{ $labels.priority }}}} '
+                f"{{{{ $labels.target }}}} deadline(s) of {{{{ $labels.tenant }}}} within the last {span(lookback)}.",
+                f"A support deadline was missed within the last {span(lookback)} ({M.SUPPORT_BREACHES} went up). "
+                f"increase() cannot see the first breach of a new label set (a series that appears at 1), so a "
+                f"breach series that is new since {amount(lookback)} ago counts too, but only if the exporter was "
+                f"already scraped then (not on a fresh Prometheus).",
+            ),
+        ],
+    )
 
 
 def alert_groups() -> list[Group]:

@@ -29,8 +29,8 @@ How to change...
   with the first `from` None (below everything). Availability is never coloured against a
   fixed figure (tenants have different targets): the colour sits on the tenant's margin
   (sla_margin_ratio = availability - its own target). MARGIN_COLOURS is red below 0
-  (target missed), orange for a small margin, green from MARGIN_COMFORTABLE. Margins are ratios: 0.0002 is 0.02 percentage points, about 8.6
-  minutes of a 30-day month.
+  (target missed), orange for a small margin, green from MARGIN_COMFORTABLE. Margins are
+  ratios: 0.0002 is 0.02 percentage points, about 8.6 minutes of a 30-day month.
 
 Durations are Prometheus durations ("5m", "1h", "1d"): the names of recorded series contain them.
 """
@@ -48,8 +48,7 @@ from exporter import metrics
 
 # Every metric the exporter emits, by its constant in exporter/metrics.py: M.AVAILABILITY is
 # "sla_availability_ratio". Series that the exporter does not emit are spelled below.
-M = SimpleNamespace(**{key: value.name for key, value in vars(metrics).items()
-                       if isinstance(value, metrics.Metric)})
+M = SimpleNamespace(**{key: value.name for key, value in vars(metrics).items() if isinstance(value, metrics.Metric)})
 LABELS = {m.name: m.labels for m in metrics.ALL}
 EXPORTER_JOB = "sla-exporter"  # the documented scrape job name (alerts.yml, SLAExporterDown)
 
@@ -79,14 +78,31 @@ class BurnAlert(NamedTuple):
 # Google SRE Workbook, "Alerting on SLOs", table 5-8; fastest first. No `for:`: the short
 # window already debounces.
 BURN_ALERTS = (
-    BurnAlert("SLAErrorBudgetBurnFast", "page", long="1h", short="5m", factor=14.4,
-              why="Every real outage pages."),
-    BurnAlert("SLAErrorBudgetBurnMedium", "page", long="6h", short="30m", factor=6,
-              why="Intermittent failures or a partial outage that never reaches the fast threshold."),
-    BurnAlert("SLAErrorBudgetBurnSlow", "ticket", long="1d", short="2h", factor=3,
-              why="No emergency, but the month will be missed unless someone raises it with the vendor."),
-    BurnAlert("SLAErrorBudgetBurnChronic", "ticket", long="3d", short="6h", factor=1,
-              why="On course to spend exactly the whole budget, with no margin left for the next real outage."),
+    BurnAlert("SLAErrorBudgetBurnFast", "page", long="1h", short="5m", factor=14.4, why="Every real outage pages."),
+    BurnAlert(
+        "SLAErrorBudgetBurnMedium",
+        "page",
+        long="6h",
+        short="30m",
+        factor=6,
+        why="Intermittent failures or a partial outage that never reaches the fast threshold.",
+    ),
+    BurnAlert(
+        "SLAErrorBudgetBurnSlow",
+        "ticket",
+        long="1d",
+        short="2h",
+        factor=3,
+        why="No emergency, but the month will be missed unless someone raises it with the vendor.",
+    ),
+    BurnAlert(
+        "SLAErrorBudgetBurnChronic",
+        "ticket",
+        long="3d",
+        short="6h",
+        factor=1,
+        why="On course to spend exactly the whole budget, with no margin left for the next real outage.",
+    ),
 )
 
 # Recorded whatever the alerts use: other tools (dashboards, reports) read these names.
@@ -140,8 +156,7 @@ MARGIN_COLOURS = ((None, "red"), (0, "orange"), (MARGIN_COMFORTABLE, "green"))
 BUDGET_LEFT_COLOURS = ((None, "red"), (0, "orange"), (0.25, "green"))  # share of the month's budget left
 # Burn rate: orange from 1 (spends the whole budget by month end), red from the lowest factor
 # that pages.
-BURN_COLOURS = ((None, "green"), (1, "orange"),
-                (min(a.factor for a in BURN_ALERTS if a.severity == "page"), "red"))
+BURN_COLOURS = ((None, "green"), (1, "orange"), (min(a.factor for a in BURN_ALERTS if a.severity == "page"), "red"))
 DEADLINE_SOON = 3600  # seconds: an open support deadline closer than this is orange
 DEADLINE_COLOURS = ((None, "red"), (0, "orange"), (DEADLINE_SOON, "green"))  # time left; < 0 overdue
 CERT_COLOURS = ((None, "red"), (CERT_CRITICAL_DAYS * 86400, "orange"), (CERT_WARNING_DAYS * 86400, "green"))
@@ -161,9 +176,9 @@ def seconds(duration: str) -> int:
 
 
 # Every recorded window, shortest first: the pinned ones and any an alert uses.
-RECORDED_WINDOWS = tuple(sorted(
-    {*PINNED_WINDOWS, *(w for a in BURN_ALERTS for w in (a.long, a.short)), *AT_RISK_WINDOWS},
-    key=seconds))
+RECORDED_WINDOWS = tuple(
+    sorted({*PINNED_WINDOWS, *(w for a in BURN_ALERTS for w in (a.long, a.short)), *AT_RISK_WINDOWS}, key=seconds)
+)
 DASHBOARD_BURN_WINDOWS = tuple(sorted({a.long for a in BURN_ALERTS}, key=seconds))  # 1h 6h 1d 3d
 PROJECTION_WINDOW = AT_RISK_WINDOWS[0]  # the dashboards' "at this pace" projection
 
@@ -187,11 +202,11 @@ def _check() -> None:
         assert severity(name) in SEVERITIES, name
     for a in BURN_ALERTS:
         assert seconds(a.short) < seconds(a.long) and a.factor > 0, a
-    assert [a.factor for a in BURN_ALERTS] == sorted((a.factor for a in BURN_ALERTS), reverse=True), \
+    assert [a.factor for a in BURN_ALERTS] == sorted((a.factor for a in BURN_ALERTS), reverse=True), (
         "BURN_ALERTS go fastest first"
+    )
     for colours in (MARGIN_COLOURS, BUDGET_LEFT_COLOURS, BURN_COLOURS, DEADLINE_COLOURS, CERT_COLOURS):
-        assert colours[0][0] is None and all(
-            a < b for (a, _), (b, _) in itertools.pairwise(colours[1:])), colours
+        assert colours[0][0] is None and all(a < b for (a, _), (b, _) in itertools.pairwise(colours[1:])), colours
     for a in ALERTS.values():
         if a.for_ is not None:
             seconds(a.for_)

@@ -95,16 +95,31 @@ class Exporter:
         self.port = free_port()
         with open(self.log, "a") as log:  # the child has its own copy of the descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "exporter", "run", "--config.file", str(self.config),
-                 "--storage.path", str(self.db), "--web.listen-address", f"127.0.0.1:{self.port}", *self.extra_args],
-                stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, **(env or {})}, **popen,
+                [
+                    sys.executable,
+                    "-m",
+                    "exporter",
+                    "run",
+                    "--config.file",
+                    str(self.config),
+                    "--storage.path",
+                    str(self.db),
+                    "--web.listen-address",
+                    f"127.0.0.1:{self.port}",
+                    *self.extra_args,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                env={**os.environ, **(env or {})},
+                **popen,
             )
         self.wait_for(ready or (lambda: self.get("/-/ready")[0] == 200), what="ready")
 
     def get(self, path, method="GET", body=None, headers=None):
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method, data=data,
-                                         headers=headers or {})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", method=method, data=data, headers=headers or {}
+        )
         try:
             with urllib.request.urlopen(request, timeout=5) as r:
                 return r.status, r.read().decode()
@@ -116,8 +131,11 @@ class Exporter:
     def metrics(self):
         code, text = self.get("/metrics")
         assert code == 200
-        return {(s.name, tuple(sorted(s.labels.items()))): s.value
-                for f in text_string_to_metric_families(text) for s in f.samples}
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+        }
 
     def value(self, name, **labels):
         return self.metrics().get((name, tuple(sorted(labels.items()))))

@@ -279,7 +279,11 @@ def probe_pieces(observations: list[tuple[int, bool]], stale_after: int, thresho
     i = 0
     while i < n:
         j = i  # extend the run while the result is the same and the gap is at most S
-        while j + 1 < n and observations[j + 1][1] == observations[i][1] and observations[j + 1][0] - observations[j][0] <= stale_after:
+        while (
+            j + 1 < n
+            and observations[j + 1][1] == observations[i][1]
+            and observations[j + 1][0] - observations[j][0] <= stale_after
+        ):
             j += 1
         failed = not observations[i][1]
         state = "down" if failed and (j - i + 1) >= threshold else "up"
@@ -378,8 +382,9 @@ def tenant_figures(tenant: TenantRules, history: History, m0: int, m1: int, unti
     }
 
 
-def report(rules: Rules, history: History, year: int, month: int, tenants: list[str] | None = None,
-           now_ms: int | None = None) -> dict:
+def report(
+    rules: Rules, history: History, year: int, month: int, tenants: list[str] | None = None, now_ms: int | None = None
+) -> dict:
     """The month's figures for ``tenants`` (default all), complete or at ``now_ms``."""
     m0, m1 = month_bounds_ms(year, month, rules.timezone)
     if now_ms is None or now_ms >= m1:

@@ -62,8 +62,11 @@ def test_every_import_points_down(path):
 
 
 def test_relative_imports_are_not_used():
-    relative = [str(p.relative_to(ROOT)) for p in MODULES
-                if any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(ast.parse(p.read_text())))]
+    relative = [
+        str(p.relative_to(ROOT))
+        for p in MODULES
+        if any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(ast.parse(p.read_text())))
+    ]
     assert relative == []
 
 

@@ -14,26 +14,58 @@ STATE = StateIntervals(up=[(0, 150), (250, 500), (600, 1000)], down=[(150, 250)]
     [
         pytest.param(
             None,
-            dict(eligible=900, maintenance=100, downtime=50, unknown=100, availability=750 / 800, met=True,
-                 error_budget=90, error_budget_remaining=40),
+            dict(
+                eligible=900,
+                maintenance=100,
+                downtime=50,
+                unknown=100,
+                availability=750 / 800,
+                met=True,
+                error_budget=90,
+                error_budget_remaining=40,
+            ),
             id="whole-month: downtime inside maintenance not counted, unknown neither up nor down",
         ),
         pytest.param(
             300,
-            dict(eligible=200, maintenance=100, downtime=50, unknown=0, availability=150 / 200, met=False,
-                 error_budget=90, error_budget_remaining=40),
+            dict(
+                eligible=200,
+                maintenance=100,
+                downtime=50,
+                unknown=0,
+                availability=150 / 200,
+                met=False,
+                error_budget=90,
+                error_budget_remaining=40,
+            ),
             id="month-to-date: budget still refers to the whole month",
         ),
         pytest.param(
             0,
-            dict(eligible=0, maintenance=0, downtime=0, unknown=0, availability=None, met=None,
-                 error_budget=90, error_budget_remaining=90),
+            dict(
+                eligible=0,
+                maintenance=0,
+                downtime=0,
+                unknown=0,
+                availability=None,
+                met=None,
+                error_budget=90,
+                error_budget_remaining=90,
+            ),
             id="at the month start nothing is known yet",
         ),
         pytest.param(
             5000,
-            dict(eligible=900, maintenance=100, downtime=50, unknown=100, availability=750 / 800, met=True,
-                 error_budget=90, error_budget_remaining=40),
+            dict(
+                eligible=900,
+                maintenance=100,
+                downtime=50,
+                unknown=100,
+                availability=750 / 800,
+                met=True,
+                error_budget=90,
+                error_budget_remaining=40,
+            ),
             id="now after month end is the whole month",
         ),
     ],
@@ -77,6 +109,7 @@ def test_met_is_availability_at_least_target(target, met):
 )
 def test_met_is_decided_exactly(known, downtime, target, met):
     from exporter.engine.availability import met as met_
+
     assert met_(known, downtime, target) is met
 
 
@@ -91,13 +124,19 @@ def test_met_is_decided_exactly(known, downtime, target, met):
 )
 def test_error_budget_is_exact_to_the_millisecond(target, eligible, budget):
     from exporter.engine.availability import error_budget
+
     assert error_budget(target, eligible) == budget
 
 
-@given(st.lists(st.tuples(st.integers(0, 1000), st.integers(1, 80), st.sampled_from(["up", "down", "unknown"])),
-                max_size=10),
-       st.lists(st.tuples(st.integers(0, 1000), st.integers(1, 200)), max_size=4),
-       st.integers(0, 1000), st.integers(0, 400), st.sampled_from(["up", "down", "unknown"]))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 1000), st.integers(1, 80), st.sampled_from(["up", "down", "unknown"])), max_size=10
+    ),
+    st.lists(st.tuples(st.integers(0, 1000), st.integers(1, 200)), max_size=4),
+    st.integers(0, 1000),
+    st.integers(0, 400),
+    st.sampled_from(["up", "down", "unknown"]),
+)
 def test_extend_equals_the_full_computation(stretches, windows, hi, more, last):
     """Figures up to hi, carried on to hi + more in state `last`, are the figures of the
     whole period computed at once."""

@@ -56,7 +56,8 @@ def test_kill_9_many_times(tmp_path):
     target = Target()
     probes = "\n".join(
         f'      - {{name: {name}{i}, url: "{target.url}/{name}", interval: 1s, timeout: 1s}}'
-        for name in ("up", "down", "flap") for i in range(4)
+        for name in ("up", "down", "flap")
+        for i in range(4)
     )
     text = f"tenants:\n  - name: acme\n    probes:\n{probes}\n  - name: beta\n    probes:\n{probes}\n"
     e = Exporter(tmp_path, text)

@@ -21,19 +21,39 @@ def cfg(tmp_path):
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["--priority", "P1", "--opened", "2026-12-24T23:30"],
-         {"initial_response_due": "2026-12-25T00:30:00+02:00", "next_communication_interval_seconds": 3600,
-          "resolution_due": "2026-12-25T03:30:00+02:00"}),
-        (["--priority", "P2", "--opened", "2026-10-25T02:30+03:00"],  # 4 h across the DST change
-         {"initial_response_due": "2026-10-25T05:30:00+02:00", "next_communication_interval_seconds": 21600,
-          "resolution_due": None}),
+        (
+            ["--priority", "P1", "--opened", "2026-12-24T23:30"],
+            {
+                "initial_response_due": "2026-12-25T00:30:00+02:00",
+                "next_communication_interval_seconds": 3600,
+                "resolution_due": "2026-12-25T03:30:00+02:00",
+            },
+        ),
+        (
+            ["--priority", "P2", "--opened", "2026-10-25T02:30+03:00"],  # 4 h across the DST change
+            {
+                "initial_response_due": "2026-10-25T05:30:00+02:00",
+                "next_communication_interval_seconds": 21600,
+                "resolution_due": None,
+            },
+        ),
         # Thu 16:00-16:30, Midsummer Eve off, Mon 08:00-16:00.
-        (["--priority", "p3", "--defect", "--opened", "2026-06-18T16:00+03:00", "--tenant", "test"],
-         {"initial_response_due": "2026-06-22T16:00:00+03:00", "next_communication_interval_seconds": 306000,
-          "resolution_due": None}),
-        (["--priority", "P4", "--opened", "2026-04-02T12:00Z"],
-         {"initial_response_due": "2026-04-08T15:00:00+03:00", "next_communication_interval_seconds": 153000,
-          "resolution_due": None}),
+        (
+            ["--priority", "p3", "--defect", "--opened", "2026-06-18T16:00+03:00", "--tenant", "test"],
+            {
+                "initial_response_due": "2026-06-22T16:00:00+03:00",
+                "next_communication_interval_seconds": 306000,
+                "resolution_due": None,
+            },
+        ),
+        (
+            ["--priority", "P4", "--opened", "2026-04-02T12:00Z"],
+            {
+                "initial_response_due": "2026-04-08T15:00:00+03:00",
+                "next_communication_interval_seconds": 153000,
+                "resolution_due": None,
+            },
+        ),
         (["--service-request", "--opened", "2026-12-23T14:00+02:00"], {"delivery_due": "2026-12-30T14:00:00+02:00"}),
     ],
 )
@@ -56,9 +76,12 @@ def test_deadlines_text(cfg, capsys):
 @pytest.mark.parametrize(
     "args, code, message",
     [
-        (["--priority", "P1", "--tenant", "test", "--opened", "2026-11-27T15:00"], 1,
-         "P1 is for production tenants only: the terms allow P1 and P2 incidents only for production tenants, "
-         "and tenant 'test' is non-production"),
+        (
+            ["--priority", "P1", "--tenant", "test", "--opened", "2026-11-27T15:00"],
+            1,
+            "P1 is for production tenants only: the terms allow P1 and P2 incidents only for production tenants, "
+            "and tenant 'test' is non-production",
+        ),
         (["--priority", "P8", "--opened", "2026-11-27T15:00"], 1, "unknown priority 'P8'"),
         (["--priority", "P1", "--tenant", "nobody", "--opened", "2026-11-27T15:00"], 1, "unknown tenant 'nobody'"),
         (["--priority", "P1", "--opened", "soon"], 2, "expected an ISO 8601 time"),

@@ -71,9 +71,24 @@ def test_month_report_json_matches_the_hand_worked_figures(month):
         "error_budget_remaining_seconds": -2091.84,
     }
     assert acme["outages"] == [
-        {"start": "2026-10-05T10:00:00+03:00", "end": "2026-10-05T10:10:00+03:00", "seconds": 600, "counted_seconds": 600},
-        {"start": "2026-10-11T03:30:00+03:00", "end": "2026-10-11T04:30:00+03:00", "seconds": 3600, "counted_seconds": 1800},
-        {"start": "2026-10-25T03:30:00+03:00", "end": "2026-10-25T03:30:00+02:00", "seconds": 3600, "counted_seconds": 1800},
+        {
+            "start": "2026-10-05T10:00:00+03:00",
+            "end": "2026-10-05T10:10:00+03:00",
+            "seconds": 600,
+            "counted_seconds": 600,
+        },
+        {
+            "start": "2026-10-11T03:30:00+03:00",
+            "end": "2026-10-11T04:30:00+03:00",
+            "seconds": 3600,
+            "counted_seconds": 1800,
+        },
+        {
+            "start": "2026-10-25T03:30:00+03:00",
+            "end": "2026-10-25T03:30:00+02:00",
+            "seconds": 3600,
+            "counted_seconds": 1800,
+        },
     ]
     # beta-test: its own 90 min window on top; one probe down for an hour is not down
     # with down_when: all.
@@ -98,9 +113,7 @@ def test_a_bad_row_refuses_the_whole_file(month):
     before = report(d, db, "--format", "json").stdout
     bad = d / "bad.csv"
     bad.write_text(
-        "time,tenant,probe,success\n"
-        "2026-11-02T10:00:00Z,acme-prod,ui,1\n"
-        "2026-11-02T10:01:00Z,acme-prod,ui,maybe\n"
+        "time,tenant,probe,success\n2026-11-02T10:00:00Z,acme-prod,ui,1\n2026-11-02T10:01:00Z,acme-prod,ui,maybe\n"
     )
     out = cli("import", "--config.file", str(d / "config.yaml"), "--storage.path", db, str(bad))
     assert out.returncode == 1
@@ -116,8 +129,20 @@ def test_table_is_for_people(month):
     lines = out.stdout.splitlines()
     assert lines[0] == "Month 2026-10 in Europe/Helsinki: 2026-10-01 00:00:00 +0300 to 2026-11-01 00:00:00 +0200"
     header, row = lines[2], lines[3]
-    assert header.split() == ["TENANT", "ENVIRONMENT", "TARGET", "AVAILABILITY", "MET", "ELIGIBLE", "MAINTENANCE",
-                              "DOWNTIME", "UNKNOWN", "BUDGET", "REMAINING", "OUTAGES"]
+    assert header.split() == [
+        "TENANT",
+        "ENVIRONMENT",
+        "TARGET",
+        "AVAILABILITY",
+        "MET",
+        "ELIGIBLE",
+        "MAINTENANCE",
+        "DOWNTIME",
+        "UNKNOWN",
+        "BUDGET",
+        "REMAINING",
+        "OUTAGES",
+    ]
     for value in ["acme-prod", "99.920%", "99.840%", "NO", "732h", "13h", "1h 10m", "59m", "35m 8s", "-34m 52s"]:
         assert value in row
     # columns line up: each header starts where its column does or ends where it ends
@@ -146,8 +171,11 @@ def test_csv_report(month):
 )
 def test_cli_errors(month, args, code, message):
     d, db, _, _ = month
-    out = cli(args[0], "--config.file", str(d / "config.yaml"), "--storage.path", db, *args[1:]) if args[0] == "report" \
+    out = (
+        cli(args[0], "--config.file", str(d / "config.yaml"), "--storage.path", db, *args[1:])
+        if args[0] == "report"
         else cli(args[0], "--config.file", str(d / "config.yaml"), *args[1:])
+    )
     assert out.returncode == code
     assert message in out.stderr
     assert "Traceback" not in out.stderr
@@ -165,8 +193,23 @@ def test_windows_lists_local_and_utc(month):
     assert out.returncode == 0, out.stderr
     rows = [line.split() for line in out.stdout.splitlines()[3:]]
     # The fall-back Sunday: 2 h elapsed, 02:00 EEST to 03:00 EET on the clock.
-    assert rows == [["weekly", "all", "2026-10-25", "Sun", "02:00", "+0300", "2026-10-25", "Sun", "03:00", "+0200",
-                     "2026-10-24T23:00:00Z", "2026-10-25T01:00:00Z", "2h"]]
+    assert rows == [
+        [
+            "weekly",
+            "all",
+            "2026-10-25",
+            "Sun",
+            "02:00",
+            "+0300",
+            "2026-10-25",
+            "Sun",
+            "03:00",
+            "+0200",
+            "2026-10-24T23:00:00Z",
+            "2026-10-25T01:00:00Z",
+            "2h",
+        ]
+    ]
 
 
 def test_import_shows_progress_on_a_terminal(month, tmp_path):
@@ -182,8 +225,17 @@ def test_import_shows_progress_on_a_terminal(month, tmp_path):
         out.extend(data)
         return data
 
-    argv = [sys.executable, "-m", "exporter", "import", "--config.file", str(d / "config.yaml"),
-            "--storage.path", str(tmp_path / "tty.db"), str(d / "october.csv")]
+    argv = [
+        sys.executable,
+        "-m",
+        "exporter",
+        "import",
+        "--config.file",
+        str(d / "config.yaml"),
+        "--storage.path",
+        str(tmp_path / "tty.db"),
+        str(d / "october.csv"),
+    ]
     status = pty.spawn(argv, read)
     assert os.waitstatus_to_exitcode(status) == 0
     text = out.decode()

@@ -48,9 +48,11 @@ def registry(tmp_path_factory):
     # Sep 30 00:00-12:00, all up (in the store only: older than the previous month).
     # October: every minute; probe a fails 10 minutes on the 10th at 12:00 (600 s).
     history = {
-        ("acme", p): [(int(t * 1000), ok) for t, ok in
-                      [(t, True) for t in minute(SEP30, SEP30 + 43200)]
-                      + [(t, not (p == "a" and OCT_FAIL <= t < OCT_FAIL + 600)) for t in minute(OCT, NOV)]]
+        ("acme", p): [
+            (int(t * 1000), ok)
+            for t, ok in [(t, True) for t in minute(SEP30, SEP30 + 43200)]
+            + [(t, not (p == "a" and OCT_FAIL <= t < OCT_FAIL + 600)) for t in minute(OCT, NOV)]
+        ]
         for p in ("a", "b")
     }
     store.merge(history)
@@ -59,12 +61,24 @@ def registry(tmp_path_factory):
     for t in minute(NOV, NOW):
         for p in ("a", "b"):
             ok = not (p == "a" and t in (NOV + 7020, NOV + 7080))
-            recorder.observe("acme", p, Result(started=t, success=ok, duration=0.25, status_code=200 if ok else 503,
-                                               reason=None if ok else "status", cert_expiry=NOV + 90 * 86400))
+            recorder.observe(
+                "acme",
+                p,
+                Result(
+                    started=t,
+                    success=ok,
+                    duration=0.25,
+                    status_code=200 if ok else 503,
+                    reason=None if ok else "status",
+                    cert_expiry=NOV + 90 * 86400,
+                ),
+            )
     recorder.flush()
     ticks = itertools.count()
     reg = CollectorRegistry()
-    reg.register(SLACollector(lambda: cfg, recorder, ExporterStatus(True, NOV), lambda: NOW, lambda: next(ticks) * 0.125))
+    reg.register(
+        SLACollector(lambda: cfg, recorder, ExporterStatus(True, NOV), lambda: NOW, lambda: next(ticks) * 0.125)
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(collector_module.platform, "python_version", lambda: "3.11.0")
         yield reg
@@ -143,8 +157,9 @@ def test_cached_month_to_date_agrees_with_a_full_computation(tmp_path, seed):
     from exporter.engine.accounting import tenant_figures
 
     rng = random.Random(seed)
-    cfg = config.load_text(CONFIG.replace("probe_defaults: {interval: 60s}",
-                                          "probe_defaults: {interval: 60s, failure_threshold: 2}"))
+    cfg = config.load_text(
+        CONFIG.replace("probe_defaults: {interval: 60s}", "probe_defaults: {interval: 60s, failure_threshold: 2}")
+    )
     acme = cfg.tenants[0]
     with Store(str(tmp_path / "s.db")) as store:
         recorder = Recorder(store, cfg, since=OCT)
@@ -159,10 +174,17 @@ def test_cached_month_to_date_agrees_with_a_full_computation(tmp_path, seed):
             clock[0] = max(clock[0], min(t.values())) + rng.choice([0, 1, 20, 90])
             ms = lambda t: int(t * 1000)  # noqa: E731
             expected = tenant_figures(recorder.runs_of, acme, ms(NOV), ms(NOV + 30 * 86400), ms(clock[0]))
-            got = {name: reg.get_sample_value(name, {"tenant": "acme"}) for name in
-                   ("sla_availability_ratio", "sla_month_downtime_seconds", "sla_month_unknown_seconds",
-                    "sla_month_eligible_seconds", "sla_month_maintenance_seconds",
-                    "sla_error_budget_remaining_seconds")}
+            got = {
+                name: reg.get_sample_value(name, {"tenant": "acme"})
+                for name in (
+                    "sla_availability_ratio",
+                    "sla_month_downtime_seconds",
+                    "sla_month_unknown_seconds",
+                    "sla_month_eligible_seconds",
+                    "sla_month_maintenance_seconds",
+                    "sla_error_budget_remaining_seconds",
+                )
+            }
             # Integer milliseconds: the cached path is exact, not approximately right.
             assert got == {
                 "sla_availability_ratio": expected.availability,
@@ -181,7 +203,7 @@ def test_fast_exposition_is_byte_for_byte_the_reference():
     # The process metrics as one snapshot: read live, CPU seconds move between the two writes.
     snapshot = list(ProcessCollector(registry=None).collect())
     reg.register(type("Snapshot", (), {"collect": lambda self: iter(snapshot)})())
-    g = Gauge("odd_ratio", 'help with \\ backslash and\nnewline', ["tenant", "probe"], registry=reg)
+    g = Gauge("odd_ratio", "help with \\ backslash and\nnewline", ["tenant", "probe"], registry=reg)
     g.labels('quote " back \\ nl \n', "é").set(0.1 + 0.2)
     g.labels("big", "x").set(1.5e22)
     g.labels("inf", "x").set(float("inf"))

@@ -165,7 +165,10 @@ maintenance_windows:
 # (yaml, the exact error text). A trailing "..." means "starts with": that message belongs to
 # another module (exporter.maintenance) and may be reworded there.
 INVALID = {
-    "unknown timezone": ("timezone: Europe/Helsinky\n" + MINIMAL, "c.yaml:1: timezone: unknown timezone 'Europe/Helsinky'"),
+    "unknown timezone": (
+        "timezone: Europe/Helsinky\n" + MINIMAL,
+        "c.yaml:1: timezone: unknown timezone 'Europe/Helsinky'",
+    ),
     "unknown window timezone": (
         _window_yaml("rrule: FREQ=DAILY, duration: 1h, timezone: Mars/Base"),
         "c.yaml:2: maintenance_windows[0].timezone: unknown timezone 'Mars/Base'",
@@ -465,25 +468,57 @@ def test_yaml_merge_keys_are_not_duplicates():
 
 # --- property: whatever the input, a Config or a ConfigError -----------------------------
 
-_WORDS = list(
-    {*config._TOP_KEYS, *config._TENANT_KEYS, *config._WINDOW_KEYS, *config._PROBE_KEYS, "target", "env"}
-)
+_WORDS = list({*config._TOP_KEYS, *config._TENANT_KEYS, *config._WINDOW_KEYS, *config._PROBE_KEYS, "target", "env"})
 _PLAUSIBLE = st.sampled_from(
     [
-        "30s", "0s", "1h30m", "8d", "-1h", "02:00", "24:00", "1:30", "2026-09-30", "2026-02-30",
-        "FREQ=WEEKLY;BYDAY=SU", "FREQ=HOURLY", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=31", "RRULE:",
-        "https://a.example/", "htp://x", "http://[::1", "http://a:99999/", "99.92%", "120%", "nan",
-        "Europe/Helsinki", "Mars/Base", "../etc", "", "(", "a{99999999999}", "production", "all",
-        0.9992, 99.92, 1e-999, 0, -1, 200, 600, True, None, dt.date(2026, 9, 30),
+        "30s",
+        "0s",
+        "1h30m",
+        "8d",
+        "-1h",
+        "02:00",
+        "24:00",
+        "1:30",
+        "2026-09-30",
+        "2026-02-30",
+        "FREQ=WEEKLY;BYDAY=SU",
+        "FREQ=HOURLY",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=31",
+        "RRULE:",
+        "https://a.example/",
+        "htp://x",
+        "http://[::1",
+        "http://a:99999/",
+        "99.92%",
+        "120%",
+        "nan",
+        "Europe/Helsinki",
+        "Mars/Base",
+        "../etc",
+        "",
+        "(",
+        "a{99999999999}",
+        "production",
+        "all",
+        0.9992,
+        99.92,
+        1e-999,
+        0,
+        -1,
+        200,
+        600,
+        True,
+        None,
+        dt.date(2026, 9, 30),
     ]
 )
-_SCALARS = st.one_of(
-    _PLAUSIBLE, st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12)
-)
+_SCALARS = st.one_of(_PLAUSIBLE, st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12))
 _VALUES = st.recursive(
     _SCALARS,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.sampled_from(_WORDS) | _SCALARS.filter(lambda v: v is not None), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(_WORDS) | _SCALARS.filter(lambda v: v is not None), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -530,7 +565,9 @@ def test_any_yaml_value_gives_config_or_config_error(doc):
 
 
 @_FAST
-@given(st.text(alphabet=st.sampled_from(list("ab: -[]{},&*!|>'\"#\n\t\x00%@`?<=~0129.")) | st.characters(), max_size=80))
+@given(
+    st.text(alphabet=st.sampled_from(list("ab: -[]{},&*!|>'\"#\n\t\x00%@`?<=~0129.")) | st.characters(), max_size=80)
+)
 def test_any_text_gives_config_or_config_error(text):
     _load_or_config_error(text)
 

@@ -39,8 +39,8 @@ def test_outage_is_measured_and_survives_kill_9(exporter, target):
     assert exporter.value("sla_availability_ratio", tenant="acme") < 1
     assert exporter.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="status") >= 6
     log = exporter.log.read_text()
-    assert "msg=\"probe state change\" tenant=acme probe=ui from=up to=down reason=status" in log
-    assert "msg=\"tenant state change\" tenant=acme from=down to=up" in log
+    assert 'msg="probe state change" tenant=acme probe=ui from=up to=down reason=status' in log
+    assert 'msg="tenant state change" tenant=acme from=down to=up' in log
     # Make sure the outage's end has been committed (group commit is about 1 s), then crash.
     time.sleep(2.5)
     exporter.stop(signal.SIGKILL)
@@ -50,20 +50,30 @@ def test_outage_is_measured_and_survives_kill_9(exporter, target):
 
 
 def test_hung_target_does_not_delay_other_probes(tmp_path, target):
-    e = Exporter(tmp_path, config_for(target.url, f"""
+    e = Exporter(
+        tmp_path,
+        config_for(
+            target.url,
+            f"""
   - name: hung
     probes:
       - {{name: api, url: "{target.url}/hang", interval: 1s, timeout: 1s}}
-"""))
+""",
+        ),
+    )
     try:
         e.start()
-        first = e.wait_for(lambda: e.value("sla_probe_errors_total", tenant="hung", probe="api", reason="timeout"),
-                           what="a timeout")
+        first = e.wait_for(
+            lambda: e.value("sla_probe_errors_total", tenant="hung", probe="api", reason="timeout"), what="a timeout"
+        )
         assert first >= 1
         seen = set()
         # The healthy probe keeps reporting about once a second while the other one hangs.
-        e.wait_for(lambda: len(seen.add(e.value("sla_probe_duration_seconds", tenant="acme", probe="ui")) or seen) >= 4,
-                   timeout=8, what="fresh results of the healthy probe")
+        e.wait_for(
+            lambda: len(seen.add(e.value("sla_probe_duration_seconds", tenant="acme", probe="ui")) or seen) >= 4,
+            timeout=8,
+            what="fresh results of the healthy probe",
+        )
         assert e.value("sla_up", tenant="acme") == 1
         assert e.value("sla_up", tenant="hung") == 0
     finally:
@@ -79,12 +89,15 @@ def test_reload_refuses_a_bad_config_and_accepts_a_good_one(exporter, target):
     exporter.wait_for(lambda: exporter.value("sla_exporter_config_last_reload_successful") == 0, what="refusal")
     assert exporter.value("sla_target_ratio", tenant="acme") == 0.9992  # the running config stays
     assert "config reload refused" in exporter.log.read_text()
-    exporter.config.write_text(good + f"""
+    exporter.config.write_text(
+        good
+        + f"""
   - name: beta
     sla: {{target: 99.5%}}
     probes:
       - {{name: ui, url: "{target.url}/health", interval: 1s}}
-""")
+"""
+    )
     code, body = exporter.get("/-/reload", method="POST")
     assert (code, body.strip()) == (200, "config reloaded")
     assert exporter.value("sla_exporter_config_last_reload_successful") == 1
@@ -100,23 +113,57 @@ def test_endpoints_and_clean_shutdown(exporter):
     assert code == 200 and 'href="/metrics"' in page
     assert exporter.get("/-/reload")[0] == 405
     assert exporter.get("/nope")[0] == 404
-    assert exporter.value("sla_exporter_build_info", version=__import__("exporter").__version__,
-                          python_version=".".join(map(str, sys.version_info[:3]))) == 1
+    assert (
+        exporter.value(
+            "sla_exporter_build_info",
+            version=__import__("exporter").__version__,
+            python_version=".".join(map(str, sys.version_info[:3])),
+        )
+        == 1
+    )
     exporter.wait_for(lambda: exporter.value("sla_probe_success", tenant="acme", probe="ui") == 1, what="a result")
     assert exporter.stop(signal.SIGTERM) == 0
-    assert "msg=\"shutting down\"" in exporter.log.read_text()
+    assert 'msg="shutting down"' in exporter.log.read_text()
     # The store was flushed and closed: the month report sees the history.
-    out = subprocess.run([sys.executable, "-m", "exporter", "report", "--config.file", str(exporter.config),
-                          "--storage.path", str(exporter.db), "--month", time.strftime("%Y-%m"), "--format", "csv"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "exporter",
+            "report",
+            "--config.file",
+            str(exporter.config),
+            "--storage.path",
+            str(exporter.db),
+            "--month",
+            time.strftime("%Y-%m"),
+            "--format",
+            "csv",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     assert ",acme," in out.stdout
 
 
 def test_bad_config_exits_1_without_traceback(tmp_path):
     (tmp_path / "c.yaml").write_text("tenants: []\n")
-    out = subprocess.run([sys.executable, "-m", "exporter", "run", "--config.file", str(tmp_path / "c.yaml"),
-                          "--storage.path", str(tmp_path / "db")], capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "exporter",
+            "run",
+            "--config.file",
+            str(tmp_path / "c.yaml"),
+            "--storage.path",
+            str(tmp_path / "db"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 1
     assert "tenants" in out.stderr and "Traceback" not in out.stderr
 
@@ -126,19 +173,36 @@ def test_taken_port_exits_1(tmp_path, target):
         s.bind(("127.0.0.1", 0))
         s.listen()
         (tmp_path / "c.yaml").write_text(config_for(target.url))
-        out = subprocess.run([sys.executable, "-m", "exporter", "run", "--config.file", str(tmp_path / "c.yaml"),
-                              "--storage.path", str(tmp_path / "db"),
-                              "--web.listen-address", f"127.0.0.1:{s.getsockname()[1]}"],
-                             capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "exporter",
+                "run",
+                "--config.file",
+                str(tmp_path / "c.yaml"),
+                "--storage.path",
+                str(tmp_path / "db"),
+                "--web.listen-address",
+                f"127.0.0.1:{s.getsockname()[1]}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert out.returncode == 1
     assert "cannot listen on 127.0.0.1" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_support_api_and_metrics(tmp_path, target):
-    e = Exporter(tmp_path, config_for(target.url) + """
+    e = Exporter(
+        tmp_path,
+        config_for(target.url)
+        + """
 support:
   api: {token_env: SLA_TEST_TOKEN}
-""")
+""",
+    )
     auth = {"Authorization": "Bearer t0ken", "Content-Type": "application/json"}
     try:
         e.start(env={"SLA_TEST_TOKEN": "t0ken"})
@@ -160,11 +224,15 @@ support:
         assert e.value("sla_support_incidents_open", tenant="acme", priority="P1", source="filed") is None
         # A completely down production tenant opens a detected P1, closed when it is up again.
         target.healthy = False
-        e.wait_for(lambda: e.value("sla_support_incidents_open", tenant="acme", priority="P1", source="detected") == 1,
-                   what="a detected incident")
+        e.wait_for(
+            lambda: e.value("sla_support_incidents_open", tenant="acme", priority="P1", source="detected") == 1,
+            what="a detected incident",
+        )
         target.healthy = True
-        e.wait_for(lambda: e.value("sla_support_incidents_open", tenant="acme", priority="P1",
-                                   source="detected") is None, what="the detected incident closed")
+        e.wait_for(
+            lambda: e.value("sla_support_incidents_open", tenant="acme", priority="P1", source="detected") is None,
+            what="the detected incident closed",
+        )
         incidents = json.loads(e.get("/api/v1/incidents", headers=auth)[1])["incidents"]
         detected = [i for i in incidents if i["source"] == "detected"]
         assert len(detected) == 1 and detected[0]["open"] is False and detected[0]["id"].startswith("DET-acme-")
@@ -175,16 +243,21 @@ support:
 def test_hostile_targets_are_classified_and_never_stall_metrics(tmp_path, target):
     hostile = "\n".join(
         f'      - {{name: {name}, url: "{target.url}/{name}", interval: 1s, timeout: 1s'
-        + (', expect_body: "never there"' if name == "endless" else "") + "}"
-        for name in ("hang", "drip", "loop", "reset", "endless"))
+        + (', expect_body: "never there"' if name == "endless" else "")
+        + "}"
+        for name in ("hang", "drip", "loop", "reset", "endless")
+    )
     e = Exporter(tmp_path, config_for(target.url, f"  - name: hostile\n    probes:\n{hostile}\n"))
     try:
         e.start()
         reasons = {"hang": "timeout", "drip": "timeout", "loop": "redirect", "reset": "connection", "endless": "body"}
         for probe, reason in reasons.items():
-            e.wait_for(lambda probe=probe, reason=reason: e.value("sla_probe_errors_total", tenant="hostile",
-                                                                  probe=probe, reason=reason),
-                       what=f"{probe} classified as {reason}")
+            e.wait_for(
+                lambda probe=probe, reason=reason: e.value(
+                    "sla_probe_errors_total", tenant="hostile", probe=probe, reason=reason
+                ),
+                what=f"{probe} classified as {reason}",
+            )
         seen = set()
         for _ in range(6):
             t0 = time.monotonic()

@@ -145,8 +145,15 @@ class _Prober:
     clock and began at `started` by the wall clock."""
 
     def __init__(self, started, duration, reason=None):
-        self.result = ProbeResult(reason is None, started, duration, None if reason else 200, reason,
-                                  None if reason is None else f"{reason} failure", None)
+        self.result = ProbeResult(
+            reason is None,
+            started,
+            duration,
+            None if reason else 200,
+            reason,
+            None if reason is None else f"{reason} failure",
+            None,
+        )
 
     def probe(self, probe):
         return self.result
@@ -166,8 +173,9 @@ class _Prober:
         (940.5, None, None, "clock"),  # the wall clock stepped back 60 s during the run
     ],
 )
-def test_a_result_is_classified_before_it_is_recorded(daemon, monkeypatch, wall_after, reason, canaries_up,
-                                                      recorded_reason):
+def test_a_result_is_classified_before_it_is_recorded(
+    daemon, monkeypatch, wall_after, reason, canaries_up, recorded_reason
+):
     daemon.prober = _Prober(1000.0, 0.5, reason)
     daemon.clock = lambda: wall_after
     monkeypatch.setattr(daemon.connectivity, "network_up", lambda: canaries_up)

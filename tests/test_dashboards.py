@@ -114,8 +114,9 @@ def target_fields(p: dict) -> list[tuple[str, str | None, list[dict]]]:
 
 def target_units(p: dict) -> list[tuple[str, str | None, list[float]]]:
     """(expr, unit, threshold values) of each target."""
-    return [(expr, unit, [s["value"] for s in steps if s["value"] is not None])
-            for expr, unit, steps in target_fields(p)]
+    return [
+        (expr, unit, [s["value"] for s in steps if s["value"] is not None]) for expr, unit, steps in target_fields(p)
+    ]
 
 
 def colour_of(value: float, steps: list[dict]) -> str:
@@ -174,7 +175,11 @@ def test_dashboard_header_and_variables(name):
     # links to the other dashboards, carrying the variables and the time range
     (link,) = d["links"]
     assert (link["type"], link["tags"], link["includeVars"], link["keepTime"]) == (
-        "dashboards", ["sla-exporter"], True, True)
+        "dashboards",
+        ["sla-exporter"],
+        True,
+        True,
+    )
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -215,7 +220,7 @@ def test_queries_name_only_known_metrics_and_filter_by_tenant(name):
         for m in re.finditer(METRIC_RE, expr):
             metric = m.group(1)
             if metric in RECORDING_RULES or "tenant" in METRICS[metric].labels:
-                assert expr[m.end():].startswith('{tenant=~"$tenant"'), f"{where}: {metric} not filtered by $tenant"
+                assert expr[m.end() :].startswith('{tenant=~"$tenant"'), f"{where}: {metric} not filtered by $tenant"
         used = set(re.findall(r"\$\{?(\w+)", expr))
         assert used <= VARIABLES, f"{where}: {used - VARIABLES}"
         assert "${" not in expr, f"{where}: write $name, not ${{name}}"
@@ -251,25 +256,43 @@ def test_dashboards_show_what_the_issue_asks_for():
         return {m for _, expr in queries(ALL_DASHBOARDS[name]) for m in METRIC_RE.findall(expr)}
 
     assert used("sla-overview.json") >= {
-        "sla_availability_ratio", "sla_target_ratio", "sla_margin_ratio", "sla_error_budget_remaining_seconds",
-        "sla_error_budget_seconds", "sla_month_end_timestamp_seconds", "sla_previous_month_availability_ratio",
-        "sla_up", "sla_maintenance_active", "tenant:sla_downtime:ratio_rate6h",
+        "sla_availability_ratio",
+        "sla_target_ratio",
+        "sla_margin_ratio",
+        "sla_error_budget_remaining_seconds",
+        "sla_error_budget_seconds",
+        "sla_month_end_timestamp_seconds",
+        "sla_previous_month_availability_ratio",
+        "sla_up",
+        "sla_maintenance_active",
+        "tenant:sla_downtime:ratio_rate6h",
         *(f"tenant:sla_error_budget_burn:rate{w}" for w in ("1h", "6h", "1d", "3d")),
     }
     assert used("sla-tenant.json") >= {
-        "sla_probe_success", "sla_probe_duration_seconds", "sla_up", "sla_maintenance_active", "sla_outages_total",
-        "sla_month_downtime_seconds", "sla_month_unknown_seconds", "sla_probe_tls_cert_expiry_timestamp_seconds",
-        "sla_probe_http_status_code", "sla_probe_errors_total",
+        "sla_probe_success",
+        "sla_probe_duration_seconds",
+        "sla_up",
+        "sla_maintenance_active",
+        "sla_outages_total",
+        "sla_month_downtime_seconds",
+        "sla_month_unknown_seconds",
+        "sla_probe_tls_cert_expiry_timestamp_seconds",
+        "sla_probe_http_status_code",
+        "sla_probe_errors_total",
     }
     assert used("sla-support.json") >= {
-        "sla_support_incidents_open", "sla_support_incident_response_due_timestamp_seconds",
+        "sla_support_incidents_open",
+        "sla_support_incident_response_due_timestamp_seconds",
         "sla_support_incident_communication_due_timestamp_seconds",
-        "sla_support_incident_resolution_due_timestamp_seconds", "sla_support_breaches_total",
-        "sla_support_service_requests_open", "sla_support_service_request_delivery_due_timestamp_seconds",
+        "sla_support_incident_resolution_due_timestamp_seconds",
+        "sla_support_breaches_total",
+        "sla_support_service_requests_open",
+        "sla_support_service_request_delivery_due_timestamp_seconds",
     }
     tenant = ALL_DASHBOARDS["sla-tenant.json"]
-    state = [p for p in panels(tenant) if p["type"] == "state-timeline"
-             and any("sla_up" in t["expr"] for t in p["targets"])]
+    state = [
+        p for p in panels(tenant) if p["type"] == "state-timeline" and any("sla_up" in t["expr"] for t in p["targets"])
+    ]
     assert state, "tenant detail: a state timeline of sla_up"
     mapping = state[0]["fieldConfig"]["defaults"]["mappings"][0]["options"]
     assert (mapping["1"]["color"], mapping["0"]["color"]) == ("green", "red")
@@ -300,7 +323,12 @@ def test_provisioning_files_point_where_documented():
     (prom,) = ds["datasources"]
     assert ds["apiVersion"] == 1
     assert (prom["name"], prom["type"], prom["uid"], prom["url"], prom["isDefault"]) == (
-        "Prometheus", "prometheus", "prometheus", "http://prometheus:9090", True)
+        "Prometheus",
+        "prometheus",
+        "prometheus",
+        "http://prometheus:9090",
+        True,
+    )
 
 
 # -- the spec's colours and windows ------------------------------------------------------------------
@@ -315,8 +343,11 @@ def shows_margin(expr: str) -> bool:
 
 
 def test_margins_are_coloured_by_the_spec_thresholds():
-    fields = [(where, steps) for where, expr, _, steps in all_fields() if shows_margin(expr)
-              and not re.search(r"count\(|< 0", expr)]  # counting tenants below target is a count
+    fields = [
+        (where, steps)
+        for where, expr, _, steps in all_fields()
+        if shows_margin(expr) and not re.search(r"count\(|< 0", expr)
+    ]  # counting tenants below target is a count
     assert len(fields) >= 6, fields
     for where, steps in fields:
         assert steps == as_steps(spec.MARGIN_COLOURS), where
@@ -344,13 +375,15 @@ def test_no_threshold_is_a_fixed_availability_target():
 
 
 def test_other_colours_come_from_the_spec():
-    burn = [(where, steps) for where, expr, unit, steps in all_fields()
-            if unit == "suffix:x" and any(s["value"] == spec.BURN_COLOURS[-1][0] for s in steps)]
+    burn = [
+        (where, steps)
+        for where, expr, unit, steps in all_fields()
+        if unit == "suffix:x" and any(s["value"] == spec.BURN_COLOURS[-1][0] for s in steps)
+    ]
     assert burn
     for where, steps in burn:
         assert steps == as_steps(spec.BURN_COLOURS), where
-    certs = [(where, steps) for where, expr, _, steps in all_fields()
-             if metrics.PROBE_CERT_EXPIRY.name in expr]
+    certs = [(where, steps) for where, expr, _, steps in all_fields() if metrics.PROBE_CERT_EXPIRY.name in expr]
     assert certs
     for where, steps in certs:
         assert steps == as_steps(spec.CERT_COLOURS), where

@@ -55,8 +55,9 @@ class Demo:
         self.plan = demo.Plan(self.cfg, now, self.seeded)
         self.recorder = Recorder(self.store, self.cfg, previous_month_start(now, self.cfg.timezone))
         self.clock = now
-        self.collector = SLACollector(lambda: self.cfg, self.recorder, ExporterStatus(True, now), lambda: self.clock,
-                                      store=self.store)
+        self.collector = SLACollector(
+            lambda: self.cfg, self.recorder, ExporterStatus(True, now), lambda: self.clock, store=self.store
+        )
 
     def scrape(self, t):
         """{metric: {tenant: value}} of the per-tenant samples at ``t``."""
@@ -112,7 +113,7 @@ def test_initech_tests_window_is_open_from_the_start(now, window_open):
     # script's outage at 130 s either way.
     cfg = config.load_text(demo.demo_config("http://127.0.0.1:9", now))
     windows = [w for w in cfg.tenant("initech-test").windows if w.name == "demo-maintenance"]
-    (lo, hi), = maintenance_intervals(windows, now - 86400, now + 86400)
+    ((lo, hi),) = maintenance_intervals(windows, now - 86400, now + 86400)
     assert lo <= now < hi if window_open else now < lo <= now + 60
     assert lo > month_bounds(*_month_of(now), "Europe/Helsinki")[0]
     assert hi - now >= (demo.MAINTENANCE_HOURS - 1) * 3600  # an hour less only where its start is ambiguous
@@ -137,8 +138,13 @@ def test_each_tenant_reads_its_band_whenever_the_demo_starts(month, now, window_
     assert m["sla_error_budget_seconds"]["acme-prod"] > 0
 
 
-@pytest.mark.parametrize("now", [pytest.param(local(2026, 12, 1, 0, 20), id="00:20 on the 1st"),
-                                 pytest.param(local(2026, 12, 31, 23, 59, 59), id="a month's last second")])
+@pytest.mark.parametrize(
+    "now",
+    [
+        pytest.param(local(2026, 12, 1, 0, 20), id="00:20 on the 1st"),
+        pytest.param(local(2026, 12, 31, 23, 59, 59), id="a month's last second"),
+    ],
+)
 def test_each_seeded_result_holds_until_the_next_under_the_demo_config(now):
     # What keeps the seeded month free of unknown time, whatever reads it: the config the
     # demo writes lets every result hold at least until the probe's next one.
@@ -187,8 +193,9 @@ def simulate(d, minutes):
         t = d.now + 0.5 + 2 * n
         for i, (tenant, probe) in enumerate(probes):
             started = t + i * 0.01
-            d.recorder.observe(tenant, probe, Result(started=started, success=d.plan.up(tenant, probe, started),
-                                                     duration=0.01))
+            d.recorder.observe(
+                tenant, probe, Result(started=started, success=d.plan.up(tenant, probe, started), duration=0.01)
+            )
         for a in detection.detect(list(d.cfg.tenants), d.recorder.tick(t + 1), open_now):
             if a.kind == "open":
                 open_now[a.tenant] = ("DET", a.priority)
@@ -251,11 +258,16 @@ def test_endpoints_answer_as_the_plan_says(month):
     endpoints = demo.Endpoints(clock=lambda: clock[0])
     try:
         cases = [  # (demo, seconds after its start, tenant, channel, up)
-            (mid, 25, "acme-prod", "chat", False), (mid, 25, "acme-prod", "agent-ui", True),
-            (mid, 55, "acme-prod", "chat", True), (mid, demo.CYCLE + 25, "acme-prod", "chat", False),
-            (mid, 75, "globex-prod", "voice-api", False), (mid, 85, "globex-prod", "voice-api", True),
-            (mid, 140, "initech-test", "rest-api", False), (mid, 140, "acme-prod", "rest-api", True),
-            (early, 25, "acme-prod", "chat", False), (early, 75, "globex-prod", "voice-api", True),  # held back
+            (mid, 25, "acme-prod", "chat", False),
+            (mid, 25, "acme-prod", "agent-ui", True),
+            (mid, 55, "acme-prod", "chat", True),
+            (mid, demo.CYCLE + 25, "acme-prod", "chat", False),
+            (mid, 75, "globex-prod", "voice-api", False),
+            (mid, 85, "globex-prod", "voice-api", True),
+            (mid, 140, "initech-test", "rest-api", False),
+            (mid, 140, "acme-prod", "rest-api", True),
+            (early, 25, "acme-prod", "chat", False),
+            (early, 75, "globex-prod", "voice-api", True),  # held back
             (early, 140, "initech-test", "rest-api", False),
         ]
         for d, at, tenant, channel, up in cases:
@@ -327,8 +339,13 @@ FAKE_START = "2026-11-01T00:20:00+02:00"  # in the past, as SLA_DEMO_START must 
 def test_the_real_demo_at_0020_on_the_1st_shows_its_bands_within_a_minute():
     port = free_port()
     env = dict(os.environ, SLA_DEMO_START=FAKE_START)
-    proc = subprocess.Popen([sys.executable, "-m", "exporter", "demo", "--web.listen-address", f"127.0.0.1:{port}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "exporter", "demo", "--web.listen-address", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 60
         samples = {}
@@ -336,8 +353,11 @@ def test_the_real_demo_at_0020_on_the_1st_shows_its_bands_within_a_minute():
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
                     text = r.read().decode()
-                samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-                           for f in text_string_to_metric_families(text) for s in f.samples}
+                samples = {
+                    (s.name, tuple(sorted(s.labels.items()))): s.value
+                    for f in text_string_to_metric_families(text)
+                    for s in f.samples
+                }
                 if sum(1 for name, _ in samples if name == "sla_up") >= 3:
                     break
             except OSError:

@@ -61,7 +61,8 @@ def test_rows_dated_ahead_of_now_are_refused(stamp, refused):
         parse(text, CFG, now=NOW)
     assert err.value.problems == [
         f"line 3: time {stamp!r} is more than 5 minutes ahead of now (2026-10-01T00:00:00.000Z): "
-        "refused, check the file and this machine's clock"]
+        "refused, check the file and this machine's clock"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -69,14 +70,19 @@ def test_rows_dated_ahead_of_now_are_refused(stamp, refused):
     [
         ("time,tenant,probe\n", "line 1: expected the header time,tenant,probe,success, got 'time,tenant,probe'"),
         ("", "line 1: expected the header time,tenant,probe,success, got ''"),
-        (HEADER + "2026-10-01T00:00:00,acme,ui,1\n", "line 2: time '2026-10-01T00:00:00': expected RFC 3339 with an offset"),
+        (
+            HEADER + "2026-10-01T00:00:00,acme,ui,1\n",
+            "line 2: time '2026-10-01T00:00:00': expected RFC 3339 with an offset",
+        ),
         (HEADER + "yesterday,acme,ui,1\n", "line 2: time 'yesterday': expected RFC 3339"),
         (HEADER + "2026-10-01T00:00:00Z,acme,ui,yes\n", "line 2: success 'yes': expected 1, 0, true or false"),
         (HEADER + "2026-10-01T00:00:00Z,acme,ui\n", "line 2: expected 4 fields (time,tenant,probe,success), got 3"),
         (HEADER + "2026-10-01T00:00:00Z,nobody,ui,1\n", "line 2: unknown tenant 'nobody': not in the config"),
         (HEADER + "2026-10-01T00:00:00Z,acme,voice,1\n", "line 2: unknown probe 'voice' of tenant 'acme'"),
-        (HEADER + "\n2026-10-01T00:00:00Z,acme,ui,1\n2026-10-01T00:00:00Z,acme,ui,0\n",
-         "line 4: contradicts line 3: same probe and time, other result"),
+        (
+            HEADER + "\n2026-10-01T00:00:00Z,acme,ui,1\n2026-10-01T00:00:00Z,acme,ui,0\n",
+            "line 4: contradicts line 3: same probe and time, other result",
+        ),
     ],
 )
 def test_parse_refuses_with_line_number(text, problem):
@@ -93,13 +99,22 @@ def test_many_bad_rows_are_reported_but_capped():
 
 def test_conflict_with_recorded_history_names_the_line_and_keeps_nothing(tmp_path):
     with Store(str(tmp_path / "s.db")) as store:
-        import_observations(store, CFG, parse(rows("2026-10-01T00:00:00Z,acme,ui,1", "2026-10-01T00:01:00Z,acme,ui,1"), CFG))
+        import_observations(
+            store, CFG, parse(rows("2026-10-01T00:00:00Z,acme,ui,1", "2026-10-01T00:01:00Z,acme,ui,1"), CFG)
+        )
         before = store.series("acme", "ui", 0, 2 * 10**12)
         with pytest.raises(ImportError_) as err:
             import_observations(
-                store, CFG,
-                parse(rows("2026-10-01T00:05:00Z,acme,api,1", "2026-10-01T00:00:30Z,acme,ui,0",
-                           "2026-10-01T00:01:00Z,acme,ui,0"), CFG),
+                store,
+                CFG,
+                parse(
+                    rows(
+                        "2026-10-01T00:05:00Z,acme,api,1",
+                        "2026-10-01T00:00:30Z,acme,ui,0",
+                        "2026-10-01T00:01:00Z,acme,ui,0",
+                    ),
+                    CFG,
+                ),
             )
         assert err.value.problems == [
             "line 4: acme/ui at 2026-10-01T00:01:00.000Z contradicts the recorded success at the same instant"
@@ -114,10 +129,18 @@ def test_history_does_not_depend_on_import_order(tmp_path, order):
     B = 09:02 fail. Always 180 s down."""
     from exporter import report
 
-    cfg = Config(tenants=(Tenant("acme", probes=(Probe("ui", "https://a/", interval=60, stale_after=120,
-                                                       failure_threshold=3),)),), timezone="UTC")
-    a = ["2026-10-05T09:00:00Z,acme,ui,1", "2026-10-05T09:01:00Z,acme,ui,0", "2026-10-05T09:03:00Z,acme,ui,0",
-         "2026-10-05T09:04:00Z,acme,ui,1"]
+    cfg = Config(
+        tenants=(
+            Tenant("acme", probes=(Probe("ui", "https://a/", interval=60, stale_after=120, failure_threshold=3),)),
+        ),
+        timezone="UTC",
+    )
+    a = [
+        "2026-10-05T09:00:00Z,acme,ui,1",
+        "2026-10-05T09:01:00Z,acme,ui,0",
+        "2026-10-05T09:03:00Z,acme,ui,0",
+        "2026-10-05T09:04:00Z,acme,ui,1",
+    ]
     b = ["2026-10-05T09:02:00Z,acme,ui,0"]
     files = {"A then B": [a, b], "B then A": [b, a], "one file": [a + b]}[order]
     with Store(str(tmp_path / "s.db")) as store:

@@ -217,9 +217,7 @@ def test_days_agree_with_dateutil_from_the_anchor(rule):
     w = win(rule=rule, start="22:00", hours=1)
     got = [o.local_start.date() for o in occurrences([w], *days("2026-01-01", "2029-12-31"))]
     anchor = dt.datetime.combine(RRULE_ANCHOR, w.start)
-    expected = rrulestr(rule, dtstart=anchor).between(
-        dt.datetime(2026, 1, 1), dt.datetime(2030, 1, 1), inc=True
-    )
+    expected = rrulestr(rule, dtstart=anchor).between(dt.datetime(2026, 1, 1), dt.datetime(2030, 1, 1), inc=True)
     assert got == [d.date() for d in expected]
     assert got  # every rule above selects something in four years
 
@@ -287,26 +285,66 @@ def test_quarterly_over_a_year():
     "window, start, end, local_start, local_end",
     [
         # DST ends in Helsinki 2026-10-25 (04:00 EEST -> 03:00 EET at 01:00Z). 2h elapsed.
-        (win(rule=WEEKLY), "2026-10-24T23:00Z", "2026-10-25T01:00Z",
-         "2026-10-25T02:00:00+03:00", "2026-10-25T03:00:00+02:00"),
+        (
+            win(rule=WEEKLY),
+            "2026-10-24T23:00Z",
+            "2026-10-25T01:00Z",
+            "2026-10-25T02:00:00+03:00",
+            "2026-10-25T03:00:00+02:00",
+        ),
         # 03:30 happens twice that night: the first (EEST) is meant.
-        (win(date="2026-10-25", start="03:30"), "2026-10-25T00:30Z", "2026-10-25T02:30Z",
-         "2026-10-25T03:30:00+03:00", "2026-10-25T04:30:00+02:00"),
-        (win(date="2026-10-25", start="04:00", hours=1), "2026-10-25T02:00Z", "2026-10-25T03:00Z",
-         "2026-10-25T04:00:00+02:00", "2026-10-25T05:00:00+02:00"),
+        (
+            win(date="2026-10-25", start="03:30"),
+            "2026-10-25T00:30Z",
+            "2026-10-25T02:30Z",
+            "2026-10-25T03:30:00+03:00",
+            "2026-10-25T04:30:00+02:00",
+        ),
+        (
+            win(date="2026-10-25", start="04:00", hours=1),
+            "2026-10-25T02:00Z",
+            "2026-10-25T03:00Z",
+            "2026-10-25T04:00:00+02:00",
+            "2026-10-25T05:00:00+02:00",
+        ),
         # DST starts 2026-03-29 (03:00 EET -> 04:00 EEST at 01:00Z): 03:30 does not exist and
         # is read with the offset before the gap (EET), i.e. 04:30 EEST on the clock.
-        (win(date="2026-03-29", start="03:30", hours=1), "2026-03-29T01:30Z", "2026-03-29T02:30Z",
-         "2026-03-29T04:30:00+03:00", "2026-03-29T05:30:00+03:00"),
-        (win(rule=WEEKLY), "2026-03-29T00:00Z", "2026-03-29T02:00Z",
-         "2026-03-29T02:00:00+02:00", "2026-03-29T05:00:00+03:00"),
+        (
+            win(date="2026-03-29", start="03:30", hours=1),
+            "2026-03-29T01:30Z",
+            "2026-03-29T02:30Z",
+            "2026-03-29T04:30:00+03:00",
+            "2026-03-29T05:30:00+03:00",
+        ),
+        (
+            win(rule=WEEKLY),
+            "2026-03-29T00:00Z",
+            "2026-03-29T02:00Z",
+            "2026-03-29T02:00:00+02:00",
+            "2026-03-29T05:00:00+03:00",
+        ),
         # New York: 01:30 on 2026-11-01 is ambiguous (EDT first); 02:30 on 2026-03-08 is in the gap.
-        (win(date="2026-11-01", start="01:30", hours=1, tz=NYC), "2026-11-01T05:30Z", "2026-11-01T06:30Z",
-         "2026-11-01T01:30:00-04:00", "2026-11-01T01:30:00-05:00"),
-        (win(date="2026-03-08", start="02:30", hours=1, tz=NYC), "2026-03-08T07:30Z", "2026-03-08T08:30Z",
-         "2026-03-08T03:30:00-04:00", "2026-03-08T04:30:00-04:00"),
-        (win(date="2026-10-25", start="02:00", tz=UTC), "2026-10-25T02:00Z", "2026-10-25T04:00Z",
-         "2026-10-25T02:00:00+00:00", "2026-10-25T04:00:00+00:00"),
+        (
+            win(date="2026-11-01", start="01:30", hours=1, tz=NYC),
+            "2026-11-01T05:30Z",
+            "2026-11-01T06:30Z",
+            "2026-11-01T01:30:00-04:00",
+            "2026-11-01T01:30:00-05:00",
+        ),
+        (
+            win(date="2026-03-08", start="02:30", hours=1, tz=NYC),
+            "2026-03-08T07:30Z",
+            "2026-03-08T08:30Z",
+            "2026-03-08T03:30:00-04:00",
+            "2026-03-08T04:30:00-04:00",
+        ),
+        (
+            win(date="2026-10-25", start="02:00", tz=UTC),
+            "2026-10-25T02:00Z",
+            "2026-10-25T04:00Z",
+            "2026-10-25T02:00:00+00:00",
+            "2026-10-25T04:00:00+00:00",
+        ),
     ],
 )
 def test_dst_and_timezones(window, start, end, local_start, local_end):
@@ -329,7 +367,10 @@ def test_occurrences_include_windows_that_began_before_the_range():
         ("wed", "2026-09-30T20:00Z", "2026-09-30T22:00Z"),
     ]
     assert [iso(o.start) for o in occ[2:]] == [
-        "2026-10-07T20:00Z", "2026-10-14T20:00Z", "2026-10-21T20:00Z", "2026-10-28T21:00Z"
+        "2026-10-07T20:00Z",
+        "2026-10-14T20:00Z",
+        "2026-10-21T20:00Z",
+        "2026-10-28T21:00Z",
     ]
     # A long window reaches back further: Saturday 22:00 for 30h covers Sunday and Monday.
     long = win("long", rule="FREQ=WEEKLY;BYDAY=SA", start="22:00", hours=30)
@@ -343,7 +384,9 @@ def test_occurrences_are_sorted_by_start_then_name():
     utc = win("c", rule=WEEKLY, tz=UTC)
     occ = occurrences([utc, b, a], *days("2026-11-01", "2026-11-01"))
     assert [(o.window.name, iso(o.start)) for o in occ] == [
-        ("a", "2026-11-01T00:00Z"), ("b", "2026-11-01T00:00Z"), ("c", "2026-11-01T02:00Z")
+        ("a", "2026-11-01T00:00Z"),
+        ("b", "2026-11-01T00:00Z"),
+        ("c", "2026-11-01T02:00Z"),
     ]
     assert occ[0] == Occurrence(a, Z("2026-11-01T00:00Z"), Z("2026-11-01T02:00Z"))
 
@@ -388,40 +431,63 @@ def test_an_invalid_rule_is_refused_when_expanded():
     "windows, year, m, expected",
     [
         # October 2026 in Helsinki: Sundays 4, 11, 18, 25 -> 4 x 2h, the last across DST end.
-        ([win(rule=WEEKLY)], 2026, 10, [
-            ("2026-10-03T23:00Z", "2026-10-04T01:00Z"),
-            ("2026-10-10T23:00Z", "2026-10-11T01:00Z"),
-            ("2026-10-17T23:00Z", "2026-10-18T01:00Z"),
-            ("2026-10-24T23:00Z", "2026-10-25T01:00Z"),
-        ]),
+        (
+            [win(rule=WEEKLY)],
+            2026,
+            10,
+            [
+                ("2026-10-03T23:00Z", "2026-10-04T01:00Z"),
+                ("2026-10-10T23:00Z", "2026-10-11T01:00Z"),
+                ("2026-10-17T23:00Z", "2026-10-18T01:00Z"),
+                ("2026-10-24T23:00Z", "2026-10-25T01:00Z"),
+            ],
+        ),
         # Weekly Sun 02:00 2h and a one-off the same Sunday 03:00 2h merge into one 3h interval.
-        ([win("weekly", rule=WEEKLY), win("extra", date="2026-11-08", start="03:00")], 2026, 11, [
-            ("2026-11-01T00:00Z", "2026-11-01T02:00Z"),
-            ("2026-11-08T00:00Z", "2026-11-08T03:00Z"),
-            ("2026-11-15T00:00Z", "2026-11-15T02:00Z"),
-            ("2026-11-22T00:00Z", "2026-11-22T02:00Z"),
-            ("2026-11-29T00:00Z", "2026-11-29T02:00Z"),
-        ]),
+        (
+            [win("weekly", rule=WEEKLY), win("extra", date="2026-11-08", start="03:00")],
+            2026,
+            11,
+            [
+                ("2026-11-01T00:00Z", "2026-11-01T02:00Z"),
+                ("2026-11-08T00:00Z", "2026-11-08T03:00Z"),
+                ("2026-11-15T00:00Z", "2026-11-15T02:00Z"),
+                ("2026-11-22T00:00Z", "2026-11-22T02:00Z"),
+                ("2026-11-29T00:00Z", "2026-11-29T02:00Z"),
+            ],
+        ),
         # Touching windows merge too (04:00 EET = 02:00Z, when the weekly one ends).
-        ([win("weekly", rule=WEEKLY), win("after", date="2026-11-15", start="04:00", hours=1)], 2026, 11, [
-            ("2026-11-01T00:00Z", "2026-11-01T02:00Z"),
-            ("2026-11-08T00:00Z", "2026-11-08T02:00Z"),
-            ("2026-11-15T00:00Z", "2026-11-15T03:00Z"),
-            ("2026-11-22T00:00Z", "2026-11-22T02:00Z"),
-            ("2026-11-29T00:00Z", "2026-11-29T02:00Z"),
-        ]),
+        (
+            [win("weekly", rule=WEEKLY), win("after", date="2026-11-15", start="04:00", hours=1)],
+            2026,
+            11,
+            [
+                ("2026-11-01T00:00Z", "2026-11-01T02:00Z"),
+                ("2026-11-08T00:00Z", "2026-11-08T02:00Z"),
+                ("2026-11-15T00:00Z", "2026-11-15T03:00Z"),
+                ("2026-11-22T00:00Z", "2026-11-22T02:00Z"),
+                ("2026-11-29T00:00Z", "2026-11-29T02:00Z"),
+            ],
+        ),
         # Began in the previous month: 2026-09-30 23:00 EEST for 2h; October starts at 21:00Z.
         ([win(date="2026-09-30", start="23:00")], 2026, 10, [("2026-09-30T21:00Z", "2026-09-30T22:00Z")]),
         ([win(date="2026-09-30", start="23:00")], 2026, 9, [("2026-09-30T20:00Z", "2026-09-30T21:00Z")]),
         # The product's example configuration, October 2026.
-        ([win("weekly", rule=WEEKLY), win("quarterly", rule=QUARTERLY, start="22:00", hours=6),
-          win("announced", date="2026-09-30", start="23:00")], 2026, 10, [
-            ("2026-09-30T21:00Z", "2026-09-30T22:00Z"),
-            ("2026-10-03T19:00Z", "2026-10-04T01:00Z"),  # quarterly 19:00Z-01:00Z swallows Sunday
-            ("2026-10-10T23:00Z", "2026-10-11T01:00Z"),
-            ("2026-10-17T23:00Z", "2026-10-18T01:00Z"),
-            ("2026-10-24T23:00Z", "2026-10-25T01:00Z"),
-        ]),
+        (
+            [
+                win("weekly", rule=WEEKLY),
+                win("quarterly", rule=QUARTERLY, start="22:00", hours=6),
+                win("announced", date="2026-09-30", start="23:00"),
+            ],
+            2026,
+            10,
+            [
+                ("2026-09-30T21:00Z", "2026-09-30T22:00Z"),
+                ("2026-10-03T19:00Z", "2026-10-04T01:00Z"),  # quarterly 19:00Z-01:00Z swallows Sunday
+                ("2026-10-10T23:00Z", "2026-10-11T01:00Z"),
+                ("2026-10-17T23:00Z", "2026-10-18T01:00Z"),
+                ("2026-10-24T23:00Z", "2026-10-25T01:00Z"),
+            ],
+        ),
         ([], 2026, 10, []),
     ],
 )

@@ -187,8 +187,12 @@ def _closed_port() -> int:
         ("/ok", {"expect_body": "degraded"}, "body", "body does not contain the expected text"),
         ("/ok", {"expect_body_regex": r"service is \w+$"}, None, None),
         ("/ok", {"expect_body_regex": r"^service"}, "body", "body does not match the expected pattern"),
-        ("/ok", {"expect_body": "hello", "expect_body_regex": r"\d+"}, "body",
-         "body does not match the expected pattern"),
+        (
+            "/ok",
+            {"expect_body": "hello", "expect_body_regex": r"\d+"},
+            "body",
+            "body does not match the expected pattern",
+        ),
         ("/ok", {"expect_body_regex": "("}, "config", None),
     ],
 )
@@ -509,8 +513,21 @@ def test_https_status_failure_still_reports_certificate_expiry(tls_server, tls_c
 
 
 def test_reasons_are_pinned():
-    assert REASONS == ("timeout", "connection", "tls", "dns", "status", "body", "redirect",
-                       "config", "resources", "resolver", "network", "internal", "clock")
+    assert REASONS == (
+        "timeout",
+        "connection",
+        "tls",
+        "dns",
+        "status",
+        "body",
+        "redirect",
+        "config",
+        "resources",
+        "resolver",
+        "network",
+        "internal",
+        "clock",
+    )
 
 
 def _oserror(code):
@@ -561,7 +578,11 @@ def test_a_missing_secret_is_ours(server):
     p = Prober(environ={})
     result = p.probe(_probe(base + "/ok", headers=(("Authorization", EnvRef("ACME_API_TOKEN")),)))
     p.close()
-    assert (result.reason, result.ours, result.error) == ("config", True, "environment variable ACME_API_TOKEN is not set")
+    assert (result.reason, result.ours, result.error) == (
+        "config",
+        True,
+        "environment variable ACME_API_TOKEN is not set",
+    )
 
 
 def test_descriptor_exhaustion_is_ours_in_a_real_process(server):

@@ -43,8 +43,12 @@ REPO = Path(__file__).resolve().parent.parent
 RULE_FILES = [REPO / "prometheus" / "rules.yml", REPO / "prometheus" / "alerts.yml"]
 DASHBOARDS = REPO / "grafana" / "dashboards"
 DOWN, UP = "e2e-down", "e2e-up"
-BURN_ALERTS = {"SLAErrorBudgetBurnFast", "SLAErrorBudgetBurnMedium", "SLAErrorBudgetBurnSlow",
-               "SLAErrorBudgetBurnChronic"}
+BURN_ALERTS = {
+    "SLAErrorBudgetBurnFast",
+    "SLAErrorBudgetBurnMedium",
+    "SLAErrorBudgetBurnSlow",
+    "SLAErrorBudgetBurnChronic",
+}
 DEADLINE = 60  # seconds, for any one wait
 
 
@@ -56,8 +60,10 @@ def binary(*names: str) -> str:
     for name in names:
         if path := shutil.which(name):
             return path
-    message = (f"{' or '.join(names)} not installed (Debian: apt-get install --no-install-recommends "
-               f"prometheus prometheus-alertmanager; .ci/run does this as root)")
+    message = (
+        f"{' or '.join(names)} not installed (Debian: apt-get install --no-install-recommends "
+        f"prometheus prometheus-alertmanager; .ci/run does this as root)"
+    )
     if in_ci():
         pytest.fail(message + " and CI is set: refusing to skip")
     pytest.skip(message)
@@ -149,8 +155,9 @@ class Process:
     def __init__(self, name: str, args: list[str], log: Path, cwd: Path):
         self.name, self.args, self.log = name, args, log
         with open(log, "ab") as out:
-            self.proc = subprocess.Popen(args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace").splitlines()[-lines:]
@@ -174,9 +181,29 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path] | None:
     if openssl is None:
         return None
     cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "10",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "10",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return cert, key
 
 
@@ -202,8 +229,10 @@ class Stack:
         if tls:
             tls_target = Server(Target, tls=tls)
             self.servers.append(tls_target)
-            tls_probe = (f'      - {{name: api, url: "{tls_target.url}/health", interval: 1s, timeout: 1s, '
-                         f'ca_file: "{tls[0]}"}}\n')
+            tls_probe = (
+                f'      - {{name: api, url: "{tls_target.url}/health", interval: 1s, timeout: 1s, '
+                f'ca_file: "{tls[0]}"}}\n'
+            )
 
         # (b) the exporter, with one observation of each probe in the previous month, so
         # that the previous month's availability has a sample.
@@ -220,52 +249,106 @@ tenants:
 {tls_probe}""")
         db = self.tmp / "sla.db"
         now = dt.datetime.now(dt.UTC)
-        last_month = (now.replace(day=1) - dt.timedelta(days=10)).replace(hour=12, minute=0, second=0,
-                                                                           microsecond=0)
+        last_month = (now.replace(day=1) - dt.timedelta(days=10)).replace(hour=12, minute=0, second=0, microsecond=0)
         rows = ["time,tenant,probe,success"]
         probes = [(DOWN, "ui"), (UP, "ui")] + ([(UP, "api")] if tls else [])
         # The down tenant was down then too, so its downtime and eligible counters stay equal
         # (and its burn rate exactly 1 / (1 - target)).
         rows += [f"{last_month.isoformat()},{t},{p},{int(t != DOWN)}" for t, p in probes]
         (self.tmp / "history.csv").write_text("\n".join(rows) + "\n")
-        imported = subprocess.run([sys.executable, "-m", "exporter", "import", "--config.file", str(config),
-                                   "--storage.path", str(db), str(self.tmp / "history.csv")],
-                                  cwd=REPO, capture_output=True, text=True, timeout=60)
+        imported = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "exporter",
+                "import",
+                "--config.file",
+                str(config),
+                "--storage.path",
+                str(db),
+                str(self.tmp / "history.csv"),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert imported.returncode == 0, f"import failed: {imported.stdout}{imported.stderr}"
         port = free_port()
         self.exporter_url = f"http://127.0.0.1:{port}"
-        self.spawn("exporter", [sys.executable, "-m", "exporter", "run", "--config.file", str(config),
-                                "--storage.path", str(db), "--web.listen-address", f"127.0.0.1:{port}"])
+        self.spawn(
+            "exporter",
+            [
+                sys.executable,
+                "-m",
+                "exporter",
+                "run",
+                "--config.file",
+                str(config),
+                "--storage.path",
+                str(db),
+                "--web.listen-address",
+                f"127.0.0.1:{port}",
+            ],
+        )
         self.wait_for(lambda: http(self.exporter_url + "/-/ready")[0] == 200, "the exporter to be ready")
 
         # (d) Alertmanager, routing everything to (e) the webhook.
         am_port = free_port()
         self.alertmanager_url = f"http://127.0.0.1:{am_port}"
-        (self.tmp / "alertmanager.yml").write_text(yaml.safe_dump({
-            "route": {"receiver": "webhook", "group_by": ["alertname", "tenant"],
-                      "group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"},
-            "receivers": [{"name": "webhook",
-                           "webhook_configs": [{"url": self.webhook.url, "send_resolved": True}]}],
-        }))
+        (self.tmp / "alertmanager.yml").write_text(
+            yaml.safe_dump(
+                {
+                    "route": {
+                        "receiver": "webhook",
+                        "group_by": ["alertname", "tenant"],
+                        "group_wait": "1s",
+                        "group_interval": "1s",
+                        "repeat_interval": "1h",
+                    },
+                    "receivers": [
+                        {"name": "webhook", "webhook_configs": [{"url": self.webhook.url, "send_resolved": True}]}
+                    ],
+                }
+            )
+        )
         (self.tmp / "am-data").mkdir()
-        self.spawn("alertmanager", [alertmanager_bin, f"--config.file={self.tmp / 'alertmanager.yml'}",
-                                    f"--storage.path={self.tmp / 'am-data'}",
-                                    f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="])
+        self.spawn(
+            "alertmanager",
+            [
+                alertmanager_bin,
+                f"--config.file={self.tmp / 'alertmanager.yml'}",
+                f"--storage.path={self.tmp / 'am-data'}",
+                f"--web.listen-address=127.0.0.1:{am_port}",
+                "--cluster.listen-address=",
+            ],
+        )
         self.wait_for(lambda: http(self.alertmanager_url + "/-/ready")[0] == 200, "Alertmanager to be ready")
 
         # (c) Prometheus with the repository's rule files.
         prom_port = free_port()
         self.prometheus_url = f"http://127.0.0.1:{prom_port}"
-        (self.tmp / "prometheus.yml").write_text(yaml.safe_dump({
-            "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
-            "rule_files": [str(p) for p in RULE_FILES],
-            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
-            "scrape_configs": [{"job_name": "sla-exporter",
-                                "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}],
-        }))
-        self.spawn("prometheus", [prometheus_bin, f"--config.file={self.tmp / 'prometheus.yml'}",
-                                  f"--storage.tsdb.path={self.tmp / 'prom-data'}",
-                                  f"--web.listen-address=127.0.0.1:{prom_port}"])
+        (self.tmp / "prometheus.yml").write_text(
+            yaml.safe_dump(
+                {
+                    "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+                    "rule_files": [str(p) for p in RULE_FILES],
+                    "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+                    "scrape_configs": [
+                        {"job_name": "sla-exporter", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
+                    ],
+                }
+            )
+        )
+        self.spawn(
+            "prometheus",
+            [
+                prometheus_bin,
+                f"--config.file={self.tmp / 'prometheus.yml'}",
+                f"--storage.tsdb.path={self.tmp / 'prom-data'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+            ],
+        )
         self.wait_for(lambda: http(self.prometheus_url + "/-/ready")[0] == 200, "Prometheus to be ready")
 
     def spawn(self, name: str, args: list[str]):
@@ -296,8 +379,9 @@ tenants:
 
     def query(self, expr: str) -> dict:
         """Prometheus's /api/v1/query response for ``expr`` at the current time."""
-        status, body = http(self.prometheus_url + "/api/v1/query",
-                            data=urllib.parse.urlencode({"query": expr}).encode())
+        status, body = http(
+            self.prometheus_url + "/api/v1/query", data=urllib.parse.urlencode({"query": expr}).encode()
+        )
         try:
             return json.loads(body)
         except ValueError:
@@ -352,8 +436,10 @@ def test_recording_rules_measure_the_down_tenant(stack):
     # Down all the time at 99.92 %: 1 / 0.0008 = 1250 over every window (NaN, which is not
     # > 1000, until the counters have two samples).
     for window in ("5m", "3d"):
-        down = stack.wait_for(lambda window=window: (b := burn(stack, DOWN, window)) is not None and b > 1000 and b,
-                              f"a {window} burn rate above 1000 for {DOWN}")
+        down = stack.wait_for(
+            lambda window=window: (b := burn(stack, DOWN, window)) is not None and b > 1000 and b,
+            f"a {window} burn rate above 1000 for {DOWN}",
+        )
         assert down == pytest.approx(1250, rel=1e-3), stack.logs()
         stack.wait_for(lambda window=window: burn(stack, UP, window) == 0, f"a {window} burn rate of 0 for {UP}")
 
@@ -372,17 +458,24 @@ def test_fast_burn_page_reaches_the_webhook(stack):
     page goes out as soon as the 5m and 1h rates exist (with the slower ones)."""
 
     def fast_burn():
-        return [a for a in stack.webhook.alerts()
-                if a["labels"].get("alertname") == "SLAErrorBudgetBurnFast"
-                and a["labels"].get("tenant") == DOWN and a["status"] == "firing"]
+        return [
+            a
+            for a in stack.webhook.alerts()
+            if a["labels"].get("alertname") == "SLAErrorBudgetBurnFast"
+            and a["labels"].get("tenant") == DOWN
+            and a["status"] == "firing"
+        ]
 
     alert = stack.wait_for(fast_burn, f"a firing SLAErrorBudgetBurnFast for {DOWN} at the webhook")[0]
     assert alert["labels"]["severity"] == "page"
     assert alert["annotations"]["runbook_url"].endswith("#slaerrorbudgetburnfast")
     assert alert["annotations"]["summary"] == f"{DOWN} is burning its error budget more than 14.4x too fast"
     assert re.search(r"at 1\.2[0-9]*kx the sustainable rate", alert["annotations"]["description"]), alert
-    healthy = [a for a in stack.webhook.alerts() if a["labels"].get("tenant") == UP
-               and a["labels"].get("alertname") in BURN_ALERTS]
+    healthy = [
+        a
+        for a in stack.webhook.alerts()
+        if a["labels"].get("tenant") == UP and a["labels"].get("alertname") in BURN_ALERTS
+    ]
     assert not healthy, f"burn alerts for the healthy tenant: {healthy}"
 
 
@@ -442,11 +535,13 @@ def test_every_grafana_dashboard_query_evaluates(stack):
     queries = dashboard_queries()
     if not queries:  # grafana/dashboards/ not there (yet): nothing to check
         return
-    known = ({m.name for m in metrics.ALL} | {r["record"] for r in rules_in_files() if "record" in r}
-             | {"up", "ALERTS", "ALERTS_FOR_STATE"})
+    known = (
+        {m.name for m in metrics.ALL}
+        | {r["record"] for r in rules_in_files() if "record" in r}
+        | {"up", "ALERTS", "ALERTS_FOR_STATE"}
+    )
     # Data that should be there by now: every tenant's burn rate over the shortest window.
-    stack.wait_for(lambda: len(stack.samples("tenant:sla_error_budget_burn:rate5m")) == 2,
-                   "burn rates of both tenants")
+    stack.wait_for(lambda: len(stack.samples("tenant:sla_error_budget_burn:rate5m")) == 2, "burn rates of both tenants")
     has_data: dict[str, bool] = {}
     problems = []
     for where, raw in queries:
@@ -461,8 +556,7 @@ def test_every_grafana_dashboard_query_evaluates(stack):
         names = {n for n in re.findall(r"[A-Za-z_:][\w:]*", expr) if n in known}
         for n in names - has_data.keys():
             has_data[n] = bool(stack.samples(f"count({{__name__={json.dumps(n)}}})"))
-        may_be_empty = ("sla_support_" in expr or not all(has_data[n] for n in names)
-                        or is_filter(expr))
+        may_be_empty = "sla_support_" in expr or not all(has_data[n] for n in names) or is_filter(expr)
         result = r["data"]["result"]
         if not may_be_empty and r["data"]["resultType"] in ("vector", "matrix") and not result:
             problems.append(f"{where}: {expr!r} returned no data")

@@ -41,8 +41,10 @@ def in_ci() -> bool:
 def tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        message = (f"{name} is not installed (Debian: apt-get install --no-install-recommends "
-                   f"prometheus prometheus-alertmanager; .ci/run does this as root)")
+        message = (
+            f"{name} is not installed (Debian: apt-get install --no-install-recommends "
+            f"prometheus prometheus-alertmanager; .ci/run does this as root)"
+        )
         if in_ci():
             pytest.fail(message + " and CI is set: refusing to skip")
         pytest.skip(message)
@@ -87,15 +89,19 @@ def test_alertmanager_example_config_is_valid():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-@pytest.mark.parametrize("labels, receiver", [
-    (["severity=page", "alertname=SLAErrorBudgetBurnFast", "tenant=acme"], "pager"),
-    (["severity=ticket", "alertname=SLAErrorBudgetBurnSlow", "tenant=acme"], "tickets"),
-    (["severity=warning", "alertname=SLATenantDown", "tenant=acme"], "chat"),
-    (["alertname=SomethingElse"], "chat"),
-])
+@pytest.mark.parametrize(
+    "labels, receiver",
+    [
+        (["severity=page", "alertname=SLAErrorBudgetBurnFast", "tenant=acme"], "pager"),
+        (["severity=ticket", "alertname=SLAErrorBudgetBurnSlow", "tenant=acme"], "tickets"),
+        (["severity=warning", "alertname=SLATenantDown", "tenant=acme"], "chat"),
+        (["alertname=SomethingElse"], "chat"),
+    ],
+)
 def test_alertmanager_example_routes_by_severity(labels, receiver):
-    r = run(tool("amtool"), "config", "routes", "test",
-            "--config.file", str(PROM / "alertmanager.example.yml"), *labels)
+    r = run(
+        tool("amtool"), "config", "routes", "test", "--config.file", str(PROM / "alertmanager.example.yml"), *labels
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.strip() == receiver
 
@@ -112,8 +118,9 @@ def exprs() -> list[tuple[str, str]]:
 
 def test_recording_rule_names_are_the_pinned_ones():
     names = [r["record"] for r in load(RULES) if "record" in r]
-    expected = ([f"tenant:sla_downtime:ratio_rate{w}" for w in spec.RECORDED_WINDOWS]
-                + [f"tenant:sla_error_budget_burn:rate{w}" for w in spec.RECORDED_WINDOWS])
+    expected = [f"tenant:sla_downtime:ratio_rate{w}" for w in spec.RECORDED_WINDOWS] + [
+        f"tenant:sla_error_budget_burn:rate{w}" for w in spec.RECORDED_WINDOWS
+    ]
     assert sorted(names) == sorted(expected)
     assert set(WINDOWS) <= set(spec.RECORDED_WINDOWS), "a pinned recorded window was dropped"
     for w in spec.RECORDED_WINDOWS:
@@ -216,8 +223,14 @@ def test_alerts_carry_the_spec_severities_and_durations():
         f = f"{a.factor:g}"
         assert "for" not in rules[a.name]
         assert rules[a.name]["expr"].split() == [
-            f"tenant:sla_error_budget_burn:rate{a.long}", ">", f, "and", f"tenant:sla_error_budget_burn:rate{a.short}",
-            ">", f]
+            f"tenant:sla_error_budget_burn:rate{a.long}",
+            ">",
+            f,
+            "and",
+            f"tenant:sla_error_budget_burn:rate{a.short}",
+            ">",
+            f,
+        ]
 
 
 def test_promtool_tests_expect_the_spec_severities():
@@ -228,7 +241,8 @@ def test_promtool_tests_expect_the_spec_severities():
                 for exp in case.get("exp_alerts") or []:
                     assert exp["exp_labels"]["severity"] == spec.severity(case["alertname"]), (
                         f"{path.name}: {case['alertname']} expected with severity {exp['exp_labels']['severity']}, "
-                        f"the spec says {spec.severity(case['alertname'])}")
+                        f"the spec says {spec.severity(case['alertname'])}"
+                    )
 
 
 def test_promtool_tests_evaluate_recording_rules_before_alerts():

@@ -38,12 +38,19 @@ def ok(t, success=True, reason=None):
 def test_results_become_runs_and_reach_the_store_on_flush(recorder):
     for t, success in [(0, True), (10, True), (20, False), (30, False), (40, True)]:
         recorder.observe("acme", "a", ok(t, success, None if success else "status"))
-    expected = [Run(True, 0, 10 * S, 20 * S, 2), Run(False, 20 * S, 30 * S, 40 * S, 2), Run(True, 40 * S, 40 * S, 60 * S, 1)]
+    expected = [
+        Run(True, 0, 10 * S, 20 * S, 2),
+        Run(False, 20 * S, 30 * S, 40 * S, 2),
+        Run(True, 40 * S, 40 * S, 60 * S, 1),
+    ]
     assert recorder.runs_of("acme", A, 0, 100 * S) == expected
     assert recorder.store.series("acme", "a", 0, 100 * S) == []  # not yet committed
     assert recorder.flush() == 3
     assert recorder.store.series("acme", "a", 0, 100 * S) == [
-        Series(True, 0, 10 * S, 2), Series(False, 20 * S, 10 * S, 2), Series(True, 40 * S, 0, 1)]
+        Series(True, 0, 10 * S, 2),
+        Series(False, 20 * S, 10 * S, 2),
+        Series(True, 40 * S, 0, 1),
+    ]
     assert recorder.flush() == 0
     assert recorder.error_counts() == {("acme", "a", "status"): 2}
 
@@ -57,15 +64,25 @@ def test_after_the_clock_steps_back_results_are_recorded_in_their_place(recorder
     recorder.observe("acme", "a", ok(15, False))  # the clock stepped back by 20 s
     recorder.observe("acme", "a", ok(25, False))
     recorder.observe("acme", "a", ok(20, False))  # the same instant, the other result: ignored
-    expected = [Run(True, 0, 10 * S, 15 * S, 2), Run(False, 15 * S, 15 * S, 20 * S, 1),
-                Run(True, 20 * S, 20 * S, 25 * S, 1), Run(False, 25 * S, 25 * S, 30 * S, 1),
-                Run(True, 30 * S, 30 * S, 50 * S, 1)]
+    expected = [
+        Run(True, 0, 10 * S, 15 * S, 2),
+        Run(False, 15 * S, 15 * S, 20 * S, 1),
+        Run(True, 20 * S, 20 * S, 25 * S, 1),
+        Run(False, 25 * S, 25 * S, 30 * S, 1),
+        Run(True, 30 * S, 30 * S, 50 * S, 1),
+    ]
     assert recorder.runs_of("acme", A, 0, 100 * S) == expected
     recorder.flush()
     stored = recorder.store.series("acme", "a", 0, 100 * S)
     assert all(a.last < b.start for a, b in itertools.pairwise(stored))  # no overlap
     assert sorted((t, s.success) for s in stored for t in s.times()) == [
-        (0, True), (10 * S, True), (15 * S, False), (20 * S, True), (25 * S, False), (30 * S, True)]
+        (0, True),
+        (10 * S, True),
+        (15 * S, False),
+        (20 * S, True),
+        (25 * S, False),
+        (30 * S, True),
+    ]
 
 
 @pytest.mark.parametrize("reason", ["config", "resources", "resolver", "network", "internal", "clock"])
@@ -73,8 +90,17 @@ def test_a_fault_of_ours_is_never_downtime(recorder, caplog, reason):
     caplog.set_level(logging.INFO, logger="sla_exporter")
     recorder.observe("acme", "a", ok(0))
     for t in (10, 20, 30, 40):
-        recorder.observe("acme", "a", Result(started=t, success=False, duration=0.1, reason=reason,
-                                             error="environment variable ACME_API_TOKEN is not set"))
+        recorder.observe(
+            "acme",
+            "a",
+            Result(
+                started=t,
+                success=False,
+                duration=0.1,
+                reason=reason,
+                error="environment variable ACME_API_TOKEN is not set",
+            ),
+        )
     # Nothing recorded: the success at 0 holds for stale_after (20 s), then unknown.
     assert recorder.runs_of("acme", A, 0, 100 * S) == [Run(True, 0, 0, 20 * S, 1)]
     assert recorder.state_now(CFG.tenants[0], 45)[1]["a"] == "unknown"
@@ -99,7 +125,10 @@ def test_history_continues_after_a_restart_with_the_gap_unknown(tmp_path):
         second = Recorder(store, CFG, since=0)
         second.observe("acme", "b", ok(100))
         second.flush()
-        assert second.runs_of("acme", B, 0, 200 * S) == [Run(True, 0, 10 * S, 30 * S, 2), Run(True, 100 * S, 100 * S, 120 * S, 1)]
+        assert second.runs_of("acme", B, 0, 200 * S) == [
+            Run(True, 0, 10 * S, 30 * S, 2),
+            Run(True, 100 * S, 100 * S, 120 * S, 1),
+        ]
         assert store.series("acme", "b", 0, 200 * S) == [Series(True, 0, 10 * S, 2), Series(True, 100 * S, 0, 1)]
 
 
@@ -159,10 +188,24 @@ def test_state_changes_are_logged_once_each(recorder, caplog):
 @pytest.mark.parametrize(
     "fmt, expected",
     [
-        ("logfmt", 'ts=2026-11-26T10:00:00.000Z level=info msg="probe state change" tenant=acme probe="agent ui" '
-                   'from=up to=down reason=timeout'),
-        ("json", {"ts": "2026-11-26T10:00:00.000Z", "level": "info", "msg": "probe state change", "tenant": "acme",
-                  "probe": "agent ui", "from": "up", "to": "down", "reason": "timeout"}),
+        (
+            "logfmt",
+            'ts=2026-11-26T10:00:00.000Z level=info msg="probe state change" tenant=acme probe="agent ui" '
+            "from=up to=down reason=timeout",
+        ),
+        (
+            "json",
+            {
+                "ts": "2026-11-26T10:00:00.000Z",
+                "level": "info",
+                "msg": "probe state change",
+                "tenant": "acme",
+                "probe": "agent ui",
+                "from": "up",
+                "to": "down",
+                "reason": "timeout",
+            },
+        ),
     ],
 )
 def test_log_formats(fmt, expected):
@@ -170,9 +213,24 @@ def test_log_formats(fmt, expected):
     logs.setup(fmt, "info", stream)
     try:
         record = logging.getLogger("sla_exporter").makeRecord(
-            "sla_exporter", logging.INFO, __file__, 1, "probe state change", (), None,
-            extra={"fields": {"tenant": "acme", "probe": "agent ui", "from": "up", "to": "down",
-                              "reason": "timeout", "skipped": None}})
+            "sla_exporter",
+            logging.INFO,
+            __file__,
+            1,
+            "probe state change",
+            (),
+            None,
+            extra={
+                "fields": {
+                    "tenant": "acme",
+                    "probe": "agent ui",
+                    "from": "up",
+                    "to": "down",
+                    "reason": "timeout",
+                    "skipped": None,
+                }
+            },
+        )
         record.created = 1795687200.0  # 2026-11-26T10:00:00Z
         logging.getLogger("sla_exporter").handle(record)
     finally:
@@ -197,7 +255,10 @@ def test_a_sibling_result_that_started_later_is_not_read_as_unknown(recorder, ca
     [
         # Read under a new stale_after after a reload: the same observations, other runs.
         ("20s", [Run(True, 0, 40 * S, 60 * S, 3)]),
-        ("15s", [Run(True, 0, 0, 15 * S, 1), Run(True, 20 * S, 20 * S, 35 * S, 1), Run(True, 40 * S, 40 * S, 55 * S, 1)]),
+        (
+            "15s",
+            [Run(True, 0, 0, 15 * S, 1), Run(True, 20 * S, 20 * S, 35 * S, 1), Run(True, 40 * S, 40 * S, 55 * S, 1)],
+        ),
     ],
 )
 def test_a_reload_rereads_history_under_the_new_stale_after(recorder, stale_after, expected):

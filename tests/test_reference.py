@@ -119,7 +119,7 @@ class Case:
 CASES = [
     Case(
         "fractional interval, stale_after = interval, threshold 2: the gap equal to S continues the run",
-        one_probe('interval: 2.2s, stale_after: 2.2s, failure_threshold: 2'),
+        one_probe("interval: 2.2s, stale_after: 2.2s, failure_threshold: 2"),
         ["2026-10-07T09:00:00Z,t,p,0", "2026-10-07T09:00:02.2Z,t,p,0", "2026-10-07T09:00:04.4Z,t,p,1"],
         4400,
         [("2026-10-07T09:00:00.000Z", "2026-10-07T09:00:04.400Z")],
@@ -127,67 +127,83 @@ CASES = [
     ),
     Case(
         "threshold 3: down from the first failure to the next success",
-        one_probe('interval: 60s, failure_threshold: 3'),
-        ["2026-10-07T09:00:00Z,t,p,1", "2026-10-07T09:01:00Z,t,p,0", "2026-10-07T09:02:00Z,t,p,0",
-         "2026-10-07T09:03:00Z,t,p,0", "2026-10-07T09:04:00Z,t,p,1"],
+        one_probe("interval: 60s, failure_threshold: 3"),
+        [
+            "2026-10-07T09:00:00Z,t,p,1",
+            "2026-10-07T09:01:00Z,t,p,0",
+            "2026-10-07T09:02:00Z,t,p,0",
+            "2026-10-07T09:03:00Z,t,p,0",
+            "2026-10-07T09:04:00Z,t,p,1",
+        ],
         180_000,
         [("2026-10-07T09:01:00.000Z", "2026-10-07T09:04:00.000Z")],
         unknown_ms=OCT_UTC[1] - OCT_UTC[0] - (4 * MINUTE + 120_000),
     ),
     Case(
         "threshold 3 with two failures: a blip, up",
-        one_probe('interval: 60s, failure_threshold: 3'),
-        ["2026-10-07T09:00:00Z,t,p,1", "2026-10-07T09:01:00Z,t,p,0", "2026-10-07T09:02:00Z,t,p,0",
-         "2026-10-07T09:03:00Z,t,p,1"],
-        0, [],
+        one_probe("interval: 60s, failure_threshold: 3"),
+        [
+            "2026-10-07T09:00:00Z,t,p,1",
+            "2026-10-07T09:01:00Z,t,p,0",
+            "2026-10-07T09:02:00Z,t,p,0",
+            "2026-10-07T09:03:00Z,t,p,1",
+        ],
+        0,
+        [],
     ),
     Case(
         "a gap of S + 1 ms ends the run: two failure runs of 1, both below threshold 2",
-        one_probe('interval: 2.2s, stale_after: 2.2s, failure_threshold: 2'),
+        one_probe("interval: 2.2s, stale_after: 2.2s, failure_threshold: 2"),
         ["2026-10-07T09:00:00Z,t,p,0", "2026-10-07T09:00:02.201Z,t,p,0", "2026-10-07T09:00:04.401Z,t,p,1"],
-        0, [],
+        0,
+        [],
         unknown_ms=OCT_UTC[1] - OCT_UTC[0] - 6600,
     ),
     Case(
         "sub-millisecond digits are truncated: 02.2009 is 02.200, the gap is S",
-        one_probe('interval: 2.2s, stale_after: 2.2s, failure_threshold: 2'),
+        one_probe("interval: 2.2s, stale_after: 2.2s, failure_threshold: 2"),
         ["2026-10-07T09:00:00.0009Z,t,p,0", "2026-10-07T12:00:02.2009+03:00,t,p,0", "2026-10-07T09:00:04.4Z,t,p,1"],
         4400,
         [("2026-10-07T09:00:00.000Z", "2026-10-07T09:00:04.400Z")],
     ),
     Case(
         "a down run ends at the end of coverage: last failure + S",
-        one_probe('interval: 60s'),
+        one_probe("interval: 60s"),
         ["2026-10-07T09:00:00Z,t,p,0", "2026-10-07T09:01:00Z,t,p,0", "2026-10-07T09:10:00Z,t,p,1"],
         3 * MINUTE,
         [("2026-10-07T09:00:00.000Z", "2026-10-07T09:03:00.000Z")],
     ),
     Case(
         "failures before the month count toward the threshold; the outage is listed from M0",
-        one_probe('interval: 60s, failure_threshold: 3'),
-        ["2026-09-30T23:58:00Z,t,p,0", "2026-09-30T23:59:00Z,t,p,0", "2026-10-01T00:00:00Z,t,p,0",
-         "2026-10-01T00:01:00Z,t,p,1"],
+        one_probe("interval: 60s, failure_threshold: 3"),
+        [
+            "2026-09-30T23:58:00Z,t,p,0",
+            "2026-09-30T23:59:00Z,t,p,0",
+            "2026-10-01T00:00:00Z,t,p,0",
+            "2026-10-01T00:01:00Z,t,p,1",
+        ],
         MINUTE,
         [("2026-10-01T00:00:00.000Z", "2026-10-01T00:01:00.000Z")],
     ),
     Case(
         "failures after the month complete a run that crosses M1 (complete month)",
-        one_probe('interval: 60s, failure_threshold: 2'),
+        one_probe("interval: 60s, failure_threshold: 2"),
         ["2026-10-31T23:59:00Z,t,p,0", "2026-11-01T00:00:00Z,t,p,0", "2026-11-01T00:01:00Z,t,p,1"],
         MINUTE,
         [("2026-10-31T23:59:00.000Z", "2026-11-01T00:00:00.000Z")],
     ),
     Case(
         "month in progress: the observation at now is ignored, so the run has one failure: up",
-        one_probe('interval: 60s, failure_threshold: 2'),
+        one_probe("interval: 60s, failure_threshold: 2"),
         ["2026-10-07T09:00:00Z,t,p,1", "2026-10-07T09:01:00Z,t,p,0", "2026-10-07T09:02:00Z,t,p,0"],
-        0, [],
+        0,
+        [],
         now_ms=utc_ms(2026, 10, 7, 9, 2),
         unknown_ms=utc_ms(2026, 10, 7, 9, 2) - OCT_UTC[0] - 2 * MINUTE,
     ),
     Case(
         "month in progress, one ms later: the run has two failures, down up to now",
-        one_probe('interval: 60s, failure_threshold: 2'),
+        one_probe("interval: 60s, failure_threshold: 2"),
         ["2026-10-07T09:00:00Z,t,p,1", "2026-10-07T09:01:00Z,t,p,0", "2026-10-07T09:02:00Z,t,p,0"],
         MINUTE + 1,
         [("2026-10-07T09:01:00.000Z", "2026-10-07T09:02:00.001Z")],
@@ -195,7 +211,10 @@ CASES = [
     ),
     Case(
         "an outage entirely inside maintenance is listed with counted 0",
-        one_probe('interval: 60s', windows='maintenance_windows:\n  - {name: w, date: 2026-10-07, start: "09:00", duration: 1h}'),
+        one_probe(
+            "interval: 60s",
+            windows='maintenance_windows:\n  - {name: w, date: 2026-10-07, start: "09:00", duration: 1h}',
+        ),
         ["2026-10-07T09:10:00Z,t,p,0", "2026-10-07T09:11:00Z,t,p,1"],
         0,
         [("2026-10-07T09:10:00.000Z", "2026-10-07T09:11:00.000Z")],
@@ -204,22 +223,34 @@ CASES = [
     ),
     Case(
         "nonexistent start 03:30 on 2026-03-29 in Helsinki: read as EET, 01:30Z-02:30Z",
-        one_probe('interval: 60s', tz="Europe/Helsinki",
-                  windows='maintenance_windows:\n  - {name: w, date: 2026-03-29, start: "03:30", duration: 1h}'),
+        one_probe(
+            "interval: 60s",
+            tz="Europe/Helsinki",
+            windows='maintenance_windows:\n  - {name: w, date: 2026-03-29, start: "03:30", duration: 1h}',
+        ),
         # 00:45Z would be inside if 03:30 were read with the offset after the gap (EEST)
-        ["2026-03-29T00:45:00Z,t,p,0", "2026-03-29T00:46:00Z,t,p,1",
-         "2026-03-29T01:45:00Z,t,p,0", "2026-03-29T01:46:00Z,t,p,1"],
+        [
+            "2026-03-29T00:45:00Z,t,p,0",
+            "2026-03-29T00:46:00Z,t,p,1",
+            "2026-03-29T01:45:00Z,t,p,0",
+            "2026-03-29T01:46:00Z,t,p,1",
+        ],
         MINUTE,
-        [("2026-03-29T00:45:00.000Z", "2026-03-29T00:46:00.000Z"),
-         ("2026-03-29T01:45:00.000Z", "2026-03-29T01:46:00.000Z")],
+        [
+            ("2026-03-29T00:45:00.000Z", "2026-03-29T00:46:00.000Z"),
+            ("2026-03-29T01:45:00.000Z", "2026-03-29T01:46:00.000Z"),
+        ],
         counted_ms=[MINUTE, 0],
         maintenance_ms=HOUR,
         year_month=(2026, 3),
     ),
     Case(
         "ambiguous start 03:30 on 2026-10-25 in Helsinki: the first (EEST), 00:30Z; down inside",
-        one_probe('interval: 60s', tz="Europe/Helsinki",
-                  windows='maintenance_windows:\n  - {name: w, date: 2026-10-25, start: "03:30", duration: 30m}'),
+        one_probe(
+            "interval: 60s",
+            tz="Europe/Helsinki",
+            windows='maintenance_windows:\n  - {name: w, date: 2026-10-25, start: "03:30", duration: 30m}',
+        ),
         ["2026-10-25T00:29:00Z,t,p,0", "2026-10-25T00:31:00Z,t,p,0", "2026-10-25T00:32:00Z,t,p,1"],
         MINUTE,  # 00:29-00:30 counted; 00:30-00:32 inside the window
         [("2026-10-25T00:29:00.000Z", "2026-10-25T00:32:00.000Z")],
@@ -308,10 +339,15 @@ def test_reference_rule_days(rrule, days):
 def test_reference_conflicts_and_duplicates():
     rules = rules_of(one_probe("interval: 60s"))
     h = ref.History()
-    assert h.import_csv("time,tenant,probe,success\n2026-10-07T09:00:00Z,t,p,1\n2026-10-07T09:00:00.0004Z,t,p,1\n", rules) == 1
+    assert (
+        h.import_csv("time,tenant,probe,success\n2026-10-07T09:00:00Z,t,p,1\n2026-10-07T09:00:00.0004Z,t,p,1\n", rules)
+        == 1
+    )
     assert h.import_csv("time,tenant,probe,success\n2026-10-07T12:00:00+03:00,t,p,1\n", rules) == 0
     with pytest.raises(ref.Refused) as err:
-        h.import_csv("time,tenant,probe,success\n2026-10-07T09:05:00Z,t,p,1\n2026-10-07T09:00:00.000999Z,t,p,0\n", rules)
+        h.import_csv(
+            "time,tenant,probe,success\n2026-10-07T09:05:00Z,t,p,1\n2026-10-07T09:00:00.000999Z,t,p,0\n", rules
+        )
     assert err.value.line == 3
     assert h.of("t", "p") == [(utc_ms(2026, 10, 7, 9), True)]  # nothing kept from the refused file
     with pytest.raises(ref.Refused) as err:
@@ -400,8 +436,23 @@ RRULES = [
     "FREQ=MONTHLY",
     "FREQ=YEARLY;BYMONTH=3,4,9,10,11;BYDAY=1SU,-1SU",
 ]
-DURATIONS = ["1s", "1500ms", "30m", "1h", "90m", "2h", "2h15m", "6h", "45m30s", "1h0.5s", "59m59.999s", "1d", "25h",
-             "3d", "7d"]
+DURATIONS = [
+    "1s",
+    "1500ms",
+    "30m",
+    "1h",
+    "90m",
+    "2h",
+    "2h15m",
+    "6h",
+    "45m30s",
+    "1h0.5s",
+    "59m59.999s",
+    "1d",
+    "25h",
+    "3d",
+    "7d",
+]
 START_TIMES = ["00:00", "00:30", "01:30", "02:00", "02:15", "03:30", "12:00", "22:00", "23:00", "23:59:59"]
 TARGETS = ["99.92%", "0.9992", "99.5%", "0.999", "99.9%", "95%", "99.99%", "0.9", "99.925%", "0.5"]
 INTERVALS_MS = [1000, 2200, 5000, 15_000, 30_000, 60_000, 61_096]
@@ -465,8 +516,10 @@ class Scenario:
     notes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        out = [f"month {self.year:04d}-{self.month:02d} in {self.timezone}"
-               + ("" if self.now is None else f", now={self.now!r} ({iso_utc(self.now_ms)})")]
+        out = [
+            f"month {self.year:04d}-{self.month:02d} in {self.timezone}"
+            + ("" if self.now is None else f", now={self.now!r} ({iso_utc(self.now_ms)})")
+        ]
         out += [f"note: {n}" for n in self.notes]
         out += ["--- config (import) ---", self.config.rstrip()]
         if self.report_config != self.config:
@@ -496,16 +549,20 @@ def windows_st(draw, zone_name, m0, m1, walls, max_size, prefix="w"):
             day, start = draw(st.sampled_from(walls))
         else:
             day = first + dt.timedelta(days=draw(st.integers(-8, (last - first).days)))
-            start = (dt.time.fromisoformat(draw(st.sampled_from(START_TIMES))) if kind == "start"
-                     else dt.time(draw(st.integers(0, 23)), draw(st.integers(0, 59)), draw(st.sampled_from([0, 0, 30]))))
+            start = (
+                dt.time.fromisoformat(draw(st.sampled_from(START_TIMES)))
+                if kind == "start"
+                else dt.time(draw(st.integers(0, 23)), draw(st.integers(0, 59)), draw(st.sampled_from([0, 0, 30])))
+            )
         duration = draw(st.sampled_from(DURATIONS))
         w = {"name": f"{prefix}{i}"}
         if draw(st.booleans()):
             rule = draw(st.sampled_from(RRULES))
             if draw(st.integers(0, 3)) == 0:
                 until = day + dt.timedelta(days=draw(st.integers(-3, 12)))
-                rule += ";UNTIL=" + until.strftime(draw(st.sampled_from(["%Y%m%d", "%Y%m%dT000000Z", "%Y%m%dT235959",
-                                                                         "%Y%m%dT120000Z"])))
+                rule += ";UNTIL=" + until.strftime(
+                    draw(st.sampled_from(["%Y%m%d", "%Y%m%dT000000Z", "%Y%m%dT235959", "%Y%m%dT120000Z"]))
+                )
             w["rrule"] = rule
         else:
             w["date"] = day.isoformat()
@@ -520,17 +577,26 @@ def windows_st(draw, zone_name, m0, m1, walls, max_size, prefix="w"):
 def window_rules(w: dict, zone_name: str) -> ref.WindowRules:
     from exporter.engine.units import parse_duration
 
-    return ref.WindowRules(w["name"], dt.time.fromisoformat(w["start"]), round(parse_duration(w["duration"]) * 1000),
-                           w.get("timezone", zone_name), w.get("rrule"),
-                           dt.date.fromisoformat(w["date"]) if "date" in w else None)
+    return ref.WindowRules(
+        w["name"],
+        dt.time.fromisoformat(w["start"]),
+        round(parse_duration(w["duration"]) * 1000),
+        w.get("timezone", zone_name),
+        w.get("rrule"),
+        dt.date.fromisoformat(w["date"]) if "date" in w else None,
+    )
 
 
 @st.composite
 def probe_settings_st(draw, rnd):
     interval = draw(st.sampled_from(INTERVALS_MS))
     stale_kind = draw(st.sampled_from(["default", "equal", "more", "2.2s"]))
-    stale = {"default": 2 * interval, "equal": interval, "more": interval + draw(st.integers(1, 2 * interval)),
-             "2.2s": max(interval, 2200)}[stale_kind]
+    stale = {
+        "default": 2 * interval,
+        "equal": interval,
+        "more": interval + draw(st.integers(1, 2 * interval)),
+        "2.2s": max(interval, 2200),
+    }[stale_kind]
     settings_ = {"interval": fmt_duration(interval, rnd)}
     if stale_kind != "default":
         settings_["stale_after"] = fmt_duration(stale, rnd)
@@ -553,13 +619,15 @@ def tenants_st(draw, rnd, zone_name, m0, m1, walls, names=None):
             pname = names[i][1][j] if names else f"p{j}"
             s, interval, stale = draw(probe_settings_st(rnd))
             probes.append((pname, s, interval, stale))
-        tenants.append({
-            "name": name,
-            "down_when": draw(st.sampled_from(["any", "all", None])),
-            "target": draw(st.sampled_from([None, *TARGETS])),
-            "windows": draw(windows_st(zone_name, m0, m1, walls, 2, prefix=f"{name}-w")),
-            "probes": probes,
-        })
+        tenants.append(
+            {
+                "name": name,
+                "down_when": draw(st.sampled_from(["any", "all", None])),
+                "target": draw(st.sampled_from([None, *TARGETS])),
+                "windows": draw(windows_st(zone_name, m0, m1, walls, 2, prefix=f"{name}-w")),
+                "probes": probes,
+            }
+        )
     return tenants
 
 
@@ -621,8 +689,9 @@ HEADER = "time,tenant,probe,success"
 def scenarios(draw, in_progress: bool = False, two_configs: bool = False):
     rnd = draw(st.randoms(use_true_random=False))
     zone_name = draw(st.sampled_from(sorted(ZONES)))
-    year, month = draw(st.one_of(st.sampled_from(ZONES[zone_name]),
-                                 st.tuples(st.integers(2025, 2027), st.integers(1, 12))))
+    year, month = draw(
+        st.one_of(st.sampled_from(ZONES[zone_name]), st.tuples(st.integers(2025, 2027), st.integers(1, 12)))
+    )
     zone = ZoneInfo(zone_name)
     m0, m1 = ref.month_bounds_ms(year, month, zone_name)
     trans = transitions(m0 - 9 * DAY, m1 + 2 * DAY, zone)
@@ -641,7 +710,7 @@ def scenarios(draw, in_progress: bool = False, two_configs: bool = False):
     rows = []
     for t in tenants:
         for _ in range(draw(st.integers(1, 4))):
-            base = (draw(st.sampled_from(anchors)) if draw(st.integers(0, 3)) else draw(st.integers(m0, m1 - 1)))
+            base = draw(st.sampled_from(anchors)) if draw(st.integers(0, 3)) else draw(st.integers(m0, m1 - 1))
             base += draw(st.integers(-5 * MINUTE, 5 * MINUTE)) if draw(st.booleans()) else 0
             shape = draw(st.lists(st.tuples(st.sampled_from(GAPS), st.booleans()), min_size=1, max_size=14))
             flip = draw(st.booleans())  # results persist (flip rarely) or are independent
@@ -651,9 +720,15 @@ def scenarios(draw, in_progress: bool = False, two_configs: bool = False):
                 ok = shape[0][1]
                 for k, (gap, coin) in enumerate(shape):
                     if k:
-                        time_ += {"interval": interval, "S": stale, "S+1": stale + 1, "S-1": max(1, stale - 1),
-                                  "half": interval // 2 + 1, "ms": rnd.randint(1, 2 * stale),
-                                  "long": 3 * stale + rnd.randint(1, HOUR)}[gap]
+                        time_ += {
+                            "interval": interval,
+                            "S": stale,
+                            "S+1": stale + 1,
+                            "S-1": max(1, stale - 1),
+                            "half": interval // 2 + 1,
+                            "ms": rnd.randint(1, 2 * stale),
+                            "long": 3 * stale + rnd.randint(1, HOUR),
+                        }[gap]
                     if not flip:
                         ok = coin
                     elif coin and rnd.random() < 0.5:
@@ -700,8 +775,9 @@ def scenarios(draw, in_progress: bool = False, two_configs: bool = False):
     if two_configs:
         names = [(t["name"], [p[0] for p in t["probes"]]) for t in tenants]
         tenants_b = draw(tenants_st(rnd, zone_name, m0, m1, walls, names=names))
-        report_config = render_config(zone_name, draw(st.sampled_from(TARGETS)),
-                                      draw(windows_st(zone_name, m0, m1, walls, 3)), tenants_b)
+        report_config = render_config(
+            zone_name, draw(st.sampled_from(TARGETS)), draw(windows_st(zone_name, m0, m1, walls, 3)), tenants_b
+        )
 
     now = now_ms = None
     if in_progress:
@@ -820,15 +896,19 @@ def differences(sc: Scenario, ref_outcomes, ref_doc, outcomes, doc) -> list[str]
             continue
         a, b = want["availability"], got.get("availability")
         if (a is None) != (b is None) or (a is not None and not math.isclose(float(a), b, rel_tol=1e-12, abs_tol=0)):
-            diffs.append(f"{name}: availability {b!r}, want {None if a is None else float(a)!r}"
-                         + ("" if a is None else f" (= {a})"))
+            diffs.append(
+                f"{name}: availability {b!r}, want {None if a is None else float(a)!r}"
+                + ("" if a is None else f" (= {a})")
+            )
         if got.get("met") is not want["met"]:
             diffs.append(f"{name}: met {got.get('met')!r}, want {want['met']!r}")
         for key in SECONDS_KEYS:
             value = got.get(f"{key}_seconds")
             if value is None or round(value * 1000) != want[f"{key}_ms"]:
-                diffs.append(f"{name}: {key}_seconds {value!r}, want {want[key + '_ms'] / 1000!r}"
-                             + ("" if value is None else f" (off by {round(value * 1000) - want[key + '_ms']} ms)"))
+                diffs.append(
+                    f"{name}: {key}_seconds {value!r}, want {want[key + '_ms'] / 1000!r}"
+                    + ("" if value is None else f" (off by {round(value * 1000) - want[key + '_ms']} ms)")
+                )
         got_outages = []
         for o in got.get("outages", []):
             s, s_off, p1 = instant_ms(o["start"])
@@ -838,16 +918,26 @@ def differences(sc: Scenario, ref_outcomes, ref_doc, outcomes, doc) -> list[str]
                     diffs.append(f"{name}: outage {p}")
             for t, off in ((s, s_off), (e, e_off)):
                 if t is not None and off is not None and off != ref.offset_ms(t, zone):
-                    diffs.append(f"{name}: outage time {iso_utc(t)} written with offset {off / 3_600_000:+g} h, "
-                                 f"not {sc.timezone}'s")
+                    diffs.append(
+                        f"{name}: outage time {iso_utc(t)} written with offset {off / 3_600_000:+g} h, "
+                        f"not {sc.timezone}'s"
+                    )
             got_outages.append((s, e, round(o["seconds"] * 1000), round(o["counted_seconds"] * 1000)))
         if got_outages != want["outages"]:
 
             def fmt(os_):
-                return "; ".join(f"{iso_utc(s) if s is not None else s} .. {iso_utc(e) if e is not None else e}"
-                                 f" {n / 1000}s counted {c / 1000}s" for s, e, n, c in os_) or "none"
+                return (
+                    "; ".join(
+                        f"{iso_utc(s) if s is not None else s} .. {iso_utc(e) if e is not None else e}"
+                        f" {n / 1000}s counted {c / 1000}s"
+                        for s, e, n, c in os_
+                    )
+                    or "none"
+                )
 
-            diffs.append(f"{name}: outages\n      engine:    {fmt(got_outages)}\n      reference: {fmt(want['outages'])}")
+            diffs.append(
+                f"{name}: outages\n      engine:    {fmt(got_outages)}\n      reference: {fmt(want['outages'])}"
+            )
     return diffs
 
 
@@ -855,9 +945,11 @@ def ref_summary(ref_doc) -> str:
     out = []
     for t in ref_doc["tenants"]:
         a = t["availability"]
-        out.append(f"  {t['tenant']}: availability {None if a is None else float(a)!r} met {t['met']} "
-                   + " ".join(f"{k}={t[k + '_ms'] / 1000}" for k in SECONDS_KEYS)
-                   + f" outages={[(iso_utc(s), iso_utc(e), c / 1000) for s, e, _, c in t['outages']]}")
+        out.append(
+            f"  {t['tenant']}: availability {None if a is None else float(a)!r} met {t['met']} "
+            + " ".join(f"{k}={t[k + '_ms'] / 1000}" for k in SECONDS_KEYS)
+            + f" outages={[(iso_utc(s), iso_utc(e), c / 1000) for s, e, _, c in t['outages']]}"
+        )
     return "\n".join(out)
 
 
@@ -866,9 +958,11 @@ def engine_summary(doc) -> str:
         return "  " + doc
     out = []
     for t in doc.get("tenants", []):
-        out.append(f"  {t.get('tenant')}: availability {t.get('availability')!r} met {t.get('met')} "
-                   + " ".join(f"{k}={t.get(k + '_seconds')}" for k in SECONDS_KEYS)
-                   + f" outages={[(o['start'], o['end'], o['counted_seconds']) for o in t.get('outages', [])]}")
+        out.append(
+            f"  {t.get('tenant')}: availability {t.get('availability')!r} met {t.get('met')} "
+            + " ".join(f"{k}={t.get(k + '_seconds')}" for k in SECONDS_KEYS)
+            + f" outages={[(o['start'], o['end'], o['counted_seconds']) for o in t.get('outages', [])]}"
+        )
     return "\n".join(out)
 
 
@@ -888,9 +982,13 @@ def check(sc: Scenario) -> None:
         raise AssertionError(
             "\nthe engine disagrees with the reference (docs/semantics.md)\n"
             + "\n".join(f"  - {d}" for d in diffs)
-            + "\n=== scenario ===\n" + sc.describe()
-            + "\n=== reference ===\n" + ref_summary(ref_doc)
-            + "\n=== engine ===\n" + engine_summary(doc) + "\n"
+            + "\n=== scenario ===\n"
+            + sc.describe()
+            + "\n=== reference ===\n"
+            + ref_summary(ref_doc)
+            + "\n=== engine ===\n"
+            + engine_summary(doc)
+            + "\n"
         )
 
 

@@ -21,8 +21,15 @@ def fleet(names):
     return config.load_text("tenants:\n" + "".join(f"  - {{name: {n!r}, probes: {probes}}}\n" for n in names))
 
 
-@given(st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz-0123456789", min_size=1, max_size=12),
-                min_size=1, max_size=40, unique=True), st.integers(1, 5))
+@given(
+    st.lists(
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz-0123456789", min_size=1, max_size=12),
+        min_size=1,
+        max_size=40,
+        unique=True,
+    ),
+    st.integers(1, 5),
+)
 def test_shards_together_cover_every_tenant_exactly_once(names, count):
     cfg = fleet(names)
     parts = [[t.name for t in sharding.restrict(cfg, i, count).tenants] for i in range(count)]

@@ -18,7 +18,8 @@ def merge(parts, stale, until=None):
     "parts, stale, expected",
     [
         pytest.param(
-            [[(0, T), (30, T), (60, F), (90, F), (120, T)]], 60,
+            [[(0, T), (30, T), (60, F), (90, F), (120, T)]],
+            60,
             [Run(T, 0, 30, 60, 2), Run(F, 60, 90, 120, 2), Run(T, 120, 120, 180, 1)],
             id="runs-from-scratch",
         ),
@@ -26,28 +27,47 @@ def merge(parts, stale, until=None):
         pytest.param([[(0, T), (60, T)]], 60, [Run(T, 0, 60, 120, 2)], id="gap-equal-to-stale-joins"),
         pytest.param([[(60, T), (0, T)]], 60, [Run(T, 0, 60, 120, 2)], id="unsorted-input"),
         pytest.param([[(0, F), (0, F), (30, F)]], 60, [Run(F, 0, 30, 90, 2)], id="duplicate-counted-once"),
-        pytest.param([[(0, T), (30, T), (100, T), (130, T)], [(65, T)]], 60, [Run(T, 0, 130, 190, 5)],
-                     id="bridge-two-runs"),
-        pytest.param([[(0, T), (30, T)], [(50, F)]], 60, [Run(T, 0, 30, 50, 2), Run(F, 50, 50, 110, 1)],
-                     id="next-observation-ends-coverage"),
-        pytest.param([[(0, T), (30, T)], [(0, T), (30, T)]], 60, [Run(T, 0, 30, 90, 2)],
-                     id="already-recorded-is-a-no-op"),
+        pytest.param(
+            [[(0, T), (30, T), (100, T), (130, T)], [(65, T)]], 60, [Run(T, 0, 130, 190, 5)], id="bridge-two-runs"
+        ),
+        pytest.param(
+            [[(0, T), (30, T)], [(50, F)]],
+            60,
+            [Run(T, 0, 30, 50, 2), Run(F, 50, 50, 110, 1)],
+            id="next-observation-ends-coverage",
+        ),
+        pytest.param(
+            [[(0, T), (30, T)], [(0, T), (30, T)]], 60, [Run(T, 0, 30, 90, 2)], id="already-recorded-is-a-no-op"
+        ),
         pytest.param([[(100, F)], [(90, F)]], 60, [Run(F, 90, 100, 160, 2)], id="prepend-to-run"),
         # Issue 11: a backfilled observation inside a recorded series with the same result
         # counts toward its run: A = 09:00 ok, 09:01 fail, 09:03 fail, 09:04 ok; B = 09:02 fail.
-        pytest.param([[(0, T), (60, F), (180, F), (240, T)], [(120, F)]], 60,
-                     [Run(T, 0, 0, 60, 1), Run(F, 60, 180, 240, 3), Run(T, 240, 240, 300, 1)],
-                     id="backfill-inside-a-series-counts"),
-        pytest.param([[(120, F)], [(0, T), (60, F), (180, F), (240, T)]], 60,
-                     [Run(T, 0, 0, 60, 1), Run(F, 60, 180, 240, 3), Run(T, 240, 240, 300, 1)],
-                     id="the-other-order-gives-the-same"),
+        pytest.param(
+            [[(0, T), (60, F), (180, F), (240, T)], [(120, F)]],
+            60,
+            [Run(T, 0, 0, 60, 1), Run(F, 60, 180, 240, 3), Run(T, 240, 240, 300, 1)],
+            id="backfill-inside-a-series-counts",
+        ),
+        pytest.param(
+            [[(120, F)], [(0, T), (60, F), (180, F), (240, T)]],
+            60,
+            [Run(T, 0, 0, 60, 1), Run(F, 60, 180, 240, 3), Run(T, 240, 240, 300, 1)],
+            id="the-other-order-gives-the-same",
+        ),
         # A gap exactly equal to a fractional stale_after (2.2 s) does not split the run.
-        pytest.param([[(1_000, F), (3_200, F), (5_400, T)]], 2_200,
-                     [Run(F, 1_000, 3_200, 5_400, 2), Run(T, 5_400, 5_400, 7_600, 1)], id="gap-equal-to-2.2s"),
+        pytest.param(
+            [[(1_000, F), (3_200, F), (5_400, T)]],
+            2_200,
+            [Run(F, 1_000, 3_200, 5_400, 2), Run(T, 5_400, 5_400, 7_600, 1)],
+            id="gap-equal-to-2.2s",
+        ),
         # Read under a shorter stale_after, an evenly spaced series falls apart.
-        pytest.param([[(0, T), (100, T), (200, T)]], 60,
-                     [Run(T, 0, 0, 60, 1), Run(T, 100, 100, 160, 1), Run(T, 200, 200, 260, 1)],
-                     id="series-wider-than-stale"),
+        pytest.param(
+            [[(0, T), (100, T), (200, T)]],
+            60,
+            [Run(T, 0, 0, 60, 1), Run(T, 100, 100, 160, 1), Run(T, 200, 200, 260, 1)],
+            id="series-wider-than-stale",
+        ),
     ],
 )
 def test_runs_from_observations(parts, stale, expected):
@@ -163,8 +183,14 @@ def test_history_is_the_same_whatever_the_import_order_and_split(obs, stale, cut
     assert probe_state(merge([obs[cut:], obs[:cut]], stale), threshold, 0, 600) == probe_state(one, threshold, 0, 600)
 
 
-@given(observations, st.integers(1, 3), st.integers(5, 80), st.integers(0, 600), st.sampled_from(["any", "all"]),
-       observations)
+@given(
+    observations,
+    st.integers(1, 3),
+    st.integers(5, 80),
+    st.integers(0, 600),
+    st.sampled_from(["any", "all"]),
+    observations,
+)
 def test_instant_states_agree_with_the_interval_ones(obs, threshold, stale, t, down_when, other):
     from exporter.engine.states import probe_state_at, tenant_state_at
 

@@ -148,8 +148,23 @@ def test_a_damaged_store_is_refused_at_start_with_one_line(tmp_path, damage):
     assert "\n" not in str(err.value)
     config = tmp_path / "c.yaml"
     config.write_text("tenants:\n  - name: acme\n    probes:\n      - {name: ui, url: 'https://a.example/'}\n")
-    out = subprocess.run([sys.executable, "-m", "exporter", "report", "--config.file", str(config),
-                          "--storage.path", path, "--month", "2026-10"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "exporter",
+            "report",
+            "--config.file",
+            str(config),
+            "--storage.path",
+            path,
+            "--month",
+            "2026-10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
 
@@ -167,6 +182,7 @@ def test_a_large_merge_is_written_in_bounded_transactions(store):
 def test_a_conflict_anywhere_keeps_every_probe_out(store):
     store.merge({("acme", "z"): [(0, True)]})
     with pytest.raises(ConflictError):
-        store.merge({("acme", f"p{i}"): [(0, True)] for i in range(5)} | {("acme", "z"): [(0, False)]},
-                    max_tx_seconds=0)
+        store.merge(
+            {("acme", f"p{i}"): [(0, True)] for i in range(5)} | {("acme", "z"): [(0, False)]}, max_tx_seconds=0
+        )
     assert [store.series("acme", f"p{i}", 0, 10) for i in range(5)] == [[]] * 5

@@ -36,12 +36,18 @@ def iso(ts, offset):
     [
         pytest.param("2026-11-23T10:00+02:00", BD, "2026-11-24T10:00+02:00", id="a business day is 8.5 h"),
         pytest.param("2026-11-27T15:00+02:00", BD, "2026-11-30T15:00+02:00", id="over a weekend"),
-        pytest.param("2026-11-28T12:00+02:00", BD, "2026-11-30T16:30+02:00",
-                     id="starts outside hours at the next opening; exactly at closing time stays closing time"),
+        pytest.param(
+            "2026-11-28T12:00+02:00",
+            BD,
+            "2026-11-30T16:30+02:00",
+            id="starts outside hours at the next opening; exactly at closing time stays closing time",
+        ),
         pytest.param("2026-11-30T06:00+02:00", BD, "2026-11-30T16:30+02:00", id="before opening"),
         pytest.param("2026-11-30T17:00+02:00", BD, "2026-12-01T16:30+02:00", id="after closing"),
         pytest.param("2026-11-30T16:30+02:00", 1, "2026-12-01T08:00:01+02:00", id="at closing"),
-        pytest.param("2026-04-02T12:00+03:00", BD, "2026-04-07T12:00+03:00", id="Easter: Good Friday and Easter Monday"),
+        pytest.param(
+            "2026-04-02T12:00+03:00", BD, "2026-04-07T12:00+03:00", id="Easter: Good Friday and Easter Monday"
+        ),
         pytest.param("2026-05-13T09:00+03:00", BD, "2026-05-15T09:00+03:00", id="Ascension Day"),
         pytest.param("2026-06-18T16:00+03:00", 2 * BD, "2026-06-23T16:00+03:00", id="Midsummer Eve"),
         pytest.param("2026-12-23T14:00+02:00", BD, "2026-12-28T14:00+02:00", id="Christmas Eve and Christmas Day"),
@@ -69,8 +75,14 @@ def test_business_time_between(start, end, seconds):
 
 
 def test_extra_closed_dates_and_other_calendars():
-    cal = BusinessHours(timezone="UTC", days=(0, 1, 2, 3, 4, 5), open=dt.time(9), close=dt.time(17), country=None,
-                        closed_dates=frozenset({dt.date(2026, 12, 1)}))
+    cal = BusinessHours(
+        timezone="UTC",
+        days=(0, 1, 2, 3, 4, 5),
+        open=dt.time(9),
+        close=dt.time(17),
+        country=None,
+        closed_dates=frozenset({dt.date(2026, 12, 1)}),
+    )
     # Mon 30 Nov 16:00 + 2 h: 1 h Monday, Tuesday closed, 1 h Wednesday.
     assert bh.add(cal, t("2026-11-30T16:00+00:00"), 2 * H) == t("2026-12-02T10:00+00:00")
     assert bh.describe(cal) == "UTC, Mon-Sat 09:00-17:00, no public holidays, 1 extra closed dates"
@@ -110,8 +122,12 @@ TEST = Tenant("acme-test", probes=(), environment="non-production")
 @pytest.mark.parametrize(
     "tenant, priority, message",
     [
-        (TEST, "P1", "P1 is for production tenants only: the terms allow P1 and P2 incidents only for production "
-                     "tenants, and tenant 'acme-test' is non-production"),
+        (
+            TEST,
+            "P1",
+            "P1 is for production tenants only: the terms allow P1 and P2 incidents only for production "
+            "tenants, and tenant 'acme-test' is non-production",
+        ),
         (TEST, "P2", "P2 is for production tenants only"),
         (PROD, "P5", "unknown priority 'P5' (expected one of P1, P2, P3, P4)"),
     ],
@@ -138,40 +154,59 @@ def incident(priority="P1", events=(), defect=False):
     "inc, now, expected",
     [
         pytest.param(
-            incident(), T0 + 10 * 60,
+            incident(),
+            T0 + 10 * 60,
             dict(response_due=T0 + H, communication_due=None, resolution_due=T0 + 4 * H, breaches=()),
             id="P1 just opened",
         ),
         pytest.param(
-            incident(), T0 + 2 * H,
+            incident(),
+            T0 + 2 * H,
             dict(response_due=T0 + H, resolution_due=T0 + 4 * H, breaches=(Breach("response", T0 + H, "P1"),)),
             id="P1 response missed",
         ),
         pytest.param(
-            incident(events=[("response", T0 + 1800), ("communication", T0 + 5400)]), T0 + 4 * H,
-            dict(response_due=None, communication_due=T0 + 4.5 * H, resolution_due=T0 + 4 * H,
-                 breaches=(Breach("communication", T0 + 2.5 * H, "P1"), Breach("communication", T0 + 3.5 * H, "P1"))),
+            incident(events=[("response", T0 + 1800), ("communication", T0 + 5400)]),
+            T0 + 4 * H,
+            dict(
+                response_due=None,
+                communication_due=T0 + 4.5 * H,
+                resolution_due=T0 + 4 * H,
+                breaches=(Breach("communication", T0 + 2.5 * H, "P1"), Breach("communication", T0 + 3.5 * H, "P1")),
+            ),
             id="P1 communication exactly on time, then two hourly updates missed; resolution due exactly now",
         ),
         pytest.param(
-            incident(events=[("communication", T0 + 1800), ("workaround", T0 + 3 * H)]), T0 + 3.25 * H,
-            dict(response_due=None, communication_due=T0 + 3.5 * H, resolution_due=None,
-                 breaches=(Breach("communication", T0 + 1.5 * H, "P1"), Breach("communication", T0 + 2.5 * H, "P1"))),
+            incident(events=[("communication", T0 + 1800), ("workaround", T0 + 3 * H)]),
+            T0 + 3.25 * H,
+            dict(
+                response_due=None,
+                communication_due=T0 + 3.5 * H,
+                resolution_due=None,
+                breaches=(Breach("communication", T0 + 1.5 * H, "P1"), Breach("communication", T0 + 2.5 * H, "P1")),
+            ),
             id="a communication is a response; a workaround meets the resolution target",
         ),
         pytest.param(
-            incident(events=[("response", T0 + 600), ("resolution", T0 + H)]), T0 + 100 * H,
+            incident(events=[("response", T0 + 600), ("resolution", T0 + H)]),
+            T0 + 100 * H,
             dict(closed_at=T0 + H, response_due=None, communication_due=None, resolution_due=None, breaches=()),
             id="resolved: no more deadlines",
         ),
         pytest.param(
-            incident("P3", events=[("priority", T0 + 48 * H, "P1")]), T0 + 48.5 * H,
-            dict(priority="P1", response_due=T0 + 49 * H, resolution_due=T0 + 52 * H,
-                 breaches=(Breach("response", t("2026-11-27T10:00+02:00"), "P3"),)),
+            incident("P3", events=[("priority", T0 + 48 * H, "P1")]),
+            T0 + 48.5 * H,
+            dict(
+                priority="P1",
+                response_due=T0 + 49 * H,
+                resolution_due=T0 + 52 * H,
+                breaches=(Breach("response", t("2026-11-27T10:00+02:00"), "P3"),),
+            ),
             id="upgrade restarts the outstanding targets from the change",
         ),
         pytest.param(
-            incident("P3", events=[("response", T0 + H)], defect=True), t("2026-12-09T12:00+02:00"),
+            incident("P3", events=[("response", T0 + H)], defect=True),
+            t("2026-12-09T12:00+02:00"),
             dict(communication_due=t("2026-12-10T11:00+02:00"), breaches=()),
             id="P3 product defect: communication every 10 business days",
         ),

@@ -62,18 +62,23 @@ def closed_port_url():
 
 
 def test_a_missing_secret_is_unknown_not_downtime(tmp_path, target):
-    e = Exporter(tmp_path, f"""
+    e = Exporter(
+        tmp_path,
+        f"""
 tenants:
   - name: acme
     environment: production
     probes:
       - {{name: ui, url: "{target.url}/health", interval: 1s, timeout: 1s,
          headers: {{Authorization: {{env: ACME_API_TOKEN}}}}}}
-""")
+""",
+    )
     try:
         e.start()
-        e.wait_for(lambda: (e.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="config") or 0) >= 3,
-                   what="three config faults")
+        e.wait_for(
+            lambda: (e.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="config") or 0) >= 3,
+            what="three config faults",
+        )
         assert e.value("sla_up", tenant="acme") is None  # unknown, not down
         assert e.value("sla_month_downtime_seconds", tenant="acme") == 0
         assert e.value("sla_probe_success", tenant="acme", probe="ui") is None
@@ -91,7 +96,9 @@ tenants:
 
 def test_while_every_canary_fails_failures_are_unknown(tmp_path):
     canary = Target()
-    e = Exporter(tmp_path, f"""
+    e = Exporter(
+        tmp_path,
+        f"""
 monitor:
   canaries: ["{canary.url}/health"]
   canary_timeout: 1s
@@ -99,7 +106,8 @@ tenants:
   - name: acme
     probes:
       - {{name: ui, url: "{closed_port_url()}", interval: 1s, timeout: 1s}}
-""")
+""",
+    )
     try:
         e.start()
         # The canary answers: the refused target is the vendor's failure, downtime.
@@ -107,11 +115,15 @@ tenants:
         assert e.value("sla_exporter_network_up") == 1
         canary.close()  # our network "goes down": nothing answers any more
         e.wait_for(lambda: e.value("sla_exporter_network_up") == 0, timeout=30, what="network down")
-        before = e.wait_for(lambda: e.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="network"),
-                            what="a network fault")
+        before = e.wait_for(
+            lambda: e.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="network"),
+            what="a network fault",
+        )
         down_before = e.value("sla_month_downtime_seconds", tenant="acme")
-        e.wait_for(lambda: e.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="network") >= before + 3,
-                   what="three more network faults")
+        e.wait_for(
+            lambda: e.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="network") >= before + 3,
+            what="three more network faults",
+        )
         # The last vendor failure holds for stale_after (2 s) at most; then nothing more is down.
         assert e.value("sla_month_downtime_seconds", tenant="acme") - down_before <= 2.5
         assert e.value("sla_up", tenant="acme") is None
@@ -121,16 +133,21 @@ tenants:
 
 
 def test_a_catastrophic_pattern_on_a_big_body_stalls_nothing(tmp_path, hostile):
-    e = Exporter(tmp_path, f"""
+    e = Exporter(
+        tmp_path,
+        f"""
 tenants:
   - name: acme
     probes:
       - {{name: ui, url: "{hostile.url}/big", interval: 2s, timeout: 2s, expect_body_regex: ".*UP"}}
-""")
+""",
+    )
     try:
         e.start()
-        e.wait_for(lambda: (e.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="body") or 0) >= 3,
-                   what="three body failures")
+        e.wait_for(
+            lambda: (e.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="body") or 0) >= 3,
+            what="three body failures",
+        )
         t0 = time.monotonic()
         assert e.get("/metrics")[0] == 200
         assert time.monotonic() - t0 < 1.0
@@ -142,17 +159,23 @@ tenants:
 
 
 def test_a_target_dripping_header_lines_times_out_at_the_timeout(tmp_path, hostile):
-    e = Exporter(tmp_path, f"""
+    e = Exporter(
+        tmp_path,
+        f"""
 tenants:
   - name: acme
     probes:
       - {{name: ui, url: "{hostile.url}/drip-headers", interval: 5s, timeout: 3s}}
-""")
+""",
+    )
     try:
         e.start()
         t0 = time.monotonic()
-        e.wait_for(lambda: e.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="timeout"),
-                   timeout=15, what="a timeout")
+        e.wait_for(
+            lambda: e.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="timeout"),
+            timeout=15,
+            what="a timeout",
+        )
         assert time.monotonic() - t0 < 8  # the first run ended at its 3 s timeout, not after 60 s
         assert 2.5 <= e.value("sla_probe_duration_seconds", tenant="acme", probe="ui") < 4.5
     finally:
@@ -170,23 +193,33 @@ tenants:
     probes:
       - {name: ui, url: "https://acme.example.com/", headers: {Authorization: {env: ACME_API_TOKEN_UNSET}}}
 """)
-    out = subprocess.run([sys.executable, "-m", "exporter", "check", "--config.file", str(config)],
-                         capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, "-m", "exporter", "check", "--config.file", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert out.returncode == 1
-    assert out.stderr.strip() == (f"sla-exporter check: {config}: tenants[0].probes[0].headers.Authorization: "
-                                  "environment variable ACME_API_TOKEN_UNSET is not set (tenant acme, probe ui)")
+    assert out.stderr.strip() == (
+        f"sla-exporter check: {config}: tenants[0].probes[0].headers.Authorization: "
+        "environment variable ACME_API_TOKEN_UNSET is not set (tenant acme, probe ui)"
+    )
     assert "Traceback" not in out.stderr
 
 
 def test_a_reload_storm_does_not_stop_the_probes(tmp_path, target):
     """POST /-/reload every half second: unchanged probes keep their slots, so a 2 s probe
     still runs about every 2 s (before, every reload restarted its timing: it never ran)."""
-    e = Exporter(tmp_path, f"""
+    e = Exporter(
+        tmp_path,
+        f"""
 tenants:
   - name: acme
     probes:
       - {{name: ui, url: "{target.url}/health", interval: 2s, timeout: 1s}}
-""")
+""",
+    )
     try:
         e.start()
         e.wait_for(lambda: e.value("sla_probe_success", tenant="acme", probe="ui") == 1, what="a first result")

@@ -9,8 +9,17 @@ from exporter.engine.units import format_duration, format_percent, parse_duratio
 
 @pytest.mark.parametrize(
     "text, seconds",
-    [("30s", 30), ("2h", 7200), ("1h30m", 5400), ("90m", 5400), ("1d", 86400), ("1w", 604800),
-     ("500ms", 0.5), ("1.5s", 1.5), ("1h0m5s", 3605)],
+    [
+        ("30s", 30),
+        ("2h", 7200),
+        ("1h30m", 5400),
+        ("90m", 5400),
+        ("1d", 86400),
+        ("1w", 604800),
+        ("500ms", 0.5),
+        ("1.5s", 1.5),
+        ("1h0m5s", 3605),
+    ],
 )
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds

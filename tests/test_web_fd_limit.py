@@ -49,8 +49,11 @@ def test_a_thousand_idle_connections_leave_metrics_and_probes_alone(tmp_path, ta
             assert time.monotonic() - t0 < 1.0, "/metrics was slow under idle connections"
         # Probes keep running: fresh results, still successful.
         seen = set()
-        e.wait_for(lambda: len(seen.add(e.value("sla_probe_duration_seconds", tenant="acme", probe="ui"))
-                               or seen) >= 3, timeout=8, what="fresh probe results")
+        e.wait_for(
+            lambda: len(seen.add(e.value("sla_probe_duration_seconds", tenant="acme", probe="ui")) or seen) >= 3,
+            timeout=8,
+            what="fresh probe results",
+        )
         assert e.value("sla_probe_success", tenant="acme", probe="ui") == 1
         assert e.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="connection") is None
         assert e.value("sla_exporter_web_connections_dropped_total") >= 800

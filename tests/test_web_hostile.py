@@ -37,8 +37,7 @@ def serve(tmp_path, users=None, token=TOKEN, tls=None, max_connections=None, rea
     store = Store(str(tmp_path / "s.db"))
     api = Api(store, lambda: CFG, lambda: (token, None))
     endpoints = Endpoints(CollectorRegistry(), ready or (lambda: (True, "ready")), lambda: (True, "reloaded"), api)
-    server = Server(("127.0.0.1", 0), endpoints, WebConfig(tls=tls, users=users or {}),
-                    max_connections=max_connections)
+    server = Server(("127.0.0.1", 0), endpoints, WebConfig(tls=tls, users=users or {}), max_connections=max_connections)
     server.start()
     server.port = server.server_address[1]
     server.store = store
@@ -126,8 +125,11 @@ def test_a_body_of_unknown_length_is_refused_and_never_read_as_the_next_request(
 def test_a_get_with_a_body_stays_in_step(tmp_path):
     smuggled = b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
     with serve(tmp_path) as server:
-        out = exchange(server.port, b"GET /-/healthy HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
-                       b"GET /-/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % (len(smuggled), smuggled))
+        out = exchange(
+            server.port,
+            b"GET /-/healthy HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
+            b"GET /-/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % (len(smuggled), smuggled),
+        )
         assert out.count(b"HTTP/1.1 ") == 2 and out.count(b"HTTP/1.1 200 ") == 2, out
 
 
@@ -239,9 +241,14 @@ def test_hostile_bodies_get_400_with_a_reason(tmp_path, body, reason):
 def test_an_event_time_out_of_range_names_the_field(tmp_path):
     auth = {"Authorization": f"Bearer {TOKEN}"}
     with serve(tmp_path) as server:
-        assert call(server.port, "POST", "/api/v1/incidents", auth, {"tenant": "prod", "priority": "P3", "id": "I"})[0] == 201
+        assert (
+            call(server.port, "POST", "/api/v1/incidents", auth, {"tenant": "prod", "priority": "P3", "id": "I"})[0]
+            == 201
+        )
         for when, reason in ((_now_iso(3600), "time: in the future"), ("1999-01-01T00:00:00Z", "time: before 2000")):
-            status, text = call(server.port, "POST", "/api/v1/incidents/I/events", auth, {"kind": "response", "time": when})
+            status, text = call(
+                server.port, "POST", "/api/v1/incidents/I/events", auth, {"kind": "response", "time": when}
+            )
             assert status == 400 and json.loads(text)["error"].startswith(reason)
 
 
@@ -253,15 +260,19 @@ def test_concurrent_events_never_land_after_the_resolution(tmp_path):
     with serve(tmp_path) as server:
         for round_ in range(5):
             iid = f"INC-R{round_}"
-            assert call(server.port, "POST", "/api/v1/incidents", auth, {"tenant": "prod", "priority": "P2", "id": iid})[0] == 201
+            assert (
+                call(server.port, "POST", "/api/v1/incidents", auth, {"tenant": "prod", "priority": "P2", "id": iid})[0]
+                == 201
+            )
             kinds = ["communication"] * 6 + ["resolution"] * 2
             start = threading.Barrier(len(kinds))
             statuses = []
 
             def post(kind, start=start, statuses=statuses, iid=iid):
                 start.wait(timeout=5)
-                statuses.append((kind, call(server.port, "POST", f"/api/v1/incidents/{iid}/events", auth,
-                                            {"kind": kind})[0]))
+                statuses.append(
+                    (kind, call(server.port, "POST", f"/api/v1/incidents/{iid}/events", auth, {"kind": kind})[0])
+                )
 
             threads = [threading.Thread(target=post, args=(k,)) for k in kinds]
             for t in threads:
@@ -323,8 +334,7 @@ def test_when_every_connection_is_busy_a_new_one_is_closed_at_once(tmp_path):
 
     with serve(tmp_path, max_connections=2, ready=slow_ready) as server:
         results = []
-        busy = [threading.Thread(target=lambda: results.append(call(server.port, "GET", "/-/ready")))
-                for _ in range(2)]
+        busy = [threading.Thread(target=lambda: results.append(call(server.port, "GET", "/-/ready"))) for _ in range(2)]
         for t in busy:
             t.start()
         try:
@@ -346,8 +356,10 @@ def test_expect_100_continue_is_answered_at_once(tmp_path, length, first):
     """A client that waits for "100 Continue" gets it (or the refusal) without delay; the
     buffered writer must not sit on it."""
     with serve(tmp_path) as server, socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
-        s.sendall(b"POST /api/v1/incidents HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-                  b"Content-Length: %d\r\nAuthorization: Bearer %s\r\n\r\n" % (length, TOKEN.encode()))
+        s.sendall(
+            b"POST /api/v1/incidents HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            b"Content-Length: %d\r\nAuthorization: Bearer %s\r\n\r\n" % (length, TOKEN.encode())
+        )
         t0 = time.monotonic()
         assert s.recv(65536).startswith(first)
         assert time.monotonic() - t0 < 1

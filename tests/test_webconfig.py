@@ -19,7 +19,10 @@ HASH = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(4)).decode().replace("$2b$", "$2y
     "text, message",
     [
         ("tls_server_config: {cert_file: a.pem}", "tls_server_config: cert_file and key_file are both required"),
-        ("tls_server_config: {cert_file: a.pem, key_file: b.pem}", "tls_server_config: cannot load 'a.pem' and 'b.pem'"),
+        (
+            "tls_server_config: {cert_file: a.pem, key_file: b.pem}",
+            "tls_server_config: cannot load 'a.pem' and 'b.pem'",
+        ),
         ("basic_auth_users: {alice: hunter2}", "basic_auth_users.alice: expected a bcrypt hash ($2y$...)"),
         ("basic_auth_users: [alice]", "basic_auth_users: expected a mapping of user: bcrypt hash"),
         ("tls_config: {}", "tls_config: unknown key"),
@@ -32,12 +35,19 @@ HASH = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(4)).decode().replace("$2b$", "$2y
         ("{}", "web.yml:1: sets neither tls_server_config nor basic_auth_users"),
         ("tls_server_config:\nbasic_auth_users: {}\n", "web.yml:1: sets neither tls_server_config nor"),
         # Duplicate keys were kept silently (the last one won): refused, with both lines.
-        ("basic_auth_users:\n  alice: HASH\n  alice: HASH\n",
-         "web.yml:3: basic_auth_users.alice: duplicate key 'alice' (first at line 2)"),
-        ("basic_auth_users: {alice: HASH}\nbasic_auth_users: {}\n",
-         "web.yml:2: basic_auth_users: duplicate key 'basic_auth_users' (first at line 1)"),
+        (
+            "basic_auth_users:\n  alice: HASH\n  alice: HASH\n",
+            "web.yml:3: basic_auth_users.alice: duplicate key 'alice' (first at line 2)",
+        ),
+        (
+            "basic_auth_users: {alice: HASH}\nbasic_auth_users: {}\n",
+            "web.yml:2: basic_auth_users: duplicate key 'basic_auth_users' (first at line 1)",
+        ),
         # Wrong types: one line each, never a traceback.
-        ("tls_server_config: {cert_file: 1, key_file: b.pem}", "web.yml:1: tls_server_config.cert_file: expected a file name"),
+        (
+            "tls_server_config: {cert_file: 1, key_file: b.pem}",
+            "web.yml:1: tls_server_config.cert_file: expected a file name",
+        ),
         ("tls_server_config: [a]", "web.yml:1: tls_server_config: expected a mapping"),
         ("basic_auth_users: {'a:b': HASH}", "web.yml:1: basic_auth_users.'a:b': a user name cannot contain ':'"),
         ("basic_auth_users: {alice: HASH}\ntls_config: {}", "web.yml:2: tls_config: unknown key 'tls_config'"),
@@ -90,15 +100,18 @@ def _get(url, auth=None, context=None, headers=None, quiet=False):
 
 def test_tls_and_basic_auth_on_every_endpoint(tmp_path, tls_cert):
     cert, key, _ = tls_cert
-    (tmp_path / "web.yml").write_text(f"tls_server_config: {{cert_file: {cert}, key_file: {key}}}\n"
-                                      f"basic_auth_users: {{prometheus: '{HASH}'}}\n")
+    (tmp_path / "web.yml").write_text(
+        f"tls_server_config: {{cert_file: {cert}, key_file: {key}}}\nbasic_auth_users: {{prometheus: '{HASH}'}}\n"
+    )
     target = Target()
     e = Exporter(tmp_path, config_for(target.url) + "support: {api: {token_env: SLA_TOKEN}}\n")
     e.extra_args = ["--web.config.file", str(tmp_path / "web.yml")]
     ctx = ssl.create_default_context(cafile=cert)
     try:
-        e.start(env={"SLA_TOKEN": "tok"}, ready=lambda: _get(f"https://127.0.0.1:{e.port}/-/ready",
-                                                              "prometheus:s3cret", ctx, quiet=True) == 200)
+        e.start(
+            env={"SLA_TOKEN": "tok"},
+            ready=lambda: _get(f"https://127.0.0.1:{e.port}/-/ready", "prometheus:s3cret", ctx, quiet=True) == 200,
+        )
         base = f"https://127.0.0.1:{e.port}"
         for path in ("/metrics", "/-/healthy", "/-/ready", "/"):
             assert _get(base + path, None, ctx) == 401
@@ -120,10 +133,15 @@ def test_tls_and_basic_auth_on_every_endpoint(tmp_path, tls_cert):
     "text, line",
     [
         ("basic_auth_users: {alice: plain}\n", "web.yml:1: basic_auth_users.alice: expected a bcrypt hash ($2y$...)"),
-        ("", "web.yml: file is empty: expected tls_server_config and/or basic_auth_users; to serve without TLS "
-             "and basic auth, leave out --web.config.file"),
-        ("basic_auth_users:\n  alice: HASH\n  alice: plain\n",
-         "web.yml:3: basic_auth_users.alice: duplicate key 'alice' (first at line 2)"),
+        (
+            "",
+            "web.yml: file is empty: expected tls_server_config and/or basic_auth_users; to serve without TLS "
+            "and basic auth, leave out --web.config.file",
+        ),
+        (
+            "basic_auth_users:\n  alice: HASH\n  alice: plain\n",
+            "web.yml:3: basic_auth_users.alice: duplicate key 'alice' (first at line 2)",
+        ),
     ],
 )
 def test_a_bad_web_config_stops_the_start_with_one_line(tmp_path, text, line):
@@ -132,9 +150,25 @@ def test_a_bad_web_config_stops_the_start_with_one_line(tmp_path, text, line):
 
     (tmp_path / "c.yaml").write_text(config_for("http://127.0.0.1:9"))
     (tmp_path / "web.yml").write_text(text.replace("HASH", HASH))
-    out = subprocess.run([sys.executable, "-m", "exporter", "run", "--config.file", str(tmp_path / "c.yaml"),
-                          "--storage.path", str(tmp_path / "db"), "--web.listen-address", "127.0.0.1:0",
-                          "--web.config.file", str(tmp_path / "web.yml")], capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "exporter",
+            "run",
+            "--config.file",
+            str(tmp_path / "c.yaml"),
+            "--storage.path",
+            str(tmp_path / "db"),
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--web.config.file",
+            str(tmp_path / "web.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 1
     assert out.stderr.strip() == f"sla-exporter run: {tmp_path}/{line}"  # one line
     assert "Traceback" not in out.stderr and "plain" not in out.stderr
@@ -153,8 +187,10 @@ def test_a_refused_web_config_on_reload_keeps_tls_and_auth_on(tmp_path, tls_cert
     base = f"https://127.0.0.1:{e.port}"
 
     def metric(name, auth="prometheus:s3cret"):
-        request = urllib.request.Request(f"https://127.0.0.1:{e.port}/metrics",
-                                         headers={"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()})
+        request = urllib.request.Request(
+            f"https://127.0.0.1:{e.port}/metrics",
+            headers={"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()},
+        )
         with urllib.request.urlopen(request, timeout=5, context=ctx) as r:
             for line in r.read().decode().splitlines():
                 if line.startswith(name + " "):
@@ -162,8 +198,12 @@ def test_a_refused_web_config_on_reload_keeps_tls_and_auth_on(tmp_path, tls_cert
         return None
 
     def reload(auth="prometheus:s3cret"):
-        request = urllib.request.Request(base + "/-/reload", method="POST", data=b"", headers={
-            "Authorization": "Basic " + base64.b64encode(auth.encode()).decode()})
+        request = urllib.request.Request(
+            base + "/-/reload",
+            method="POST",
+            data=b"",
+            headers={"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10, context=ctx) as r:
                 return r.status, r.read().decode()
@@ -186,7 +226,10 @@ def test_a_refused_web_config_on_reload_keeps_tls_and_auth_on(tmp_path, tls_cert
         # A duplicate key, by POST /-/reload: refused with its line.
         web.write_text(tls + f"basic_auth_users:\n  prometheus: '{HASH}'\n  prometheus: '{HASH}'\n")
         status, text = reload()
-        assert status == 500 and "web.yml:4: basic_auth_users.prometheus: duplicate key 'prometheus' (first at line 3)" in text
+        assert (
+            status == 500
+            and "web.yml:4: basic_auth_users.prometheus: duplicate key 'prometheus' (first at line 3)" in text
+        )
         # A good one (a new user) is taken; the metrics say so.
         web.write_text(tls + f"basic_auth_users: {{grafana: '{HASH}'}}\n")
         assert reload() == (200, "config reloaded\n")

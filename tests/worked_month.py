@@ -74,7 +74,9 @@ def failing(tenant, probe, t):
 def monitor_gap(tenant, t):
     # No results for acme-prod 12:00-12:59 on Tue 20th; the 11:59 one holds until 12:01
     # (stale_after = 2 x 60 s): unknown 12:01-13:00 = 3540 s.
-    return tenant == "acme-prod" and dt.datetime(2026, 10, 20, 12, tzinfo=HEL) <= t < dt.datetime(2026, 10, 20, 13, tzinfo=HEL)
+    return tenant == "acme-prod" and dt.datetime(2026, 10, 20, 12, tzinfo=HEL) <= t < dt.datetime(
+        2026, 10, 20, 13, tzinfo=HEL
+    )
 
 
 PROBES = [("acme-prod", "ui"), ("acme-prod", "api"), ("beta-test", "x"), ("beta-test", "y")]

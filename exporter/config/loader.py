@@ -80,6 +80,7 @@ def _load(text: str, source: str, base_dir: str | None) -> model.Config:
         raise ConfigError(source, ctx.problems)
     return config
 
+
 def secret_problems(cfg: model.Config, environ: Mapping[str, str]) -> list[str]:
     """Header variables that are not set in ``environ``. ``check`` reports them as errors;
     the daemon counts a probe that lacks its secret as a fault of ours (its time unknown),
@@ -89,7 +90,9 @@ def secret_problems(cfg: model.Config, environ: Mapping[str, str]) -> list[str]:
         for j, probe in enumerate(tenant.probes):
             for name, value in probe.headers:
                 if isinstance(value, model.EnvRef) and value.env not in environ:
-                    problems.append(f"{cfg.source}: tenants[{i}].probes[{j}].headers.{name}: "
-                                    f"environment variable {value.env} is not set (tenant {tenant.name}, "
-                                    f"probe {probe.name})")
+                    problems.append(
+                        f"{cfg.source}: tenants[{i}].probes[{j}].headers.{name}: "
+                        f"environment variable {value.env} is not set (tenant {tenant.name}, "
+                        f"probe {probe.name})"
+                    )
     return problems

@@ -21,6 +21,8 @@ def compile_pattern(text: str):
         return re2.compile(text, _OPTIONS)
     except re2.error as err:
         reason = err.args[0].decode("utf-8", "replace") if err.args and isinstance(err.args[0], bytes) else str(err)
-        raise ValueError(f"invalid regular expression (RE2 syntax, no backreferences or lookaround): {reason}") from None
+        raise ValueError(
+            f"invalid regular expression (RE2 syntax, no backreferences or lookaround): {reason}"
+        ) from None
     except (TypeError, OverflowError) as err:
         raise ValueError(f"invalid regular expression: {err}") from None

@@ -21,7 +21,6 @@ from exporter.engine.units import parse_duration
 # ------------------------------------------------------------------------- validation machinery
 
 
-
 class Section:
     """A YAML mapping at a key path, with getters that record problems instead of raising."""
 
@@ -201,8 +200,7 @@ def _window_duration(value: Any) -> float:
     seconds = _positive_duration(value)
     if seconds > _MAX_WINDOW:
         raise ValueError(
-            f"must be at most 7d, got {value!r} (a maintenance window longer than a week is "
-            "almost certainly a mistake)"
+            f"must be at most 7d, got {value!r} (a maintenance window longer than a week is almost certainly a mistake)"
         )
     return seconds
 

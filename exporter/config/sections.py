@@ -58,8 +58,15 @@ def _config(root: Section, source: str) -> model.Config:
     tenants = _tenants(root, _Top(timezone, target, windows, defaults))
     support = _support(root, timezone)
     monitor = _monitor(root)
-    return model.Config(tenants=tenants, timezone=timezone, target=target, windows=windows, support=support,
-                        monitor=monitor, source=source)
+    return model.Config(
+        tenants=tenants,
+        timezone=timezone,
+        target=target,
+        windows=windows,
+        support=support,
+        monitor=monitor,
+        source=source,
+    )
 
 
 def _monitor(root: Section) -> model.Monitor:
@@ -371,8 +378,9 @@ def _support(root: Section, timezone: str) -> model.Support:
     names = {p.name for p in priorities}
     only = sec.get("production_only", _priority_list(names), model.Support.production_only)
     if only is not None and not {"P1", "P2"} <= only:
-        sec.error("production_only", "must include P1 and P2: the terms allow P1 and P2 incidents only for "
-                                     "production tenants")
+        sec.error(
+            "production_only", "must include P1 and P2: the terms allow P1 and P2 incidents only for production tenants"
+        )
     api = sec.section("api")
     token_file = token_env = None
     if api is not None:
@@ -487,8 +495,14 @@ def _scaled(p: model.Priority, factor: float) -> model.Priority:
     def scale(v: float | None) -> float | None:
         return None if v is None else v * factor
 
-    return model.Priority(p.name, p.clock, scale(p.initial_response), scale(p.communication),
-                          scale(p.resolution), scale(p.defect_communication))
+    return model.Priority(
+        p.name,
+        p.clock,
+        scale(p.initial_response),
+        scale(p.communication),
+        scale(p.resolution),
+        scale(p.defect_communication),
+    )
 
 
 def _priority_target(

@@ -239,12 +239,13 @@ class _Builder:
             result.item_lines.append(_line(item))
         return result
 
+
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
 
 def _join(path: str, key: Any) -> str:
     text = key if isinstance(key, str) and _PLAIN_KEY.fullmatch(key) else repr(key)
     return f"{path}.{text}" if path else text
-
 
 
 class Context:

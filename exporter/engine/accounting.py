@@ -34,8 +34,9 @@ class SeriesSource(Protocol):
     def series_after(self, tenant: str, probe: str, t: int, n: int) -> list[Series]: ...
 
 
-def probe_series(source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: int,
-                 until: int | None = None) -> list[Series]:
+def probe_series(
+    source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: int, until: int | None = None
+) -> list[Series]:
     """The series of ``probe`` needed to read ``[lo, hi)`` exactly: those with a time in
     it, the one before it, and further ones while a run at an edge of the range is a
     failed run still shorter than the threshold (whether it is down depends on how far it
@@ -52,8 +53,13 @@ def probe_series(source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: i
             before = source.series_before(tenant, probe.name, have[0].start, _MORE)
             if before:
                 have, more = before + have, True
-        if (got and _short_failure(got[-1], threshold) and got[-1].start < hi and got[-1].last == have[-1].last
-                and (until is None or have[-1].last < until)):
+        if (
+            got
+            and _short_failure(got[-1], threshold)
+            and got[-1].start < hi
+            and got[-1].last == have[-1].last
+            and (until is None or have[-1].last < until)
+        ):
             after = source.series_after(tenant, probe.name, have[-1].start, _MORE)
             if after:
                 have, more = have + after, True
@@ -61,7 +67,9 @@ def probe_series(source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: i
             return have
 
 
-def probe_runs(source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: int, until: int | None = None) -> list[Run]:
+def probe_runs(
+    source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: int, until: int | None = None
+) -> list[Run]:
     """The runs of ``probe`` that cover ``[lo, hi)``, read from ``source`` under the probe's
     ``stale_after``, leaving out observations at or after ``until``."""
     return runs(probe_series(source, tenant, probe, lo, hi, until), probe.stale_after_ms, until)
@@ -81,7 +89,9 @@ def tenant_history(runs_of: RunsOf, tenant: Tenant, lo: int, hi: int) -> StateIn
     return tenant_state(probes, tenant.down_when, lo, hi)
 
 
-def tenant_figures(runs_of: RunsOf, tenant: Tenant, month_start: int, month_end: int, now: int | None = None) -> Figures:
+def tenant_figures(
+    runs_of: RunsOf, tenant: Tenant, month_start: int, month_end: int, now: int | None = None
+) -> Figures:
     """Figures for the month ``[month_start, month_end)`` (ms), cut at ``now`` if given."""
     hi = month_end if now is None else max(month_start, min(now, month_end))
     state = tenant_history(runs_of, tenant, month_start, hi)

@@ -124,14 +124,24 @@ def extend(f: Figures, state: str, now: int, maintenance: Intervals) -> Figures:
     outages = f.outages
     if state == "down":
         last = outages[-1] if outages and outages[-1].end == lo else None
-        longer = (Outage(last.start, hi, hi - last.start, last.counted + grown) if last
-                  else Outage(lo, hi, hi - lo, grown))
+        longer = (
+            Outage(last.start, hi, hi - last.start, last.counted + grown) if last else Outage(lo, hi, hi - lo, grown)
+        )
         outages = (outages[:-1] if last else outages) + (longer,)
     return Figures(
-        start=f.start, end=hi, month_end=f.month_end, target=f.target, eligible=eligible,
-        maintenance=f.maintenance + in_maintenance, downtime=downtime, unknown=unknown,
-        availability=availability, met=met(known, downtime, f.target),
-        error_budget=f.error_budget, error_budget_remaining=f.error_budget - downtime, outages=outages,
+        start=f.start,
+        end=hi,
+        month_end=f.month_end,
+        target=f.target,
+        eligible=eligible,
+        maintenance=f.maintenance + in_maintenance,
+        downtime=downtime,
+        unknown=unknown,
+        availability=availability,
+        met=met(known, downtime, f.target),
+        error_budget=f.error_budget,
+        error_budget_remaining=f.error_budget - downtime,
+        outages=outages,
     )
 
 

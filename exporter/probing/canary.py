@@ -21,16 +21,22 @@ NETWORK_SENSITIVE = frozenset({"timeout", "connection", "dns", "tls"})
 
 
 class Connectivity:
-    def __init__(self, prober, monitor: Monitor, clock: Callable[[], float] = time.monotonic,
-                 on_verdict: Callable[[bool], None] | None = None):
+    def __init__(
+        self,
+        prober,
+        monitor: Monitor,
+        clock: Callable[[], float] = time.monotonic,
+        on_verdict: Callable[[bool], None] | None = None,
+    ):
         self.prober, self.clock, self.on_verdict = prober, clock, on_verdict
         self.configure(monitor)
         self._lock = threading.Lock()
         self._verdict: tuple[float, bool] | None = None
 
     def configure(self, monitor: Monitor) -> None:
-        self.canaries = tuple(Probe(name=f"canary-{i}", url=url, timeout=monitor.canary_timeout)
-                              for i, url in enumerate(monitor.canaries))
+        self.canaries = tuple(
+            Probe(name=f"canary-{i}", url=url, timeout=monitor.canary_timeout) for i, url in enumerate(monitor.canaries)
+        )
         self._verdict = None
 
     def network_up(self) -> bool | None:

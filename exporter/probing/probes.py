@@ -268,8 +268,12 @@ class Prober:
             # session settings costs more CPU than the HTTP exchange itself; cookies a
             # previous hop set are still sent.
             request = requests.PreparedRequest()
-            request.prepare(method="GET", url=url, headers={**session.headers, **headers},
-                            cookies=session.cookies if len(session.cookies) else None)
+            request.prepare(
+                method="GET",
+                url=url,
+                headers={**session.headers, **headers},
+                cookies=session.cookies if len(session.cookies) else None,
+            )
             response = session.send(
                 request,
                 timeout=(remaining, remaining),
@@ -598,8 +602,11 @@ def _classify(exc: BaseException, probe: Probe, run: _Run) -> tuple[str | None, 
     chain = list(_causes(exc))
     exhausted = next((e for e in chain if isinstance(e, OSError) and e.errno in _RESOURCE_ERRNOS), None)
     if exhausted is not None:
-        return "resources", f"out of {'memory' if exhausted.errno == errno.ENOMEM else 'descriptors or buffers'}: " \
-            f"{exhausted.strerror or errno.errorcode.get(exhausted.errno, exhausted.errno)}"
+        return (
+            "resources",
+            f"out of {'memory' if exhausted.errno == errno.ENOMEM else 'descriptors or buffers'}: "
+            f"{exhausted.strerror or errno.errorcode.get(exhausted.errno, exhausted.errno)}",
+        )
     unreachable = next((e for e in chain if isinstance(e, OSError) and e.errno in _NETWORK_ERRNOS), None)
     if unreachable is not None:
         return "network", f"cannot reach the network from here: {unreachable.strerror or unreachable}"
@@ -607,7 +614,11 @@ def _classify(exc: BaseException, probe: Probe, run: _Run) -> tuple[str | None, 
         return "timeout", f"timed out after {probe.timeout:g}s"
     verify_error = _first(chain, ssl.SSLCertVerificationError)
     if verify_error is not None:
-        detail = getattr(verify_error, "verify_message", None) or getattr(verify_error, "reason", None) or "verification failed"
+        detail = (
+            getattr(verify_error, "verify_message", None)
+            or getattr(verify_error, "reason", None)
+            or "verification failed"
+        )
         return "tls", f"certificate verify failed: {detail}"
     if _first(chain, (requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError, ssl.CertificateError)):
         ssl_error = _first(chain, ssl.SSLError)
@@ -636,8 +647,7 @@ def _classify(exc: BaseException, probe: Probe, run: _Run) -> tuple[str | None, 
         (
             e
             for e in chain
-            if isinstance(e, (http.client.HTTPException, OSError))
-            and type(e).__module__ in ("builtins", "http.client")
+            if isinstance(e, (http.client.HTTPException, OSError)) and type(e).__module__ in ("builtins", "http.client")
         ),
         None,
     )

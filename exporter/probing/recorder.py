@@ -142,8 +142,10 @@ class Recorder:
                 return
             if key in self.faults:
                 fault = self.faults.pop(key)
-                log.info("probe fault of ours cleared", extra={"fields": {
-                    "tenant": tenant, "probe": probe, "reason": fault.reason}})
+                log.info(
+                    "probe fault of ours cleared",
+                    extra={"fields": {"tenant": tenant, "probe": probe, "reason": fault.reason}},
+                )
             t = result.time_ms
             mine = self.series[key]
             if mine and t <= mine[-1].last:
@@ -163,14 +165,18 @@ class Recorder:
         observations. False when it adds nothing (the same instant already recorded)."""
         mine = self.series[key]
         if t < self.since:
-            log.warning("result dated before the history kept in memory, ignored",
-                        extra={"fields": {"tenant": key[0], "probe": key[1]}})
+            log.warning(
+                "result dated before the history kept in memory, ignored",
+                extra={"fields": {"tenant": key[0], "probe": key[1]}},
+            )
             return False
         try:
             new, added = insert(mine, [(t, ok)])
         except ConflictError:
-            log.warning("result at the same instant as a recorded one with the other result, ignored",
-                        extra={"fields": {"tenant": key[0], "probe": key[1]}})
+            log.warning(
+                "result at the same instant as a recorded one with the other result, ignored",
+                extra={"fields": {"tenant": key[0], "probe": key[1]}},
+            )
             return False
         if not added:
             return False
@@ -190,9 +196,10 @@ class Recorder:
         before = self.faults.get(key)
         self.faults[key] = result
         if before is None or before.reason != result.reason:  # once per change, with the detail
-            log.warning("probe result not counted: a fault of ours, not the vendor's; the time reads as unknown",
-                        extra={"fields": {"tenant": key[0], "probe": key[1], "reason": result.reason,
-                                          "error": result.error}})
+            log.warning(
+                "probe result not counted: a fault of ours, not the vendor's; the time reads as unknown",
+                extra={"fields": {"tenant": key[0], "probe": key[1], "reason": result.reason, "error": result.error}},
+            )
 
     def flush(self) -> int:
         """Write the series changed since the last flush in one transaction."""
@@ -201,8 +208,10 @@ class Recorder:
             gone, self.gone = self.gone, set()
         if batch or gone:
             try:
-                self.store.save_series(((key[0], key[1], series) for (key, _), series in batch.items()),
-                                       [(key[0], key[1], start) for key, start in gone])
+                self.store.save_series(
+                    ((key[0], key[1], series) for (key, _), series in batch.items()),
+                    [(key[0], key[1], start) for key, start in gone],
+                )
             except Exception:
                 with self.lock:  # keep them for the next flush, newer versions first
                     for k, series in batch.items():
@@ -280,8 +289,9 @@ class Recorder:
             return {}
         state, probes = self._state_now(tenant, now)
         for probe, new in probes.items():
-            self._change((tenant_name, probe), new, {"tenant": tenant_name, "probe": probe},
-                         reason if new != "up" else None)
+            self._change(
+                (tenant_name, probe), new, {"tenant": tenant_name, "probe": probe}, reason if new != "up" else None
+            )
         self._change(tenant_name, state, {"tenant": tenant_name}, None)
         return probes
 

@@ -26,5 +26,6 @@ def restrict(cfg: Config, index: int, count: int) -> Config:
     """The config with only this shard's tenants."""
     if count == 1:
         return cfg
-    return dataclasses.replace(cfg, tenants=tuple(t for t in cfg.tenants if shard_of(t.name, count) == index),
-                               _by_name={})
+    return dataclasses.replace(
+        cfg, tenants=tuple(t for t in cfg.tenants if shard_of(t.name, count) == index), _by_name={}
+    )

@@ -73,8 +73,9 @@ def parse_time(text: str) -> int:
     return (stamp - _EPOCH) // _MS
 
 
-def parse(lines: Iterable[str], cfg: Config, progress: Callable[[int], None] | None = None,
-          now: float | None = None) -> Observations:
+def parse(
+    lines: Iterable[str], cfg: Config, progress: Callable[[int], None] | None = None, now: float | None = None
+) -> Observations:
     """Parse and check a whole file; with ``now`` (epoch seconds), rows dated more than 5
     minutes ahead of it are refused (a clock or a file gone wrong, not an observation)."""
     reader = csv.reader(lines)
@@ -110,8 +111,10 @@ def parse(lines: Iterable[str], cfg: Config, progress: Callable[[int], None] | N
             bad(f"time {time_text!r}: expected RFC 3339 with an offset, e.g. 2026-10-01T00:00:00+03:00 or ...Z")
             continue
         if latest is not None and t > latest:
-            bad(f"time {time_text!r} is more than 5 minutes ahead of now ({_iso(now * 1000)}): "
-                "refused, check the file and this machine's clock")
+            bad(
+                f"time {time_text!r} is more than 5 minutes ahead of now ({_iso(now * 1000)}): "
+                "refused, check the file and this machine's clock"
+            )
             continue
         success = _SUCCESS.get(success_text.lower())
         if success is None:

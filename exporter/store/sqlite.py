@@ -2,8 +2,9 @@
 
 Probe history is kept as what was observed: evenly spaced series of equal results (see
 ``states``), so a stable probe costs one row a month however often it is probed, and
-nothing stored depends on the config. Times are integer milliseconds since the epoch. WAL mode lets readers (scrapes, reports) run
-beside the writer; the schema is versioned with ``PRAGMA user_version``.
+nothing stored depends on the config. Times are integer milliseconds since the epoch. WAL
+mode lets readers (scrapes, reports) run beside the writer; the schema is versioned with
+``PRAGMA user_version``.
 """
 
 from __future__ import annotations
@@ -160,8 +161,10 @@ class Store:
         problems = [row[0] for row in self.db.execute("PRAGMA quick_check(5)").fetchall()]
         if problems != ["ok"]:
             first = " ".join(problems[0].split())  # SQLite's report may span lines
-            raise StoreError(f"{path}: the store is damaged ({first}); restore it from a backup "
-                             "(see the README's Storage section) or move it aside to start a new one")
+            raise StoreError(
+                f"{path}: the store is damaged ({first}); restore it from a backup "
+                "(see the README's Storage section) or move it aside to start a new one"
+            )
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -226,9 +229,11 @@ class Store:
         """When the recorded history of a probe begins (epoch seconds), None if it has none."""
         with self.lock:
             probe_id = self.probe_id(tenant, probe, create=False)
-            row = None if probe_id is None else self.db.execute(
-                "SELECT min(start_ms) FROM series WHERE probe_id = ?", (probe_id,)
-            ).fetchone()
+            row = (
+                None
+                if probe_id is None
+                else self.db.execute("SELECT min(start_ms) FROM series WHERE probe_id = ?", (probe_id,)).fetchone()
+            )
         return None if row is None or row[0] is None else row[0] / 1000
 
     def save_series(self, rows: Iterable[tuple[str, str, Series]], gone: Iterable[tuple[str, str, int]] = ()) -> None:
@@ -237,8 +242,10 @@ class Store:
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                self.db.executemany("DELETE FROM series WHERE probe_id = ? AND start_ms = ?",
-                                    [(self.probe_id(t, p), start) for t, p, start in gone])
+                self.db.executemany(
+                    "DELETE FROM series WHERE probe_id = ? AND start_ms = ?",
+                    [(self.probe_id(t, p), start) for t, p, start in gone],
+                )
                 self.db.executemany(
                     "INSERT OR REPLACE INTO series (probe_id, start_ms, step_ms, count, success) "
                     "VALUES (?, ?, ?, ?, ?)",
@@ -250,8 +257,9 @@ class Store:
                 raise
             self.db.execute("COMMIT")
 
-    def merge(self, batches: Mapping[tuple[str, str], Iterable[tuple[int, bool]]],
-              max_tx_seconds: float = 0.2) -> MergeResult:
+    def merge(
+        self, batches: Mapping[tuple[str, str], Iterable[tuple[int, bool]]], max_tx_seconds: float = 0.2
+    ) -> MergeResult:
         """Add observations ``(time_ms, success)`` to the history of several probes.
 
         First every probe is checked against recorded history without writing: an
@@ -298,9 +306,13 @@ class Store:
         """(recorded series touched, new series, observations added) for one probe."""
         # The series the new times fall into, and one neighbour each side to join.
         old = self._series_by_id(probe_id, obs[0][0], obs[-1][0])
-        old += [_series(r) for r in self.db.execute(
-            f"{_SERIES} WHERE probe_id = ? AND start_ms > ? ORDER BY start_ms LIMIT 1",
-            (probe_id, old[-1].start if old else obs[-1][0])).fetchall()]
+        old += [
+            _series(r)
+            for r in self.db.execute(
+                f"{_SERIES} WHERE probe_id = ? AND start_ms > ? ORDER BY start_ms LIMIT 1",
+                (probe_id, old[-1].start if old else obs[-1][0]),
+            ).fetchall()
+        ]
         try:
             new, n = insert(old, obs)
         except ConflictError as err:
@@ -313,8 +325,9 @@ class Store:
         old, new, n = self._merged(probe_id, key, obs)
         if not n:
             return 0, 0
-        self.db.executemany("DELETE FROM series WHERE probe_id = ? AND start_ms = ?",
-                            [(probe_id, r.start) for r in old])
+        self.db.executemany(
+            "DELETE FROM series WHERE probe_id = ? AND start_ms = ?", [(probe_id, r.start) for r in old]
+        )
         self.db.executemany(
             "INSERT INTO series (probe_id, start_ms, step_ms, count, success) VALUES (?, ?, ?, ?, ?)",
             [(probe_id, r.start, r.step, r.count, int(r.success)) for r in new],
@@ -345,10 +358,15 @@ class Store:
     def add_incident(self, inc: Incident) -> bool:
         """Store a new incident; False if its id is taken."""
         try:
-            self._write([(
-                "INSERT INTO incidents (id, tenant, priority, defect, source, title, opened_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (inc.id, inc.tenant, inc.priority, int(inc.defect), inc.source, inc.title, to_ms(inc.opened)),
-            )])
+            self._write(
+                [
+                    (
+                        "INSERT INTO incidents (id, tenant, priority, defect, source, title, opened_ms)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (inc.id, inc.tenant, inc.priority, int(inc.defect), inc.source, inc.title, to_ms(inc.opened)),
+                    )
+                ]
+            )
         except sqlite3.IntegrityError:
             return False
         return True
@@ -367,7 +385,8 @@ class Store:
                 self.db.execute(
                     "INSERT INTO incident_events (incident_id, seq, kind, time_ms, priority, note) "
                     "SELECT ?, count(*), ?, ?, ?, ? FROM incident_events WHERE incident_id = ?",
-                    (incident_id, event.kind, to_ms(event.time), event.priority, event.note, incident_id))
+                    (incident_id, event.kind, to_ms(event.time), event.priority, event.note, incident_id),
+                )
                 if event.kind == "resolution":
                     self.db.execute("UPDATE incidents SET closed_ms = ? WHERE id = ?", (to_ms(event.time), incident_id))
             except BaseException:
@@ -381,22 +400,43 @@ class Store:
         with self.lock:
             rows = self.db.execute(
                 f"SELECT id, tenant, priority, defect, source, title, opened_ms FROM incidents {clause} "
-                "ORDER BY opened_ms, id", params).fetchall()
+                "ORDER BY opened_ms, id",
+                params,
+            ).fetchall()
             events: dict[str, list[Event]] = {}
             ids = [r[0] for r in rows]
-            for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+            for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
                 marks = ",".join("?" * len(chunk))
                 for iid, kind, time_ms, priority, note in self.db.execute(
-                        f"SELECT incident_id, kind, time_ms, priority, note FROM incident_events "
-                        f"WHERE incident_id IN ({marks}) ORDER BY incident_id, seq", chunk):
+                    f"SELECT incident_id, kind, time_ms, priority, note FROM incident_events "
+                    f"WHERE incident_id IN ({marks}) ORDER BY incident_id, seq",
+                    chunk,
+                ):
                     events.setdefault(iid, []).append(Event(kind, time_ms / 1000, priority, note))
-        return [Incident(id=r[0], tenant=r[1], priority=r[2], defect=bool(r[3]), source=r[4], title=r[5],
-                         opened=r[6] / 1000, events=tuple(events.get(r[0], ()))) for r in rows]
+        return [
+            Incident(
+                id=r[0],
+                tenant=r[1],
+                priority=r[2],
+                defect=bool(r[3]),
+                source=r[4],
+                title=r[5],
+                opened=r[6] / 1000,
+                events=tuple(events.get(r[0], ())),
+            )
+            for r in rows
+        ]
 
     def add_request(self, req: ServiceRequest) -> bool:
         try:
-            self._write([("INSERT INTO service_requests (id, tenant, title, opened_ms) VALUES (?, ?, ?, ?)",
-                          (req.id, req.tenant, req.title, to_ms(req.opened)))])
+            self._write(
+                [
+                    (
+                        "INSERT INTO service_requests (id, tenant, title, opened_ms) VALUES (?, ?, ?, ?)",
+                        (req.id, req.tenant, req.title, to_ms(req.opened)),
+                    )
+                ]
+            )
         except sqlite3.IntegrityError:
             return False
         return True
@@ -407,8 +447,10 @@ class Store:
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                changed = self.db.execute("UPDATE service_requests SET delivered_ms = ? "
-                                          "WHERE id = ? AND delivered_ms IS NULL", (to_ms(when), request_id)).rowcount
+                changed = self.db.execute(
+                    "UPDATE service_requests SET delivered_ms = ? WHERE id = ? AND delivered_ms IS NULL",
+                    (to_ms(when), request_id),
+                ).rowcount
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
@@ -418,10 +460,17 @@ class Store:
     def requests(self, open_only: bool = False, request_id: str | None = None) -> list[ServiceRequest]:
         clause, params = _where("delivered_ms" if open_only else None, request_id)
         with self.lock:
-            rows = self.db.execute(f"SELECT id, tenant, title, opened_ms, delivered_ms FROM service_requests {clause} "
-                                   "ORDER BY opened_ms, id", params).fetchall()
-        return [ServiceRequest(id=r[0], tenant=r[1], title=r[2], opened=r[3] / 1000,
-                               delivered=None if r[4] is None else r[4] / 1000) for r in rows]
+            rows = self.db.execute(
+                f"SELECT id, tenant, title, opened_ms, delivered_ms FROM service_requests {clause} "
+                "ORDER BY opened_ms, id",
+                params,
+            ).fetchall()
+        return [
+            ServiceRequest(
+                id=r[0], tenant=r[1], title=r[2], opened=r[3] / 1000, delivered=None if r[4] is None else r[4] / 1000
+            )
+            for r in rows
+        ]
 
     def series_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM series").fetchone()[0]

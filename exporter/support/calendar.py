@@ -82,7 +82,10 @@ def describe(cal: BusinessHours) -> str:
         span = f"{names[days[0]]}-{names[days[-1]]}"
     else:
         span = ",".join(names[d] for d in days)
-    where = "no public holidays" if cal.country is None else (
-        f"{cal.country}{'-' + cal.subdivision if cal.subdivision else ''} holidays")
+    where = (
+        "no public holidays"
+        if cal.country is None
+        else (f"{cal.country}{'-' + cal.subdivision if cal.subdivision else ''} holidays")
+    )
     extra = f", {len(cal.closed_dates)} extra closed dates" if cal.closed_dates else ""
     return f"{cal.timezone}, {span} {cal.open:%H:%M}-{cal.close:%H:%M}, {where}{extra}"

@@ -63,7 +63,8 @@ class Deadlines:
 
 def deadlines(support: Support, priority: Priority, defect: bool, opened: float) -> Deadlines:
     return Deadlines(
-        initial_response_due=None if priority.initial_response is None
+        initial_response_due=None
+        if priority.initial_response is None
         else due(support, priority, opened, priority.initial_response),
         communication_interval=communication_interval(priority, defect),
         resolution_due=None if priority.resolution is None else due(support, priority, opened, priority.resolution),

@@ -29,8 +29,9 @@ def wanted(probe_states: dict[str, str]) -> str | None:
     return "P1" if down == len(probe_states) else "P2"
 
 
-def detect(tenants: list[Tenant], states: dict[str, dict[str, str]],
-           open_detected: dict[str, tuple[str, str]]) -> list[Action]:
+def detect(
+    tenants: list[Tenant], states: dict[str, dict[str, str]], open_detected: dict[str, tuple[str, str]]
+) -> list[Action]:
     """``states``: tenant -> probe -> up|down|unknown; ``open_detected``: tenant ->
     (incident id, priority) of its open detected incident."""
     actions = []

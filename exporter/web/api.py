@@ -81,8 +81,13 @@ def resolve_token(cfg: Config, environ: dict) -> tuple[str | None, str | None]:
 
 
 class Api:
-    def __init__(self, store: Store, config: Callable[[], Config], token: Callable[[], tuple[str | None, str | None]],
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        store: Store,
+        config: Callable[[], Config],
+        token: Callable[[], tuple[str | None, str | None]],
+        clock: Callable[[], float] = time.time,
+    ):
         self.store, self.config, self.token, self.clock = store, config, token, clock
 
     # -- entry point -------------------------------------------------------------------------
@@ -195,8 +200,9 @@ class Api:
                 "resolution_due": self._iso(st.resolution_due),
             },
             "breaches": [{"target": b.target, "due": self._iso(b.due), "priority": b.priority} for b in st.breaches],
-            "events": [{"kind": e.kind, "time": self._iso(e.time), "priority": e.priority, "note": e.note}
-                       for e in inc.events],
+            "events": [
+                {"kind": e.kind, "time": self._iso(e.time), "priority": e.priority, "note": e.note} for e in inc.events
+            ],
         }
 
     def _request_doc(self, req: ServiceRequest, now: float) -> dict:
@@ -282,8 +288,12 @@ class Api:
         _fields(doc, _REQUEST_FIELDS, required={"tenant"})
         tenant = self._tenant(doc)
         now = self.clock()
-        req = ServiceRequest(id=_id(doc) or self.store.next_id("service_requests", "SR"), tenant=tenant.name,
-                             opened=_time(doc, "opened", now), title=_text(doc, "title"))
+        req = ServiceRequest(
+            id=_id(doc) or self.store.next_id("service_requests", "SR"),
+            tenant=tenant.name,
+            opened=_time(doc, "opened", now),
+            title=_text(doc, "title"),
+        )
         if not self.store.add_request(req):
             raise ApiError(409, f"id: service request {req.id!r} exists already")
         return self._request_doc(req, now)

@@ -22,13 +22,20 @@ from exporter.web.collectors.tenants import TenantCollector
 __all__ = ["ExporterStatus", "SLACollector", "collectors"]
 
 
-def collectors(config: Callable[[], Config], recorder: Recorder, status: ExporterStatus,
-               clock: Callable[[], float] = time.time, timer: Callable[[], float] = time.perf_counter,
-               store: Store | None = None) -> list[Collector]:
+def collectors(
+    config: Callable[[], Config],
+    recorder: Recorder,
+    status: ExporterStatus,
+    clock: Callable[[], float] = time.time,
+    timer: Callable[[], float] = time.perf_counter,
+    store: Store | None = None,
+) -> list[Collector]:
     """The collectors to register, in order; the support one only with a store."""
     scrape = ScrapeTimer()
-    found: list[Collector] = [TenantCollector(config, recorder, clock, timer, scrape),
-                              ProbeCollector(config, recorder, clock)]
+    found: list[Collector] = [
+        TenantCollector(config, recorder, clock, timer, scrape),
+        ProbeCollector(config, recorder, clock),
+    ]
     if store is not None:
         found.append(SupportCollector(config, store, clock))
     found.append(HealthCollector(recorder, status, timer, scrape))
@@ -38,9 +45,15 @@ def collectors(config: Callable[[], Config], recorder: Recorder, status: Exporte
 class SLACollector(Collector):
     """Every collector as one."""
 
-    def __init__(self, config: Callable[[], Config], recorder: Recorder, status: ExporterStatus,
-                 clock: Callable[[], float] = time.time, timer: Callable[[], float] = time.perf_counter,
-                 store: Store | None = None):
+    def __init__(
+        self,
+        config: Callable[[], Config],
+        recorder: Recorder,
+        status: ExporterStatus,
+        clock: Callable[[], float] = time.time,
+        timer: Callable[[], float] = time.perf_counter,
+        store: Store | None = None,
+    ):
         self.parts = collectors(config, recorder, status, clock, timer, store)
 
     def describe(self) -> list[Metric]:

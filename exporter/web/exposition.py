@@ -1,8 +1,9 @@
 """The Prometheus text format (0.0.4), byte for byte what prometheus_client's
 ``generate_latest`` writes, but remembering each series' line between scrapes (only its value
-is written anew, and only when it changed). A thousand tenants are some 20,000 samples whose names and labels repeat every
-scrape; formatting and escaping them again was half of the scrape's time. Families this
-fast path does not cover go through ``generate_latest`` unchanged."""
+is written anew, and only when it changed). A thousand tenants are some 20,000 samples
+whose names and labels repeat every scrape; formatting and escaping them again was half of
+the scrape's time. Families this fast path does not cover go through ``generate_latest``
+unchanged."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ _FAST_TYPES = {"gauge": "gauge", "counter": "counter", "unknown": "untyped"}
 def _escape_value(value: str) -> str:
     """A label value as the text format writes it: backslash, newline and double quote
     escaped (the three replaces of prometheus_client's writer; the golden file checks them)."""
-    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
 def _prefix(name: str, labels: dict[str, str]) -> str:

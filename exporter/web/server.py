@@ -181,8 +181,12 @@ class Handler(BaseHTTPRequestHandler):
             api = self.server.endpoints.api
             if api is not None and api.token_matches(value):
                 return True
-            self._unauthorized(path, "invalid bearer token" if api is not None and api.has_token()
-                               else "basic auth required (the support API has no token configured)")
+            self._unauthorized(
+                path,
+                "invalid bearer token"
+                if api is not None and api.has_token()
+                else "basic auth required (the support API has no token configured)",
+            )
             return False
         if scheme == "basic":
             try:
@@ -204,8 +208,14 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # silence access logs
         pass
 
-    def _send(self, code: int, body: bytes, content_type: str = "text/plain; charset=utf-8",
-              headers: list[tuple[str, str]] = (), close: bool = False) -> None:
+    def _send(
+        self,
+        code: int,
+        body: bytes,
+        content_type: str = "text/plain; charset=utf-8",
+        headers: list[tuple[str, str]] = (),
+        close: bool = False,
+    ) -> None:
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -283,8 +293,13 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # a burst of connections waits in the backlog, not in SYN retries
 
-    def __init__(self, address: tuple[str, int], endpoints: Endpoints, web: WebConfig | None = None,
-                 max_connections: int | None = None):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        endpoints: Endpoints,
+        web: WebConfig | None = None,
+        max_connections: int | None = None,
+    ):
         self.endpoints = endpoints
         self.web = web or WebConfig()  # replaced as a whole on reload
         self.web_config_ok = True  # False after a refused reload of the web config file
@@ -300,8 +315,10 @@ class Server(ThreadingHTTPServer):
         self._warned = 0.0
         super().__init__(address, Handler)
         endpoints.registry.register(WebCollector(self))
-        log.debug("web server limits", extra={"fields": {"max_connections": self.max_connections,
-                                                         "open_files_limit": open_files}})
+        log.debug(
+            "web server limits",
+            extra={"fields": {"max_connections": self.max_connections, "open_files_limit": open_files}},
+        )
 
     # -- connection bookkeeping ------------------------------------------------------------
 
@@ -387,8 +404,11 @@ class Server(ThreadingHTTPServer):
                 conn = _Connection(request)
                 self._connections.add(conn)
         if at_limit:
-            self._warn("at the connection limit; closing the connections idle the longest" if idle else
-                       "at the connection limit with every connection busy; closing new ones")
+            self._warn(
+                "at the connection limit; closing the connections idle the longest"
+                if idle
+                else "at the connection limit with every connection busy; closing new ones"
+            )
         return conn
 
     def _release(self, conn: _Connection) -> None:
@@ -420,8 +440,10 @@ class Server(ThreadingHTTPServer):
         now = time.monotonic()
         if now - self._warned >= 60:  # at most once a minute: an attack must not flood the log
             self._warned = now
-            log.warning(message, extra={"fields": {"max_connections": self.max_connections,
-                                                   "dropped_total": self.connections_dropped}})
+            log.warning(
+                message,
+                extra={"fields": {"max_connections": self.max_connections, "dropped_total": self.connections_dropped}},
+            )
 
     def handle_error(self, request, client_address) -> None:
         err = sys.exc_info()[1]
@@ -469,9 +491,11 @@ class WebCollector:
 
     def collect(self):
         s = self.server
-        for metric, value in ((m.WEB_CONFIG_RELOAD_OK, float(s.web_config_ok)),
-                              (m.WEB_CONNECTIONS_OPEN, s.open_connections()),
-                              (m.WEB_CONNECTIONS_LIMIT, s.max_connections)):
+        for metric, value in (
+            (m.WEB_CONFIG_RELOAD_OK, float(s.web_config_ok)),
+            (m.WEB_CONNECTIONS_OPEN, s.open_connections()),
+            (m.WEB_CONNECTIONS_LIMIT, s.max_connections),
+        ):
             yield GaugeMetricFamily(metric.name, metric.help, value=value)
         dropped = m.WEB_CONNECTIONS_DROPPED
         yield CounterMetricFamily(dropped.name.removesuffix("_total"), dropped.help, value=s.connections_dropped)

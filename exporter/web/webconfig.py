@@ -46,8 +46,12 @@ _CLIENT_AUTH = {
     "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
     "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
 }
-_VERSIONS = {"TLS10": ssl.TLSVersion.TLSv1, "TLS11": ssl.TLSVersion.TLSv1_1,
-             "TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
+_VERSIONS = {
+    "TLS10": ssl.TLSVersion.TLSv1,
+    "TLS11": ssl.TLSVersion.TLSv1_1,
+    "TLS12": ssl.TLSVersion.TLSv1_2,
+    "TLS13": ssl.TLSVersion.TLSv1_3,
+}
 BCRYPT_MAX_PASSWORD = 72  # bytes; bcrypt ignores (older versions) or refuses (5.x) the rest
 
 
@@ -135,13 +139,21 @@ def parse(text: str, source: str, base: str) -> WebConfig:
             top.error("http_server_config", "not supported by sla-exporter")
         cfg = WebConfig(tls=_tls(top, base), users=_users(top))
         if cfg.tls is None and not cfg.users and not ctx.problems:
-            ctx.error("", data.line, "sets neither tls_server_config nor basic_auth_users; to serve without "
-                                     "TLS and basic auth, leave out --web.config.file")
+            ctx.error(
+                "",
+                data.line,
+                "sets neither tls_server_config nor basic_auth_users; to serve without "
+                "TLS and basic auth, leave out --web.config.file",
+            )
     elif data is not None:
         ctx.error("", getattr(data, "line", 1), "expected a mapping with tls_server_config and/or basic_auth_users")
     elif not ctx.problems:
-        ctx.error("", None, "file is empty: expected tls_server_config and/or basic_auth_users; to serve "
-                            "without TLS and basic auth, leave out --web.config.file")
+        ctx.error(
+            "",
+            None,
+            "file is empty: expected tls_server_config and/or basic_auth_users; to serve "
+            "without TLS and basic auth, leave out --web.config.file",
+        )
     if ctx.problems or cfg is None:
         raise WebConfigError(str(config.ConfigError(source, ctx.problems)))
     return cfg
@@ -155,10 +167,12 @@ def _text(value) -> str:
 
 def _choice(options: dict, keep_name: bool = False):
     """A converter to ``options[value]`` (or the checked name itself with ``keep_name``)."""
+
     def convert(value):
         if not isinstance(value, str) or value not in options:
             raise ValueError(f"expected one of {', '.join(options)}")
         return value if keep_name else options[value]
+
     return convert
 
 
@@ -176,8 +190,9 @@ def _tls(top: Section, base: str) -> ssl.SSLContext | None:
     try:
         ctx.load_cert_chain(os.path.join(base, cert), os.path.join(base, key))
     except (OSError, ssl.SSLError) as err:
-        sec.ctx.error(sec.path, sec.data.line, f"cannot load {cert!r} and {key!r}: "
-                                               f"{getattr(err, 'strerror', None) or err}")
+        sec.ctx.error(
+            sec.path, sec.data.line, f"cannot load {cert!r} and {key!r}: {getattr(err, 'strerror', None) or err}"
+        )
         return None
     for name, attr in (("min_version", "minimum_version"), ("max_version", "maximum_version")):
         version = sec.get(name, _choice(_VERSIONS))

@@ -23,8 +23,18 @@ from exporter import __version__, metrics as m
 from exporter.probing.recorder import Recorder
 from exporter.web.collectors.base import Families, ScrapeTimer, describe
 
-METRICS = [m.BUILD_INFO, m.RELOAD_OK, m.RELOAD_TIME, m.STORE_WRITABLE, m.STORE_ERRORS, m.PROBE_FAULTS,
-           m.NETWORK_UP, m.CLOCK_STEPS, m.CLOCK_LAST_STEP, m.SCRAPE_DURATION]
+METRICS = [
+    m.BUILD_INFO,
+    m.RELOAD_OK,
+    m.RELOAD_TIME,
+    m.STORE_WRITABLE,
+    m.STORE_ERRORS,
+    m.PROBE_FAULTS,
+    m.NETWORK_UP,
+    m.CLOCK_STEPS,
+    m.CLOCK_LAST_STEP,
+    m.SCRAPE_DURATION,
+]
 
 
 @dataclass
@@ -41,8 +51,13 @@ class ExporterStatus:
 
 
 class HealthCollector(Collector):
-    def __init__(self, recorder: Recorder, status: ExporterStatus, timer: Callable[[], float] = time.perf_counter,
-                 scrape: ScrapeTimer | None = None):
+    def __init__(
+        self,
+        recorder: Recorder,
+        status: ExporterStatus,
+        timer: Callable[[], float] = time.perf_counter,
+        scrape: ScrapeTimer | None = None,
+    ):
         self.recorder, self.status, self.timer = recorder, status, timer
         self.scrape = scrape  # when the scrape began; None: its duration is not reported
         self._labelsets: dict[tuple, dict] = {}

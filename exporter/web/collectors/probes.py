@@ -50,12 +50,17 @@ class ProbeCollector(Collector):
                 if cached is None or cached[0] is not r or cached[1] != fresh:
                     # Built once per result: a probe's samples only change when it reports.
                     tp = {"tenant": tenant.name, "probe": probe.name}
-                    built = [(metric, Sample(metric.name, tp, value, None)) for metric, value in (
-                        # A fault of ours says nothing of the target: no sample, like unknown.
-                        (m.PROBE_SUCCESS, float(r.success) if fresh and not r.ours else None),
-                        (m.PROBE_DURATION, r.duration),
-                        (m.PROBE_STATUS, float(r.status_code or 0)), (m.PROBE_CERT_EXPIRY, r.cert_expiry),
-                    ) if value is not None]
+                    built = [
+                        (metric, Sample(metric.name, tp, value, None))
+                        for metric, value in (
+                            # A fault of ours says nothing of the target: no sample, like unknown.
+                            (m.PROBE_SUCCESS, float(r.success) if fresh and not r.ours else None),
+                            (m.PROBE_DURATION, r.duration),
+                            (m.PROBE_STATUS, float(r.status_code or 0)),
+                            (m.PROBE_CERT_EXPIRY, r.cert_expiry),
+                        )
+                        if value is not None
+                    ]
                     cached = self._probe_samples[(tenant.name, probe.name)] = (r, fresh, built)
                 for metric, sample in cached[2]:
                     out.samples[metric.name].append(sample)

@@ -28,8 +28,15 @@ from exporter.support.deadlines import (
 )
 from exporter.web.collectors.base import Families, describe
 
-METRICS = [m.SUPPORT_OPEN, m.SUPPORT_RESPONSE_DUE, m.SUPPORT_COMMUNICATION_DUE, m.SUPPORT_RESOLUTION_DUE,
-           m.SUPPORT_BREACHES, m.SUPPORT_REQUESTS_OPEN, m.SUPPORT_REQUEST_DUE]
+METRICS = [
+    m.SUPPORT_OPEN,
+    m.SUPPORT_RESPONSE_DUE,
+    m.SUPPORT_COMMUNICATION_DUE,
+    m.SUPPORT_RESOLUTION_DUE,
+    m.SUPPORT_BREACHES,
+    m.SUPPORT_REQUESTS_OPEN,
+    m.SUPPORT_REQUEST_DUE,
+]
 
 
 class SupportCollector(Collector):
@@ -88,8 +95,11 @@ class SupportCollector(Collector):
             for p in cfg.support.priorities:
                 if t is not None and not t.production and p.name in cfg.support.production_only:
                     continue
-                for target, seconds in (("response", p.initial_response), ("communication", p.communication),
-                                        ("resolution", p.resolution)):
+                for target, seconds in (
+                    ("response", p.initial_response),
+                    ("communication", p.communication),
+                    ("resolution", p.resolution),
+                ):
                     if seconds is not None:
                         breaches.setdefault((tenant, p.name, target), 0)
             breaches.setdefault((tenant, SERVICE_REQUEST, "delivery"), 0)

@@ -41,9 +41,25 @@ from exporter.model import Config, Tenant
 from exporter.probing.recorder import Recorder
 from exporter.web.collectors.base import Families, ScrapeTimer, describe
 
-METRICS = [m.UP, m.AVAILABILITY, m.TARGET, m.MARGIN, m.BUDGET, m.BUDGET_REMAINING, m.MAINTENANCE_ACTIVE,
-           m.DOWNTIME_TOTAL, m.ELIGIBLE_TOTAL, m.OUTAGES_TOTAL, m.MONTH_DOWNTIME, m.MONTH_MAINTENANCE,
-           m.MONTH_UNKNOWN, m.MONTH_ELIGIBLE, m.MONTH_START, m.MONTH_END, m.PREVIOUS_AVAILABILITY]
+METRICS = [
+    m.UP,
+    m.AVAILABILITY,
+    m.TARGET,
+    m.MARGIN,
+    m.BUDGET,
+    m.BUDGET_REMAINING,
+    m.MAINTENANCE_ACTIVE,
+    m.DOWNTIME_TOTAL,
+    m.ELIGIBLE_TOTAL,
+    m.OUTAGES_TOTAL,
+    m.MONTH_DOWNTIME,
+    m.MONTH_MAINTENANCE,
+    m.MONTH_UNKNOWN,
+    m.MONTH_ELIGIBLE,
+    m.MONTH_START,
+    m.MONTH_END,
+    m.PREVIOUS_AVAILABILITY,
+]
 
 
 @dataclass(frozen=True)
@@ -104,8 +120,14 @@ def _extend(state: StateIntervals, hi: int, now: int) -> tuple[StateIntervals, s
 
 
 class TenantCollector(Collector):
-    def __init__(self, config: Callable[[], Config], recorder: Recorder, clock: Callable[[], float] = time.time,
-                 timer: Callable[[], float] = time.perf_counter, scrape: ScrapeTimer | None = None):
+    def __init__(
+        self,
+        config: Callable[[], Config],
+        recorder: Recorder,
+        clock: Callable[[], float] = time.time,
+        timer: Callable[[], float] = time.perf_counter,
+        scrape: ScrapeTimer | None = None,
+    ):
         self.config, self.recorder, self.clock, self.timer = config, recorder, clock, timer
         self.scrape = scrape or ScrapeTimer()
         self._cache_cfg: Config | None = None
@@ -137,8 +159,11 @@ class TenantCollector(Collector):
         this = MonthTotals.of(mtd)
         # An outage that runs across midnight at month end is one outage, not two.
         joined = 1 if closed.down_at_end and this.down_at_start else 0
-        return (closed.downtime + this.downtime, closed.known_eligible + this.known_eligible,
-                closed.outages + this.outages - joined)
+        return (
+            closed.downtime + this.downtime,
+            closed.known_eligible + this.known_eligible,
+            closed.outages + this.outages - joined,
+        )
 
     def _closed_totals(self, cfg: Config, tenant: Tenant, current: tuple[int, int], now: int) -> MonthTotals:
         """The months before ``current`` summed up; cached once they are all final."""
@@ -160,8 +185,9 @@ class TenantCollector(Collector):
             self._totals[key] = summed  # every month in it is final
         return summed
 
-    def _month_to_date(self, tenant: Tenant, lo: int, month_end: int, now: int,
-                       maintenance: iv.Intervals, eligible: iv.Intervals) -> tuple[Figures, str]:
+    def _month_to_date(
+        self, tenant: Tenant, lo: int, month_end: int, now: int, maintenance: iv.Intervals, eligible: iv.Intervals
+    ) -> tuple[Figures, str]:
         """This month's figures so far and the tenant's state now."""
         view = self.recorder.lasts(tenant)
         shape = _shape(tenant, view)
