@@ -10,12 +10,13 @@ import datetime as dt
 import json
 import logging
 import sys
+from typing import TextIO
 
 LEVELS = ("debug", "info", "warn", "error")
 
 
-def _fields(record: logging.LogRecord) -> dict:
-    out = {
+def _fields(record: logging.LogRecord) -> dict[str, object]:
+    out: dict[str, object] = {
         "ts": dt.datetime.fromtimestamp(record.created, dt.UTC)
         .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z"),
@@ -47,7 +48,7 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(_fields(record), default=str)
 
 
-def setup(fmt: str = "logfmt", level: str = "info", stream=None) -> None:
+def setup(fmt: str = "logfmt", level: str = "info", stream: TextIO | None = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JSONFormatter() if fmt == "json" else LogfmtFormatter())
     root = logging.getLogger()

@@ -163,7 +163,7 @@ class Config:
     support: Support = Support()
     monitor: Monitor = Monitor()
     source: str = "<config>"
-    _by_name: dict = field(default_factory=dict, compare=False, repr=False)
+    _by_name: dict[str, Tenant] = field(default_factory=dict, compare=False, repr=False)
 
     def tenant(self, name: str) -> Tenant | None:
         if not self._by_name:

@@ -4,13 +4,7 @@ The public surface: ``load``/``load_text`` (-> ``model.Config`` or ``ConfigError
 every problem with file, line and key path), ``summary`` for ``check``, and
 ``secret_problems`` (header variables that are not set)."""
 
-from exporter.config.loader import (
-    ConfigError,
-    Problem,
-    load,
-    load_text,
-    secret_problems,
-    summary,
-)
+from exporter.config.loader import load, load_text, secret_problems, summary
+from exporter.config.source import ConfigError, Problem
 
 __all__ = ["ConfigError", "Problem", "load", "load_text", "secret_problems", "summary"]

@@ -7,18 +7,27 @@ check with the reason."""
 from __future__ import annotations
 
 import functools
+from typing import Protocol
 
 import re2
+
+
+class Pattern(Protocol):
+    """What the prober asks of a compiled pattern."""
+
+    def search(self, text: str, /) -> object | None: ...
+
 
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # RE2 would also print every refused pattern to stderr
 
 
 @functools.lru_cache(maxsize=1024)
-def compile_pattern(text: str):
+def compile_pattern(text: str) -> Pattern:
     """The compiled pattern; ValueError with RE2's reason for one it cannot take."""
     try:
-        return re2.compile(text, _OPTIONS)
+        pattern: Pattern = re2.compile(text, _OPTIONS)
+        return pattern
     except re2.error as err:
         reason = err.args[0].decode("utf-8", "replace") if err.args and isinstance(err.args[0], bytes) else str(err)
         raise ValueError(

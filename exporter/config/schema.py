@@ -10,7 +10,7 @@ import re
 import urllib.parse
 import zoneinfo
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from exporter.config.patterns import compile_pattern
 from exporter.config.redact import redact_userinfo
@@ -141,7 +141,7 @@ def _expected(what: str, value: Any) -> str:
 # Each takes the raw YAML value and returns the model value or raises ValueError(message).
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)  # YAML true is not 1
 
 
@@ -152,9 +152,10 @@ def _string(value: Any) -> str:
 
 
 def _name(value: Any) -> str:
-    if not _string(value).strip():
+    text = _string(value)
+    if not text.strip():
         raise ValueError("must not be empty")
-    return value
+    return text
 
 
 def _bool(value: Any) -> bool:
@@ -242,8 +243,9 @@ def _date(value: Any) -> dt.date:
 
 
 def _rrule(value: Any) -> str:
-    validate_rrule(_string(value))  # its ValueError messages are written for users
-    return value
+    text = _string(value)
+    validate_rrule(text)  # its ValueError messages are written for users
+    return text
 
 
 def _url(value: Any) -> str:

@@ -9,7 +9,7 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from exporter import model
 from exporter.config.schema import (
@@ -88,17 +88,20 @@ class _Top(NamedTuple):
     """What tenants inherit from the top level."""
 
     timezone: str
-    target: float | None
+    target: float
     windows: tuple[model.Window, ...]
     probe_defaults: dict[str, _Setting]
 
 
-def _sla_target(sec: Section, default: float | None) -> float | None:
+def _sla_target(sec: Section, default: float) -> float:
+    """The target under ``sla``; ``default`` when there is none, or when it is invalid (a
+    problem reported already: no config comes of it)."""
     sla = sec.section("sla")
     if sla is None:
         return default
     sla.check_keys(_SLA_KEYS)
-    return sla.get("target", parse_target, default)
+    target: float | None = sla.get("target", parse_target, default)
+    return default if target is None else target
 
 
 def _windows(sec: Section, timezone: str) -> tuple[model.Window, ...]:
@@ -130,14 +133,22 @@ def _window(sec: Section, timezone: str) -> model.Window:
     )
 
 
-def _named_items(parent: Section, key: str, what: str, empty: str, build: Callable[[Section], Any]) -> tuple:
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_N = TypeVar("_N", bound=_Named)
+
+
+def _named_items(parent: Section, key: str, what: str, empty: str, build: Callable[[Section], _N]) -> tuple[_N, ...]:
     """The required, non-empty list under ``key`` of mappings with unique ``name``s."""
     if not parent.require(key):
         return ()
     items = parent.items(key)
     if items == []:
         parent.error(key, empty)
-    built: list = []
+    built: list[_N] = []
     seen: dict[str, int] = {}
     for value, path, line in items or []:
         sec = _as_section(parent.ctx, value, path, line)
@@ -342,7 +353,7 @@ def _blame(probe: Section, first: _Setting, second: _Setting, message: str) -> N
     """Report a clash of two settings at the probe's own key if it wrote one, else where the
     default came from (probe_defaults), else at the probe."""
     for setting in (first, second):
-        if setting.local:
+        if setting.local and setting.path is not None:
             probe.ctx.error(setting.path, setting.line, message)
             return
     for setting in (first, second):
@@ -514,7 +525,8 @@ def _priority_target(
     if clock == "24/7" and isinstance(item.data.get(key), str) and item.data[key].strip().endswith("bd"):
         item.error(key, "business days (bd) need clock: business")
         return default
-    return item.get(key, _business_time(calendar), default)
+    value: float | None = item.get(key, _business_time(calendar), default)
+    return value
 
 
 def _priorities(sec: Section | None, calendar: model.BusinessHours) -> tuple[model.Priority, ...]:

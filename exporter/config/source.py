@@ -95,7 +95,7 @@ _Loader.add_implicit_resolver(
 )
 
 
-class YMap(dict):
+class YMap(dict[Any, Any]):
     """A YAML mapping that remembers the line of its start, of each key and of each value."""
 
     def __init__(self, line: int):
@@ -110,7 +110,7 @@ class YMap(dict):
         self.value_lines[key] = value_line
 
 
-class YList(list):
+class YList(list[Any]):
     """A YAML sequence that remembers the line of its start and of each item."""
 
     def __init__(self, line: int):
@@ -176,7 +176,11 @@ class _Builder:
         if node.tag not in (_MAP_TAG, _SEQ_TAG):
             self.ctx.error(path, _line(node), f"unsupported YAML tag {node.tag!r}")
         self.building.add(key)
-        value = self._mapping(node, path) if isinstance(node, yaml.MappingNode) else self._sequence(node, path)
+        if isinstance(node, yaml.MappingNode):
+            value: YMap | YList = self._mapping(node, path)
+        else:
+            assert isinstance(node, yaml.SequenceNode)  # the only other kind: scalars are built above
+            value = self._sequence(node, path)
         self.building.discard(key)
         self.built[key] = value
         return value

@@ -13,11 +13,12 @@ decided in exact arithmetic, not on the rounded ratio.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import NamedTuple
 
 from exporter.engine import intervals as iv
-from exporter.engine.intervals import Intervals
+from exporter.engine.intervals import Intervals, T
 from exporter.engine.states import StateIntervals
 
 
@@ -145,12 +146,12 @@ def extend(f: Figures, state: str, now: int, maintenance: Intervals) -> Figures:
     )
 
 
-def eligible_time(maintenance: Intervals, start: int, end: int) -> Intervals:
-    """``[start, end)`` minus maintenance."""
+def eligible_time(maintenance: list[tuple[T, T]], start: T, end: T) -> list[tuple[T, T]]:
+    """``[start, end)`` minus maintenance (in any unit, as ``intervals``)."""
     return iv.subtract([(start, end)], maintenance) if start < end else []
 
 
-def _outages(down: Intervals, counted: Intervals):
+def _outages(down: Intervals, counted: Intervals) -> Iterator[Outage]:
     # Each counted piece lies inside exactly one down interval: one merge-walk suffices.
     j = 0
     for start, end in down:

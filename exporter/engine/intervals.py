@@ -12,14 +12,19 @@ Pure functions, no I/O: the whole availability calculation is built from these.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
+
+# The unit of a set: integer milliseconds in the availability calculation (Intervals),
+# float seconds for maintenance windows shown to people (maintenance_intervals).
+T = TypeVar("T", int, float)
 
 Interval = tuple[int, int]
 Intervals = list[Interval]
 
 
-def normalize(pairs: Iterable[Interval]) -> Intervals:
+def normalize(pairs: Iterable[tuple[T, T]]) -> list[tuple[T, T]]:
     """Sort, drop empty pairs, merge overlapping and touching ones."""
-    out: Intervals = []
+    out: list[tuple[T, T]] = []
     for start, end in sorted(p for p in pairs if p[0] < p[1]):
         if out and start <= out[-1][1]:
             if end > out[-1][1]:
@@ -29,12 +34,12 @@ def normalize(pairs: Iterable[Interval]) -> Intervals:
     return out
 
 
-def union(*sets: Intervals) -> Intervals:
+def union(*sets: list[tuple[T, T]]) -> list[tuple[T, T]]:
     return normalize(p for s in sets for p in s)
 
 
-def intersect(a: Intervals, b: Intervals) -> Intervals:
-    out: Intervals = []
+def intersect(a: list[tuple[T, T]], b: list[tuple[T, T]]) -> list[tuple[T, T]]:
+    out: list[tuple[T, T]] = []
     i = j = 0
     while i < len(a) and j < len(b):
         start = max(a[i][0], b[j][0])
@@ -49,7 +54,7 @@ def intersect(a: Intervals, b: Intervals) -> Intervals:
     return out
 
 
-def intersect_all(sets: list[Intervals]) -> Intervals:
+def intersect_all(sets: list[list[tuple[T, T]]]) -> list[tuple[T, T]]:
     """Intersection of several sets; the empty list intersects to the empty set."""
     if not sets:
         return []
@@ -59,9 +64,9 @@ def intersect_all(sets: list[Intervals]) -> Intervals:
     return out
 
 
-def subtract(a: Intervals, b: Intervals) -> Intervals:
+def subtract(a: list[tuple[T, T]], b: list[tuple[T, T]]) -> list[tuple[T, T]]:
     """Everything in ``a`` that is not in ``b``."""
-    out: Intervals = []
+    out: list[tuple[T, T]] = []
     j = 0
     for start, end in a:
         while j < len(b) and b[j][1] <= start:
@@ -78,7 +83,7 @@ def subtract(a: Intervals, b: Intervals) -> Intervals:
     return out
 
 
-def clip(a: Intervals, lo: float, hi: float) -> Intervals:
+def clip(a: list[tuple[T, T]], lo: T, hi: T) -> list[tuple[T, T]]:
     """``a`` restricted to ``[lo, hi)``; ``a`` itself when it lies inside already (sets are
     never mutated, so sharing is safe and saves the copy on the scrape path)."""
     if lo >= hi:
@@ -88,5 +93,5 @@ def clip(a: Intervals, lo: float, hi: float) -> Intervals:
     return intersect(a, [(lo, hi)])
 
 
-def total(a: Intervals) -> float:
+def total(a: list[tuple[T, T]]) -> T:
     return sum(end - start for start, end in a)

@@ -287,7 +287,7 @@ def occurrences(windows: Iterable[Window], start: float, end: float) -> list[Occ
     return out
 
 
-def maintenance_intervals(windows: Iterable[Window], start: float, end: float) -> intervals.Intervals:
+def maintenance_intervals(windows: Iterable[Window], start: float, end: float) -> list[tuple[float, float]]:
     """Union of the windows' occurrences (overlapping or touching ones merged), clipped to
     ``[start, end)``; an interval set in ``intervals`` normal form."""
     merged = intervals.normalize(o.interval for o in occurrences(windows, start, end))

@@ -35,7 +35,7 @@ class Series(NamedTuple):
     success: bool
     start: int
     step: int
-    count: int
+    count: int  # type: ignore[assignment]  # the field shadows tuple.count(); mypy objects, Python does not
 
     @property
     def last(self) -> int:
@@ -57,7 +57,7 @@ class Run(NamedTuple):
     start: int  # time of the first observation
     last: int  # time of the last observation
     end: int  # end of coverage of the last observation
-    count: int  # observations in the run
+    count: int  # type: ignore[assignment]  # observations in the run (shadows tuple.count(), as in Series)
 
 
 class ConflictError(ValueError):
@@ -212,10 +212,10 @@ class StateIntervals(NamedTuple):
     unknown: Intervals
 
 
-def probe_state(runs: Iterable[Run], failure_threshold: int, lo: float, hi: float) -> StateIntervals:
+def probe_state(runs: Iterable[Run], failure_threshold: int, lo: int, hi: int) -> StateIntervals:
     """State of one probe over ``[lo, hi)`` from its runs."""
-    up: list[tuple[float, float]] = []
-    down: list[tuple[float, float]] = []
+    up: Intervals = []
+    down: Intervals = []
     for run in runs:
         span = (max(run.start, lo), min(run.end, hi))
         if span[0] < span[1]:
@@ -224,10 +224,10 @@ def probe_state(runs: Iterable[Run], failure_threshold: int, lo: float, hi: floa
     return StateIntervals(up_n, down_n, iv.subtract([(lo, hi)], iv.union(up_n, down_n)) if lo < hi else [])
 
 
-def tenant_state(probes: Sequence[StateIntervals], down_when: str, lo: float, hi: float) -> StateIntervals:
+def tenant_state(probes: Sequence[StateIntervals], down_when: str, lo: int, hi: int) -> StateIntervals:
     """Combine probe states: ``any`` = down while any probe is down, else unknown while
     any is unknown; ``all`` = down while every probe is down, up while any is up."""
-    whole = [(lo, hi)] if lo < hi else []
+    whole: Intervals = [(lo, hi)] if lo < hi else []
     if down_when == "all":
         down = iv.intersect_all([p.down for p in probes])
         up = iv.union(*(p.up for p in probes))

@@ -73,7 +73,7 @@ def parse_target(value: object) -> float:
         raise ValueError(f"expected a target such as 99.92% or 0.9992, got {value!r}")
     percent = isinstance(value, str) and value.strip().endswith("%")
     try:
-        if percent:
+        if isinstance(value, str) and percent:
             ratio = Decimal(value.strip()[:-1].strip()) / 100
         elif isinstance(value, (int, float, str)):
             ratio = Decimal(str(value).strip())
