@@ -6,11 +6,13 @@
 #                          alerts.yml, the generated promtool tests, grafana/dashboards/*.json
 #   make check-generated   the same, writing nothing: fails naming each stale file (CI)
 #                          (both install the optional extra 'dashboards': grafana-foundation-sdk)
+#   make lint   ruff check, ruff format --check and mypy (configured in pyproject.toml; installs
+#               the optional extra 'lint'); CI runs it before the tests
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CONFIG ?= config.example.yaml
 
-.PHONY: test install clean demo run generate check-generated
+.PHONY: test install clean demo run generate check-generated lint
 
 install: $(VENV)/.installed
 
@@ -33,6 +35,15 @@ generate: $(VENV)/.dashboards
 check-generated: $(VENV)/.dashboards
 	$(PY) -m slo --check
 
+$(VENV)/.lint: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install -q -e '.[lint]'
+	touch $@
+
+lint: $(VENV)/.lint
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
 demo: install
 	$(VENV)/bin/sla-exporter demo
 
@@ -40,4 +51,4 @@ run: install
 	$(VENV)/bin/sla-exporter run --config.file $(CONFIG)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache .mypy_cache
