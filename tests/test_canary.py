@@ -1,10 +1,14 @@
 """Connectivity canaries: the verdict, its reuse, and what the daemon makes of a failure."""
 
+import errno
+
 import pytest
+import requests
+import responses
 
 from exporter.model import Monitor
 from exporter.probing.canary import VERDICT_TTL, Connectivity
-from exporter.probing.probes import ProbeResult
+from exporter.probing.probes import Prober, ProbeResult
 
 
 class FakeProber:
@@ -48,3 +52,27 @@ def test_a_verdict_is_reused_for_a_few_seconds():
     prober.answers[A] = True
     assert c.network_up() is True
     assert len(prober.asked) == 2
+
+
+def test_canaries_through_the_real_prober_with_the_transport_mocked():
+    """The real Prober under Connectivity; `responses` answers for the network (no socket,
+    no DNS): a canary timing out and one refused mean our network is down, each failure
+    classified as the prober would a real one; one canary answering means it is up."""
+    refused = requests.exceptions.ConnectionError("Connection refused")
+    refused.__cause__ = ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")  # as requests raises it
+    now = [100.0]
+    with responses.RequestsMock() as http:
+        http.get(A, body=requests.exceptions.ConnectTimeout("timed out"))
+        http.get(B, body=refused)
+        prober = Prober()
+        try:
+            c = Connectivity(prober, Monitor(canaries=(A, B)), clock=lambda: now[0])
+            assert c.network_up() is False
+            results = [prober.probe(canary) for canary in c.canaries]
+            assert [(r.reason, r.status_code) for r in results] == [("timeout", None), ("connection", None)]
+            assert results[1].error == "connection failed: Connection refused"
+            http.replace(responses.GET, B, body="ok")
+            now[0] += VERDICT_TTL
+            assert c.network_up() is True
+        finally:
+            prober.close()

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+import responses
 import urllib3
 
 from exporter.model import OUR_REASONS, VENDOR_REASONS, EnvRef, Probe
@@ -373,6 +374,20 @@ def test_userinfo_is_redacted_from_urls_and_messages():
     message = "Invalid URL 'http://u:p@h:x/': bad port; see http://other/ or mail@example.com"
     assert redact_userinfo(message) == "Invalid URL 'http://h:x/': bad port; see http://other/ or mail@example.com"
     assert redact_userinfo("https://u:p w?#@h/", "***@") == "https://***@h/"
+
+
+def test_userinfo_in_a_transport_error_is_not_repeated():
+    """A proxy URL with credentials in requests' message (mocked with `responses`, no network)."""
+    error = requests.exceptions.ProxyError("Unable to connect to proxy http://svc:hunter2@proxy.internal:3128/")
+    with responses.RequestsMock() as http:
+        http.get("https://acme.example.com/", body=error)
+        p = Prober()
+        try:
+            result = p.probe(_probe("https://acme.example.com/"))
+        finally:
+            p.close()
+    assert result.reason == "connection" and "hunter2" not in result.error and "svc" not in result.error
+    assert result.error == "connection failed: Unable to connect to proxy http://proxy.internal:3128/"
 
 
 def test_secret_headers_are_not_sent_to_another_origin(server, prober):
