@@ -209,13 +209,12 @@ def cmd_windows(args: argparse.Namespace, cfg: Config) -> int:
     utc = dt.UTC
     rows = [["NAME", "APPLIES TO", "LOCAL START", "LOCAL END", "UTC START", "UTC END", "DURATION"]]
     for o in found:
-        tz = ZoneInfo(o.window.timezone)
         rows.append(
             [
                 o.window.name,
                 scope_of[id(o.window)],
-                dt.datetime.fromtimestamp(o.start, tz).strftime("%Y-%m-%d %a %H:%M %z"),
-                dt.datetime.fromtimestamp(o.end, tz).strftime("%Y-%m-%d %a %H:%M %z"),
+                o.local_start.strftime("%Y-%m-%d %a %H:%M %z"),
+                o.local_end.strftime("%Y-%m-%d %a %H:%M %z"),
                 dt.datetime.fromtimestamp(o.start, utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 dt.datetime.fromtimestamp(o.end, utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 format_duration(o.end - o.start),

@@ -49,7 +49,6 @@ from exporter import metrics
 # Every metric the exporter emits, by its constant in exporter/metrics.py: M.AVAILABILITY is
 # "sla_availability_ratio". Series that the exporter does not emit are spelled below.
 M = SimpleNamespace(**{key: value.name for key, value in vars(metrics).items() if isinstance(value, metrics.Metric)})
-LABELS = {m.name: m.labels for m in metrics.ALL}
 EXPORTER_JOB = "sla-exporter"  # the documented scrape job name (alerts.yml, SLAExporterDown)
 
 

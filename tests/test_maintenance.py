@@ -18,7 +18,6 @@ from exporter.engine import intervals, maintenance
 from exporter.engine.maintenance import (
     RRULE_ANCHOR,
     Occurrence,
-    active_at,
     maintenance_intervals,
     occurrences,
     validate_rrule,
@@ -401,17 +400,6 @@ def test_half_open_ranges():
     assert maintenance_intervals([w], Z("2026-11-01T03:00Z"), Z("2026-11-01T03:15Z")) == [
         (Z("2026-11-01T03:00Z"), Z("2026-11-01T03:15Z"))
     ]
-
-
-def test_active_at():
-    weekly = win("weekly", rule=WEEKLY)  # 2026-11-08 00:00Z..02:00Z
-    extra = win("extra", date="2026-11-08", start="03:00")  # 01:00Z..03:00Z
-    names = lambda t: [o.window.name for o in active_at([weekly, extra], Z(t))]  # noqa: E731
-    assert names("2026-11-07T23:59Z") == []
-    assert names("2026-11-08T00:00Z") == ["weekly"]
-    assert names("2026-11-08T01:30Z") == ["weekly", "extra"]
-    assert names("2026-11-08T02:00Z") == ["extra"]
-    assert names("2026-11-08T03:00Z") == []
 
 
 def test_a_window_needs_a_rule_or_a_date():

@@ -61,19 +61,6 @@ def test_add_business_time(start, seconds, expected):
     assert bh.add(CAL, t(start), seconds) == t(expected)
 
 
-@pytest.mark.parametrize(
-    "start, end, seconds",
-    [
-        ("2026-11-27T15:00+02:00", "2026-11-30T09:00+02:00", 2.5 * H),
-        ("2026-11-28T00:00+02:00", "2026-11-29T23:59+02:00", 0),
-        ("2026-12-23T00:00+02:00", "2026-12-29T00:00+02:00", 2 * BD),  # Wed and Mon (24, 25 off)
-        ("2026-11-30T12:00+02:00", "2026-11-30T10:00+02:00", 0),
-    ],
-)
-def test_business_time_between(start, end, seconds):
-    assert bh.between(CAL, t(start), t(end)) == seconds
-
-
 def test_extra_closed_dates_and_other_calendars():
     cal = BusinessHours(
         timezone="UTC",

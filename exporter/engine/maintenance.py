@@ -301,8 +301,3 @@ def maintenance_ms(windows: Iterable[Window], start: int, end: int) -> intervals
     occ = occurrences(windows, start / 1000 - 1, end / 1000 + 1)  # widened; clipped exactly below
     merged = intervals.normalize((round(o.start * 1000), round(o.start * 1000) + o.window.duration_ms) for o in occ)
     return intervals.clip(merged, start, end)
-
-
-def active_at(windows: Iterable[Window], t: float) -> list[Occurrence]:
-    """The occurrences in progress at instant ``t`` (``start <= t < end``)."""
-    return [o for o in occurrences(windows, t, t + 1.0) if o.start <= t]

@@ -62,18 +62,6 @@ def add(cal: BusinessHours, start: float, seconds: float) -> float:
     raise ValueError(f"no business time within {MAX_DAYS} days after {start}")
 
 
-def between(cal: BusinessHours, start: float, end: float) -> float:
-    """Seconds of business time in ``[start, end)``."""
-    total = 0.0
-    if end <= start:
-        return total
-    for opens, closes in openings(cal, start):
-        if opens >= end:
-            break
-        total += max(0.0, min(closes, end) - max(opens, start))
-    return total
-
-
 def describe(cal: BusinessHours) -> str:
     """``Europe/Helsinki, Mon-Fri 08:00-16:30, FI holidays`` for people."""
     names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
