@@ -23,6 +23,7 @@ from exporter.probing.recorder import Recorder, Result
 from exporter.store.sqlite import Store
 from exporter.support import detection
 from exporter.web.collector import ExporterStatus, SLACollector
+from realproc import free_port
 
 HEL = ZoneInfo("Europe/Helsinki")
 EPS = 1e-6  # float noise: epoch seconds carry ~1e-7 s, on a month one second old; the bands are far wider
@@ -323,14 +324,6 @@ def test_the_demo_stamps_probe_results_with_its_own_clock(monkeypatch):
     monkeypatch.setattr(demo.Daemon, "run_forever", run_forever)
     assert demo.run(("127.0.0.1", 0), clock=demo.start_clock(FAKE_START)) == 0
     assert local(2026, 11, 1, 0, 20) <= seen["started"] <= seen["now"] < local(2026, 11, 1, 0, 21)
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 FAKE_START = "2026-11-01T00:20:00+02:00"  # in the past, as SLA_DEMO_START must be

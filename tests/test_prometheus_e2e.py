@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -38,6 +37,7 @@ import pytest
 import yaml
 
 from exporter import metrics
+from realproc import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 RULE_FILES = [REPO / "prometheus" / "rules.yml", REPO / "prometheus" / "alerts.yml"]
@@ -67,12 +67,6 @@ def binary(*names: str) -> str:
     if in_ci():
         pytest.fail(message + " and CI is set: refusing to skip")
     pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(url: str, data: bytes | None = None, timeout: float = 5) -> tuple[int | None, str]:
