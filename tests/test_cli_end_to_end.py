@@ -1,7 +1,7 @@
 """End to end through the real command line: a month of observations -> import -> report.
 
 October 2026 in Helsinki (DST ends on the 25th) with overlapping maintenance windows.
-Every expected figure is worked out by hand in the comments (the README's worked month).
+Every expected figure is worked out by hand in the comments (the worked month of docs/semantics.md).
 """
 
 import datetime as dt
