@@ -64,8 +64,24 @@ def attempt(scheme: str, host: str, port: int) -> tuple[bool, str]:
         conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
     url = f"{scheme}://{host}:{port}/-/healthy"
     try:
+        conn.connect()
+    except ssl.SSLError as err:
+        if "alert" in str(err).lower():  # the server's TLS answered: it wants a client certificate
+            return True, f"{url}: TLS alert from the server ({err.reason or err}): alive"
+        conn.close()
+        return False, f"{url}: {err.reason or err}"
+    except OSError as err:
+        conn.close()
+        return False, f"{url}: {err.__class__.__name__}: {err}"
+    try:
         conn.request("GET", "/-/healthy")
         status = conn.getresponse().status
+    except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected, ssl.SSLEOFError) as err:
+        # With TLS 1.3 the server checks the client certificate after our handshake is done:
+        # a refusal then shows as a reset or an EOF. The server answered TLS: it is alive.
+        if scheme == "https":
+            return True, f"{url}: TLS handshake done, then closed by the server ({err.__class__.__name__}): alive"
+        return False, f"{url}: {err.__class__.__name__}: {err}"
     except ssl.SSLError as err:
         if "alert" in str(err).lower():  # the server's TLS answered: it wants a client certificate
             return True, f"{url}: TLS alert from the server ({err.reason or err}): alive"

@@ -161,7 +161,7 @@ class Store:
         if problems != ["ok"]:
             first = " ".join(problems[0].split())  # SQLite's report may span lines
             raise StoreError(f"{path}: the store is damaged ({first}); restore it from a backup "
-                             "(see the README's Storage section) or move it aside to start a new one")
+                             "(docs/operations.md, 'Backup and restore') or move it aside to start a new one")
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
