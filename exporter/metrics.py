@@ -1,5 +1,5 @@
 """Every metric name the exporter emits, with its help text: the one place they are
-spelled. The README's metric reference is checked against this table by a test."""
+spelled. docs/metrics.md is generated from this table (tools/metrics_doc.py; CI checks it)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """End to end through the real command line: a month of observations -> import -> report.
 
 October 2026 in Helsinki (DST ends on the 25th) with overlapping maintenance windows (the
-README's worked month: config and scripted observations in tests/worked_month.py). Every
-expected figure is worked out by hand in the comments, here and there.
+worked month of docs/semantics.md: config and scripted observations in tests/worked_month.py).
+Every expected figure is worked out by hand in the comments, here and there.
 """
 
 import json

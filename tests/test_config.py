@@ -9,7 +9,7 @@ from exporter.config import sections as config  # the schema tables
 from exporter.config.loader import ConfigError, Problem, load, load_text, summary
 from exporter.model import EnvRef
 
-# The README example, plus what it leaves out: unquoted times, probe_defaults overrides,
+# The example of docs/configuration.md, plus what it leaves out: unquoted times, probe_defaults overrides,
 # a second tenant with its own window, SLA override and header from the environment.
 FULL = """\
 timezone: Europe/Helsinki

@@ -1,7 +1,7 @@
 """The Prometheus rules in prometheus/: promtool's checks and unit tests, amtool's check of
 the example Alertmanager config, and consistency with the SLO spec (slo/spec.py, which
 generates rules.yml, alerts.yml and some of the promtool tests), the exporter's metric
-table (exporter.metrics), the runbook and the README.
+table (exporter.metrics), the runbook and the alert table of docs/prometheus-grafana.md.
 
 promtool and amtool come with Debian's `prometheus` and `prometheus-alertmanager` packages
 (.ci/run installs them). Without them the tool tests are skipped locally, and fail when the
@@ -195,10 +195,10 @@ def test_every_alert_has_promtool_tests_that_see_it_fire():
     assert names - quiet == set(), "alerts never checked for not firing in prometheus/tests"
 
 
-def test_every_alert_is_in_the_readme_table():
-    readme = (REPO / "README.md").read_text()
-    missing = [r["alert"] for r in alerts() if f"`{r['alert']}`" not in readme]
-    assert not missing, f"README's alert table lacks {missing}"
+def test_every_alert_is_in_the_docs_table():
+    doc = (REPO / "docs" / "prometheus-grafana.md").read_text()
+    missing = [r["alert"] for r in alerts() if f"`{r['alert']}`" not in doc]
+    assert not missing, f"the alert table of docs/prometheus-grafana.md lacks {missing}"
 
 
 # -- the spec (slo/spec.py) and the files agree ------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The worked month of the README: October 2026 in Helsinki (DST ends on the 25th) with
+"""The worked month of docs/semantics.md: October 2026 in Helsinki (DST ends on the 25th) with
 overlapping maintenance windows, the config and the scripted observations. Shared by
 test_cli_end_to_end.py (through the command line) and test_reference.py (the reference
 implementation). The comments work out each outage; the month's figures are worked out in

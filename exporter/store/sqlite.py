@@ -163,7 +163,7 @@ class Store:
             first = " ".join(problems[0].split())  # SQLite's report may span lines
             raise StoreError(
                 f"{path}: the store is damaged ({first}); restore it from a backup "
-                "(see the README's Storage section) or move it aside to start a new one"
+                "(docs/operations.md, 'Backup and restore') or move it aside to start a new one"
             )
 
     def _migrate(self) -> None:
