@@ -31,6 +31,7 @@ import yaml
 
 from exporter import config, demo, metrics
 from exporter.cli import build_parser
+from realproc import Exporter, Target, config_for
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -82,8 +83,7 @@ def test_metrics_doc_check_fails_when_stale(tmp_path):
     out = subprocess.run([*run, "--output", str(stale)], check=False, capture_output=True, text=True)
     assert out.returncode == 1
     assert "is stale: run python tools/metrics_doc.py" in out.stderr and "sla_upp" in out.stderr
-    missing = subprocess.run([*run, "--output", str(tmp_path / "none.md")], check=False, capture_output=True,
-                             text=True)
+    missing = subprocess.run([*run, "--output", str(tmp_path / "none.md")], check=False, capture_output=True, text=True)
     assert missing.returncode == 1
     # Without --check it writes the file, and then the check passes.
     assert subprocess.run([sys.executable, str(METRICS_DOC), "--output", str(stale)], check=False).returncode == 0
@@ -175,8 +175,11 @@ def test_the_operations_page_names_every_web_config_key():
     from exporter.web import webconfig
 
     doc = text_of(DOCS / "operations.md")
-    missing = [k for k in (*webconfig._TOP, *webconfig._TLS, *webconfig._CLIENT_AUTH, *webconfig._VERSIONS)
-               if f"`{k}`" not in doc and f"{k}:" not in doc]
+    missing = [
+        k
+        for k in (*webconfig._TOP, *webconfig._TLS, *webconfig._CLIENT_AUTH, *webconfig._VERSIONS)
+        if f"`{k}`" not in doc and f"{k}:" not in doc
+    ]
     assert not missing, f"docs/operations.md does not name {missing}"
 
 
@@ -205,7 +208,7 @@ def test_the_cli_page_names_every_verb_and_flag():
 def dashboard_sections() -> dict[str, str]:
     doc = text_of(DOCS / "prometheus-grafana.md")
     parts = re.split(r"^### (.+)$", doc, flags=re.MULTILINE)
-    return {title.strip(): squeezed(body) for title, body in zip(parts[1::2], parts[2::2])}
+    return {title.strip(): squeezed(body) for title, body in zip(parts[1::2], parts[2::2], strict=True)}
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "grafana" / "dashboards").glob("*.json")), ids=lambda p: p.name)
@@ -221,7 +224,8 @@ def test_the_dashboards_page_describes_every_panel(path):
 def test_the_readme_demo_figures_are_the_demo_bands():
     readme = text_of(REPO / "README.md")
     for tenant, band in demo.BANDS.items():
-        row = re.search(rf"^\| `{tenant}` \| ([\d.]+) % \| ([\d.]+) – ([\d.]+) % \|", readme, re.MULTILINE)
+        # \u2013: the README writes the range with an en dash
+        row = re.search(rf"^\| `{tenant}` \| ([\d.]+) % \| ([\d.]+) \u2013 ([\d.]+) % \|", readme, re.MULTILINE)
         assert row, f"README.md: no demo figures row for {tenant}"
         start, floor, top = (float(x) / 100 for x in row.groups())
         assert (start, floor, top) == pytest.approx((band.design, band.floor, band.top), abs=1e-9), tenant
@@ -287,8 +291,16 @@ def healthcheck():
 
 
 def test_the_healthcheck_reads_the_exporters_flags(healthcheck):
-    args = ["/usr/local/bin/python", "/usr/local/bin/sla-exporter", "run", "--config.file", "c.yaml",
-            "--web.listen-address=10.0.0.1:9100", "--web.config.file", "web.yml"]
+    args = [
+        "/usr/local/bin/python",
+        "/usr/local/bin/sla-exporter",
+        "run",
+        "--config.file",
+        "c.yaml",
+        "--web.listen-address=10.0.0.1:9100",
+        "--web.config.file",
+        "web.yml",
+    ]
     assert healthcheck.flag(args, "--web.listen-address") == "10.0.0.1:9100"
     assert healthcheck.flag(args, "--web.config.file") == "web.yml"
     assert healthcheck.flag(["sla-exporter", "demo"], "--web.config.file") is None
@@ -302,20 +314,27 @@ HASH = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(4)).decode().replace("$2b$", "$2y
 
 
 def check(healthcheck_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(healthcheck_path), "sla-exporter", "run", *args],
-                          check=False, capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, str(healthcheck_path), "sla-exporter", "run", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
-@pytest.mark.parametrize("web", [
-    None,
-    "tls_server_config: {cert_file: CERT, key_file: KEY}\nbasic_auth_users: {prometheus: 'HASH'}\n",
-    "basic_auth_users: {prometheus: 'HASH'}\n",
-    "tls_server_config: {cert_file: CERT, key_file: KEY}\n",
-    "tls_server_config: {cert_file: CERT, key_file: KEY, client_auth_type: RequireAnyClientCert}\n",
-], ids=["plain", "tls-and-basic-auth", "basic-auth", "tls", "client-certificate-required"])
+@pytest.mark.parametrize(
+    "web",
+    [
+        None,
+        "tls_server_config: {cert_file: CERT, key_file: KEY}\nbasic_auth_users: {prometheus: 'HASH'}\n",
+        "basic_auth_users: {prometheus: 'HASH'}\n",
+        "tls_server_config: {cert_file: CERT, key_file: KEY}\n",
+        "tls_server_config: {cert_file: CERT, key_file: KEY, client_auth_type: RequireAnyClientCert}\n",
+    ],
+    ids=["plain", "tls-and-basic-auth", "basic-auth", "tls", "client-certificate-required"],
+)
 def test_the_healthcheck_passes_with_tls_and_basic_auth(tmp_path, tls_cert, web):
-    from tests.test_daemon import Exporter, Target, config_for
-
     cert, key, _ = tls_cert
     target = Target()
     e = Exporter(tmp_path, config_for(target.url))
@@ -324,10 +343,12 @@ def test_the_healthcheck_passes_with_tls_and_basic_auth(tmp_path, tls_cert, web)
         e.extra_args = ["--web.config.file", str(tmp_path / "web.yml")]
     script = REPO / "deploy" / "healthcheck.py"
     try:
-        e.start(ready=lambda: check(script, "--web.listen-address", f"127.0.0.1:{e.port}", *e.extra_args)
-                .returncode == 0)
-        out = check(script, "--config.file", str(e.config), "--web.listen-address", f"127.0.0.1:{e.port}",
-                    *e.extra_args)
+        e.start(
+            ready=lambda: check(script, "--web.listen-address", f"127.0.0.1:{e.port}", *e.extra_args).returncode == 0
+        )
+        out = check(
+            script, "--config.file", str(e.config), "--web.listen-address", f"127.0.0.1:{e.port}", *e.extra_args
+        )
         assert out.returncode == 0 and out.stdout.startswith("healthy: "), out.stdout
         scheme = "https" if web and "tls_server_config" in web else "http"
         assert f"{scheme}://127.0.0.1:{e.port}/-/healthy" in out.stdout

@@ -26,11 +26,13 @@ OUTPUT = ROOT / "docs" / "metrics.md"
 # goes in the first section whose prefix it has; the last prefix takes the rest.
 SECTIONS = [
     ("Probes", "The last result of each probe (channel or endpoint) of a tenant.", "sla_probe_"),
-    ("Support", ("Open incidents and service requests and their deadlines "
-                 "([support.md](support.md), [api.md](api.md))."), "sla_support_"),
+    (
+        "Support",
+        ("Open incidents and service requests and their deadlines ([support.md](support.md), [api.md](api.md))."),
+        "sla_support_",
+    ),
     ("The exporter itself", "Its health: config, store, monitor faults, clock, web server.", "sla_exporter_"),
-    ("SLA figures", ("Per tenant, computed at scrape time from the store "
-                     "([semantics.md](semantics.md))."), "sla_"),
+    ("SLA figures", ("Per tenant, computed at scrape time from the store ([semantics.md](semantics.md))."), "sla_"),
 ]
 ORDER = ["SLA figures", "Probes", "Support", "The exporter itself"]
 
@@ -77,8 +79,7 @@ def section_of(metric: metrics.Metric) -> str:
 def render() -> str:
     about = {title: text for title, text, _ in SECTIONS}
     out = [HEADER]
-    out.append("Contents: " + " · ".join(
-        f"[{title}](#{title.lower().replace(' ', '-')})" for title in ORDER) + "\n")
+    out.append("Contents: " + " · ".join(f"[{title}](#{title.lower().replace(' ', '-')})" for title in ORDER) + "\n")
     for title in ORDER:
         rows = [m for m in metrics.ALL if section_of(m) == title]
         if not rows:
@@ -97,10 +98,16 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write docs/metrics.md from exporter/metrics.py.")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if the file differs from what would be written")
-    parser.add_argument("--output", type=pathlib.Path, default=OUTPUT, metavar="FILE",
-                        help="the file to write or check (default docs/metrics.md)")
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if the file differs from what would be written"
+    )
+    parser.add_argument(
+        "--output",
+        type=pathlib.Path,
+        default=OUTPUT,
+        metavar="FILE",
+        help="the file to write or check (default docs/metrics.md)",
+    )
     args = parser.parse_args(argv)
     text = render()
     try:
@@ -112,9 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         if current == text:
             return 0
         print(f"{shown} is stale: run python tools/metrics_doc.py", file=sys.stderr)
-        sys.stderr.writelines(difflib.unified_diff(
-            (current or "").splitlines(keepends=True), text.splitlines(keepends=True),
-            f"{shown} (committed)", f"{shown} (from exporter/metrics.py)", n=1))
+        sys.stderr.writelines(
+            difflib.unified_diff(
+                (current or "").splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                f"{shown} (committed)",
+                f"{shown} (from exporter/metrics.py)",
+                n=1,
+            )
+        )
         return 1
     if current != text:
         args.output.write_text(text, encoding="utf-8")
