@@ -5,7 +5,6 @@ import sqlite3
 import time
 
 import pytest
-from prometheus_client import CollectorRegistry  # noqa: F401 - registry comes from the daemon
 
 from exporter import config
 from exporter.daemon import Daemon, clock_step, next_slot_ms, phase_ms, pool_size, stamp_ms

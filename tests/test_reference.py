@@ -838,7 +838,7 @@ def run_engine(sc: Scenario) -> tuple[list[str | None], dict | str]:
             kwargs = {} if sc.now is None else {"now": sc.now}
             try:
                 doc = report.build(cfg_b, db, sc.year, sc.month, list(cfg_b.tenants), **kwargs)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:  # noqa: BLE001 - the engine raising is an outcome too, reported as a difference
                 doc = f"report.build raised {type(e).__name__}: {e}"
         finally:
             db.close()
