@@ -7,10 +7,12 @@ recorder) both call it. Times are integer milliseconds since the epoch.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Protocol
 
 from exporter.engine.availability import Figures, figures
+from exporter.engine.intervals import Intervals
 from exporter.engine.maintenance import maintenance_ms
 from exporter.engine.states import (
     Run,
@@ -20,7 +22,7 @@ from exporter.engine.states import (
     runs,
     tenant_state,
 )
-from exporter.model import Probe, Tenant
+from exporter.model import Probe, Tenant, Window
 
 # (tenant name, probe, lo, hi) -> the probe's runs that cover [lo, hi), sorted.
 RunsOf = Callable[[str, Probe, int, int], list[Run]]
@@ -42,6 +44,20 @@ def probe_series(
     failed run still shorter than the threshold (whether it is down depends on how far it
     reaches: failures before the month count toward the threshold, and so do failures
     after a closed month)."""
+    return _read(source, tenant, probe, lo, hi, until)[0]
+
+
+def probe_runs(
+    source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: int, until: int | None = None
+) -> list[Run]:
+    """The runs of ``probe`` that cover ``[lo, hi)``, read from ``source`` under the probe's
+    ``stale_after``, leaving out observations at or after ``until``."""
+    return _read(source, tenant, probe, lo, hi, until)[1]
+
+
+def _read(
+    source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: int, until: int | None
+) -> tuple[list[Series], list[Run]]:
     stale, threshold = probe.stale_after_ms, probe.failure_threshold
     have = source.series(tenant, probe.name, lo, hi)
     while True:
@@ -64,15 +80,7 @@ def probe_series(
             if after:
                 have, more = have + after, True
         if not more:
-            return have
-
-
-def probe_runs(
-    source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: int, until: int | None = None
-) -> list[Run]:
-    """The runs of ``probe`` that cover ``[lo, hi)``, read from ``source`` under the probe's
-    ``stale_after``, leaving out observations at or after ``until``."""
-    return runs(probe_series(source, tenant, probe, lo, hi, until), probe.stale_after_ms, until)
+            return have, got
 
 
 def _short_failure(run: Run, threshold: int) -> bool:
@@ -95,5 +103,12 @@ def tenant_figures(
     """Figures for the month ``[month_start, month_end)`` (ms), cut at ``now`` if given."""
     hi = month_end if now is None else max(month_start, min(now, month_end))
     state = tenant_history(runs_of, tenant, month_start, hi)
-    maintenance = maintenance_ms(tenant.windows, month_start, month_end)
+    maintenance = _maintenance(tenant.windows, month_start, month_end)
     return figures(state, maintenance, month_start, month_end, tenant.target, now)
+
+
+@functools.lru_cache(maxsize=256)
+def _maintenance(windows: tuple[Window, ...], start: int, end: int) -> Intervals:
+    # Tenants mostly share the top-level windows: a report expands each set once a month.
+    # (Pure and never mutated downstream, so sharing the list is safe.)
+    return maintenance_ms(windows, start, end)
