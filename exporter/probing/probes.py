@@ -427,7 +427,9 @@ def _guarded(conn: object) -> Iterator[None]:
         _WATCHDOG.disarm(handle)
 
 
-class _GuardedHTTPConnection(urllib3.connection.HTTPConnection):
+class _Guarded:
+    """Mixed into urllib3's connections: connect and the response headers under the watchdog."""
+
     def connect(self) -> None:
         with _guarded(self):
             super().connect()
@@ -437,14 +439,12 @@ class _GuardedHTTPConnection(urllib3.connection.HTTPConnection):
             return super().getresponse(*args, **kwargs)
 
 
-class _GuardedHTTPSConnection(urllib3.connection.HTTPSConnection):
-    def connect(self) -> None:
-        with _guarded(self):
-            super().connect()
+class _GuardedHTTPConnection(_Guarded, urllib3.connection.HTTPConnection):
+    pass
 
-    def getresponse(self, *args, **kwargs):
-        with _guarded(self):
-            return super().getresponse(*args, **kwargs)
+
+class _GuardedHTTPSConnection(_Guarded, urllib3.connection.HTTPSConnection):
+    pass
 
 
 class _GuardedHTTPPool(urllib3.HTTPConnectionPool):
