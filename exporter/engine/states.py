@@ -150,12 +150,7 @@ def _push(out: list[Series], s: Series | None) -> None:
 def append(series: list[Series], t: int, ok: bool) -> Series:
     """Add an observation later than every recorded one (the live path) in place; returns
     the series that now holds it (the last one)."""
-    piece = Series(ok, t, 0, 1)
-    joined = _joined(series[-1], piece) if series else None
-    if joined is None:
-        series.append(piece)
-    else:
-        series[-1] = joined
+    _push(series, Series(ok, t, 0, 1))
     return series[-1]
 
 
@@ -173,15 +168,21 @@ def runs(series: Iterable[Series], stale_after: int, until: int | None = None) -
         else:
             blocks = ((s.start, s.last, s.count),)
         for first, last, count in blocks:
-            if out:
-                prev = out[-1]
-                if prev.success == s.success and first - prev.last <= stale_after:
-                    out[-1] = Run(prev.success, prev.start, last, last + stale_after, prev.count + count)
-                    continue
-                if first < prev.end:  # an observation holds only until the next one
-                    out[-1] = prev._replace(end=first)
-            out.append(Run(s.success, first, last, last + stale_after, count))
+            _add_block(out, s.success, first, last, count, stale_after)
     return out
+
+
+def _add_block(out: list[Run], ok: bool, first: int, last: int, count: int, stale_after: int) -> None:
+    """Add ``count`` observations with result ``ok`` from ``first`` to ``last`` (no gap
+    longer than ``stale_after`` between them), later than every one in ``out``."""
+    if out:
+        prev = out[-1]
+        if prev.success == ok and first - prev.last <= stale_after:
+            out[-1] = Run(ok, prev.start, last, last + stale_after, prev.count + count)
+            return
+        if first < prev.end:  # an observation holds only until the next one
+            out[-1] = prev._replace(end=first)
+    out.append(Run(ok, first, last, last + stale_after, count))
 
 
 def _until(s: Series, until: int) -> Series:
@@ -190,18 +191,10 @@ def _until(s: Series, until: int) -> Series:
     return Series(s.success, s.start, s.step if n > 1 else 0, n)
 
 
-def append_run(run_list: list[Run], t: int, ok: bool, stale_after: int) -> list[Run]:
-    """Add an observation later than every one in ``run_list`` (the live path), in place;
-    the same runs ``runs`` gives for the longer history. Returns the runs that changed."""
-    if run_list:
-        prev = run_list[-1]
-        if prev.success == ok and t - prev.last <= stale_after:
-            run_list[-1] = Run(ok, prev.start, t, t + stale_after, prev.count + 1)
-            return run_list[-1:]
-        if t < prev.end:
-            run_list[-1] = prev._replace(end=t)
-    run_list.append(Run(ok, t, t, t + stale_after, 1))
-    return run_list[-2:]
+def append_run(run_list: list[Run], t: int, ok: bool, stale_after: int) -> None:
+    """Add an observation later than every one in ``run_list`` (the live path), in place:
+    the same runs ``runs`` gives for the longer history."""
+    _add_block(run_list, ok, t, t, 1, stale_after)
 
 
 class StateIntervals(NamedTuple):

@@ -48,11 +48,6 @@ def instant_ms(seconds: float) -> int:
     return int(Decimal(repr(seconds)) * 1000 // 1)
 
 
-def to_ms(seconds: float) -> int:
-    """Seconds that came from an exact millisecond value (a parsed duration) back to it."""
-    return round(seconds * 1000)
-
-
 def format_duration(seconds: float) -> str:
     """Seconds as a short h/m/s string for people: 5400 -> ``1h 30m``, 0 -> ``0s``."""
     sign = "-" if seconds < 0 else ""

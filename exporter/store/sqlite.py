@@ -272,7 +272,9 @@ class Store:
         prepared = {key: sorted(obs) for key, obs in batches.items()}
         prepared = {key: obs for key, obs in prepared.items() if obs}
         with self.lock:
-            for key, obs in prepared.items():  # read only: a conflict keeps everything out
+            # Read only: a conflict keeps everything out. The write below reads and merges again
+            # inside its own transaction, since the daemon may write the same probes meanwhile.
+            for key, obs in prepared.items():
                 probe_id = self.probe_id(*key, create=False)
                 if probe_id is not None:
                     self._merged(probe_id, key, obs)
