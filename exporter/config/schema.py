@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 import urllib.parse
 import zoneinfo
@@ -16,7 +17,7 @@ from exporter.config.patterns import compile_pattern
 from exporter.config.redact import redact_userinfo
 from exporter.config.source import Context, YList, YMap, _join
 from exporter.engine.maintenance import validate_rrule
-from exporter.engine.units import parse_duration
+from exporter.engine.units import parse_duration as _parse_duration
 
 # ------------------------------------------------------------------------- validation machinery
 
@@ -137,6 +138,15 @@ def _expected(what: str, value: Any) -> str:
     return f"expected {what}, got {_describe(value)}"
 
 
+_cached_duration = functools.lru_cache(maxsize=1024)(_parse_duration)
+
+
+def parse_duration(value: Any) -> float:
+    """``units.parse_duration``, once per distinct text: a fleet's probes repeat the same few
+    intervals and timeouts tens of thousands of times. (Errors are not cached: they raise.)"""
+    return _cached_duration(value) if isinstance(value, str) else _parse_duration(value)
+
+
 # ---------------------------------------------------------------------------- value converters
 # Each takes the raw YAML value and returns the model value or raises ValueError(message).
 
@@ -189,9 +199,10 @@ def _positive_duration(value: Any) -> float:
 
 
 def _interval(value: Any) -> float:
-    if parse_duration(value) < 1:
+    seconds = parse_duration(value)
+    if seconds < 1:
         raise ValueError(f"must be at least 1s, got {value!r}")
-    return parse_duration(value)
+    return seconds
 
 
 _MAX_WINDOW = 7 * 86400.0
