@@ -85,6 +85,10 @@ MIGRATIONS: list[str] = [
                count, success FROM runs;
     DROP TABLE runs;
     """,
+    # 4: a scrape reads the open incidents (and the few that changed), not all of them
+    """
+    CREATE INDEX incidents_closed ON incidents (closed_ms);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -405,16 +409,43 @@ class Store:
                 "ORDER BY opened_ms, id",
                 params,
             ).fetchall()
-            events: dict[str, list[Event]] = {}
-            ids = [r[0] for r in rows]
-            for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-                marks = ",".join("?" * len(chunk))
-                for iid, kind, time_ms, priority, note in self.db.execute(
-                    f"SELECT incident_id, kind, time_ms, priority, note FROM incident_events "
-                    f"WHERE incident_id IN ({marks}) ORDER BY incident_id, seq",
-                    chunk,
-                ):
-                    events.setdefault(iid, []).append(Event(kind, time_ms / 1000, priority, note))
+            return self._with_events(rows)
+
+    def incidents_since(self, rowid: int, open_at: int, ids: Iterable[str]) -> tuple[int, list[tuple[int, Incident]]]:
+        """What a scrape must look at, by (opened, id) with each one's rowid: incidents not
+        resolved by ``open_at`` (ms), those stored after ``rowid``, and ``ids`` (the ones
+        open at the last look, which may have been resolved since). With the highest rowid,
+        for the next look. Resolved incidents never change: read once, they are done."""
+        with self.lock:
+            self.db.execute("BEGIN")  # one snapshot: the rowid and the rows agree
+            try:
+                top = self.db.execute("SELECT coalesce(max(rowid), 0) FROM incidents").fetchone()[0]
+                cols = "SELECT rowid, id, tenant, priority, defect, source, title, opened_ms FROM incidents"
+                found = {r[1]: r for r in self.db.execute(f"{cols} WHERE closed_ms IS NULL OR closed_ms > ?", (open_at,))}
+                found.update((r[1], r) for r in self.db.execute(f"{cols} WHERE rowid > ?", (rowid,)))
+                wanted = [i for i in ids if i not in found]
+                for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):
+                    marks = ",".join("?" * len(chunk))
+                    found.update((r[1], r) for r in self.db.execute(f"{cols} WHERE id IN ({marks})", chunk))
+                rows = sorted(found.values(), key=lambda r: (r[7], r[1]))
+                incidents = self._with_events([r[1:] for r in rows])
+            finally:
+                self.db.execute("COMMIT")
+        return top, [(r[0], inc) for r, inc in zip(rows, incidents, strict=True)]
+
+    def _with_events(self, rows: list) -> list[Incident]:
+        """Incidents of rows (id, tenant, priority, defect, source, title, opened_ms) with
+        their events; under the lock."""
+        events: dict[str, list[Event]] = {}
+        ids = [r[0] for r in rows]
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            marks = ",".join("?" * len(chunk))
+            for iid, kind, time_ms, priority, note in self.db.execute(
+                f"SELECT incident_id, kind, time_ms, priority, note FROM incident_events "
+                f"WHERE incident_id IN ({marks}) ORDER BY incident_id, seq",
+                chunk,
+            ):
+                events.setdefault(iid, []).append(Event(kind, time_ms / 1000, priority, note))
         return [
             Incident(
                 id=r[0],

@@ -3,7 +3,12 @@
 is written anew, and only when it changed). A thousand tenants are some 20,000 samples
 whose names and labels repeat every scrape; formatting and escaping them again was half of
 the scrape's time. Families this fast path does not cover go through ``generate_latest``
-unchanged."""
+unchanged.
+
+What is remembered is bounded by the series of the last scrape, not by every result or
+label dict ever seen: each scrape builds the identity index anew from the series it wrote,
+and the index by label values is pruned back to the live series when churn (series that
+came and went) has doubled it."""
 
 from __future__ import annotations
 
@@ -11,11 +16,18 @@ from prometheus_client import generate_latest
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-# (name, labels...) -> (value, line, length of the line's "name{labels} " prefix, labels)
-_PREFIXES: dict[tuple, tuple[float, str, int, dict]] = {}
-_BY_ID: dict[tuple[str, int], tuple[float, str, int, dict]] = {}
-_MAX_PREFIXES = 500_000  # forget them all past this: label churn must not grow memory forever
+# A series' line: (value, line, length of the line's "name{labels} " prefix, labels, sample name)
+_Entry = tuple[float, str, int, dict, str]
+
+# family name -> {id(label dict): entry}: the last scrape's series, found by the identity of
+# the label dict a collector reuses between scrapes (ours do); the entry holds the dict, so
+# the id stays its own while the entry lives. Replaced whole by every complete scrape.
+_BY_ID: dict[str, dict[int, _Entry]] = {}
+# (sample name, label items...) -> entry: the same series under a new label dict.
+_PREFIXES: dict[tuple, _Entry] = {}
+_SLACK = 10_000  # series of churn tolerated beyond twice the live ones before pruning
 _FAST_TYPES = {"gauge": "gauge", "counter": "counter", "unknown": "untyped"}
+_SLOW_SUFFIXES = ("_created", "_gsum", "_gcount")
 
 
 def _escape_value(value: str) -> str:
@@ -32,31 +44,42 @@ def _prefix(name: str, labels: dict[str, str]) -> str:
 
 
 def generate(registry: Collector) -> bytes:
+    global _BY_ID, _PREFIXES
     families = list(registry.collect())
-    if len(_PREFIXES) > _MAX_PREFIXES or len(_BY_ID) > _MAX_PREFIXES:
-        _PREFIXES.clear()
-        _BY_ID.clear()
+    last = _BY_ID  # concurrent scrapes each read one whole index and publish their own
+    prefixes = _PREFIXES
+    live: dict[str, dict[int, _Entry]] = {}
     out: list[str] = []
+    append = out.append
     for family in families:
         mtype = _FAST_TYPES.get(family.type)
         if mtype is None or not family.name.isidentifier():
             return generate_latest(registry)  # rare: let the reference writer do all of it
         mname = family.name + "_total" if family.type == "counter" else family.name
         doc = family.documentation.replace("\\", r"\\").replace("\n", r"\n")
-        out.append(f"# HELP {mname} {doc}\n# TYPE {mname} {mtype}\n")
+        append(f"# HELP {mname} {doc}\n# TYPE {mname} {mtype}\n")
+        seen = last.get(family.name, {})
+        mine = live.setdefault(family.name, {})
         for s in family.samples:
-            if s.timestamp is not None or s.name.endswith(("_created", "_gsum", "_gcount")):
+            name, labels, value = s[0], s[1], s[2]
+            if s[3] is not None:  # a timestamp
                 return generate_latest(registry)
-            # A collector that reuses its label dicts between scrapes (ours does) is looked
-            # up by the dict's identity; the entry holds the dict, so the id stays its own.
-            fast = (s.name, id(s.labels))
-            known = _BY_ID.get(fast)
-            if known is None or known[3] is not s.labels:
-                known = _PREFIXES.get((s.name, *s.labels.items()))
-            if known is None or known[0] != s.value:  # a new series or a new value
-                prefix = _prefix(s.name, s.labels) if known is None else known[1][: known[2]]
-                known = (s.value, f"{prefix}{floatToGoString(s.value)}\n", len(prefix), s.labels)
-                _PREFIXES[(s.name, *s.labels.items())] = known
-            _BY_ID[fast] = known
-            out.append(known[1])
+            key = id(labels)
+            known = seen.get(key)
+            if known is None or known[3] is not labels or known[4] != name:
+                if name.endswith(_SLOW_SUFFIXES):
+                    return generate_latest(registry)
+                known = prefixes.get((name, *labels.items()))
+                if known is not None and known[0] == value:  # adopt this dict: found by id next time
+                    known = prefixes[(name, *labels.items())] = (value, known[1], known[2], labels, name)
+            if known is None or known[0] != value:  # a new series or a new value
+                prefix = _prefix(name, labels) if known is None else known[1][: known[2]]
+                known = (value, f"{prefix}{floatToGoString(value)}\n", len(prefix), labels, name)
+                prefixes[(name, *labels.items())] = known
+            mine[key] = known
+            append(known[1])
+    _BY_ID = live
+    size = sum(map(len, live.values()))
+    if len(prefixes) > 2 * size + _SLACK:  # churn: keep what the last scrape wrote
+        _PREFIXES = {(e[4], *e[3].items()): e for fam in live.values() for e in fam.values()}
     return "".join(out).encode("utf-8")

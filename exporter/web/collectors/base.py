@@ -24,6 +24,9 @@ class Families:
         self.fams = {metric.name: family(metric) for metric in metrics}
         self.samples = {name: fam.samples for name, fam in self.fams.items()}
         self.labelsets = labelsets  # kept by the collector between scrapes
+        # The label dicts this scrape used: what a collector whose series come and go
+        # (support cases) keeps for the next one, so that gone series are let go.
+        self.used: dict[tuple, dict] = {}
 
     def put(self, metric: m.Metric, labels: list[str], value: float | None) -> None:
         """A sample (none when ``value`` is None); its label dict is reused across scrapes."""
@@ -32,6 +35,7 @@ class Families:
             labelset = self.labelsets.get(key)
             if labelset is None:
                 labelset = self.labelsets[key] = dict(zip(metric.labels, labels, strict=True))
+            self.used[key] = labelset
             self.samples[metric.name].append(Sample(metric.name, labelset, value, None))
 
     def add(self, metric: m.Metric, labelset: dict[str, str], value: float) -> None:

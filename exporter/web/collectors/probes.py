@@ -49,7 +49,11 @@ class ProbeCollector(Collector):
                 cached = self._probe_samples.get((tenant.name, probe.name))
                 if cached is None or cached[0] is not r or cached[1] != fresh:
                     # Built once per result: a probe's samples only change when it reports.
-                    tp = {"tenant": tenant.name, "probe": probe.name}
+                    # One label dict per probe for the config's life: the text writer finds
+                    # the series by its identity and keeps nothing per result.
+                    tp = self._labelsets.get((tenant.name, probe.name))
+                    if tp is None:
+                        tp = self._labelsets[(tenant.name, probe.name)] = {"tenant": tenant.name, "probe": probe.name}
                     built = [
                         (metric, Sample(metric.name, tp, value, None))
                         for metric, value in (

@@ -11,6 +11,7 @@ Registered only when the daemon has a store to read support cases from.
 from __future__ import annotations
 
 import collections
+import math
 import time
 from collections.abc import Callable, Iterator
 
@@ -42,7 +43,13 @@ METRICS = [
 class SupportCollector(Collector):
     def __init__(self, config: Callable[[], Config], store: Store, clock: Callable[[], float] = time.time):
         self.config, self.store, self.clock = config, store, clock
-        self._closed_breaches: dict[str, collections.Counter] = {}
+        # Resolved incidents never change: each is evaluated once, when first seen resolved,
+        # and only its breaches stay (summed). A scrape reads the open incidents and the
+        # ones stored or resolved since the last: its cost follows what is open, not the
+        # years of history behind it.
+        self._closed_breaches: collections.Counter = collections.Counter()
+        self._rowid = 0  # incidents up to this rowid have been seen
+        self._open: set[str] = set()  # the ids open at the last scrape
         self._labelsets: dict[tuple, dict] = {}
 
     def describe(self) -> list[Metric]:
@@ -51,6 +58,7 @@ class SupportCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         out = Families(METRICS, self._labelsets)
         self._support(self.config(), self.clock(), out.put)
+        self._labelsets = out.used  # an incident's series end with it: so do its label dicts
         yield from out.collect()
 
     def _support(self, cfg: Config, now: float, put: Callable) -> None:
@@ -58,10 +66,11 @@ class SupportCollector(Collector):
         breaches: the vendor can only answer what was filed."""
         opened: collections.Counter = collections.Counter()
         breaches: collections.Counter = collections.Counter()
-        for inc in self.store.incidents(open_only=False):
-            if inc.id in self._closed_breaches:  # a closed incident never changes
-                breaches.update(self._closed_breaches[inc.id])
-                continue
+        top, found = self.store.incidents_since(self._rowid, math.floor(now * 1000), self._open)
+        still_open: set[str] = set()
+        for rowid, inc in found:
+            if rowid <= self._rowid and inc.id not in self._open:
+                continue  # resolved when last seen (a clock step back does not reopen it)
             st = evaluate(cfg.support, inc, now)
             mine = collections.Counter((inc.tenant, b.priority, b.target) for b in st.breaches)
             if inc.source == "detected":
@@ -69,10 +78,10 @@ class SupportCollector(Collector):
             else:
                 mine[(inc.tenant, st.priority, "response")] += 0  # the tenant has filed cases
             if not st.open:
-                self._closed_breaches[inc.id] = mine
-            breaches.update(mine)
-            if not st.open:
+                self._closed_breaches.update(mine)
                 continue
+            still_open.add(inc.id)
+            breaches.update(mine)
             opened[(inc.tenant, st.priority, inc.source)] += 1
             if inc.source == "detected":
                 continue
@@ -80,6 +89,8 @@ class SupportCollector(Collector):
             put(m.SUPPORT_RESPONSE_DUE, labels, st.response_due)
             put(m.SUPPORT_COMMUNICATION_DUE, labels, st.communication_due)
             put(m.SUPPORT_RESOLUTION_DUE, labels, st.resolution_due)
+        self._rowid, self._open = top, still_open
+        breaches.update(self._closed_breaches)
         requests_open: collections.Counter = collections.Counter()
         for req in self.store.requests():
             if request_breached(cfg.support, req, now):
