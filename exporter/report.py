@@ -10,7 +10,7 @@ import io
 import json
 from zoneinfo import ZoneInfo
 
-from exporter.engine.accounting import store_runs, tenant_figures
+from exporter.engine.accounting import Prefetched, store_runs, tenant_figures
 from exporter.engine.months import month_bounds_ms
 from exporter.engine.units import format_duration, format_percent, instant_ms
 from exporter.model import Config, Tenant
@@ -51,7 +51,9 @@ def build(cfg: Config, store: Store, year: int, month: int, tenants: list[Tenant
     now_ms = None if now is None else instant_ms(now)
     in_progress = now_ms is not None and now_ms < end
     until = max(start, now_ms) if in_progress else end
-    runs_of = store_runs(store, until if in_progress else None)
+    # Every probe's series of the month in one read: a query per probe was half the time.
+    source = Prefetched(store, start, until, store.all_series(start, until))
+    runs_of = store_runs(source, until if in_progress else None)
     rows = []
     for tenant in tenants:
         f = tenant_figures(runs_of, tenant, start, end, until if in_progress else None)

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Protocol
 
-from exporter.engine.availability import Figures, figures
+from exporter.engine.availability import Figures, eligible_time, figures
 from exporter.engine.intervals import Intervals
 from exporter.engine.maintenance import maintenance_ms
 from exporter.engine.states import (
@@ -87,6 +87,26 @@ def _short_failure(run: Run, threshold: int) -> bool:
     return not run.success and run.count < threshold
 
 
+class Prefetched:
+    """A ``SeriesSource`` whose ``series`` for one range ``[lo, hi]`` were read for every
+    probe at once (``Store.all_series``); other ranges and the rare reads past an edge go
+    to ``source``."""
+
+    def __init__(self, source: SeriesSource, lo: int, hi: int, series: dict[tuple[str, str], list[Series]]):
+        self.source, self.lo, self.hi, self.read = source, lo, hi, series
+
+    def series(self, tenant: str, probe: str, lo: int, hi: int) -> list[Series]:
+        if (lo, hi) == (self.lo, self.hi):
+            return self.read.get((tenant, probe), [])
+        return self.source.series(tenant, probe, lo, hi)
+
+    def series_before(self, tenant: str, probe: str, t: int, n: int) -> list[Series]:
+        return self.source.series_before(tenant, probe, t, n)
+
+    def series_after(self, tenant: str, probe: str, t: int, n: int) -> list[Series]:
+        return self.source.series_after(tenant, probe, t, n)
+
+
 def store_runs(source: SeriesSource, until: int | None = None) -> RunsOf:
     """A ``RunsOf`` reading ``source`` (the store), cut at ``until``."""
     return lambda tenant, probe, lo, hi: probe_runs(source, tenant, probe, lo, hi, until)
@@ -104,7 +124,8 @@ def tenant_figures(
     hi = month_end if now is None else max(month_start, min(now, month_end))
     state = tenant_history(runs_of, tenant, month_start, hi)
     maintenance = _maintenance(tenant.windows, month_start, month_end)
-    return figures(state, maintenance, month_start, month_end, tenant.target, now)
+    eligible = _eligible(tenant.windows, month_start, month_end, hi)
+    return figures(state, maintenance, month_start, month_end, tenant.target, now, eligible)
 
 
 @functools.lru_cache(maxsize=256)
@@ -112,3 +133,10 @@ def _maintenance(windows: tuple[Window, ...], start: int, end: int) -> Intervals
     # Tenants mostly share the top-level windows: a report expands each set once a month.
     # (Pure and never mutated downstream, so sharing the list is safe.)
     return maintenance_ms(windows, start, end)
+
+
+@functools.lru_cache(maxsize=256)
+def _eligible(windows: tuple[Window, ...], start: int, end: int, hi: int) -> Intervals:
+    # The month to ``hi`` minus maintenance, shared like the windows (``figures`` would
+    # compute the same for every tenant).
+    return eligible_time(_maintenance(windows, start, end), start, hi)

@@ -213,6 +213,29 @@ class Store:
             probe_id = self.probe_id(tenant, probe, create=False)
             return [] if probe_id is None else self._series_by_id(probe_id, lo, hi)
 
+    def all_series(self, lo: int, hi: int) -> dict[tuple[str, str], list[Series]]:
+        """``series`` for every probe at once, by (tenant, probe): one pass over the table
+        for a report of a whole fleet instead of a query per probe."""
+        out: dict[tuple[str, str], list[Series]] = {}
+        with self.lock:
+            names = {pid: (tenant, probe) for pid, tenant, probe in self.db.execute("SELECT id, tenant, probe FROM probes")}
+            rows = self.db.execute(
+                # Probe by probe along the key (as _series_by_id): the cost follows the range
+                # read, not the years of history stored.
+                """SELECT s.probe_id, s.start_ms, s.step_ms, s.count, s.success
+                   FROM probes AS p CROSS JOIN series AS s ON s.probe_id = p.id
+                   WHERE s.start_ms <= ?2 AND s.start_ms >= coalesce(
+                     (SELECT max(start_ms) FROM series WHERE probe_id = p.id AND start_ms < ?1), ?1)
+                   ORDER BY p.id, s.start_ms""",
+                (lo, hi),
+            )
+            current, got = None, None
+            for pid, start, step, count, success in rows:
+                if pid != current:
+                    current, got = pid, out.setdefault(names[pid], [])
+                got.append(Series(bool(success), start, step, count))  # type: ignore[union-attr]
+        return out
+
     def series_before(self, tenant: str, probe: str, t: int, n: int) -> list[Series]:
         """Up to ``n`` series starting before ``t``, the latest ones, in time order."""
         return self._neighbours(tenant, probe, "start_ms < ? ORDER BY start_ms DESC", t, n)[::-1]
