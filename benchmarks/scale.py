@@ -256,7 +256,8 @@ def main() -> None:
                 f"/metrics p50 {r['metrics p50 s']:.3f} s{bar_of('metrics p50 s', size)} "
                 f"p99 {r['metrics p99 s']:.3f} s while probing {r['probing /s']:.0f}/s "
                 f"({r['probed']:,} probes reported); report {r['report s']:.2f} s{bar_of('report s', size)}; "
-                f"RSS {r['RSS MB']:.0f} MB{bar_of('RSS MB', size)}; ready {r['ready s']:.2f} s{bar_of('ready s', size)}",
+                f"RSS {r['RSS MB']:.0f} MB{bar_of('RSS MB', size)}; "
+                f"ready {r['ready s']:.2f} s{bar_of('ready s', size)}",
                 flush=True,
             )
     print()

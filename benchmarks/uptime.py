@@ -49,7 +49,9 @@ def fleet(tenants: int, probes: int, interval: int) -> str:
     ]
     for i in range(tenants):
         lines.append(f"  - name: tenant-{i:04d}\n    probes:")
-        lines += [f'      - {{name: p{j}, url: "http://127.0.0.1:1/{j}", interval: {interval}s}}' for j in range(probes)]
+        lines += [
+            f'      - {{name: p{j}, url: "http://127.0.0.1:1/{j}", interval: {interval}s}}' for j in range(probes)
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -99,8 +101,14 @@ def main() -> None:
                     recorder.observe(
                         tenant,
                         probe,
-                        Result(started=now, success=ok, duration=0.05, status_code=200 if ok else 503,
-                               reason=None if ok else "status", stamp=round(now * 1000)),
+                        Result(
+                            started=now,
+                            success=ok,
+                            duration=0.05,
+                            status_code=200 if ok else 503,
+                            reason=None if ok else "status",
+                            stamp=round(now * 1000),
+                        ),
                     )
                 results += len(keys)
                 recorder.flush()

@@ -14,8 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-from collections.abc import Iterator
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from exporter import model
 from exporter.config.schema import Section, _describe

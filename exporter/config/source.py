@@ -73,7 +73,7 @@ class _Loader(yaml.SafeLoader):
 _CLoader: type[yaml.SafeLoader] | None = None
 if hasattr(yaml, "CSafeLoader"):
 
-    class _CLoaderType(yaml.CSafeLoader):  # type: ignore[misc,valid-type]
+    class _CLoaderType(yaml.CSafeLoader):
         """libyaml's parser with the resolvers of ``_Loader``."""
 
     _CLoader = _CLoaderType  # type: ignore[assignment]

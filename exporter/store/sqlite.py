@@ -218,7 +218,9 @@ class Store:
         for a report of a whole fleet instead of a query per probe."""
         out: dict[tuple[str, str], list[Series]] = {}
         with self.lock:
-            names = {pid: (tenant, probe) for pid, tenant, probe in self.db.execute("SELECT id, tenant, probe FROM probes")}
+            names = {
+                pid: (tenant, probe) for pid, tenant, probe in self.db.execute("SELECT id, tenant, probe FROM probes")
+            }
             rows = self.db.execute(
                 # Probe by probe along the key (as _series_by_id): the cost follows the range
                 # read, not the years of history stored.
@@ -444,7 +446,9 @@ class Store:
             try:
                 top = self.db.execute("SELECT coalesce(max(rowid), 0) FROM incidents").fetchone()[0]
                 cols = "SELECT rowid, id, tenant, priority, defect, source, title, opened_ms FROM incidents"
-                found = {r[1]: r for r in self.db.execute(f"{cols} WHERE closed_ms IS NULL OR closed_ms > ?", (open_at,))}
+                found = {
+                    r[1]: r for r in self.db.execute(f"{cols} WHERE closed_ms IS NULL OR closed_ms > ?", (open_at,))
+                }
                 found.update((r[1], r) for r in self.db.execute(f"{cols} WHERE rowid > ?", (rowid,)))
                 wanted = [i for i in ids if i not in found]
                 for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):

@@ -1,33 +1,33 @@
 """The Prometheus text format (0.0.4), byte for byte what prometheus_client's
-``generate_latest`` writes, but remembering each series' line between scrapes (only its value
-is written anew, and only when it changed). A thousand tenants are some 20,000 samples
-whose names and labels repeat every scrape; formatting and escaping them again was half of
-the scrape's time. Families this fast path does not cover go through ``generate_latest``
-unchanged.
+``generate_latest`` writes, but remembering each family's samples and lines between
+scrapes: a line is written anew only when its value changed. Ten thousand tenants are some
+200,000 samples whose names and labels repeat every scrape; formatting and escaping them
+again was most of the scrape's time. Families this fast path does not cover go through
+``generate_latest`` unchanged.
 
-What is remembered is bounded by the series of the last scrape, not by every result or
-label dict ever seen: each scrape builds the identity index anew from the series it wrote,
-and the index by label values is pruned back to the live series when churn (series that
-came and went) has doubled it."""
+Collectors that reuse their sample objects (or at least their label dicts) between scrapes
+(ours do) are matched position by position, else by label dict: an unchanged family costs
+a few passes in C. Only the last scrape's families are remembered, so memory follows the
+live series, not every result or label dict ever seen; a series under a new label dict
+(a reload, a collector that builds its dicts anew) is simply written whole again.
+"""
 
 from __future__ import annotations
+
+import weakref
 
 from prometheus_client import generate_latest
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-# A series' line: (value, line, length of the line's "name{labels} " prefix, labels, sample name)
-_Entry = tuple[float, str, int, dict, str]
-
-# family name -> {id(label dict): entry}: the last scrape's series, found by the identity of
-# the label dict a collector reuses between scrapes (ours do); the entry holds the dict, so
-# the id stays its own while the entry lives. Replaced whole by every complete scrape.
-_BY_ID: dict[str, dict[int, _Entry]] = {}
-# (sample name, label items...) -> entry: the same series under a new label dict.
-_PREFIXES: dict[tuple, _Entry] = {}
-_SLACK = 10_000  # series of churn tolerated beyond twice the live ones before pruning
+# registry -> {family name -> (samples, lines)} of its last complete scrape
+_LAST: weakref.WeakKeyDictionary[Collector, dict[str, tuple[list, list[str]]]] = weakref.WeakKeyDictionary()
 _FAST_TYPES = {"gauge": "gauge", "counter": "counter", "unknown": "untyped"}
 _SLOW_SUFFIXES = ("_created", "_gsum", "_gcount")
+
+
+class _Slow(Exception):
+    """A sample the fast path does not write (a timestamp, a _created series)."""
 
 
 def _escape_value(value: str) -> str:
@@ -43,43 +43,65 @@ def _prefix(name: str, labels: dict[str, str]) -> str:
     return f"{name}{{{inner}}} "
 
 
+def _revalued(line: str, value: float) -> str:
+    """``line`` with ``value``: the prefix ends at the last space (a value has none)."""
+    return f"{line[: line.rindex(' ') + 1]}{floatToGoString(value)}\n"
+
+
+def _line(s: tuple) -> str:
+    """The line of a sample not matched to the last scrape's: written whole."""
+    name, labels, value = s[0], s[1], s[2]
+    if s[3] is not None or name.endswith(_SLOW_SUFFIXES):
+        raise _Slow
+    return f"{_prefix(name, labels)}{floatToGoString(value)}\n"
+
+
+def _again(s: tuple, b: tuple | None, line: str | None) -> str:
+    """The line of sample ``s``, given ``b`` (and its line): the last scrape's sample that
+    may be the same series."""
+    if b is s:
+        return line  # type: ignore[return-value]
+    if b is not None and b[1] is s[1] and b[0] == s[0] and s[3] is None:
+        # The same series (its label dict kept), maybe a new value: only that is written.
+        return line if b[2] == s[2] else _revalued(line, s[2])  # type: ignore[return-value,arg-type]
+    return _line(s)
+
+
+def _lines(samples: list, last: tuple[list, list[str]] | None) -> list[str]:
+    if last is None:
+        return [_line(s) for s in samples]
+    before, lines_before = last
+    if len(before) == len(samples):
+        # The same sample object as last time at the same place: the same line.
+        lines = [line if s is b else None for s, b, line in zip(samples, before, lines_before, strict=True)]
+        if None in lines:
+            for i, line in enumerate(lines):
+                if line is None:
+                    lines[i] = _again(samples[i], before[i], lines_before[i])
+        return lines  # type: ignore[return-value]
+    # The family grew or shrank: each sample finds its series by its label dict.
+    by_id = {id(b[1]): (b, line) for b, line in zip(before, lines_before, strict=True)}
+    return [_again(s, *by_id.get(id(s[1]), (None, None))) for s in samples]
+
+
 def generate(registry: Collector) -> bytes:
-    global _BY_ID, _PREFIXES
     families = list(registry.collect())
-    last = _BY_ID  # concurrent scrapes each read one whole index and publish their own
-    prefixes = _PREFIXES
-    live: dict[str, dict[int, _Entry]] = {}
+    last = _LAST.get(registry, {})  # concurrent scrapes each read one whole state and publish their own
+    live: dict[str, tuple[list, list[str]]] = {}
     out: list[str] = []
-    append = out.append
     for family in families:
         mtype = _FAST_TYPES.get(family.type)
         if mtype is None or not family.name.isidentifier():
             return generate_latest(registry)  # rare: let the reference writer do all of it
         mname = family.name + "_total" if family.type == "counter" else family.name
         doc = family.documentation.replace("\\", r"\\").replace("\n", r"\n")
-        append(f"# HELP {mname} {doc}\n# TYPE {mname} {mtype}\n")
-        seen = last.get(family.name, {})
-        mine = live.setdefault(family.name, {})
-        for s in family.samples:
-            name, labels, value = s[0], s[1], s[2]
-            if s[3] is not None:  # a timestamp
-                return generate_latest(registry)
-            key = id(labels)
-            known = seen.get(key)
-            if known is None or known[3] is not labels or known[4] != name:
-                if name.endswith(_SLOW_SUFFIXES):
-                    return generate_latest(registry)
-                known = prefixes.get((name, *labels.items()))
-                if known is not None and known[0] == value:  # adopt this dict: found by id next time
-                    known = prefixes[(name, *labels.items())] = (value, known[1], known[2], labels, name)
-            if known is None or known[0] != value:  # a new series or a new value
-                prefix = _prefix(name, labels) if known is None else known[1][: known[2]]
-                known = (value, f"{prefix}{floatToGoString(value)}\n", len(prefix), labels, name)
-                prefixes[(name, *labels.items())] = known
-            mine[key] = known
-            append(known[1])
-    _BY_ID = live
-    size = sum(map(len, live.values()))
-    if len(prefixes) > 2 * size + _SLACK:  # churn: keep what the last scrape wrote
-        _PREFIXES = {(e[4], *e[3].items()): e for fam in live.values() for e in fam.values()}
+        out.append(f"# HELP {mname} {doc}\n# TYPE {mname} {mtype}\n")
+        samples = list(family.samples)
+        try:
+            lines = _lines(samples, last.get(family.name) if family.name not in live else None)
+        except _Slow:
+            return generate_latest(registry)
+        live[family.name] = (samples, lines)
+        out.extend(lines)
+    _LAST[registry] = live
     return "".join(out).encode("utf-8")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from exporter import metrics as m
 from exporter.engine import intervals as iv
@@ -136,6 +137,7 @@ class TenantCollector(Collector):
         self._maintenance: dict[tuple, tuple] = {}
         self._totals: dict[tuple, MonthTotals] = {}
         self._labelsets: dict[tuple, dict] = {}
+        self._samples: dict[str, tuple[tuple, tuple]] = {}  # tenant -> (values, samples) of the last scrape
 
     def describe(self) -> list[Metric]:
         return describe(METRICS)
@@ -241,9 +243,10 @@ class TenantCollector(Collector):
         cfg, now = self.config(), self.clock()
         if cfg is not self._cache_cfg:  # a reload may change windows, targets, thresholds
             self._cache_cfg, self._closed, self._mtd, self._maintenance, self._totals = cfg, {}, {}, {}, {}
-            self._labelsets = {}
+            self._labelsets, self._samples = {}, {}
         out = Families(METRICS, self._labelsets)
         shared = self._labelsets
+        appends = [out.samples[metric.name].append for metric in _PER_TENANT]
         current = month_of(now, cfg.timezone)
         now = instant_ms(now)  # the figures are computed in ms
         month_start, month_end = month_bounds_ms(*current, cfg.timezone)
@@ -260,28 +263,67 @@ class TenantCollector(Collector):
             f, state = self._month_to_date(tenant, month_start, month_end, now, maintenance, eligible)
             downtime, known, outages = self._history(cfg, tenant, current, f, now)
             previous_availability = self._closed_month(cfg, tenant, *previous, now).availability
-            for metric, value in (
-                (m.UP, None if state == "unknown" else float(state == "up")),
-                (m.AVAILABILITY, f.availability),
-                (m.TARGET, tenant.target),
-                (m.MARGIN, None if f.availability is None else f.availability - tenant.target),
-                (m.BUDGET, f.error_budget / 1000),
-                (m.BUDGET_REMAINING, f.error_budget_remaining / 1000),
-                (m.MAINTENANCE_ACTIVE, float(any(a <= now < b for a, b in maintenance))),
-                (m.MONTH_DOWNTIME, f.downtime / 1000),
-                (m.MONTH_MAINTENANCE, f.maintenance / 1000),
-                (m.MONTH_UNKNOWN, f.unknown / 1000),
-                (m.MONTH_ELIGIBLE, f.eligible / 1000),
-                (m.PREVIOUS_AVAILABILITY, previous_availability),
-                (m.DOWNTIME_TOTAL, downtime / 1000),
-                (m.ELIGIBLE_TOTAL, known / 1000),
-                (m.OUTAGES_TOTAL, outages),
-            ):
-                if value is not None:  # one label dict per tenant, shared by its samples
-                    out.add(metric, labels, value)
+            values = (
+                None if state == "unknown" else float(state == "up"),
+                f.availability,
+                tenant.target,
+                None if f.availability is None else f.availability - tenant.target,
+                f.error_budget / 1000,
+                f.error_budget_remaining / 1000,
+                float(any(a <= now < b for a, b in maintenance)),
+                f.downtime / 1000,
+                f.maintenance / 1000,
+                f.unknown / 1000,
+                f.eligible / 1000,
+                previous_availability,
+                downtime / 1000,
+                known / 1000,
+                outages,
+            )
+            # Most values hold from one scrape to the next: their sample objects are kept,
+            # and the text writer reuses the line of a sample it has seen (by identity).
+            last = self._samples.get(tenant.name)
+            if last is None or last[0] != values:
+                last = self._samples[tenant.name] = (values, _samples(labels, values, last))
+            for append, sample in zip(appends, last[1], strict=True):
+                if sample is not None:  # one label dict per tenant, shared by its samples
+                    append(sample)
         out.put(m.MONTH_START, [], month_start / 1000)
         out.put(m.MONTH_END, [], month_end / 1000)
         yield from out.collect()
+
+
+# The per-tenant samples, in the order of the values ``collect`` computes.
+_PER_TENANT = [
+    m.UP,
+    m.AVAILABILITY,
+    m.TARGET,
+    m.MARGIN,
+    m.BUDGET,
+    m.BUDGET_REMAINING,
+    m.MAINTENANCE_ACTIVE,
+    m.MONTH_DOWNTIME,
+    m.MONTH_MAINTENANCE,
+    m.MONTH_UNKNOWN,
+    m.MONTH_ELIGIBLE,
+    m.PREVIOUS_AVAILABILITY,
+    m.DOWNTIME_TOTAL,
+    m.ELIGIBLE_TOTAL,
+    m.OUTAGES_TOTAL,
+]
+
+
+def _samples(labels: dict, values: tuple, last: tuple[tuple, tuple] | None) -> tuple[Sample | None, ...]:
+    """A tenant's samples of ``values`` (None: no sample), reusing the last scrape's where
+    the value is the same."""
+    if last is None:
+        return tuple(
+            None if v is None else Sample(m.name, labels, v, None) for m, v in zip(_PER_TENANT, values, strict=True)
+        )
+    return tuple(
+        None if v is None else (old if old is not None and old_v == v else Sample(m.name, labels, v, None))
+        for m, v, old_v, old in zip(_PER_TENANT, values, last[0], last[1], strict=True)
+    )
 
 
 def _state_at_end(state: StateIntervals, end: int) -> str:

@@ -1,0 +1,92 @@
+"""The text writer of /metrics: the same bytes as prometheus_client's ``generate_latest``
+scrape after scrape, whatever the collectors reuse or renew between scrapes, and memory
+that follows the live series rather than every series ever written."""
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.samples import Sample
+
+from exporter.web import exposition
+
+KEEP = {"tenant": "kept"}  # a label dict a collector keeps between scrapes
+OTHER = {"tenant": 'other \\ " \n'}
+
+
+class Scripted:
+    """A collector whose samples each scrape are given by a test: ``(family, name, labels,
+    value)`` rows; a row that is a Sample object itself is yielded as is (reused)."""
+
+    def __init__(self):
+        self.rows: list = []
+
+    def collect(self):
+        fams: dict = {}
+        for row in self.rows:
+            fam, sample = (row[0], row[1]) if isinstance(row[1], Sample) else (row[0], Sample(*row[1:], None))
+            if fam not in fams:
+                cls = CounterMetricFamily if fam.startswith("c_") else GaugeMetricFamily
+                fams[fam] = cls(fam, f"help of {fam}", labels=[])
+            fams[fam].samples.append(sample)
+        return iter(fams.values())
+
+
+SAME = Sample("g_a", KEEP, 1.0, None)
+
+
+# Each case: the rows of successive scrapes.
+CASES = {
+    "reused samples": [[("g_a", SAME)], [("g_a", SAME)], [("g_a", SAME)]],
+    "kept labels, new values": [[("g_a", "g_a", KEEP, v)] for v in (1.0, 2.5, 2.5, float("inf"), float("nan"), 0.0)],
+    "new label dicts every scrape": [[("g_a", "g_a", dict(KEEP), v)] for v in (1.0, 1.0, 3.0)],
+    "series come and go": [
+        [("g_a", "g_a", KEEP, 1.0)],
+        [("g_a", "g_a", KEEP, 1.0), ("g_a", "g_a", OTHER, 2.0)],
+        [("g_a", "g_a", OTHER, 2.0)],
+        [("g_a", "g_a", OTHER, 3.0), ("g_a", "g_a", KEEP, 1.0)],
+        [],
+        [("g_a", "g_a", KEEP, 4.0)],
+    ],
+    "families come and go": [
+        [("g_a", "g_a", KEEP, 1.0)],
+        [("g_a", "g_a", KEEP, 1.0), ("c_b", "c_b_total", KEEP, 5.0)],
+        [("c_b", "c_b_total", KEEP, 6.0)],
+    ],
+    "one dict in several families": [
+        [("g_a", "g_a", KEEP, 1.0), ("g_b", "g_b", KEEP, 2.0)],
+        [("g_a", "g_a", KEEP, 2.0), ("g_b", "g_b", KEEP, 1.0)],
+    ],
+    "a position taken by another series": [
+        [("g_a", "g_a", KEEP, 1.0), ("g_a", "g_a", OTHER, 2.0)],
+        [("g_a", "g_a", OTHER, 2.0), ("g_a", "g_a", KEEP, 1.0)],
+    ],
+    "a sample renamed under the same dict": [
+        [("g_a", "g_a", KEEP, 1.0)],
+        [("g_a", "g_a_other", KEEP, 1.0)],
+    ],
+    "big and small values": [[("g_a", "g_a", KEEP, v)] for v in (1.5e22, 1e-7, -2.0, 123456789.0)],
+}
+
+
+@pytest.mark.parametrize("scrapes", CASES.values(), ids=CASES.keys())
+def test_every_scrape_is_byte_for_byte_the_reference(scrapes):
+    collector = Scripted()
+    registry = CollectorRegistry()
+    registry.register(collector)
+    for rows in scrapes:
+        collector.rows = rows
+        assert exposition.generate(registry) == generate_latest(registry)
+
+
+@pytest.mark.parametrize("scrapes", [10, 200])
+def test_memory_follows_the_live_series_not_the_results_seen(scrapes):
+    """A probe's label dict made anew for every result (as a collector that keeps none
+    would) must not pile up: what is remembered is the last scrape's series."""
+    collector = Scripted()
+    registry = CollectorRegistry()
+    registry.register(collector)
+    for i in range(scrapes):
+        collector.rows = [("g_a", "g_a", {"probe": f"p{j}"}, float(i)) for j in range(50)]
+        exposition.generate(registry)
+    remembered = sum(len(samples) for samples, _ in exposition._LAST[registry].values())
+    assert remembered == 50
