@@ -146,6 +146,7 @@ class Store:
             raise StoreError(f"{path}: {err}") from None
         self.path = path
         self._ids: dict[tuple[str, str], int] = {}
+        self._all_ids = False  # every probe's id read into _ids once (ids never change)
         # One connection shared by the daemon's threads (writer, scrapes): serialize its use.
         self.lock = threading.RLock()
 
@@ -185,6 +186,10 @@ class Store:
 
     def probe_id(self, tenant: str, probe: str, create: bool = True) -> int | None:
         key = (tenant, probe)
+        if key not in self._ids and not self._all_ids:
+            # The daemon's start and a report look up every probe: one query, not one each.
+            self._ids.update(((t, p), i) for i, t, p in self.db.execute("SELECT id, tenant, probe FROM probes"))
+            self._all_ids = True
         if key not in self._ids:
             row = self.db.execute("SELECT id FROM probes WHERE tenant = ? AND probe = ?", key).fetchone()
             if row is None:
