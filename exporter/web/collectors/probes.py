@@ -28,7 +28,7 @@ class ProbeCollector(Collector):
     def __init__(self, config: Callable[[], Config], recorder: Recorder, clock: Callable[[], float] = time.time):
         self.config, self.recorder, self.clock = config, recorder, clock
         self._cache_cfg: Config | None = None
-        self._probe_samples: dict[tuple[str, str], tuple] = {}
+        self._probe_samples: dict[tuple[str, str], tuple] = {}  # -> (result, fresh, samples, labels)
         self._labelsets: dict[tuple, dict] = {}
 
     def describe(self) -> list[Metric]:
@@ -40,22 +40,22 @@ class ProbeCollector(Collector):
             self._cache_cfg, self._probe_samples, self._labelsets = cfg, {}, {}
         out = Families(METRICS, self._labelsets)
         results = self.recorder.last_results()
+        samples = out.samples
         for tenant in cfg.tenants:
             for probe in tenant.probes:
                 r = results.get((tenant.name, probe.name))
                 if r is None:
                     continue
                 fresh = now < r.started + probe.stale_after
-                cached = self._probe_samples.get((tenant.name, probe.name))
+                key = (tenant.name, probe.name)
+                cached = self._probe_samples.get(key)
                 if cached is None or cached[0] is not r or cached[1] != fresh:
                     # Built once per result: a probe's samples only change when it reports.
                     # One label dict per probe for the config's life: the text writer finds
                     # the series by its identity and keeps nothing per result.
-                    tp = self._labelsets.get((tenant.name, probe.name))
-                    if tp is None:
-                        tp = self._labelsets[(tenant.name, probe.name)] = {"tenant": tenant.name, "probe": probe.name}
-                    built = [
-                        (metric, Sample(metric.name, tp, value, None))
+                    tp = {"tenant": tenant.name, "probe": probe.name} if cached is None else cached[3]
+                    built = tuple(
+                        Sample(metric.name, tp, value, None)
                         for metric, value in (
                             # A fault of ours says nothing of the target: no sample, like unknown.
                             (m.PROBE_SUCCESS, float(r.success) if fresh and not r.ours else None),
@@ -64,10 +64,10 @@ class ProbeCollector(Collector):
                             (m.PROBE_CERT_EXPIRY, r.cert_expiry),
                         )
                         if value is not None
-                    ]
-                    cached = self._probe_samples[(tenant.name, probe.name)] = (r, fresh, built)
-                for metric, sample in cached[2]:
-                    out.samples[metric.name].append(sample)
+                    )
+                    cached = self._probe_samples[key] = (r, fresh, built, tp)
+                for sample in cached[2]:
+                    samples[sample.name].append(sample)
         for (tenant_name, probe_name, reason), count in sorted(self.recorder.error_counts().items()):
             out.put(m.PROBE_ERRORS, [tenant_name, probe_name, reason], count)
         yield from out.collect()
