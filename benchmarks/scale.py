@@ -7,7 +7,8 @@ and writes a PNG plot (matplotlib: ``pip install -e '.[bench]'``); asserts nothi
 For each size (tenants x PROBES probes, a weekly maintenance window):
 
 - config load: ``config.load`` of the file, and PyYAML's C parser alone (``CSafeLoader``
-  composing the nodes, with their marks) on the same file, in one child process;
+  composing the nodes, with their marks) on the same file, in one child process: as PyYAML
+  runs it, and with the cyclic collector paused (as ``config.load`` pauses it);
 - ready to serve: ``sla-exporter run`` started on a store with 45 days of history (a
   five-minute outage every six days per probe, as benchmarks/scrape.py), until /-/ready
   answers 200;
@@ -26,6 +27,7 @@ Figures taken on a shared machine are noisy: compare runs made one after the oth
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -86,14 +88,21 @@ def child_load(path: str) -> dict:
 
     with open(path) as f:
         text = f.read()
-    t0 = time.perf_counter()
-    loader = yaml.CSafeLoader(text)
-    loader.get_single_node()
-    loader.dispose()
-    csafe = time.perf_counter() - t0
+
+    def compose() -> float:
+        t0 = time.perf_counter()
+        loader = yaml.CSafeLoader(text)
+        loader.get_single_node()
+        loader.dispose()
+        return time.perf_counter() - t0
+
+    csafe = compose()
+    gc.disable()  # as config.load does while it loads: the parser alone, without the collector
+    csafe_nogc = compose()
+    gc.enable()
     t0 = time.perf_counter()
     config.load(path)
-    return {"csafe": csafe, "load": time.perf_counter() - t0}
+    return {"csafe": csafe, "csafe_nogc": csafe_nogc, "load": time.perf_counter() - t0}
 
 
 def child_stores(cfg_path: str, live_db: str, report_cfg: str, report_db: str) -> dict:
@@ -138,7 +147,9 @@ def measure(size: int, probes: int, scrapes: int, env: dict, tmp: str, url: str)
     loads = [run_child(env, "load", cfg_path) for _ in range(2)]
     best = min(loads, key=lambda r: r["load"])
     row["load s"], row["csafe s"] = best["load"], min(r["csafe"] for r in loads)
+    row["csafe no-gc s"] = min(r["csafe_nogc"] for r in loads)
     row["config load / CSafeLoader"] = row["load s"] / row["csafe s"]
+    row["config load / CSafeLoader no-gc"] = row["load s"] / row["csafe no-gc s"]
 
     report_cfg, report_db, live_db = (os.path.join(tmp, f"{n}{size}") for n in ("r.yaml", "r.db", "live.db"))
     with open(report_cfg, "w") as f:
@@ -187,6 +198,7 @@ COLUMNS = [
     ("load s", "{:.2f}"),
     ("csafe s", "{:.2f}"),
     ("config load / CSafeLoader", "{:.1f}x"),
+    ("config load / CSafeLoader no-gc", "{:.1f}x"),
     ("metrics p50 s", "{:.3f}"),
     ("metrics p99 s", "{:.3f}"),
     ("report s", "{:.2f}"),
@@ -214,12 +226,16 @@ def plot(rows: list[dict], path: str, title: str) -> None:
     import matplotlib.pyplot as plt
 
     panels = [
-        ("config load s (and CSafeLoader alone)", ["load s", "csafe s"], None),
+        ("config load s (and CSafeLoader alone)", ["load s", "csafe s", "csafe no-gc s"], None),
         ("/metrics over HTTP while probing, s", ["metrics p50 s", "metrics p99 s"], "metrics p50 s"),
         ("report CLI, one month, s", ["report s"], "report s"),
         ("daemon RSS, MB", ["RSS MB"], "RSS MB"),
         ("ready to serve, s", ["ready s"], "ready s"),
-        ("config load / CSafeLoader", ["config load / CSafeLoader"], "config load / CSafeLoader"),
+        (
+            "config load / CSafeLoader",
+            ["config load / CSafeLoader", "config load / CSafeLoader no-gc"],
+            "config load / CSafeLoader",
+        ),
     ]
     fig, axes = plt.subplots(2, 3, figsize=(14, 8))
     xs = [r["tenants"] for r in rows]
@@ -259,7 +275,8 @@ def main() -> None:
             print(
                 f"{size:,} tenants x {args.probes} probes ({time.perf_counter() - t0:.0f} s to measure): "
                 f"config load {r['load s']:.2f} s = {r['config load / CSafeLoader']:.1f}x CSafeLoader's "
-                f"{r['csafe s']:.2f} s{bar_of('config load / CSafeLoader', size)}; "
+                f"{r['csafe s']:.2f} s{bar_of('config load / CSafeLoader', size)} "
+                f"({r['config load / CSafeLoader no-gc']:.1f}x its {r['csafe no-gc s']:.2f} s without the collector); "
                 f"/metrics p50 {r['metrics p50 s']:.3f} s{bar_of('metrics p50 s', size)} "
                 f"p99 {r['metrics p99 s']:.3f} s while probing {r['probing /s']:.0f}/s "
                 f"({r['probed']:,} probes reported); report {r['report s']:.2f} s{bar_of('report s', size)}; "

@@ -259,6 +259,9 @@ def _rrule(value: Any) -> str:
     return text
 
 
+_WHITESPACE = re.compile(r"\s")  # what str.isspace() calls whitespace (both use Unicode's)
+
+
 def _url(value: Any) -> str:
     text = _string(value)
     try:
@@ -267,7 +270,7 @@ def _url(value: Any) -> str:
         ok = parts.scheme in ("http", "https") and bool(parts.hostname)
     except ValueError:
         ok = False
-    if not ok or any(char.isspace() for char in text):
+    if not ok or _WHITESPACE.search(text):
         # user:password@ in a URL is a secret: never repeat it.
         shown = redact_userinfo(text, "***@")
         raise ValueError(f"invalid URL {shown!r}: expected http:// or https:// with a host")

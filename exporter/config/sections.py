@@ -187,9 +187,15 @@ class _Setting(NamedTuple):
 
     value: Any  # None when invalid (already reported)
     text: str  # as written, for messages: "40s"
-    path: str | None  # None for built-in defaults
+    section: Section | None  # where it is written; None for built-in defaults
+    key: str
     line: int | None
     local: bool  # written on the probe itself (not probe_defaults)
+
+    @property
+    def path(self) -> str | None:
+        # Worked out only for a message: a fleet's probes have a hundred thousand settings.
+        return None if self.section is None else self.section.path_of(self.key)
 
 
 def _expect_status(sec: Section, key: str) -> tuple[int, ...] | None:
@@ -299,7 +305,7 @@ _SETTING_PARSERS: dict[str, Callable[[Section, str], Any]] = {
     "tls_verify": _simple(_bool),
 }
 _PROBE_KEYS = ("name", "url", *_SETTING_PARSERS)
-_DEFAULT_INTERVAL = _Setting(30.0, "30s", None, None, False)
+_DEFAULT_INTERVAL = _Setting(30.0, "30s", None, "interval", None, False)
 _DEFAULT_TIMEOUT = 10.0
 
 
@@ -317,7 +323,7 @@ def _probe_settings(sec: Section, local: bool) -> dict[str, _Setting]:
         if key in sec.data:
             raw = sec.raw(key)
             text = raw if isinstance(raw, str) else str(raw)
-            settings[key] = _Setting(parse(sec, key), text, sec.path_of(key), sec.line_of(key), local)
+            settings[key] = _Setting(parse(sec, key), text, sec, key, sec.line_of(key), local)
     return settings
 
 

@@ -199,17 +199,17 @@ class _Builder:
         self.built: dict[int, Any] = {}  # id(node) -> value: each alias target is built once
         self.building: set[int] = set()  # guards against an alias to its own ancestor
 
-    def build(self, node: yaml.Node, path: str) -> Any:
+    def build(self, node: yaml.Node, path: _Path) -> Any:
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
         key = id(node)
         if key in self.built:
             return self.built[key]
         if key in self.building:
-            self.ctx.error(path, _line(node), "recursive YAML alias")
+            self.ctx.error(_text(path), _line(node), "recursive YAML alias")
             return None
         if node.tag not in (_MAP_TAG, _SEQ_TAG):
-            self.ctx.error(path, _line(node), f"unsupported YAML tag {node.tag!r}")
+            self.ctx.error(_text(path), _line(node), f"unsupported YAML tag {node.tag!r}")
         self.building.add(key)
         if isinstance(node, yaml.MappingNode):
             value: YMap | YList = self._mapping(node, path)
@@ -220,65 +220,87 @@ class _Builder:
         self.built[key] = value
         return value
 
-    def _scalar(self, node: yaml.ScalarNode, path: str) -> Any:
+    def _scalar(self, node: yaml.ScalarNode, path: _Path) -> Any:
         if node.tag == _STR_TAG:  # most of a config: what SafeConstructor gives, without its calls
             return node.value
         if node.tag == _VALUE_TAG:  # a lone "=" (YAML 1.1 value key): plain text to us
             return node.value
         construct = self.loader.yaml_constructors.get(node.tag)
         if construct is None:
-            self.ctx.error(path, _line(node), f"unsupported YAML tag {node.tag!r}")
+            self.ctx.error(_text(path), _line(node), f"unsupported YAML tag {node.tag!r}")
             return node.value
         try:
             value = construct(self.loader, node)
         except Exception:  # noqa: BLE001 - e.g. 2026-02-30 looks like a date but is not one
             return node.value  # keep the text: the field's own check explains what is wrong
         if inspect.isgenerator(value):  # a collection tag such as !!map on a plain value
-            self.ctx.error(path, _line(node), f"unsupported YAML tag {node.tag!r} on a plain value")
+            self.ctx.error(_text(path), _line(node), f"unsupported YAML tag {node.tag!r} on a plain value")
             return node.value
         return value
 
-    def _mapping(self, node: yaml.MappingNode, path: str) -> YMap:
-        result = YMap(_line(node))
-        merged = YMap(_line(node))
+    def _mapping(self, node: yaml.MappingNode, path: _Path) -> YMap:
+        result = YMap(node.start_mark.line + 1)
+        merged = YMap(result.line)
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
                 self._merge(merged, value_node, path)
                 continue
-            key = self.build(key_node, path)
-            key_line = _line(key_node)
+            key = (
+                key_node.value
+                if key_node.__class__ is _SCALAR and key_node.tag == _STR_TAG
+                else self.build(key_node, path)
+            )
+            key_line = key_node.start_mark.line + 1
             try:
                 hash(key)
             except TypeError:
-                self.ctx.error(path, key_line, "mapping keys must be plain values, not a mapping or list")
+                self.ctx.error(_text(path), key_line, "mapping keys must be plain values, not a mapping or list")
                 continue
             if key in result.key_lines:
                 first = result.key_lines[key]
-                self.ctx.error(_join(path, key), key_line, f"duplicate key {key!r} (first at line {first})")
+                self.ctx.error(_join(_text(path), key), key_line, f"duplicate key {key!r} (first at line {first})")
                 continue
-            result.put(key, self.build(value_node, _join(path, key)), key_line, _line(value_node))
+            if value_node.__class__ is _SCALAR and value_node.tag == _STR_TAG:
+                value = value_node.value  # the common case, without the calls
+            else:
+                value = self.build(value_node, (path, key, False))
+            result.put(key, value, key_line, value_node.start_mark.line + 1)
         for key, value in merged.items():  # keys written out win over merged ones (YAML merge)
             if key not in result:
                 result.put(key, value, merged.key_lines[key], merged.value_lines[key])
         return result
 
-    def _merge(self, merged: YMap, node: yaml.Node, path: str) -> None:
+    def _merge(self, merged: YMap, node: yaml.Node, path: _Path) -> None:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
         for source in sources:
             value = self.build(source, path) if isinstance(source, yaml.MappingNode) else None
             if not isinstance(value, YMap):
-                self.ctx.error(path, _line(source), "merge key '<<' expects a mapping or a list of mappings")
+                self.ctx.error(_text(path), _line(source), "merge key '<<' expects a mapping or a list of mappings")
                 continue
             for key in value:
                 if key not in merged:  # with several merged mappings the first one wins
                     merged.put(key, value[key], value.key_lines[key], value.value_lines[key])
 
-    def _sequence(self, node: yaml.SequenceNode, path: str) -> YList:
-        result = YList(_line(node))
+    def _sequence(self, node: yaml.SequenceNode, path: _Path) -> YList:
+        result = YList(node.start_mark.line + 1)
         for index, item in enumerate(node.value):
-            result.append(self.build(item, f"{path}[{index}]"))
-            result.item_lines.append(_line(item))
+            result.append(self.build(item, (path, index, True)))
+            result.item_lines.append(item.start_mark.line + 1)
         return result
+
+
+_SCALAR = yaml.ScalarNode
+# A key path, worked out only when a problem names it (a large config has hundreds of
+# thousands of values and next to no problems): a string, or (parent, key, False) for a
+# mapping's value, or (parent, index, True) for a list's item.
+_Path = str | tuple[Any, Any, bool]
+
+
+def _text(path: _Path) -> str:
+    if isinstance(path, str):
+        return path
+    parent, step, is_index = path
+    return f"{_text(parent)}[{step}]" if is_index else _join(_text(parent), step)
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
