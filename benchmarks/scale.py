@@ -290,7 +290,8 @@ def main() -> None:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
     if args.plot:
-        plot(rows, args.plot, f"sla-exporter scale ({os.path.basename(os.path.abspath(args.repo))})")
+        measured = "" if os.path.abspath(args.repo) == REPO else f" ({os.path.abspath(args.repo)})"
+        plot(rows, args.plot, f"sla-exporter at scale{measured}: 2 shared cores, figures beside their bars")
         print(f"plot: {args.plot}")
 
 
