@@ -232,30 +232,26 @@ def cmd_windows(args: argparse.Namespace, cfg: Config) -> int:
 
 def cmd_import(args: argparse.Namespace, cfg: Config) -> int:
     name = "<stdin>" if args.file == "-" else args.file
-    show = sys.stderr.isatty()
-
-    def progress(line: int) -> None:
-        print(f"\r{name}: {line:,} lines read", end="", file=sys.stderr, flush=True)
-
+    progress = _Progress(name)
     try:
         handle = sys.stdin if args.file == "-" else open(args.file, newline="", encoding="utf-8")  # noqa: SIM115 - with below
     except OSError as err:
         raise UserError(f"{name}: cannot read: {err.strerror}") from None
+    spill_dir = os.path.dirname(os.path.abspath(args.storage_path))  # not /tmp: often memory
     try:
-        with handle:
-            obs = importer.parse(handle, cfg, progress if show else None, now=time.time())
-        with Store(args.storage_path) as store:
-            summary = importer.import_observations(store, cfg, obs)
+        with handle, importer.parse(handle, cfg, progress.lines, now=time.time(), spill_dir=spill_dir) as obs:
+            progress.lines(None)
+            with Store(args.storage_path) as store:
+                summary = importer.import_observations(store, cfg, obs, progress.written)
     except importer.ImportError_ as err:
-        if show:
-            print(file=sys.stderr)
+        progress.end()
         raise UserError(
             "\n".join(f"{name}: {p}" for p in err.problems) + f"\n{name}: refused, nothing was imported"
         ) from None
     except UnicodeDecodeError as err:
+        progress.end()
         raise UserError(f"{name}: not UTF-8 text ({err.reason})") from None
-    if show:
-        print(file=sys.stderr)
+    progress.end()
     tz = ZoneInfo(cfg.timezone)
     span = (
         ""
@@ -269,6 +265,51 @@ def cmd_import(args: argparse.Namespace, cfg: Config) -> int:
         f"{summary.result.series_written:,} series written to {args.storage_path}"
     )
     return 0
+
+
+class _Progress:
+    """Progress of an import on stderr: on a terminal one line rewritten in place; else
+    (a log, a CI job) a line every few seconds, so that a long import is seen to move."""
+
+    EVERY = 3.0  # seconds between lines when stderr is not a terminal
+
+    def __init__(self, name: str, stream=None, clock=time.monotonic):
+        self.name = name
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.clock = clock
+        self.began = self.shown = clock()
+        if self.tty:
+            self.shown -= self.EVERY  # on a terminal the first update shows at once
+        self.pending = False  # a terminal line without its newline
+
+    def _show(self, text: str, force: bool = False) -> None:
+        now = self.clock()
+        if not force and now - self.shown < (0.2 if self.tty else self.EVERY):
+            return
+        self.shown = now
+        text = f"{self.name}: {text} ({now - self.began:.0f} s)"
+        if self.tty:
+            print(f"\r{text}\033[K", end="", file=self.stream, flush=True)
+            self.pending = True
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def lines(self, n: int | None) -> None:
+        """``n`` lines read; None: the file is read and checked."""
+        if n is None:
+            if self.clock() - self.began >= self.EVERY:
+                self._show("read and checked; writing", force=True)
+        else:
+            self._show(f"{n:,} lines read")
+
+    def written(self, series: int) -> None:
+        self._show(f"{series:,} series written")
+
+    def end(self) -> None:
+        if self.pending:
+            print(file=self.stream)
+            self.pending = False
 
 
 def cmd_report(args: argparse.Namespace, cfg: Config) -> int:

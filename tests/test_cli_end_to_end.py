@@ -5,7 +5,9 @@ worked month of docs/semantics.md: config and scripted observations in tests/wor
 Every expected figure is worked out by hand in the comments, here and there.
 """
 
+import io
 import json
+import re
 import subprocess
 import sys
 
@@ -239,5 +241,33 @@ def test_import_shows_progress_on_a_terminal(month, tmp_path):
     status = pty.spawn(argv, read)
     assert os.waitstatus_to_exitcode(status) == 0
     text = out.decode()
-    assert "170,000 lines read" in text  # progress, every 10,000 lines
+    assert re.search(r"\r[^\r]*: [\d,]+ lines read \(\d+ s\)", text)  # one line rewritten in place
     assert "178,680 rows for 4 probes" in text  # and the summary at the end
+
+
+class _Log(io.StringIO):
+    def isatty(self):
+        return False
+
+
+def test_import_progress_reaches_a_log_every_few_seconds():
+    """Not a terminal (a CI job, a log file): a line every EVERY seconds, then one when the
+    file is read, when it took that long, and one per transaction of writing after that."""
+    from exporter.cli import _Progress
+
+    now = [0.0]
+    log = _Log()
+    progress = _Progress("big.csv", stream=log, clock=lambda: now[0])
+    for n in range(1, 8):  # a call every 10,000 lines, one a second
+        now[0] = float(n)
+        progress.lines(n * 10_000)
+    progress.lines(None)
+    now[0] = 10.0
+    progress.written(5_000)
+    progress.end()
+    assert log.getvalue().splitlines() == [
+        "big.csv: 30,000 lines read (3 s)",
+        "big.csv: 60,000 lines read (6 s)",
+        "big.csv: read and checked; writing (7 s)",
+        "big.csv: 5,000 series written (10 s)",
+    ]

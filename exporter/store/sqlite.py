@@ -13,10 +13,10 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from exporter.engine.states import ConflictError, Series, insert
+from exporter.engine.states import ConflictError, Series, insert, merge
 from exporter.errors import UserError
 from exporter.model import Event, Incident, ServiceRequest
 
@@ -260,41 +260,55 @@ class Store:
     def merge(
         self, batches: Mapping[tuple[str, str], Iterable[tuple[int, bool]]], max_tx_seconds: float = 0.2
     ) -> MergeResult:
-        """Add observations ``(time_ms, success)`` to the history of several probes.
+        """Add observations ``(time_ms, success)`` to the history of several probes: the
+        ``merge_series`` of their series (two at one instant with other results raise
+        states.ConflictError carrying ``key``)."""
+        prepared: dict[tuple[str, str], list[Series]] = {}
+        for key, obs in batches.items():
+            try:
+                prepared[key] = insert([], obs)[0]
+            except ConflictError as err:
+                err.key = key
+                raise
+        return self.merge_series(lambda: ((k, v) for k, v in prepared.items() if v), max_tx_seconds)
 
-        First every probe is checked against recorded history without writing: an
-        observation at the same instant as a recorded one with the other result raises
-        states.ConflictError (carrying ``key``) and nothing is written. Then the probes are
-        written in transactions of at most about ``max_tx_seconds`` each, so that a large
-        import never holds the write lock long enough to stall the daemon's group commits
-        and scrapes. Writing is idempotent: after a failure half-way (disk full), importing
-        the same observations again completes it."""
-        prepared = {key: sorted(obs) for key, obs in batches.items()}
-        prepared = {key: obs for key, obs in prepared.items() if obs}
+    def merge_series(
+        self,
+        chunks: Callable[[], Iterable[tuple[tuple[str, str], list[Series]]]],
+        max_tx_seconds: float = 0.2,
+        progress: Callable[[int], None] | None = None,
+    ) -> MergeResult:
+        """Add series to the history of several probes; ``chunks()`` yields ``(key, series)``
+        with each probe's series sorted and disjoint, a long history in several chunks in
+        time order (so that memory is bounded by a chunk, not by the history).
+
+        ``chunks()`` is called twice. First every chunk is checked against recorded history
+        without writing: an observation at the same instant as a recorded one with the other
+        result raises states.ConflictError (carrying ``key``) and nothing is written. Then the
+        chunks are written in transactions of at most about ``max_tx_seconds`` each, so that
+        a large import never holds the write lock long enough to stall the daemon's group
+        commits and scrapes. Writing is idempotent: after a failure half-way (disk full),
+        merging the same series again completes it. ``progress(series written so far)`` is
+        called after each transaction."""
         with self.lock:
             # Read only: a conflict keeps everything out. The write below reads and merges again
             # inside its own transaction, since the daemon may write the same probes meanwhile.
-            for key, obs in prepared.items():
+            for key, new in chunks():
                 probe_id = self.probe_id(*key, create=False)
                 if probe_id is not None:
-                    self._merged(probe_id, key, obs)
-                else:
-                    try:
-                        insert([], obs)  # two new observations at one instant, other results
-                    except ConflictError as err:
-                        err.key = key
-                        raise
+                    self._merged(probe_id, key, new)
         added = written = 0
-        keys = list(prepared)
-        while keys:
+        pending = iter(chunks())
+        item = next(pending, None)
+        while item is not None:
             with self.lock:
                 began = time.monotonic()
                 self.db.execute("BEGIN IMMEDIATE")
                 try:
-                    while keys:
-                        key = keys.pop(0)
-                        n, w = self._write_probe(key, prepared[key])
+                    while item is not None:
+                        n, w = self._write_probe(*item)
                         added, written = added + n, written + w
+                        item = next(pending, None)
                         if time.monotonic() - began >= max_tx_seconds:
                             break
                 except BaseException:
@@ -302,29 +316,31 @@ class Store:
                     self._ids.clear()  # ids created in the rolled-back transaction are gone
                     raise
                 self.db.execute("COMMIT")
+            if progress:
+                progress(written)
         return MergeResult(added, written)
 
-    def _merged(self, probe_id: int, key: tuple[str, str], obs: list[tuple[int, bool]]):
+    def _merged(self, probe_id: int, key: tuple[str, str], new: list[Series]):
         """(recorded series touched, new series, observations added) for one probe."""
-        # The series the new times fall into, and one neighbour each side to join.
-        old = self._series_by_id(probe_id, obs[0][0], obs[-1][0])
+        # The series the new ones fall into, and one neighbour each side to join.
+        old = self._series_by_id(probe_id, new[0].start, new[-1].last)
         old += [
             _series(r)
             for r in self.db.execute(
                 f"{_SERIES} WHERE probe_id = ? AND start_ms > ? ORDER BY start_ms LIMIT 1",
-                (probe_id, old[-1].start if old else obs[-1][0]),
+                (probe_id, old[-1].start if old else new[-1].last),
             ).fetchall()
         ]
         try:
-            new, n = insert(old, obs)
+            merged, n = merge(old, new)
         except ConflictError as err:
             err.key = key
             raise
-        return old, new, n
+        return old, merged, n
 
-    def _write_probe(self, key: tuple[str, str], obs: list[tuple[int, bool]]) -> tuple[int, int]:
+    def _write_probe(self, key: tuple[str, str], new: list[Series]) -> tuple[int, int]:
         probe_id = self.probe_id(*key)
-        old, new, n = self._merged(probe_id, key, obs)
+        old, merged, n = self._merged(probe_id, key, new)
         if not n:
             return 0, 0
         self.db.executemany(
@@ -332,9 +348,28 @@ class Store:
         )
         self.db.executemany(
             "INSERT INTO series (probe_id, start_ms, step_ms, count, success) VALUES (?, ?, ?, ?, ?)",
-            [(probe_id, r.start, r.step, r.count, int(r.success)) for r in new],
+            [(probe_id, r.start, r.step, r.count, int(r.success)) for r in merged],
         )
-        return n, len(new)
+        return n, len(merged)
+
+    def series_chunks(self, size: int) -> Iterator[tuple[tuple[str, str], list[Series]]]:
+        """Every probe's series in chunks of at most ``size``, in time order (for
+        ``merge_series`` from a scratch store)."""
+        with self.lock:
+            keys = self.db.execute("SELECT id, tenant, probe FROM probes ORDER BY id").fetchall()
+        for probe_id, tenant, probe in keys:
+            after = -MAX_MS
+            while True:
+                with self.lock:
+                    rows = self.db.execute(
+                        f"{_SERIES} WHERE probe_id = ? AND start_ms > ? ORDER BY start_ms LIMIT ?",
+                        (probe_id, after, size),
+                    ).fetchall()
+                if not rows:
+                    break
+                chunk = [_series(r) for r in rows]
+                yield (tenant, probe), chunk
+                after = chunk[-1].start
 
     # -- support ------------------------------------------------------------------------
 
