@@ -169,6 +169,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--month", type=_month, required=True, metavar="YYYY-MM")
     p.add_argument("--tenant", metavar="T", help="only this tenant")
     p.add_argument("--format", choices=sorted(report.FORMATS), default="table")
+
+    p = verb(
+        "evidence", "write a month's evidence bundle: report, raw history, config, signed manifest", "config", "storage"
+    )
+    p.add_argument("--month", type=_month, required=True, metavar="YYYY-MM")
+    p.add_argument("--tenant", metavar="T", help="only this tenant")
+    p.add_argument("--output", required=True, metavar="FILE.tar.gz", help="the bundle to write")
+    p.add_argument(
+        "--signing-key", dest="signing_key", metavar="KEY", help="Ed25519 private key (PEM): sign the bundle"
+    )
+
+    p = verb("verify", "check a store's hash chains (--storage.path DB) or an evidence bundle (FILE.tar.gz)")
+    p.add_argument("bundle", nargs="?", metavar="FILE.tar.gz", help="an evidence bundle to check")
+    p.add_argument("--storage.path", dest="storage_path", metavar="DB", help="a store whose hash chains to check")
+    p.add_argument(
+        "--public-key", dest="public_key", metavar="K", help="Ed25519 public key (PEM): the bundle must be signed by it"
+    )
+
+    p = verb("keygen", "create an Ed25519 key pair for signing evidence bundles")
+    p.add_argument(
+        "--output", required=True, metavar="KEY", help="private key file to create; KEY.pub gets the public key"
+    )
     return parser
 
 
@@ -321,6 +343,70 @@ def cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
+def cmd_evidence(args: argparse.Namespace, cfg: Config) -> int:
+    from exporter import evidence  # cryptography is loaded only by the verbs that sign
+
+    tenants = _tenants(cfg, args.tenant)
+    year, month = args.month
+    key = evidence.load_private_key(args.signing_key) if args.signing_key else None
+    with open(args.config_file, encoding="utf-8") as f:  # config.load read it a moment ago
+        text = f.read()
+    with Store(args.storage_path, create=False) as store:
+        written = evidence.write(args.output, cfg, text, store, year, month, tenants, time.time(), key)
+    print(
+        f"{written.path}: evidence of {year:04d}-{month:02d} for {', '.join(t.name for t in tenants)}: "
+        f"{written.observations:,} observations, {written.files} files, {'signed' if written.signed else 'not signed'}"
+    )
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from exporter import evidence
+
+    if (args.bundle is None) == (args.storage_path is None):
+        print(
+            "sla-exporter verify: give an evidence bundle FILE.tar.gz or --storage.path DB (one of them)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.bundle is None:
+        if args.public_key:
+            print("sla-exporter verify: --public-key checks a bundle, not a store", file=sys.stderr)
+            return 2
+        with Store(args.storage_path, create=False) as store:
+            broken, probes, records = store.verify_chains()
+            if broken is not None:
+                raise UserError(f"{args.storage_path}: does not verify: {evidence.describe(broken)}")
+            problem, entries = store.verify_ledgers()
+            if problem is not None:
+                raise UserError(f"{args.storage_path}: does not verify: {problem}")
+        print(
+            f"{args.storage_path}: OK: {records:,} history records of {probes:,} probes and "
+            f"{entries:,} ledger entries verify"
+        )
+        return 0
+    key = evidence.load_public_key(args.public_key) if args.public_key else None
+    done = evidence.verify(args.bundle, key, args.public_key or "")
+    signature = (
+        "signature verified"
+        if done.signature_checked
+        else ("signed, signature not checked (no --public-key)" if done.signed else "not signed")
+    )
+    print(
+        f"{args.bundle}: OK: {done.files} files match the manifest, {signature}; the report of {done.month} "
+        f"({', '.join(done.tenants)}) is reproduced from its history"
+    )
+    return 0
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from exporter import evidence
+
+    public = evidence.keygen(args.output)
+    print(f"{args.output}: Ed25519 private key (keep it secret); {public}: its public key (give it to verifiers)")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
     from exporter.daemon import (
         Daemon,  # the daemon's imports are not needed by the other verbs
@@ -404,6 +490,7 @@ COMMANDS = {
     "windows": cmd_windows,
     "import": cmd_import,
     "report": cmd_report,
+    "evidence": cmd_evidence,
 }
 
 
@@ -422,6 +509,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.verb == "demo":
             return cmd_demo(args)
+        if args.verb in ("verify", "keygen"):  # no config: a bundle carries its own
+            return cmd_verify(args) if args.verb == "verify" else cmd_keygen(args)
         cfg = config.load(args.config_file)
         return COMMANDS[args.verb](args, cfg)
     except UserError as err:  # every mistake a user can fix: one line per problem, exit 1

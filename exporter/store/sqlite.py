@@ -14,14 +14,26 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from exporter.engine.states import ConflictError, Series, insert, merge
 from exporter.errors import UserError
 from exporter.model import Event, Incident, ServiceRequest
+from exporter.store import chain
 
-# Each entry migrates from version i to i + 1; never edit a released entry, append.
-MIGRATIONS: list[str] = [
+
+def _chain_series(db: sqlite3.Connection) -> None:
+    """Migration 4: every history record carries its link in the probe's hash chain,
+    computed once here for the history recorded before chains existed."""
+    db.execute("ALTER TABLE series ADD COLUMN hash BLOB")
+    for probe_id, tenant, probe in db.execute("SELECT id, tenant, probe FROM probes").fetchall():
+        _rechain(db, probe_id, chain.genesis("series", tenant, probe), -MAX_MS)
+
+
+# Each entry migrates from version i to i + 1 (SQL, or a function for what SQL cannot
+# compute); never edit a released entry, append.
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     CREATE TABLE probes (
         id INTEGER PRIMARY KEY,
@@ -85,6 +97,8 @@ MIGRATIONS: list[str] = [
                count, success FROM runs;
     DROP TABLE runs;
     """,
+    # 4: hash-chained history (docs/evidence.md)
+    _chain_series,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -100,6 +114,52 @@ class MergeResult:
 
 
 MAX_MS = 2**62  # "forever" for open-ended range queries; fits SQLite's INTEGER
+
+
+def _rechain(db: sqlite3.Connection, probe_id: int, start: bytes, from_ms: int) -> int:
+    """Recompute the hashes of a probe's records from the one starting at ``from_ms`` to
+    the head, after a legitimate write changed, added or removed records from there on
+    (``start``: the chain's genesis). A live append touches only the last record."""
+    row = db.execute(
+        "SELECT hash FROM series WHERE probe_id = ? AND start_ms < ? ORDER BY start_ms DESC LIMIT 1",
+        (probe_id, from_ms),
+    ).fetchone()
+    prev = start if row is None else row[0] or b""
+    updates = []
+    for start_ms, step, count, success, stored in db.execute(
+        "SELECT start_ms, step_ms, count, success, hash FROM series WHERE probe_id = ? AND start_ms >= ? "
+        "ORDER BY start_ms",
+        (probe_id, from_ms),
+    ).fetchall():
+        prev = chain.link(prev, chain.series_content(start_ms, step, count, success))
+        if stored != prev:
+            updates.append((prev, probe_id, start_ms))
+    db.executemany("UPDATE series SET hash = ? WHERE probe_id = ? AND start_ms = ?", updates)
+    return len(updates)
+
+
+# Ledgers written with Store.append_chained, checked by `sla-exporter verify`: table ->
+# (the hashed columns, the order of the chain). The corrections ledger registers here.
+CHAINED_LEDGERS: dict[str, tuple[tuple[str, ...], str]] = {}
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first history record of a probe that does not verify."""
+
+    tenant: str
+    probe: str
+    start_ms: int | None  # the record's start; None when the probe's records are all gone
+    problem: str
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    tenant: str
+    probe: str
+    records: int
+    head_start_ms: int | None  # the last record's start; None for a probe without records
+    head: str  # hex SHA-256 of the last record (the genesis when there is none)
 
 
 def to_ms(t: float) -> int:
@@ -142,6 +202,8 @@ class Store:
             raise StoreError(f"{path}: {err}") from None
         self.path = path
         self._ids: dict[tuple[str, str], int] = {}
+        self._genesis: dict[int, bytes] = {}  # probe id -> the genesis of its chain
+        self._unchained: dict[int, int] = {}  # probe id -> first record start written, this transaction
         # One connection shared by the daemon's threads (writer, scrapes): serialize its use.
         self.lock = threading.RLock()
 
@@ -172,8 +234,12 @@ class Store:
             raise StoreError(f"schema version {version} is newer than this sla-exporter ({SCHEMA_VERSION})")
         for n in range(version, SCHEMA_VERSION):
             self.db.execute("BEGIN IMMEDIATE")
-            for statement in filter(str.strip, MIGRATIONS[n].split(";")):
-                self.db.execute(statement)
+            step = MIGRATIONS[n]
+            if callable(step):
+                step(self.db)
+            else:
+                for statement in filter(str.strip, step.split(";")):
+                    self.db.execute(statement)
             self.db.execute(f"PRAGMA user_version = {n + 1}")
             self.db.execute("COMMIT")
 
@@ -190,7 +256,24 @@ class Store:
             self._ids[key] = row[0]
         return self._ids[key]
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the store (a read transaction), whatever the
+        daemon writes meanwhile: an evidence bundle's report, history and chain heads agree."""
+        with self.lock:
+            self.db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self.db.execute("COMMIT")
+
     # -- history ------------------------------------------------------------------------
+
+    def _rechain(self, probe_id: int, from_ms: int) -> None:
+        if probe_id not in self._genesis:
+            tenant, probe = self.db.execute("SELECT tenant, probe FROM probes WHERE id = ?", (probe_id,)).fetchone()
+            self._genesis[probe_id] = chain.genesis("series", tenant, probe)
+        _rechain(self.db, probe_id, self._genesis[probe_id], from_ms)
 
     def _series_by_id(self, probe_id: int, lo: int, hi: int) -> list[Series]:
         # Series are disjoint and sorted, so the one covering `lo` (or the last before it)
@@ -242,18 +325,24 @@ class Store:
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                self.db.executemany(
-                    "DELETE FROM series WHERE probe_id = ? AND start_ms = ?",
-                    [(self.probe_id(t, p), start) for t, p, start in gone],
-                )
+                gone_rows = [(self.probe_id(t, p), start) for t, p, start in gone]
+                new_rows = [(self.probe_id(t, p), r.start, r.step, r.count, int(r.success)) for t, p, r in rows]
+                self.db.executemany("DELETE FROM series WHERE probe_id = ? AND start_ms = ?", gone_rows)
                 self.db.executemany(
                     "INSERT OR REPLACE INTO series (probe_id, start_ms, step_ms, count, success) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    [(self.probe_id(t, p), r.start, r.step, r.count, int(r.success)) for t, p, r in rows],
+                    new_rows,
                 )
+                # The chain from the first record written or removed on (a live append: the last).
+                first: dict[int, int] = {}
+                for probe_id, start, *_ in gone_rows + new_rows:
+                    first[probe_id] = min(start, first.get(probe_id, start))
+                for probe_id, start in first.items():
+                    self._rechain(probe_id, start)
             except BaseException:
                 self.db.execute("ROLLBACK")
                 self._ids.clear()
+                self._genesis.clear()
                 raise
             self.db.execute("COMMIT")
 
@@ -311,10 +400,15 @@ class Store:
                         item = next(pending, None)
                         if time.monotonic() - began >= max_tx_seconds:
                             break
+                    for probe_id, first in self._unchained.items():
+                        self._rechain(probe_id, first)
                 except BaseException:
                     self.db.execute("ROLLBACK")
                     self._ids.clear()  # ids created in the rolled-back transaction are gone
+                    self._genesis.clear()
                     raise
+                finally:
+                    self._unchained.clear()
                 self.db.execute("COMMIT")
             if progress:
                 progress(written)
@@ -350,6 +444,10 @@ class Store:
             "INSERT INTO series (probe_id, start_ms, step_ms, count, success) VALUES (?, ?, ?, ?, ?)",
             [(probe_id, r.start, r.step, r.count, int(r.success)) for r in merged],
         )
+        # The chain from the first record this write changed on (once per transaction: a
+        # probe imported in several chunks is rechained after its last one).
+        first = min(s.start for s in old + merged)
+        self._unchained[probe_id] = min(first, self._unchained.get(probe_id, first))
         return n, len(merged)
 
     def series_chunks(self, size: int) -> Iterator[tuple[tuple[str, str], list[Series]]]:
@@ -370,6 +468,94 @@ class Store:
                 chunk = [_series(r) for r in rows]
                 yield (tenant, probe), chunk
                 after = chunk[-1].start
+
+    # -- hash chains (docs/evidence.md) ------------------------------------------------
+
+    def _chains(self) -> Iterator[tuple[str, str, bytes, list[tuple[int, bytes, bytes | None]]]]:
+        """Each probe's (tenant, probe, genesis, [(start, content, stored hash)]), in name order."""
+        probes = self.db.execute("SELECT id, tenant, probe FROM probes ORDER BY tenant, probe").fetchall()
+        for probe_id, tenant, probe in probes:
+            rows = self.db.execute(
+                "SELECT start_ms, step_ms, count, success, hash FROM series WHERE probe_id = ? ORDER BY start_ms",
+                (probe_id,),
+            ).fetchall()
+            records = [(r[0], chain.series_content(r[0], r[1], r[2], r[3]), r[4]) for r in rows]
+            yield tenant, probe, chain.genesis("series", tenant, probe), records
+
+    def verify_chains(self) -> tuple[ChainBreak | None, int, int]:
+        """(the first history record that does not verify or None, probes, records checked)."""
+        probes = records = 0
+        with self.lock:
+            known = {r[0] for r in self.db.execute("SELECT id FROM probes")}
+            stray = self.db.execute(
+                "SELECT probe_id, min(start_ms) FROM series GROUP BY probe_id ORDER BY probe_id"
+            ).fetchall()
+            for probe_id, start in stray:
+                if probe_id not in known:
+                    return ChainBreak("?", f"probe id {probe_id}", start, "belongs to no known probe"), 0, 0
+            for tenant, probe, start, recs in self._chains():
+                found = chain.check(start, ((content, stored) for _, content, stored in recs))
+                if found is not None:
+                    return ChainBreak(tenant, probe, recs[found.index][0], found.problem), probes, records
+                probes, records = probes + 1, records + len(recs)
+        return None, probes, records
+
+    def chain_heads(self) -> list[ChainHead]:
+        """Each probe's last record and its hash: what an anchor kept elsewhere pins."""
+        with self.lock:
+            return [
+                ChainHead(
+                    tenant, probe, len(recs), recs[-1][0] if recs else None, (recs[-1][2] if recs else start).hex()
+                )
+                for tenant, probe, start, recs in self._chains()
+            ]
+
+    def append_chained(self, table: str, record: Mapping[str, object], order: str = "rowid") -> str:
+        """Append ``record`` (column -> value) to a ledger ``table`` that has a ``hash``
+        BLOB column, linked to the last record by ``order``: a hash-chained append-only
+        ledger (the corrections use it). Returns the new record's hash (hex)."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self.db.execute(f"SELECT hash FROM {table} ORDER BY {order} DESC LIMIT 1").fetchone()
+                prev = chain.genesis(table) if row is None else row[0] or b""
+                digest = chain.link(prev, chain.record_content(record))
+                columns = [*record, "hash"]
+                self.db.execute(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                    [*record.values(), digest],
+                )
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            return digest.hex()
+
+    def verify_ledgers(self) -> tuple[str | None, int]:
+        """``verify_chained`` over every ledger in ``CHAINED_LEDGERS`` that this store has."""
+        with self.lock:
+            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        checked = 0
+        for table, (columns, order) in CHAINED_LEDGERS.items():
+            if table in tables:
+                problem, n = self.verify_chained(table, columns, order)
+                if problem is not None:
+                    return problem, checked + n
+                checked += n
+        return None, checked
+
+    def verify_chained(self, table: str, columns: Sequence[str], order: str = "rowid") -> tuple[str | None, int]:
+        """Check a ledger written by ``append_chained`` (``columns``: the ones it hashed):
+        (what is wrong with the first record that does not verify, naming it by its first
+        column, or None; records checked)."""
+        with self.lock:
+            rows = self.db.execute(f"SELECT {', '.join(columns)}, hash FROM {table} ORDER BY {order}").fetchall()
+        found = chain.check(
+            chain.genesis(table), ((chain.record_content(dict(zip(columns, r, strict=False))), r[-1]) for r in rows)
+        )
+        if found is None:
+            return None, len(rows)
+        return f"{table} record {columns[0]}={rows[found.index][0]!r} {found.problem}", len(rows)
 
     # -- support ------------------------------------------------------------------------
 
