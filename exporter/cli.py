@@ -355,7 +355,8 @@ def cmd_evidence(args: argparse.Namespace, cfg: Config) -> int:
         written = evidence.write(args.output, cfg, text, store, year, month, tenants, time.time(), key)
     print(
         f"{written.path}: evidence of {year:04d}-{month:02d} for {', '.join(t.name for t in tenants)}: "
-        f"{written.observations:,} observations, {written.files} files, {'signed' if written.signed else 'not signed'}"
+        f"{written.observations:,} observations, {written.files} files and their manifest, "
+        f"{'signed' if written.signed else 'not signed'}"
     )
     return 0
 

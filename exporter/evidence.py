@@ -294,7 +294,7 @@ def write(
             os.replace(partial, output)
         except OSError as err:
             raise UserError(f"{output}: cannot write: {err.strerror}") from None
-        return Written(output, len(os.listdir(tmp)), observations, signing_key is not None)
+        return Written(output, len(files), observations, signing_key is not None)
 
 
 # -- verifying ----------------------------------------------------------------------------

@@ -308,6 +308,18 @@ def test_evidence_usage(month, tmp_path):
         (["--signing-key", str(d / "key.pub")], f"{d}/key.pub: not an unencrypted PEM private key"),
         (["--signing-key", str(tmp_path / "none")], f"{tmp_path}/none: cannot read: No such file or directory"),
     ]
+    out = cli(
+        "evidence",
+        "--config.file",
+        str(d / "config.yaml"),
+        "--storage.path",
+        db,
+        "--month",
+        "2999-01",
+        "--output",
+        str(tmp_path / "x.tar.gz"),
+    )
+    assert (out.returncode, out.stderr) == (1, "sla-exporter evidence: 2999-01 has not begun\n")
     for extra, message in cases:
         out = evidence_cli(d, db, tmp_path / "x.tar.gz", *extra)
         assert (out.returncode, len(out.stderr.splitlines())) == (1, 1), out.stderr
