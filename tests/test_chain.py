@@ -304,3 +304,43 @@ def test_check_accepts_chains_it_computed(records, expected):
 
 def test_genesis_names_the_chain():
     assert len({chain.genesis("series", "a", "bc"), chain.genesis("series", "ab", "c"), chain.genesis("x")}) == 3
+
+
+LEDGER = ("id", "tenant", "reason", "recorded_ms")
+
+
+@pytest.mark.parametrize(
+    "tamper, problem",
+    [
+        (None, None),
+        ("UPDATE notes SET reason = 'nothing happened' WHERE id = 'N-2'", "notes record id='N-2' does not match"),
+        ("DELETE FROM notes WHERE id = 'N-2'", "notes record id='N-3' does not match"),
+        ("UPDATE notes SET hash = NULL WHERE id = 'N-1'", "notes record id='N-1' has no hash"),
+        (
+            "INSERT INTO notes (id, tenant, reason, recorded_ms, hash) VALUES ('N-9', 'acme', 'x', 5, X'00')",
+            "notes record id='N-9' does not match its hash",
+        ),
+    ],
+)
+def test_a_chained_ledger_for_the_corrections(db, monkeypatch, tamper, problem):
+    """The generic append-only ledger the corrections use: appended with its hash, checked
+    by verify (through CHAINED_LEDGERS) like the history."""
+    from exporter.store import sqlite as store_module
+
+    monkeypatch.setitem(store_module.CHAINED_LEDGERS, "notes", (LEDGER, "rowid"))
+    with Store(db) as store:
+        store.db.execute(
+            "CREATE TABLE notes (id TEXT PRIMARY KEY, tenant TEXT, reason TEXT, recorded_ms INTEGER, hash BLOB)"
+        )
+        heads = [
+            store.append_chained("notes", {"id": f"N-{i}", "tenant": "acme", "reason": f"r{i}", "recorded_ms": i})
+            for i in (1, 2, 3)
+        ]
+        assert len(set(heads)) == 3
+        if tamper:
+            store.db.execute(tamper)
+        found, checked = store.verify_ledgers()
+    if problem is None:
+        assert (found, checked) == (None, 3)
+    else:
+        assert found is not None and found.startswith(problem)
