@@ -412,9 +412,15 @@ def _reproduce(path: str, manifest: dict, files: dict[str, bytes]) -> None:
             if tenant is None:
                 raise EvidenceError(f"{path}: tenant {name!r} of {MANIFEST} is not in config.yaml")
             tenants.append(tenant)
+        history = os.path.join(tmp, "history.csv")
+        with open(history, "wb") as f:
+            f.write(files["history.csv"])
         try:
-            obs = importer.parse(io.StringIO(files["history.csv"].decode("utf-8"), newline=""), cfg)
-            with Store(os.path.join(tmp, "scratch.db")) as store:
+            with (
+                open(history, newline="", encoding="utf-8") as f,
+                importer.parse(f, cfg, spill_dir=tmp) as obs,
+                Store(os.path.join(tmp, "scratch.db")) as store,
+            ):
                 importer.import_observations(store, cfg, obs)
                 restore_corrections(store, json.loads(files["corrections.json"]))
                 now = None if manifest["complete"] else manifest["until_ms"] / 1000

@@ -395,8 +395,8 @@ def edges(tmp_path_factory):
     (d / "edges.csv").write_text("\n".join(lines) + "\n")
     cfg = config.load(str(d / "config.yaml"))
     db = str(d / "edges.db")
-    with open(d / "edges.csv") as f, Store(db) as store:
-        importer.import_observations(store, cfg, importer.parse(f, cfg))
+    with open(d / "edges.csv") as f, importer.parse(f, cfg) as obs, Store(db) as store:
+        importer.import_observations(store, cfg, obs)
     return d, cfg, db
 
 
