@@ -344,3 +344,30 @@ def test_a_chained_ledger_for_the_corrections(db, monkeypatch, tamper, problem):
         assert (found, checked) == (None, 3)
     else:
         assert found is not None and found.startswith(problem)
+
+
+@pytest.mark.parametrize("write_chunk, spill_series", [(10**6, 10**6), (2, 10**6), (3, 4), (1, 1)])
+def test_a_streamed_import_in_chunks_keeps_the_chains(tmp_path, db, monkeypatch, write_chunk, spill_series):
+    """An import written in several chunks and transactions, from memory or a scratch store,
+    before and into recorded history (a backfill): every record chained as if written at once."""
+    import io
+
+    from exporter import config
+    from exporter.store import importer
+
+    monkeypatch.setattr(importer, "WRITE_CHUNK", write_chunk)
+    monkeypatch.setattr(importer, "SPILL_SERIES", spill_series)
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
+    cfg = config.load_text(CONFIG)
+    lines = ["time,tenant,probe,success"] + [
+        f"{iso(T0 + (i - 20) * MIN + (i * 7919) % 20_000)},acme,{p},{int(i % 5 != 0)}"
+        for i in range(40)
+        for p in ("api", "ui")
+    ]
+    with Store(db) as store:
+        with importer.parse(io.StringIO("\n".join(lines) + "\n"), cfg, spill_dir=str(tmp_path)) as obs:
+            summary = importer.import_observations(store, cfg, obs, None)
+        assert summary.result.added == 80 - 2  # two rows fall on recorded times, with their results
+        assert store.verify_chains()[0] is None
+        for _, _, start, recs in store._chains():
+            assert [stored for _, _, stored in recs] == chain.hashes(start, [c for _, c, _ in recs])

@@ -279,7 +279,7 @@ def _spill(obs: Observations, bad: Callable[[int, str], None], spill_dir: str | 
         fd, path = tempfile.mkstemp(prefix="sla-import-", suffix=".db", dir=spill_dir)
         os.close(fd)
         os.unlink(path)  # the store creates it with its schema
-        obs.scratch = Store(path)
+        obs.scratch = Store(path, chained=False)  # a scratch store is not history: no hash chains
         obs.scratch.db.execute("PRAGMA synchronous = OFF")  # scratch: removed after use anyway
     held = obs.series
     try:

@@ -186,7 +186,7 @@ def _where(unset_column: str | None, item_id: str | None) -> tuple[str, list]:
 
 
 class Store:
-    def __init__(self, path: str, create: bool = True):
+    def __init__(self, path: str, create: bool = True, chained: bool = True):
         if not create and not os.path.exists(path):
             raise StoreError(f"{path}: no such store (run `sla-exporter import` or `run` first)")
         try:
@@ -203,7 +203,9 @@ class Store:
         self.path = path
         self._ids: dict[tuple[str, str], int] = {}
         self._genesis: dict[int, bytes] = {}  # probe id -> the genesis of its chain
-        self._unchained: dict[int, int] = {}  # probe id -> first record start written, this transaction
+        # False for a scratch store (an import's spill): nothing there is evidence, and
+        # hashing it would only slow the import.
+        self.chained = chained
         # One connection shared by the daemon's threads (writer, scrapes): serialize its use.
         self.lock = threading.RLock()
 
@@ -269,11 +271,22 @@ class Store:
 
     # -- history ------------------------------------------------------------------------
 
-    def _rechain(self, probe_id: int, from_ms: int) -> None:
+    def _start_of(self, probe_id: int) -> bytes:
         if probe_id not in self._genesis:
             tenant, probe = self.db.execute("SELECT tenant, probe FROM probes WHERE id = ?", (probe_id,)).fetchone()
             self._genesis[probe_id] = chain.genesis("series", tenant, probe)
-        _rechain(self.db, probe_id, self._genesis[probe_id], from_ms)
+        return self._genesis[probe_id]
+
+    def _chain_before(self, probe_id: int, t: int) -> bytes:
+        """The hash a record starting at ``t`` links to: the one of the record before it."""
+        row = self.db.execute(
+            "SELECT hash FROM series WHERE probe_id = ? AND start_ms < ? ORDER BY start_ms DESC LIMIT 1", (probe_id, t)
+        ).fetchone()
+        return self._start_of(probe_id) if row is None else row[0] or b""
+
+    def _rechain(self, probe_id: int, from_ms: int) -> None:
+        if self.chained:
+            _rechain(self.db, probe_id, self._start_of(probe_id), from_ms)
 
     def _series_by_id(self, probe_id: int, lo: int, hi: int) -> list[Series]:
         # Series are disjoint and sorted, so the one covering `lo` (or the last before it)
@@ -400,15 +413,11 @@ class Store:
                         item = next(pending, None)
                         if time.monotonic() - began >= max_tx_seconds:
                             break
-                    for probe_id, first in self._unchained.items():
-                        self._rechain(probe_id, first)
                 except BaseException:
                     self.db.execute("ROLLBACK")
                     self._ids.clear()  # ids created in the rolled-back transaction are gone
                     self._genesis.clear()
                     raise
-                finally:
-                    self._unchained.clear()
                 self.db.execute("COMMIT")
             if progress:
                 progress(written)
@@ -440,14 +449,18 @@ class Store:
         self.db.executemany(
             "DELETE FROM series WHERE probe_id = ? AND start_ms = ?", [(probe_id, r.start) for r in old]
         )
+        # merged replaces old and its span: its records are chained as they are written,
+        # then the records after it (a backfill before recorded history) are rechained.
+        hashes: list[bytes | None] = [None] * len(merged)
+        if self.chained:
+            prev = self._chain_before(probe_id, merged[0].start)
+            hashes = list(chain.hashes(prev, (chain.series_content(*r[1:], r.success) for r in merged)))
         self.db.executemany(
-            "INSERT INTO series (probe_id, start_ms, step_ms, count, success) VALUES (?, ?, ?, ?, ?)",
-            [(probe_id, r.start, r.step, r.count, int(r.success)) for r in merged],
+            "INSERT INTO series (probe_id, start_ms, step_ms, count, success, hash) VALUES (?, ?, ?, ?, ?, ?)",
+            [(probe_id, r.start, r.step, r.count, int(r.success), h) for r, h in zip(merged, hashes, strict=True)],
         )
-        # The chain from the first record this write changed on (once per transaction: a
-        # probe imported in several chunks is rechained after its last one).
-        first = min(s.start for s in old + merged)
-        self._unchained[probe_id] = min(first, self._unchained.get(probe_id, first))
+        if self.chained:
+            self._rechain(probe_id, merged[-1].start + 1)
         return n, len(merged)
 
     def series_chunks(self, size: int) -> Iterator[tuple[tuple[str, str], list[Series]]]:
