@@ -120,17 +120,17 @@ def _rechain(db: sqlite3.Connection, probe_id: int, start: bytes, from_ms: int) 
     """Recompute the hashes of a probe's records from the one starting at ``from_ms`` to
     the head, after a legitimate write changed, added or removed records from there on
     (``start``: the chain's genesis). A live append touches only the last record."""
-    row = db.execute(
-        "SELECT hash FROM series WHERE probe_id = ? AND start_ms < ? ORDER BY start_ms DESC LIMIT 1",
+    # One query: the record before from_ms (its hash is the link) and every one from it on.
+    rows = db.execute(
+        """SELECT start_ms, step_ms, count, success, hash FROM series WHERE probe_id = ?1 AND start_ms >= coalesce(
+             (SELECT max(start_ms) FROM series WHERE probe_id = ?1 AND start_ms < ?2), ?2) ORDER BY start_ms""",
         (probe_id, from_ms),
-    ).fetchone()
-    prev = start if row is None else row[0] or b""
+    ).fetchall()
+    prev = start
+    if rows and rows[0][0] < from_ms:
+        prev = rows.pop(0)[4] or b""
     updates = []
-    for start_ms, step, count, success, stored in db.execute(
-        "SELECT start_ms, step_ms, count, success, hash FROM series WHERE probe_id = ? AND start_ms >= ? "
-        "ORDER BY start_ms",
-        (probe_id, from_ms),
-    ).fetchall():
+    for start_ms, step, count, success, stored in rows:
         prev = chain.link(prev, chain.series_content(start_ms, step, count, success))
         if stored != prev:
             updates.append((prev, probe_id, start_ms))
