@@ -35,7 +35,7 @@ from exporter.engine.accounting import probe_series
 from exporter.engine.months import month_bounds_ms
 from exporter.engine.units import instant_ms
 from exporter.errors import UserError
-from exporter.model import Config, Tenant
+from exporter.model import Config, Probe, Tenant
 from exporter.store import importer
 from exporter.store.sqlite import Store
 
@@ -158,7 +158,7 @@ def _below(times: range, t: int) -> int:
 
 
 def probe_observations(
-    store: Store, tenant: str, probe: Any, start: int, end: int, until: int | None
+    store: Store, tenant: str, probe: Probe, start: int, end: int, until: int | None
 ) -> Iterator[tuple[int, bool]]:
     """The observations of one probe that the month's figures read, in time order: those in
     the month (cut at ``until``), and the ones around it that decide how the edges read -
