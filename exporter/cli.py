@@ -4,6 +4,7 @@ conventions (``--config.file``). Exit 0 success, 1 bad input, 2 usage."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 from exporter import __version__, config, logs, report
 from exporter.engine.maintenance import occurrences
 from exporter.engine.months import day_bounds
-from exporter.engine.units import format_duration
+from exporter.engine.units import format_duration, parse_duration_ms
 from exporter.errors import UserError
 from exporter.model import Config, Tenant
 from exporter.probing import sharding
@@ -50,6 +51,16 @@ def _instant(text: str) -> dt.datetime:
         raise argparse.ArgumentTypeError(
             f"expected an ISO 8601 time such as 2026-11-27T15:00+02:00, got {text!r}"
         ) from None
+
+
+def _step(text: str) -> int:
+    try:
+        ms = parse_duration_ms(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if ms < 1000:
+        raise argparse.ArgumentTypeError(f"expected at least 1s, got {text!r}")
+    return ms
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -169,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--month", type=_month, required=True, metavar="YYYY-MM")
     p.add_argument("--tenant", metavar="T", help="only this tenant")
     p.add_argument("--format", choices=sorted(report.FORMATS), default="table")
+
+    p = verb("export", "a month's series with timestamps, for promtool tsdb create-blocks-from", "config", "storage")
+    p.add_argument("--month", type=_month, required=True, metavar="YYYY-MM")
+    p.add_argument("--format", choices=("openmetrics",), required=True)
+    p.add_argument("--step", type=_step, default=60_000, metavar="DURATION", help="time between samples (default 1m)")
+    p.add_argument("--tenant", metavar="T", help="only this tenant")
+    p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     return parser
 
 
@@ -264,6 +282,32 @@ def cmd_import(args: argparse.Namespace, cfg: Config) -> int:
         f"{summary.rows - summary.result.added:,} already recorded or repeated; "
         f"{summary.result.series_written:,} series written to {args.storage_path}"
     )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
+    from exporter import export
+
+    tenants = _tenants(cfg, args.tenant)
+    year, month = args.month
+    with Store(args.storage_path, create=False) as store:
+        if args.output is None:
+            n = export.openmetrics(sys.stdout, cfg, store, year, month, tenants, args.step, now=time.time())
+        else:
+            partial = args.output + ".partial"  # a failed export leaves no half file behind
+            try:
+                with open(partial, "w", encoding="utf-8") as out:
+                    n = export.openmetrics(out, cfg, store, year, month, tenants, args.step, now=time.time())
+                os.replace(partial, args.output)
+            except OSError as err:
+                with contextlib.suppress(OSError):
+                    os.unlink(partial)
+                raise UserError(f"{args.output}: cannot write: {err.strerror}") from None
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(partial)
+                raise
+    print(f"{n:,} samples of {len(tenants)} tenants for {year:04d}-{month:02d}", file=sys.stderr)
     return 0
 
 
@@ -404,6 +448,7 @@ COMMANDS = {
     "windows": cmd_windows,
     "import": cmd_import,
     "report": cmd_report,
+    "export": cmd_export,
 }
 
 
