@@ -59,6 +59,9 @@ def report_json(flags):
     return {t["tenant"]: t for t in json.loads(out.stdout)["tenants"]}
 
 
+REST = ["--category", "other", "--reason", "r", "--by", "me"]
+
+
 @pytest.mark.parametrize(
     "args, code, message",
     [
@@ -66,26 +69,22 @@ def report_json(flags):
         (["--revoke", "1", "--tenant", "acme-prod", "--reason", "r", "--by", "me"], 2, "--revoke takes only"),
         (["--revoke", "1", "--reason", "r"], 2, "the following arguments are required: --by"),
         (
-            ["--tenant", "acme-prod", "--from", "yesterday", "--to", "2026-10-05T10:10", "--as", "up"]
-            + ["--category", "other", "--reason", "r", "--by", "me"],
+            ["--tenant", "acme-prod", "--from", "yesterday", "--to", "2026-10-05T10:10", "--as", "up", *REST],
             2,
             "expected an ISO 8601 time",
         ),
         (
-            ["--tenant", "nobody", "--from", "2026-10-05T10:00", "--to", "2026-10-05T10:10", "--as", "up"]
-            + ["--category", "other", "--reason", "r", "--by", "me"],
+            ["--tenant", "nobody", "--from", "2026-10-05T10:00", "--to", "2026-10-05T10:10", "--as", "up", *REST],
             1,
             "sla-exporter correct: unknown tenant 'nobody'",
         ),
         (
-            ["--tenant", "acme-prod", "--from", "2026-10-05T10:10", "--to", "2026-10-05T10:00", "--as", "up"]
-            + ["--category", "other", "--reason", "r", "--by", "me"],
+            ["--tenant", "acme-prod", "--from", "2026-10-05T10:10", "--to", "2026-10-05T10:00", "--as", "up", *REST],
             1,
             "sla-exporter correct: 'to' must be after 'from'",
         ),
         (
-            ["--tenant", "acme-prod", "--from", "2026-10-05T10:00", "--to", "2999-01-01T00:00Z", "--as", "up"]
-            + ["--category", "other", "--reason", "r", "--by", "me"],
+            ["--tenant", "acme-prod", "--from", "2026-10-05T10:00", "--to", "2999-01-01T00:00Z", "--as", "up", *REST],
             1,
             "sla-exporter correct: 'to' is in the future",
         ),
@@ -93,7 +92,7 @@ def report_json(flags):
     ],
 )
 def test_correct_refuses_with_one_line(month, args, code, message):
-    d, flags = month
+    _, flags = month
     out = correct(flags, *args)
     assert out.returncode == code, out.stderr
     assert message in out.stderr and "Traceback" not in out.stderr
@@ -102,7 +101,7 @@ def test_correct_refuses_with_one_line(month, args, code, message):
 
 
 def test_too_old_is_refused(tmp_path, month):
-    d, flags = month
+    _, flags = month
     strict = tmp_path / "strict.yaml"
     strict.write_text(CONFIG.replace("sla: {target: 99.92%}", "sla: {target: 99.92%, corrections: {max_age: 1d}}"))
     out = correct(
@@ -117,7 +116,7 @@ def test_too_old_is_refused(tmp_path, month):
 
 
 def test_correct_list_report_and_revoke(month):
-    d, flags = month
+    _, flags = month
     measured = report_json(flags)["acme-prod"]
     assert (measured["met"], measured["credit_ratio"], measured["corrections"]) == (False, 0.05, [])
     # The 10-minute outage on the 5th was our DNS; local times without an offset are Helsinki's.
@@ -215,7 +214,7 @@ def to_pdf(page: pathlib.Path, tmp_path: pathlib.Path) -> pathlib.Path:
 
 
 def test_html_report_is_self_contained_and_prints_to_a4(month, tmp_path):
-    d, flags = month
+    _, flags = month
     out = cli("report", *flags, "--month", "2026-10", "--format", "html")
     assert out.returncode == 0, out.stderr
     page = out.stdout
@@ -247,7 +246,7 @@ def test_support_cases_of_the_month_with_their_deadlines(month, tmp_path):
     from exporter.model import Event, Incident, ServiceRequest
     from exporter.store.sqlite import Store
 
-    d, flags = month
+    d, _ = month
     cfg = config.load(str(d / "config.yaml"))
     opened = dt.datetime(2026, 10, 6, 9, tzinfo=dt.timezone(dt.timedelta(hours=3))).timestamp()
     with Store(str(tmp_path / "cases.db")) as store:
