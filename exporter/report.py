@@ -249,6 +249,31 @@ def to_table(doc: dict) -> str:
             for o in r["outages"]
         ]
         lines += ["  " + line for line in _table(orows, right={2, 3})]
+    owed = [r for r in doc["tenants"] if r.get("credit_ratio")]
+    if owed:
+        lines += ["", "Service credits owed: " + ", ".join(f"{r['tenant']} {r['credit_ratio'] * 100:g}%" for r in owed)]
+    for r in doc["tenants"]:
+        if not r.get("corrections"):
+            continue
+        lines += [
+            "",
+            f"Corrections of {r['tenant']} (figures above include them; measured availability "
+            f"{format_percent(r['measured']['availability'])}):",
+        ]
+        crows = [["ID", "FROM", "TO", "AS", "CATEGORY", "CHANGED", "BY", "REASON"]] + [
+            [
+                str(c["id"]),
+                _local(c["from"]),
+                _local(c["to"]),
+                c["as"] + (f" (revoked by {c['revoked']['id']})" if c["revoked"] else ""),
+                c["category"],
+                format_duration(c["seconds"]),
+                c["by"],
+                c["reason"],
+            ]
+            for c in r["corrections"]
+        ]
+        lines += ["  " + line for line in _table(crows, right={0, 5})]
     return "\n".join(lines) + "\n"
 
 

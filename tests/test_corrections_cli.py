@@ -119,6 +119,7 @@ def test_correct_list_report_and_revoke(month):
     _, flags = month
     measured = report_json(flags)["acme-prod"]
     assert (measured["met"], measured["credit_ratio"], measured["corrections"]) == (False, 0.05, [])
+    assert "Service credits owed: acme-prod 5%" in cli("report", *flags, "--month", "2026-10").stdout
     # The 10-minute outage on the 5th was our DNS; local times without an offset are Helsinki's.
     out = correct(
         flags,
@@ -146,6 +147,10 @@ def test_correct_list_report_and_revoke(month):
         (second, "excluded", 1800, "bob", None),
     ]
     assert acme["corrections"][0]["from"] == "2026-10-05T10:00:00+03:00"
+
+    table = cli("report", *flags, "--month", "2026-10").stdout
+    assert "Corrections of acme-prod (figures above include them; measured availability 99.840%):" in table
+    assert re.search(r"\n\s+1\s+2026-10-05 10:00:00 \+0300 .* up .* false-positive\s+10m\s+alice\s+probe host", table)
 
     listed = cli("corrections", *flags, "--month", "2026-10", "--format", "json")
     assert listed.returncode == 0, listed.stderr

@@ -292,6 +292,7 @@ class TenantCollector(Collector):
         if cfg is not self._cache_cfg:  # a reload may change windows, targets, thresholds
             self._cache_cfg, self._closed, self._mtd, self._maintenance, self._totals = cfg, {}, {}, {}, {}
             self._labelsets = {}
+            self._ledger_head = -1  # the tenants may have changed: sort the ledger again
         self._read_ledger(cfg)
         out = Families(METRICS, self._labelsets)
         shared = self._labelsets
