@@ -470,3 +470,84 @@ def test_the_collector_applies_corrections_recorded_by_another_process(tmp_path)
     )
     assert again[("sla_downtime_seconds_total", acme)] == 600
     store.close()
+
+
+def test_corrected_figures_carried_on_equal_a_fresh_computation(tmp_path):
+    """Scraped every minute while results keep coming (the corrected figures carried on from
+    the cache) or once at the end (computed afresh): the same samples."""
+    from prometheus_client import CollectorRegistry
+
+    from exporter.probing.recorder import Recorder, Result
+    from exporter.web.collector import ExporterStatus, SLACollector
+
+    cfg = config.load_text(COLLECTOR_CONFIG)
+    store = Store(str(tmp_path / "s.db"))
+    recorder = Recorder(store, cfg, since=OCT)
+    clock = [NOV]
+
+    def observe(t, ok):
+        recorder.observe(
+            "acme",
+            "a",
+            Result(
+                started=t,
+                success=ok,
+                duration=0.1,
+                status_code=200 if ok else 503,
+                reason=None if ok else "status",
+                cert_expiry=None,
+            ),
+        )
+
+    for t in range(int(NOV), int(NOV) + 3600, 60):
+        observe(t, not (600 <= t - NOV < 900))  # down 600-900 s
+    clock[0] = NOV + 3600
+    ledger.correct(
+        store,
+        cfg,
+        "acme",
+        int((NOV + 700) * 1000),
+        int((NOV + 800) * 1000),
+        "up",
+        "other",
+        "r",
+        "me",
+        int(clock[0] * 1000),
+    )
+    ledger.correct(
+        store,
+        cfg,
+        "acme",
+        int((NOV + 1000) * 1000),
+        int((NOV + 1100) * 1000),
+        "excluded",
+        "other",
+        "r",
+        "me",
+        int(clock[0] * 1000),
+    )
+
+    def registry():
+        reg = CollectorRegistry()
+        reg.register(SLACollector(lambda: cfg, recorder, ExporterStatus(True, NOV), lambda: clock[0], store=store))
+        return reg
+
+    def scrape(reg):
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in reg.collect()
+            for s in f.samples
+            if s.name.startswith("sla_") and not s.name.startswith("sla_exporter")
+        }
+
+    often = registry()
+    for t in range(int(NOV) + 3600, int(NOV) + 7200, 60):
+        observe(t, not (5000 <= t - NOV < 5200))  # a second outage after the corrections
+        clock[0] = t + 30
+        scrape(often)
+    last = scrape(often)
+    fresh = scrape(registry())
+    assert last == fresh
+    acme = (("tenant", "acme"),)
+    assert last[("sla_month_downtime_seconds", acme)] == 300 - 100 + 180  # corrected up 100 s; 5040-5220 down
+    store.close()

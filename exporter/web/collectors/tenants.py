@@ -140,6 +140,7 @@ class TenantCollector(Collector):
         self.store = store
         self._ledger_head = 0
         self._corrections: dict[str, tuple[Correction, ...]] = {}
+        self._corrected_cache: dict[str, tuple[tuple, Figures, dict[str, float]]] = {}
         self.scrape = scrape or ScrapeTimer()
         self._cache_cfg: Config | None = None
         self._closed: dict[tuple[str, int, int], Figures] = {}
@@ -270,11 +271,20 @@ class TenantCollector(Collector):
         eligible: iv.Intervals,
     ) -> tuple[Figures, dict[str, float]]:
         """This month's figures with the tenant's corrections, and the seconds they change by
-        category. Computed in full on every scrape, from the measured state the month-to-date
-        cache holds (or from the runs): only tenants with corrections in the month pay for it."""
+        category, from the measured state the month-to-date cache holds (or from the runs).
+        Once "now" is past the last correction's end, the corrected figures are carried on
+        like the measured ones while the runs keep their shape: no correction reaches the
+        stretch added, so it adds what it adds to the measured figures."""
         cached = self._mtd.get(tenant.name)
-        if cached is not None and cached.lo == lo and cached.hi == now:
-            state = cached.state
+        fresh = cached is not None and cached.lo == lo and cached.hi == now
+        key = (self._ledger_head, lo, cached.shape if fresh else None)  # type: ignore[union-attr]
+        hit = self._corrected_cache.get(tenant.name)
+        if fresh and hit is not None and hit[0] == key and max(c.end for c in corrections) <= hit[1].end <= now:
+            f = extend(hit[1], cached.now, now, maintenance)  # type: ignore[union-attr]
+            self._corrected_cache[tenant.name] = (key, f, hit[2])
+            return f, hit[2]
+        if fresh:
+            state = cached.state  # type: ignore[union-attr]
         else:
             runs = self.recorder.snapshot(tenant)
             probes = [probe_state(runs.get(p.name, []), p.failure_threshold, lo, now) for p in tenant.probes]
@@ -284,6 +294,8 @@ class TenantCollector(Collector):
         for c in corrections:
             if c.start < now and c.end > lo:
                 moved[c.category] = moved.get(c.category, 0.0) + views.changed.get(c.id, 0) / 1000
+        if fresh:
+            self._corrected_cache[tenant.name] = (key, views.corrected, moved)
         return views.corrected, moved
 
     def collect(self) -> Iterator[Metric]:
