@@ -131,7 +131,7 @@ def _credit(ratio: float | None) -> str:
 def _summary(doc: dict) -> str:
     rows = [
         "<table><thead><tr><th>Tenant</th><th class=n>Target</th><th class=n>Availability</th>"
-        "<th class=n>Margin</th><th>Target</th><th class=n>Budget left</th><th class=n>Credit</th></tr></thead><tbody>"
+        "<th class=n>Margin</th><th>Met</th><th class=n>Budget left</th><th class=n>Credit</th></tr></thead><tbody>"
     ]
     for r in doc["tenants"]:
         rows.append(
@@ -148,7 +148,7 @@ def _figures_table(row: dict) -> str:
     m = row["measured"]
     lines = [
         ("Availability", _pct(row["availability"]), _pct(m["availability"])),
-        ("Target", _met(row), _met(m)),
+        ("Target met", _met(row), _met(m)),
         ("Margin", _margin(row), _margin({**m, "target": row["target"]})),
         ("Eligible time", format_duration(row["eligible_seconds"]), format_duration(m["eligible_seconds"])),
         ("Maintenance", format_duration(row["maintenance_seconds"]), format_duration(m["maintenance_seconds"])),

@@ -14,6 +14,9 @@ Method, deliberately brute force:
   ``until``) is collected; between two consecutive boundaries nothing changes, so the state
   of each elementary segment is evaluated once at its start, by looking the instant up in
   every probe's pieces and in every window occurrence;
+- corrections (the ledger's active entries) are looked up per elementary segment too: the
+  covering one with the highest id decides; ``excluded`` segments count like maintenance
+  for eligibility but separately;
 - maintenance occurrences come straight from dateutil's rrule with DTSTART 2000-01-01 00:00
   (naive), days only, combined with the start time by the document's rule for local times,
   implemented here from UTC offsets rather than with ``fold``.
