@@ -6,7 +6,8 @@ exposes them (same metric names and labels, so the bundled rules and dashboards 
 imported months as they read live ones), and each probe's ``sla_probe_success``. A sample
 at ``t`` carries the figures over ``[month start, t)``; the last one, at the month's end,
 is exactly the report's. The state is the month's as the report computes it, with
-hindsight (docs/semantics.md); a month in progress ends at "now". The counters
+hindsight, with the ledger's corrections laid over it (docs/semantics.md); a month in
+progress ends at "now". The counters
 ``sla_downtime_seconds_total`` and ``sla_eligible_seconds_total`` count from the start of
 the recorded history, as the daemon's do.
 
@@ -31,8 +32,8 @@ from collections.abc import Callable, Iterable
 from typing import IO
 
 from exporter import metrics as m
-from exporter.engine.accounting import store_runs, tenant_figures, tenant_history
-from exporter.engine.maintenance import maintenance_ms
+from exporter.engine.accounting import store_runs, tenant_figures, tenant_views
+from exporter.engine.corrections import Correction, from_ledger
 from exporter.engine.months import month_bounds_ms, month_of, months_from
 from exporter.engine.states import Run
 from exporter.engine.timeline import Sample, samples
@@ -77,13 +78,15 @@ def openmetrics(
         times.append(end)  # the month's final figures, whatever the step
     until = now_ms if now_ms < end else None
     runs_of = store_runs(store, until)
+    entries = store.ledger()
     written = 0
     with tempfile.TemporaryDirectory(prefix="sla-export-") as tmp:
         files = {metric.name: open(f"{tmp}/{i}", "w+", encoding="utf-8") for i, metric in enumerate(_FAMILIES)}  # noqa: SIM115 - closed below
         try:
             stamps = [_stamp(t) for t in times]
             for tenant in tenants:
-                written += _tenant(files, cfg, store, tenant, runs_of, start, end, times, stamps)
+                corrections = from_ledger(entries, tenant.name)
+                written += _tenant(files, cfg, store, tenant, runs_of, corrections, start, end, times, stamps)
             for metric, value in ((m.MONTH_START, start / 1000), (m.MONTH_END, end / 1000)):
                 written += _lines(files[metric.name], metric.name, "", ((s, value) for s in stamps))
             for metric in _FAMILIES:
@@ -100,19 +103,30 @@ def openmetrics(
     return written
 
 
-def _tenant(files, cfg: Config, store: Store, tenant: Tenant, runs_of, start, end, times, stamps) -> int:
+def _tenant(
+    files,
+    cfg: Config,
+    store: Store,
+    tenant: Tenant,
+    runs_of,
+    corrections: tuple[Correction, ...],
+    start,
+    end,
+    times,
+    stamps,
+) -> int:
     if not times:
         return 0
     hi = times[-1]
-    state = tenant_history(runs_of, tenant, start, hi)
-    maintenance = maintenance_ms(tenant.windows, start, end)
+    # The corrected state over the period, as the report reads it (docs/semantics.md).
+    v = tenant_views(runs_of, tenant, start, end, hi if hi < end else None, corrections)
     labels = f'tenant="{_escape(tenant.name)}"'
-    rows = list(samples(state, maintenance, start, end, tenant.target, times))
+    rows = list(samples(v.state, v.maintenance, start, end, tenant.target, times, v.excluded))
     written = 0
     for metric, value in _TENANT:
         values = ((s, value(row, tenant)) for s, row in zip(stamps, rows, strict=True))
         written += _lines(files[metric.name], metric.name, labels, values)
-    downtime, known = _history_before(cfg, store, tenant, runs_of, start)
+    downtime, known = _history_before(cfg, store, tenant, runs_of, corrections, start)
     for metric, total in (
         (m.DOWNTIME_TOTAL, lambda r: downtime + r.downtime),
         (m.ELIGIBLE_TOTAL, lambda r: known + r.eligible - r.unknown),
@@ -128,7 +142,9 @@ def _tenant(files, cfg: Config, store: Store, tenant: Tenant, runs_of, start, en
     return written
 
 
-def _history_before(cfg: Config, store: Store, tenant: Tenant, runs_of, start: int) -> tuple[int, int]:
+def _history_before(
+    cfg: Config, store: Store, tenant: Tenant, runs_of, corrections: tuple[Correction, ...], start: int
+) -> tuple[int, int]:
     """(downtime, known eligible) of the tenant's recorded history before ``start`` (ms):
     the counters' value at the month start, as the daemon counts them."""
     firsts = [f for f in (store.first_start(tenant.name, p.name) for p in tenant.probes) if f is not None]
@@ -137,7 +153,7 @@ def _history_before(cfg: Config, store: Store, tenant: Tenant, runs_of, start: i
     downtime = known = 0
     for y, mo in months_from(month_of(min(firsts), cfg.timezone), month_of(start / 1000, cfg.timezone)):
         lo, hi = month_bounds_ms(y, mo, cfg.timezone)
-        f = tenant_figures(runs_of, tenant, lo, hi)
+        f = tenant_figures(runs_of, tenant, lo, hi, corrections=corrections)
         downtime, known = downtime + f.downtime, known + f.eligible - f.unknown
     return downtime, known
 

@@ -12,6 +12,7 @@ import io
 import itertools
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -56,11 +57,12 @@ windows = st.lists(st.tuples(st.integers(-100, 1100), st.integers(1, 300)), max_
     windows,
     st.lists(st.integers(LO + 1, HI), min_size=1, max_size=30, unique=True),
     st.sampled_from([0.9, 0.99, 0.9992]),
+    windows,  # time excluded by corrections
 )
-def test_samples_are_the_month_to_date_figures_at_each_instant(state, maintenance, times, target):
+def test_samples_are_the_month_to_date_figures_at_each_instant(state, maintenance, times, target, excluded):
     times = sorted(times)
-    for s in samples(state, maintenance, LO, HI, target, times):
-        f = figures(state, maintenance, LO, HI, target, now=s.t)
+    for s in samples(state, maintenance, LO, HI, target, times, excluded):
+        f = figures(state, maintenance, LO, HI, target, now=s.t, excluded=excluded)
         assert (s.eligible, s.maintenance, s.downtime, s.unknown) == (f.eligible, f.maintenance, f.downtime, f.unknown)
         assert (s.availability, s.met, s.error_budget, s.error_budget_remaining) == (
             f.availability,
@@ -278,3 +280,36 @@ def test_promtool_backfills_the_export_and_prometheus_reads_it(month, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("state", ["up", "excluded"])
+def test_corrections_are_in_the_export_as_in_the_report(month, tmp_path, state):
+    """The api outage of Mon 5th 10:00-10:10 corrected (a false positive): the last sample
+    is the corrected report; the month before the correction's start is unchanged."""
+    from exporter.store import ledger
+
+    d, cfg = month
+    db = tmp_path / "s.db"
+    shutil.copy(d / "s.db", db)
+    hel = dt.timezone(dt.timedelta(hours=3))
+    start, end = (dt.datetime(2026, 10, 5, h, m, tzinfo=hel) for h, m in ((10, 0), (10, 10)))
+    with Store(str(db)) as store:
+        ledger.correct(
+            store, cfg, "acme-prod", int(start.timestamp() * 1000), int(end.timestamp() * 1000), state,
+            "false-positive", "our probe's proxy", "alice", now=int(end.timestamp() * 1000) + 60_000,
+        )  # fmt: skip
+        doc = report.build(cfg, store, 2026, 10, list(cfg.tenants))
+        out = io.StringIO()
+        export.openmetrics(out, cfg, store, 2026, 10, list(cfg.tenants), 3_600_000, now=MONTH_END.timestamp() + 86400)
+    series, _ = parse_openmetrics(out.getvalue())
+    acme = next(r for r in doc["tenants"] if r["tenant"] == "acme-prod")
+    last = {name: values[-1][1] for (name, lab), values in series.items() if lab == 'tenant="acme-prod"'}
+    assert acme["downtime_seconds"] == acme["measured"]["downtime_seconds"] - 600
+    for name, key in (
+        ("sla_availability_ratio", "availability"),
+        ("sla_month_downtime_seconds", "downtime_seconds"),
+        ("sla_month_eligible_seconds", "eligible_seconds"),
+        ("sla_error_budget_seconds", "error_budget_seconds"),
+    ):
+        assert last[name] == acme[key], name
+    assert dict(series[("sla_month_downtime_seconds", 'tenant="acme-prod"')])[start.timestamp() + 3600] == 0

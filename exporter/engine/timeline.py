@@ -73,16 +73,24 @@ def samples(
     month_end: int,
     target: float,
     times: Sequence[int],
+    excluded: Intervals | None = None,
 ) -> Iterator[Sample]:
     """Month-to-date figures at each of ``times`` (increasing, within ``(month_start,
-    month_end]``); ``state`` covers the month at least up to the last of them and
-    ``maintenance`` is the tenant's merged windows over the whole month."""
+    month_end]``); ``state`` covers the month at least up to the last of them (with any
+    corrections laid over it), ``maintenance`` is the tenant's merged windows over the
+    whole month and ``excluded`` the month's time corrections exclude."""
     month_maintenance = iv.clip(maintenance, month_start, month_end)
     eligible_set = iv.subtract([(month_start, month_end)], month_maintenance)
+    budget_base = month_end - month_start - iv.total(month_maintenance)
+    if excluded:
+        month_excluded = iv.clip(excluded, month_start, month_end)
+        eligible_set = iv.subtract(eligible_set, month_excluded)
+        budget_base -= iv.total(iv.subtract(month_excluded, month_maintenance))
     counted = iv.intersect(iv.clip(state.down, month_start, month_end), eligible_set)
     unknown = iv.intersect(iv.clip(state.unknown, month_start, month_end), eligible_set)
-    budget = error_budget(target, month_end - month_start - iv.total(month_maintenance))
+    budget = error_budget(target, budget_base)
     in_maintenance = measure_before(month_maintenance, month_start, times)
+    eligible_time = measure_before(eligible_set, month_start, times)
     downtime = measure_before(counted, month_start, times)
     unknown_time = measure_before(unknown, month_start, times)
     down_now = holds_before(state.down, times)
@@ -90,7 +98,7 @@ def samples(
     up_now = holds_before(state.up, times)
     active = holds_before(month_maintenance, times)
     for k, t in enumerate(times):
-        eligible = (t - month_start) - in_maintenance[k]
+        eligible = eligible_time[k]
         known = eligible - unknown_time[k]
         availability = (known - downtime[k]) / known if known > 0 else None
         now = "down" if down_now[k] else "unknown" if unknown_now[k] or not up_now[k] else "up"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from exporter.engine.states import ConflictError, Series, insert, merge
 from exporter.errors import UserError
-from exporter.model import Event, Incident, ServiceRequest
+from exporter.model import Event, Incident, LedgerEntry, ServiceRequest
 
 # Each entry migrates from version i to i + 1; never edit a released entry, append.
 MIGRATIONS: list[str] = [
@@ -85,6 +85,28 @@ MIGRATIONS: list[str] = [
                count, success FROM runs;
     DROP TABLE runs;
     """,
+    # 4: the corrections ledger, append-only: a revocation is an entry of its own, and the
+    # triggers refuse any UPDATE or DELETE (docs/semantics.md, "Corrections").
+    """
+    CREATE TABLE corrections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('correction', 'revocation')),
+        tenant TEXT NOT NULL,
+        from_ms INTEGER,
+        to_ms INTEGER,
+        state TEXT,
+        category TEXT,
+        reason TEXT NOT NULL,
+        author TEXT NOT NULL,
+        recorded_ms INTEGER NOT NULL,
+        revokes INTEGER REFERENCES corrections (id)
+    );
+    CREATE INDEX corrections_tenant ON corrections (tenant, from_ms);
+    CREATE TRIGGER corrections_no_update BEFORE UPDATE ON corrections
+        BEGIN SELECT RAISE(ABORT, 'the corrections ledger is append-only'); END;
+    CREATE TRIGGER corrections_no_delete BEFORE DELETE ON corrections
+        BEGIN SELECT RAISE(ABORT, 'the corrections ledger is append-only'); END;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -112,6 +134,32 @@ def _series(row: Sequence) -> Series:
 
 
 _SERIES = "SELECT start_ms, step_ms, count, success FROM series"
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of ``script``: split at the semicolons that end one (a trigger's body
+    holds semicolons of its own)."""
+    out, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending.strip())
+            pending = ""
+    return out
+
+
+class LedgerError(UserError):
+    """A revocation the ledger refuses: no such correction, or revoked already."""
+
+
+_LEDGER = (
+    "SELECT id, kind, tenant, reason, author, recorded_ms, from_ms, to_ms, state, category, revokes FROM corrections"
+)
+
+
+def _entry(row: Sequence) -> LedgerEntry:
+    return LedgerEntry(*row)
 
 
 def _where(unset_column: str | None, item_id: str | None) -> tuple[str, list]:
@@ -172,7 +220,7 @@ class Store:
             raise StoreError(f"schema version {version} is newer than this sla-exporter ({SCHEMA_VERSION})")
         for n in range(version, SCHEMA_VERSION):
             self.db.execute("BEGIN IMMEDIATE")
-            for statement in filter(str.strip, MIGRATIONS[n].split(";")):
+            for statement in _statements(MIGRATIONS[n]):
                 self.db.execute(statement)
             self.db.execute(f"PRAGMA user_version = {n + 1}")
             self.db.execute("COMMIT")
@@ -508,6 +556,79 @@ class Store:
             )
             for r in rows
         ]
+
+    # -- corrections ledger ---------------------------------------------------------------
+
+    def add_correction(self, entry: LedgerEntry) -> int:
+        """Append a correction (``entry.id`` is ignored); its new id."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                new_id = self.db.execute(
+                    "INSERT INTO corrections (kind, tenant, from_ms, to_ms, state, category, reason, author, "
+                    "recorded_ms) VALUES ('correction', ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        entry.tenant,
+                        entry.start,
+                        entry.end,
+                        entry.state,
+                        entry.category,
+                        entry.reason,
+                        entry.by,
+                        entry.recorded,
+                    ),
+                ).lastrowid
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            return int(new_id)
+
+    def revoke_correction(self, target: int, reason: str, by: str, recorded: int) -> int:
+        """Append the revocation of correction ``target``; its new id. LedgerError when
+        there is no such correction or it is revoked already (checked in the same
+        transaction as the write, so two revocations cannot both land)."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self.db.execute(
+                    "SELECT tenant FROM corrections WHERE id = ? AND kind = 'correction'", (target,)
+                ).fetchone()
+                if row is None:
+                    raise LedgerError(f"no correction {target}")
+                done = self.db.execute(
+                    "SELECT id FROM corrections WHERE kind = 'revocation' AND revokes = ?", (target,)
+                ).fetchone()
+                if done is not None:
+                    raise LedgerError(f"correction {target} is revoked already (by entry {done[0]})")
+                new_id = self.db.execute(
+                    "INSERT INTO corrections (kind, tenant, reason, author, recorded_ms, revokes) "
+                    "VALUES ('revocation', ?, ?, ?, ?, ?)",
+                    (row[0], reason, by, recorded, target),
+                ).lastrowid
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            return int(new_id)
+
+    def ledger(self, tenant: str | None = None) -> list[LedgerEntry]:
+        """Every ledger entry (of ``tenant``), in id order."""
+        clause, params = ("WHERE tenant = ?", [tenant]) if tenant is not None else ("", [])
+        with self.lock:
+            rows = self.db.execute(f"{_LEDGER} {clause} ORDER BY id", params).fetchall()
+        return [_entry(r) for r in rows]
+
+    def ledger_entry(self, entry_id: int) -> LedgerEntry | None:
+        with self.lock:
+            row = self.db.execute(f"{_LEDGER} WHERE id = ?", (entry_id,)).fetchone()
+        return None if row is None else _entry(row)
+
+    def ledger_head(self) -> int:
+        """The newest entry's id (0 for an empty ledger): one index lookup, so a scrape can
+        tell whether the ledger changed (also by another process) before reading it."""
+        with self.lock:
+            return int(self.db.execute("SELECT coalesce(max(id), 0) FROM corrections").fetchone()[0])
 
     def series_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM series").fetchone()[0]
