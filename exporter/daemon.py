@@ -17,6 +17,7 @@ import os
 import signal
 import threading
 import time
+import urllib.parse
 import zlib
 from collections.abc import Callable
 
@@ -25,9 +26,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, ProcessCollector
 
-from exporter import config
+from exporter import config, render, report
 from exporter.engine.months import previous_month_start
 from exporter.engine.units import instant_ms
+from exporter.errors import UserError
 from exporter.model import Config, Event, Incident, Probe
 from exporter.probing import sharding
 from exporter.probing.canary import NETWORK_SENSITIVE, Connectivity
@@ -122,9 +124,24 @@ class Daemon:
             timezone="UTC",
         )
         self.api = Api(self.store, lambda: self.cfg, lambda: self.token, clock)
-        self.server = Server(listen, Endpoints(self.registry, self.ready, self.reload, self.api), web)
+        self.server = Server(
+            listen, Endpoints(self.registry, self.ready, self.reload, self.api, report=self.report_page), web
+        )
         self._stopped = threading.Event()
         self._reload_lock = threading.Lock()
+
+    def report_page(self, query: str) -> tuple[int, str]:
+        """``/report?month=YYYY-MM[&tenant=T]``: the monthly report page (``report --format
+        html``) of the store's history, as of now. (Results of the last seconds not yet
+        written to the store are not in it.)"""
+        params = urllib.parse.parse_qs(query)
+        month, tenant = params.get("month", [None])[0], params.get("tenant", [None])[0]
+        if month is None:
+            return 400, "month: required, e.g. /report?month=2026-10\n"
+        try:
+            return 200, render.html(self.cfg, self.store, report.parse_month(month), tenant, self.clock())
+        except (ValueError, UserError) as err:
+            return 400, f"{err}\n"
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -24,19 +24,20 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from exporter import __version__, config, report
+from exporter import __version__, config, render, report
 from exporter.config.redact import redact_userinfo
 from exporter.engine.accounting import probe_series
 from exporter.engine.months import month_bounds_ms
 from exporter.engine.units import instant_ms
 from exporter.errors import UserError
-from exporter.model import Config, Probe, Tenant
-from exporter.store import importer
+from exporter.model import Config, LedgerEntry, Probe, Tenant
+from exporter.store import importer, ledger
 from exporter.store.sqlite import Store
 
 FORMAT = "sla-exporter-evidence/1"
@@ -66,26 +67,40 @@ class Verified:
     signature_checked: bool
 
 
-# -- hooks for the corrections ledger (issue 14, item 1) ------------------------------------
+# -- corrections and the HTML page ----------------------------------------------------------
 
 
-def corrections_for_bundle(store: Store, year: int, month: int, tenants: list[Tenant]) -> list[dict[str, Any]]:
-    """HOOK: the corrections that touch the month, as the report lists them. Empty until the
-    corrections ledger is in the store (it then returns the ledger's entries here)."""
-    return []
+def corrections_for_bundle(store: Store, tenants: list[Tenant], tz: str) -> list[dict[str, Any]]:
+    """Every ledger entry of ``tenants`` (corrections and revocations, in id order), as the
+    ``corrections`` verb lists them: what the report's corrected figures apply."""
+    names = {t.name for t in tenants}
+    zone = ZoneInfo(tz)
+    return [ledger.entry_doc(e, zone) for e in store.ledger() if e.tenant in names]
 
 
 def restore_corrections(store: Store, entries: list[dict[str, Any]]) -> None:
-    """HOOK: write a bundle's corrections into a scratch store before its report is rebuilt
-    (as recorded: no age limit applies). Until the ledger exists a bundle has none."""
-    if entries:
-        raise EvidenceError("corrections.json: this sla-exporter cannot restore corrections")
+    """Write a bundle's ledger entries into a scratch store as recorded (ids and times
+    kept; no age limit applies to what was recorded then)."""
 
+    def ms(text: str | None) -> int | None:
+        return None if text is None else importer.parse_time(text)
 
-def render_html(doc: dict) -> str | None:
-    """HOOK: the report as HTML when the report renders it (``report --format html``)."""
-    html = report.FORMATS.get("html")
-    return None if html is None else html(doc)
+    for e in entries:
+        store.restore_entry(
+            LedgerEntry(
+                id=e["id"],
+                kind=e["kind"],
+                tenant=e["tenant"],
+                reason=e["reason"],
+                by=e["by"],
+                recorded=importer.parse_time(e["recorded_at"]),
+                start=ms(e.get("from")),
+                end=ms(e.get("to")),
+                state=e.get("as"),
+                category=e.get("category"),
+                revokes=e.get("revokes"),
+            )
+        )
 
 
 # -- keys ---------------------------------------------------------------------------------
@@ -239,16 +254,17 @@ def write(
             with open(os.path.join(tmp, name), "w", encoding="utf-8", newline="") as f:
                 f.write(text)
 
-        with store.snapshot():  # the report, the history and the heads of one moment
-            doc = report.build(cfg, store, year, month, tenants, now=None if until is None else until / 1000)
+        at = None if until is None else until / 1000
+        with store.snapshot():  # the report, the history, the ledger and the heads of one moment
+            doc = report.build(cfg, store, year, month, tenants, now=at)
+            one = tenants[0].name if len(tenants) == 1 and len(cfg.tenants) > 1 else None
+            html = render.html(cfg, store, (year, month), one, at)
             with open(os.path.join(tmp, "history.csv"), "w", encoding="utf-8", newline="") as f:
                 observations = _history(store, tenants, start, end, until, f)
             heads = [h for h in store.chain_heads() if h.tenant in names]
-            corrections = corrections_for_bundle(store, year, month, tenants)
+            corrections = corrections_for_bundle(store, tenants, cfg.timezone)
         put("report.json", report.to_json(doc))
-        html = render_html(doc)
-        if html is not None:
-            put("report.html", html)
+        put("report.html", html)
         put("corrections.json", json.dumps(corrections, indent=2) + "\n")
         # URL passwords stay out of a file meant to be handed over; they do not change a figure.
         put("config.yaml", redact_userinfo(config_text))
@@ -422,7 +438,10 @@ def _reproduce(path: str, manifest: dict, files: dict[str, bytes]) -> None:
                 Store(os.path.join(tmp, "scratch.db")) as store,
             ):
                 importer.import_observations(store, cfg, obs)
-                restore_corrections(store, json.loads(files["corrections.json"]))
+                try:
+                    restore_corrections(store, json.loads(files["corrections.json"]))
+                except (KeyError, TypeError, ValueError) as err:
+                    raise EvidenceError(f"{path}: corrections.json: not a list of ledger entries ({err})") from None
                 now = None if manifest["complete"] else manifest["until_ms"] / 1000
                 doc = report.build(cfg, store, year, month, tenants, now=now)
         except importer.ImportError_ as err:

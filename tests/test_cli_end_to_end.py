@@ -59,7 +59,8 @@ def test_month_report_json_matches_the_hand_worked_figures(month):
     assert (doc["month"], doc["timezone"]) == ("2026-10", "Europe/Helsinki")
     assert (doc["start"], doc["end"]) == ("2026-10-01T00:00:00+03:00", "2026-11-01T00:00:00+02:00")
     acme, beta = doc["tenants"]
-    assert {k: v for k, v in acme.items() if k != "outages"} == {
+    added = ("outages", "measured", "corrections", "credit_ratio", "excluded_seconds")  # checked below
+    assert {k: v for k, v in acme.items() if k not in added} == {
         "tenant": "acme-prod",
         "environment": "production",
         "target": 0.9992,
@@ -92,6 +93,9 @@ def test_month_report_json_matches_the_hand_worked_figures(month):
             "counted_seconds": 1800,
         },
     ]
+    # No corrections: the measured view is the corrected one; no credit tiers, no credit.
+    assert acme["measured"] == {k: v for k, v in acme.items() if k in acme["measured"]}
+    assert (acme["corrections"], acme["credit_ratio"], acme["excluded_seconds"]) == ([], 0.0, 0.0)
     # beta-test: its own 90 min window on top; one probe down for an hour is not down
     # with down_when: all.
     assert beta["maintenance_seconds"] == MAINTENANCE + 5400

@@ -74,7 +74,7 @@ def test_round_trip_reproduces_the_report(month):
     out = cli("verify", str(bundle), "--public-key", str(d / "key.pub"))
     assert out.returncode == 0, out.stderr
     assert out.stdout == (
-        f"{bundle}: OK: 4 files match the manifest, signature verified; the report of 2026-10 "
+        f"{bundle}: OK: 5 files match the manifest, signature verified; the report of 2026-10 "
         "(acme-prod, beta-test) is reproduced from its history\n"
     )
     files = members(bundle)
@@ -84,8 +84,10 @@ def test_round_trip_reproduces_the_report(month):
         "history.csv",
         "manifest.json",
         "manifest.sig",
+        "report.html",
         "report.json",
     ]
+    assert b"<svg" in files["report.html"] and b"acme-prod" in files["report.html"]
     # The bundle's report is the report, and anyone re-importing the CSV gets it again.
     shown = cli(
         "report",
@@ -138,7 +140,7 @@ def test_an_unsigned_bundle_verifies_without_a_key_and_is_refused_with_one(month
     assert evidence_cli(d, db, bundle).returncode == 0
     out = cli("verify", str(bundle))
     assert out.returncode == 0, out.stderr
-    assert "4 files match the manifest, not signed;" in out.stdout
+    assert "5 files match the manifest, not signed;" in out.stdout
     out = cli("verify", str(bundle), "--public-key", str(d / "key.pub"))
     assert out.returncode == 1
     assert out.stderr == (

@@ -19,16 +19,43 @@ from dataclasses import dataclass
 
 from exporter.engine.states import ConflictError, Series, insert, merge
 from exporter.errors import UserError
-from exporter.model import Event, Incident, ServiceRequest
+from exporter.model import Event, Incident, LedgerEntry, ServiceRequest
 from exporter.store import chain
 
 
 def _chain_series(db: sqlite3.Connection) -> None:
-    """Migration 4: every history record carries its link in the probe's hash chain,
-    computed once here for the history recorded before chains existed."""
+    """Migration 5: every history record carries its link in the probe's hash chain, and
+    every ledger entry in the ledger's, computed once here for what was recorded before
+    chains existed."""
     db.execute("ALTER TABLE series ADD COLUMN hash BLOB")
     for probe_id, tenant, probe in db.execute("SELECT id, tenant, probe FROM probes").fetchall():
         _rechain(db, probe_id, chain.genesis("series", tenant, probe), -MAX_MS)
+    db.execute("ALTER TABLE corrections ADD COLUMN hash BLOB")
+    # The ledger refuses updates: lifted for this one computation, in the migration's transaction.
+    (trigger,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'corrections_no_update'").fetchone()
+    db.execute("DROP TRIGGER corrections_no_update")
+    prev = chain.genesis("corrections")
+    rows = db.execute(f"SELECT {', '.join(LEDGER_COLUMNS)} FROM corrections ORDER BY id").fetchall()
+    for row in rows:
+        prev = chain.link(prev, chain.record_content(dict(zip(LEDGER_COLUMNS, row, strict=True))))
+        db.execute("UPDATE corrections SET hash = ? WHERE id = ?", (prev, row[0]))
+    db.execute(trigger)
+
+
+# The corrections' columns their hash covers, in the ledger's chain (ordered by id).
+LEDGER_COLUMNS = (
+    "id",
+    "kind",
+    "tenant",
+    "from_ms",
+    "to_ms",
+    "state",
+    "category",
+    "reason",
+    "author",
+    "recorded_ms",
+    "revokes",
+)
 
 
 # Each entry migrates from version i to i + 1 (SQL, or a function for what SQL cannot
@@ -97,7 +124,29 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
                count, success FROM runs;
     DROP TABLE runs;
     """,
-    # 4: hash-chained history (docs/evidence.md)
+    # 4: the corrections ledger, append-only: a revocation is an entry of its own, and the
+    # triggers refuse any UPDATE or DELETE (docs/semantics.md, "Corrections").
+    """
+    CREATE TABLE corrections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('correction', 'revocation')),
+        tenant TEXT NOT NULL,
+        from_ms INTEGER,
+        to_ms INTEGER,
+        state TEXT,
+        category TEXT,
+        reason TEXT NOT NULL,
+        author TEXT NOT NULL,
+        recorded_ms INTEGER NOT NULL,
+        revokes INTEGER REFERENCES corrections (id)
+    );
+    CREATE INDEX corrections_tenant ON corrections (tenant, from_ms);
+    CREATE TRIGGER corrections_no_update BEFORE UPDATE ON corrections
+        BEGIN SELECT RAISE(ABORT, 'the corrections ledger is append-only'); END;
+    CREATE TRIGGER corrections_no_delete BEFORE DELETE ON corrections
+        BEGIN SELECT RAISE(ABORT, 'the corrections ledger is append-only'); END;
+    """,
+    # 5: hash-chained history and ledger (docs/evidence.md)
     _chain_series,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -140,7 +189,7 @@ def _rechain(db: sqlite3.Connection, probe_id: int, start: bytes, from_ms: int) 
 
 # Ledgers written with Store.append_chained, checked by `sla-exporter verify`: table ->
 # (the hashed columns, the order of the chain). The corrections ledger registers here.
-CHAINED_LEDGERS: dict[str, tuple[tuple[str, ...], str]] = {}
+CHAINED_LEDGERS: dict[str, tuple[tuple[str, ...], str]] = {"corrections": (LEDGER_COLUMNS, "id")}
 
 
 @dataclass(frozen=True)
@@ -172,6 +221,32 @@ def _series(row: Sequence) -> Series:
 
 
 _SERIES = "SELECT start_ms, step_ms, count, success FROM series"
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of ``script``: split at the semicolons that end one (a trigger's body
+    holds semicolons of its own)."""
+    out, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending.strip())
+            pending = ""
+    return out
+
+
+class LedgerError(UserError):
+    """A revocation the ledger refuses: no such correction, or revoked already."""
+
+
+_LEDGER = (
+    "SELECT id, kind, tenant, reason, author, recorded_ms, from_ms, to_ms, state, category, revokes FROM corrections"
+)
+
+
+def _entry(row: Sequence) -> LedgerEntry:
+    return LedgerEntry(*row)
 
 
 def _where(unset_column: str | None, item_id: str | None) -> tuple[str, list]:
@@ -240,7 +315,7 @@ class Store:
             if callable(step):
                 step(self.db)
             else:
-                for statement in filter(str.strip, step.split(";")):
+                for statement in _statements(step):
                     self.db.execute(statement)
             self.db.execute(f"PRAGMA user_version = {n + 1}")
             self.db.execute("COMMIT")
@@ -523,21 +598,27 @@ class Store:
                 for tenant, probe, start, recs in self._chains()
             ]
 
+    def _insert_chained(self, table: str, record: Mapping[str, object], order: str) -> bytes:
+        """Insert ``record`` into ``table`` with its link to the last record by ``order``
+        (inside the caller's transaction); its hash."""
+        row = self.db.execute(f"SELECT hash FROM {table} ORDER BY {order} DESC LIMIT 1").fetchone()
+        prev = chain.genesis(table) if row is None else row[0] or b""
+        digest = chain.link(prev, chain.record_content(record))
+        columns = [*record, "hash"]
+        self.db.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [*record.values(), digest],
+        )
+        return digest
+
     def append_chained(self, table: str, record: Mapping[str, object], order: str = "rowid") -> str:
         """Append ``record`` (column -> value) to a ledger ``table`` that has a ``hash``
         BLOB column, linked to the last record by ``order``: a hash-chained append-only
-        ledger (the corrections use it). Returns the new record's hash (hex)."""
+        ledger (register it in CHAINED_LEDGERS for verify). Returns the new record's hash (hex)."""
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                row = self.db.execute(f"SELECT hash FROM {table} ORDER BY {order} DESC LIMIT 1").fetchone()
-                prev = chain.genesis(table) if row is None else row[0] or b""
-                digest = chain.link(prev, chain.record_content(record))
-                columns = [*record, "hash"]
-                self.db.execute(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                    [*record.values(), digest],
-                )
+                digest = self._insert_chained(table, record, order)
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
@@ -707,6 +788,129 @@ class Store:
             )
             for r in rows
         ]
+
+    # -- corrections ledger ---------------------------------------------------------------
+
+    def _next_entry_id(self) -> int:
+        # The id is hashed with the entry, so it is chosen before the insert (inside its
+        # transaction; nothing is ever deleted from the ledger, so max + 1 is AUTOINCREMENT's).
+        return int(self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM corrections").fetchone()[0])
+
+    def restore_entry(self, entry: LedgerEntry) -> None:
+        """Write a ledger entry as recorded elsewhere, its id kept (an evidence bundle's
+        corrections, into the scratch store that re-computes its report)."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self._insert_chained(
+                    "corrections",
+                    {
+                        "id": entry.id,
+                        "kind": entry.kind,
+                        "tenant": entry.tenant,
+                        "from_ms": entry.start,
+                        "to_ms": entry.end,
+                        "state": entry.state,
+                        "category": entry.category,
+                        "reason": entry.reason,
+                        "author": entry.by,
+                        "recorded_ms": entry.recorded,
+                        "revokes": entry.revokes,
+                    },
+                    "id",
+                )
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def add_correction(self, entry: LedgerEntry) -> int:
+        """Append a correction (``entry.id`` is ignored); its new id."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                new_id = self._next_entry_id()
+                self._insert_chained(
+                    "corrections",
+                    {
+                        "id": new_id,
+                        "kind": "correction",
+                        "tenant": entry.tenant,
+                        "from_ms": entry.start,
+                        "to_ms": entry.end,
+                        "state": entry.state,
+                        "category": entry.category,
+                        "reason": entry.reason,
+                        "author": entry.by,
+                        "recorded_ms": entry.recorded,
+                        "revokes": None,
+                    },
+                    "id",
+                )
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            return int(new_id)
+
+    def revoke_correction(self, target: int, reason: str, by: str, recorded: int) -> int:
+        """Append the revocation of correction ``target``; its new id. LedgerError when
+        there is no such correction or it is revoked already (checked in the same
+        transaction as the write, so two revocations cannot both land)."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self.db.execute(
+                    "SELECT tenant FROM corrections WHERE id = ? AND kind = 'correction'", (target,)
+                ).fetchone()
+                if row is None:
+                    raise LedgerError(f"no correction {target}")
+                done = self.db.execute(
+                    "SELECT id FROM corrections WHERE kind = 'revocation' AND revokes = ?", (target,)
+                ).fetchone()
+                if done is not None:
+                    raise LedgerError(f"correction {target} is revoked already (by entry {done[0]})")
+                new_id = self._next_entry_id()
+                self._insert_chained(
+                    "corrections",
+                    {
+                        "id": new_id,
+                        "kind": "revocation",
+                        "tenant": row[0],
+                        "from_ms": None,
+                        "to_ms": None,
+                        "state": None,
+                        "category": None,
+                        "reason": reason,
+                        "author": by,
+                        "recorded_ms": recorded,
+                        "revokes": target,
+                    },
+                    "id",
+                )
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            return int(new_id)
+
+    def ledger(self, tenant: str | None = None) -> list[LedgerEntry]:
+        """Every ledger entry (of ``tenant``), in id order."""
+        clause, params = ("WHERE tenant = ?", [tenant]) if tenant is not None else ("", [])
+        with self.lock:
+            rows = self.db.execute(f"{_LEDGER} {clause} ORDER BY id", params).fetchall()
+        return [_entry(r) for r in rows]
+
+    def ledger_entry(self, entry_id: int) -> LedgerEntry | None:
+        with self.lock:
+            row = self.db.execute(f"{_LEDGER} WHERE id = ?", (entry_id,)).fetchone()
+        return None if row is None else _entry(row)
+
+    def ledger_head(self) -> int:
+        """The newest entry's id (0 for an empty ledger): one index lookup, so a scrape can
+        tell whether the ledger changed (also by another process) before reading it."""
+        with self.lock:
+            return int(self.db.execute("SELECT coalesce(max(id), 0) FROM corrections").fetchone()[0])
 
     def series_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM series").fetchone()[0]
