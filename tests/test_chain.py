@@ -371,3 +371,85 @@ def test_a_streamed_import_in_chunks_keeps_the_chains(tmp_path, db, monkeypatch,
         assert store.verify_chains()[0] is None
         for _, _, start, recs in store._chains():
             assert [stored for _, _, stored in recs] == chain.hashes(start, [c for _, c, _ in recs])
+
+
+def _entry(i, kind="correction", revokes=None):
+    from exporter.model import LedgerEntry
+
+    if kind == "revocation":
+        return LedgerEntry(0, kind, "acme", f"reason {i}", "ops", T0 + i * MIN, revokes=revokes)
+    return LedgerEntry(0, kind, "acme", f"reason {i}", "ops", T0 + i * MIN, T0, T0 + 10 * MIN, "up", "false-positive")
+
+
+def _ledger(store):
+    store.add_correction(_entry(1))
+    store.add_correction(_entry(2))
+    store.revoke_correction(1, "wrong", "ops", T0 + 3 * MIN)
+
+
+@pytest.mark.parametrize(
+    "tamper, message",
+    [
+        (None, None),
+        (
+            "UPDATE corrections SET state = 'down' WHERE id = 2",
+            "corrections record id=2 does not match its hash: the record was edited, or the one before it deleted",
+        ),
+        (
+            "DELETE FROM corrections WHERE id = 3",  # the newest entry: unseen without an anchor (evidence.md)
+            None,
+        ),
+        (
+            "DELETE FROM corrections WHERE id = 2",
+            "corrections record id=3 does not match its hash: the record was edited, or the one before it deleted",
+        ),
+    ],
+)
+def test_the_corrections_ledger_is_chained(db, tamper, message):
+    with Store(db) as store:
+        _ledger(store)
+    if tamper:
+        # Whoever edits the file behind sla-exporter's back can drop the append-only triggers too.
+        raw(db, ("DROP TRIGGER corrections_no_update", ()), ("DROP TRIGGER corrections_no_delete", ()), (tamper, ()))
+    out = cli("verify", "--storage.path", db)
+    if message is None:
+        assert out.returncode == 0, out.stderr
+        entries = 2 if tamper else 3
+        assert out.stdout.endswith(f"and {entries} ledger entries verify\n")
+    else:
+        assert out.returncode == 1
+        assert out.stderr == f"sla-exporter verify: {db}: does not verify: {message}\n"
+
+
+def test_migration_chains_an_existing_ledger(tmp_path):
+    """A schema-4 store (the ledger without hashes) gets its entries chained once, in id order,
+    as this version would have written them."""
+    old = str(tmp_path / "old.db")
+    schema3_store(old, [("acme", "api", s) for s in API])
+    con = sqlite3.connect(old)
+    for statement in __import__("exporter.store.sqlite", fromlist=["_statements"])._statements(MIGRATIONS[3]):
+        con.execute(statement)
+    con.execute("PRAGMA user_version = 4")
+    con.execute(
+        "INSERT INTO corrections (kind, tenant, from_ms, to_ms, state, category, reason, author, recorded_ms) "
+        "VALUES ('correction', 'acme', ?, ?, 'up', 'false-positive', 'reason 1', 'ops', ?)",
+        (T0, T0 + 10 * MIN, T0 + MIN),
+    )
+    con.commit()
+    con.close()
+    out = cli("verify", "--storage.path", old)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.endswith("and 1 ledger entries verify\n")
+    fresh = str(tmp_path / "fresh.db")
+    with Store(fresh) as store:
+        store.add_correction(_entry(1))
+    con_old, con_new = sqlite3.connect(old), sqlite3.connect(fresh)
+    assert (
+        con_old.execute("SELECT hash FROM corrections").fetchall()
+        == con_new.execute("SELECT hash FROM corrections").fetchall()
+    )
+    con_old.close()
+    con_new.close()
+    # and the ledger stays append-only after the migration
+    with Store(old) as store, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store.db.execute("UPDATE corrections SET reason = 'x'")

@@ -456,3 +456,66 @@ def test_without_the_rows_before_the_month_the_report_does_not_reproduce(edges, 
     repack(files, bundle)
     with pytest.raises(evidence.EvidenceError, match=r"tenants\[0\]\.availability is .* in the bundle, .* re-computed"):
         evidence.verify(str(bundle))
+
+
+def test_corrections_travel_with_the_bundle(month, tmp_path):
+    """The tenants' ledger entries are in the bundle and restored in the scratch store: the
+    corrected figures are reproduced, and a doctored correction is caught."""
+    from exporter.model import LedgerEntry
+
+    d, db, _ = month
+    copy = str(tmp_path / "corrected.db")
+    with Store(db) as store:
+        store.db.execute("VACUUM INTO ?", (copy,))
+    outage = int(dt.datetime(2026, 10, 5, 7, tzinfo=dt.UTC).timestamp() * 1000)  # 10:00 EEST, acme-prod api
+    recorded = outage + 86_400_000
+    with Store(copy) as store:  # in process: the ledger's max age would depend on today's date
+        store.add_correction(
+            LedgerEntry(
+                0,
+                "correction",
+                "acme-prod",
+                "probe bug",
+                "ops",
+                recorded,
+                outage,
+                outage + 600_000,
+                "up",
+                "false-positive",
+            )
+        )
+        store.add_correction(
+            LedgerEntry(
+                0, "correction", "beta-test", "typo", "ops", recorded + 1, outage, outage + 60_000, "down", "other"
+            )
+        )
+        store.revoke_correction(2, "entered by mistake", "ops", recorded + 2)
+    bundle = tmp_path / "corrected.tar.gz"
+    assert evidence_cli(d, copy, bundle).returncode == 0
+    files = members(bundle)
+    entries = json.loads(files["corrections.json"])
+    assert [(e["id"], e["kind"], e["tenant"]) for e in entries] == [
+        (1, "correction", "acme-prod"),
+        (2, "correction", "beta-test"),
+        (3, "revocation", "beta-test"),
+    ]
+    acme = json.loads(files["report.json"])["tenants"][0]
+    assert acme["downtime_seconds"] == acme["measured"]["downtime_seconds"] - 600
+    assert [c["id"] for c in acme["corrections"]] == [1]
+    out = cli("verify", str(bundle))
+    assert out.returncode == 0, out.stderr
+    # One tenant: only its entries.
+    beta = tmp_path / "beta.tar.gz"
+    assert evidence_cli(d, copy, beta, "--tenant", "beta-test").returncode == 0
+    assert [e["id"] for e in json.loads(members(beta)["corrections.json"])] == [2, 3]
+    assert cli("verify", str(beta)).returncode == 0
+    # A correction doctored (and the manifest's sum with it): the report is not reproduced.
+    entries[0]["to"] = entries[0]["to"].replace("10:10:00", "10:05:00")
+    assert entries[0]["to"] == "2026-10-05T10:05:00+03:00"
+    files["corrections.json"] = (json.dumps(entries, indent=2) + "\n").encode()
+    _resum(files, "corrections.json")
+    bad = tmp_path / "bad.tar.gz"
+    repack(files, bad)
+    out = cli("verify", str(bad))
+    assert out.returncode == 1
+    assert "report.json is not reproduced by re-importing history.csv: tenants[0].availability is" in out.stderr
