@@ -22,6 +22,11 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Child processes (``python -m exporter``, run from a temporary directory) import the exporter
+# of this checkout, not whichever one the virtualenv has installed.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p)
+if REPO not in sys.path:  # and so does a benchmark that imports it in process
+    sys.path.insert(0, REPO)
 
 
 # -- numbers -------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ handlers (slow and dripping endpoints). Timing assertions are loose integration 
 from __future__ import annotations
 
 import errno
+import gzip
 import os
+import select
 import socket
 import ssl
 import struct
@@ -89,6 +91,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(b"needle " + b"x" * 100, b"y" * 8192, pause=0, limit=100_000)
         elif path.startswith("/away?to="):
             self._send(302, headers={"Location": path.split("=", 1)[1]})
+        elif path == "/setcookie":
+            self._send(302, headers={"Location": "/ok?cookie", "Set-Cookie": "session=abc123; Path=/"})
+        elif path == "/gzip":
+            body = gzip.compress("grüße: service is healthy".encode("latin-1"))
+            self._send(200, body, {"Content-Encoding": "gzip", "Content-Type": "text/plain; charset=latin-1"})
+        elif path == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (b"service ", b"is ", b"healthy"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
         elif path == "/loop":
             self._send(302, headers={"Location": "/loop"})
         elif path.startswith("/hops/"):
@@ -404,6 +418,114 @@ def test_same_origin_redirect_keeps_headers(server, prober):
     headers = (("X-Token", EnvRef("ACME_TOKEN")),)
     assert prober.probe(_probe(f"{base}/away?to={base}/ok?same", headers=headers)).success
     assert state.headers["/ok?same"]["X-Token"] == SECRET
+
+
+def test_cookies_a_hop_sets_are_sent_on_the_next(server, prober):
+    base, state = server
+    assert prober.probe(_probe(base + "/setcookie")).success
+    assert state.headers["/ok?cookie"]["Cookie"] == "session=abc123"
+
+
+@pytest.mark.parametrize(
+    "path, expect_body",
+    [("/gzip", "grüße: service is healthy"), ("/chunked", "service is healthy"), ("/close", "bye")],
+)
+def test_bodies_are_decoded_whatever_their_framing(server, prober, path, expect_body):
+    base, _ = server
+    result = prober.probe(_probe(base + path, expect_body=expect_body))
+    assert result.success, result
+
+
+def _proxy(seen: list[str]):
+    """A forward proxy on 127.0.0.1: absolute-URI GETs are relayed, CONNECT is tunnelled;
+    each request line (and Proxy-Authorization) is appended to ``seen``."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+
+    def pipe(a, b):
+        try:
+            while True:
+                ready, _, _ = select.select([a, b], [], [], 5)
+                if not ready:
+                    return
+                for s in ready:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    (b if s is a else a).sendall(data)
+        except OSError:
+            pass
+        finally:
+            a.close()
+            b.close()
+
+    def handle(client):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += client.recv(4096)
+        head, _, rest = head.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        auth = [line for line in lines if line.lower().startswith("proxy-authorization:")]
+        seen.append(lines[0] + (" " + auth[0] if auth else ""))
+        method, target, _ = lines[0].split(" ")
+        if method == "CONNECT":
+            host, port = target.rsplit(":", 1)
+            upstream = socket.create_connection((host, int(port)))
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        else:
+            host_port = target.split("/")[2]
+            host, port = host_port.rsplit(":", 1)
+            upstream = socket.create_connection((host, int(port)))
+            path = "/" + target.split("/", 3)[3]
+            upstream.sendall(
+                f"GET {path} HTTP/1.1\r\n".encode() + b"\r\n".join(head.split(b"\r\n")[1:]) + b"\r\n\r\n" + rest
+            )
+        pipe(client, upstream)
+
+    def serve():
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(client,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_proxies_from_the_environment(server, tls_server, tls_cert, monkeypatch, tls):
+    """HTTP_PROXY / HTTPS_PROXY as requests honoured them: an absolute-URI request for http,
+    a CONNECT tunnel (TLS verified end to end, expiry read) for https; credentials in the
+    proxy URL sent as Proxy-Authorization; NO_PROXY bypasses it."""
+    seen: list[str] = []
+    listener = _proxy(seen)
+    proxy = f"http://user:pw@127.0.0.1:{listener.getsockname()[1]}"
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.setenv("HTTPS_PROXY" if tls else "HTTP_PROXY", proxy)
+    base = tls_server if tls else server[0]
+    cert, _key, not_after = tls_cert
+    p = Prober()
+    try:
+        result = p.probe(_probe(base + "/ok", ca_file=cert if tls else None, expect_body="healthy"))
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        p.close()  # proxies are read once per target
+        direct = p.probe(_probe(base + "/ok", ca_file=cert if tls else None))
+    finally:
+        p.close()
+        listener.close()
+    assert result.success, result
+    assert direct.success, direct
+    assert len(seen) == 1
+    port = base.rsplit(":", 1)[1]
+    basic = "Proxy-Authorization: Basic dXNlcjpwdw=="
+    if tls:
+        assert seen[0] == f"CONNECT 127.0.0.1:{port} HTTP/1.1 {basic}"
+        assert result.cert_expiry == pytest.approx(not_after, abs=1)
+    else:
+        assert seen[0] == f"GET http://127.0.0.1:{port}/ok HTTP/1.1 {basic}"
 
 
 def test_connection_refused(prober):

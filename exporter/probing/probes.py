@@ -91,7 +91,7 @@ CHUNK_BYTES = 256 * 1024
 REDIRECT_BODY_BYTES = 64 * 1024  # read from a redirect response to keep its connection alive
 MAX_HEAD_BYTES = 64 * 1024  # status line and headers of one response
 RESOLVER_THREADS = 8  # getaddrinfo calls at once (only new connections resolve)
-IDLE_PER_TARGET = 8  # idle keep-alive connections kept per target
+IDLE_PER_TARGET = 32  # idle keep-alive connections kept per target (fewer: churn after a burst)
 BIG_BODY = 256 * 1024  # bodies at least this long are matched off the event loop
 # Hop-to-hop auth and anything taken from the environment is not sent to another origin.
 _CROSS_ORIGIN_DROPPED = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -344,7 +344,6 @@ class Prober:
                 raise ProxyError(f"Tunnel connection failed: {status} (proxy {_proxy_text(p_host, p_port)})")
             conn.transport = await loop.start_tls(conn.transport, conn, context, server_hostname=host)
             conn.cert_expiry = _cert_expiry(conn.transport)
-        conn.via_proxy = context is None
         return conn
 
     # ------------------------------------------------------------------ one run
@@ -407,7 +406,8 @@ class Prober:
         context = _ssl_context(probe) if target.scheme == "https" else None
         proxy = self._proxy(target)
         key = (target.scheme, target.host, target.port, id(context), proxy)
-        request = _request_bytes(target, headers, jar, proxy is not None and target.scheme == "http", secrets)
+        forward = proxy if proxy is not None and target.scheme == "http" else None  # else direct or tunnelled
+        request = _request_bytes(target, headers, jar, forward, secrets)
         for attempt in (0, 1):
             conn = self._checkout(key) if attempt == 0 else None
             reused = conn is not None
@@ -534,9 +534,13 @@ class _Target:
         return t
 
 
-def _request_bytes(target: _Target, headers, jar: _Jar, absolute: bool, secrets: list[str]) -> bytes:
-    lines = [f"GET {_origin(target) + target.path if absolute else target.path} HTTP/1.1", f"Host: {target.authority}"]
+def _request_bytes(target: _Target, headers, jar: _Jar, forward, secrets: list[str]) -> bytes:
+    """The request; ``forward``: the (host, port, auth) of an http proxy it is sent through."""
+    lines = [f"GET {_origin(target) + target.path if forward else target.path} HTTP/1.1", f"Host: {target.authority}"]
     given = headers
+    if forward is not None and forward[2] is not None and "proxy-authorization" not in given:
+        secrets.append(forward[2])
+        lines.append(f"Proxy-Authorization: {forward[2]}")
     for name, value in _DEFAULT_HEADERS:
         if name.lower() not in given:
             lines.append(f"{name}: {value}")
@@ -617,7 +621,6 @@ class _Conn(asyncio.Protocol):
         self.received = False  # any byte of the current response
         self.reusable = False
         self.cert_expiry: float | None = None
-        self.via_proxy = False
         self._waiter: asyncio.Future | None = None
         self._paused = False
 

@@ -26,7 +26,7 @@ def next_slot_ms(t_ms: int, interval_ms: int, phase: int) -> int:
     return t_ms + (phase - t_ms) % interval_ms
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Job:
     key: str  # "tenant/probe"
     tenant: str
