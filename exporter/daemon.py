@@ -17,6 +17,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import datetime as dt
+import gc
 import logging
 import math
 import os
@@ -130,6 +131,9 @@ class Daemon:
 
     def start(self) -> None:
         _raise_descriptor_limit(self.workers)
+        # The config and history loaded so far live as long as the process: out of the
+        # collector's full passes, which would otherwise stall the event loop on a big fleet.
+        gc.freeze()
         self._started = True
         self._schedule(self.cfg)
         threading.Thread(target=self._housekeeping_loop, name="housekeeping", daemon=True).start()
@@ -434,6 +438,7 @@ class Daemon:
             self.cfg = cfg
             self._schedule(cfg)
             self.status.reload_ok, self.status.reload_time = True, self.clock()
+            gc.freeze()  # the new config, as at start
             log.info(
                 "config reloaded",
                 extra={"fields": {"tenants": len(cfg.tenants), "probes": sum(len(t.probes) for t in cfg.tenants)}},

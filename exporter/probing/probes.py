@@ -176,6 +176,7 @@ class Prober:
         self._thread: threading.Thread | None = None
         self._idle: dict[tuple, list[_Conn]] = {}  # touched on the loop thread only
         self._proxies: dict[tuple[str, str], str | None] = {}
+        self._targets: dict[str, _Target] = {}  # parsed URLs (a run reads its target, never changes it)
         self._generation = 0  # bumped by close(): connections from before are not reused
         self.loop  # started now: a process out of descriptors later can still probe  # noqa: B018
 
@@ -264,6 +265,7 @@ class Prober:
         thread.join(timeout=10)
         self._idle.clear()
         self._proxies.clear()
+        self._targets.clear()
 
     def __enter__(self) -> Prober:
         return self
@@ -304,6 +306,13 @@ class Prober:
         if len(idle) >= IDLE_PER_TARGET:
             idle.pop(0).close()  # the least recently used
         idle.append(conn)
+
+    def _target(self, url: str, probe: Probe) -> _Target:
+        target = _Target.parse(url, probe)  # _Failure for a bad URL: not kept
+        if len(self._targets) >= 100_000:  # redirect targets too: bounded
+            self._targets.clear()
+        self._targets[url] = target
+        return target
 
     def _proxy_for(self, scheme: str, host: str) -> str | None:
         """The proxy ``requests`` would use for this target, from the process environment
@@ -379,7 +388,7 @@ class Prober:
         jar = _Jar()
         url = probe.url
         for hop in range(MAX_REDIRECTS + 1):
-            target = _Target.parse(url, probe)
+            target = self._targets.get(url) or self._target(url, probe)
             run.host = target.host
             response = await self._exchange(target, probe, headers, jar, secrets, run)
             run.status_code = response.status
@@ -403,15 +412,17 @@ class Prober:
     async def _exchange(self, target, probe, headers, jar, secrets, run) -> _Response:
         """Send the request on a kept-alive connection or a new one; one retry on a fresh
         connection when a kept-alive one turns out closed before any byte of the answer."""
-        context = _ssl_context(probe) if target.scheme == "https" else None
+        https = target.scheme == "https"
         proxy = self._proxy(target)
-        key = (target.scheme, target.host, target.port, id(context), proxy)
+        # TLS settings by name: the context (CA certificates loaded) only for a new connection
+        key = (target.scheme, target.host, target.port, (probe.tls_verify, probe.ca_file) if https else None, proxy)
         forward = proxy if proxy is not None and target.scheme == "http" else None  # else direct or tunnelled
         request = _request_bytes(target, headers, jar, forward, secrets)
         for attempt in (0, 1):
             conn = self._checkout(key) if attempt == 0 else None
             reused = conn is not None
             if conn is None:
+                context = _ssl_context(probe) if https else None
                 conn = await self._connect(target.scheme, target.host, target.port, context, proxy, key)
             try:
                 conn.transport.write(request)

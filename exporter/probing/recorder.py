@@ -233,9 +233,11 @@ class Recorder:
     def tick(self, now: float) -> dict[str, dict[str, str]]:
         """Log states that changed by time passing alone (a probe going stale); return
         every tenant's probe states at ``now`` (for incident detection)."""
-        now_ms = instant_ms(now)
         with self.lock:
-            return self._tick(now_ms, [tenant.name for tenant in self.cfg.tenants])
+            self._touched = set()
+            self._everything = False
+            names = [tenant.name for tenant in self.cfg.tenants]
+        return self._tick(instant_ms(now), names)
 
     def tick_changed(self, now: float) -> dict[str, dict[str, str]]:
         """``tick`` for the tenants whose state may have changed since the last tick: those
@@ -244,35 +246,38 @@ class Recorder:
         now_ms = instant_ms(now)
         with self.lock:
             if self._everything:
-                return self._tick(now_ms, [tenant.name for tenant in self.cfg.tenants])
-            names = self._touched
-            due = self._due
-            while due and due[0][0] <= now_ms:
-                at, name = heapq.heappop(due)
-                if self._boundary.get(name) == at:
-                    del self._boundary[name]
-                    names.add(name)
-            return self._tick(now_ms, names)
+                names = {tenant.name for tenant in self.cfg.tenants}
+            else:
+                names = self._touched
+                due = self._due
+                while due and due[0][0] <= now_ms:
+                    at, name = heapq.heappop(due)
+                    if self._boundary.get(name) == at:
+                        del self._boundary[name]
+                        names.add(name)
+            self._touched = set()
+            self._everything = False
+        return self._tick(now_ms, names)
 
     def _tick(self, now_ms: int, names) -> dict[str, dict[str, str]]:
-        self._touched = set()
-        self._everything = False
         out = {}
         for name in names:
-            tenant = self.cfg.tenant(name)
-            if tenant is None:
-                continue
-            out[name] = self._log_changes(name, now_ms, "stale")
-            ends = [r[-1].end for p in tenant.probes if (r := self.runs.get((name, p.name))) and r[-1].end > now_ms]
-            if ends:
-                end = min(ends)
-                pending = self._boundary.get(name)
-                if pending is None or end < pending:
-                    self._boundary[name] = end
-                    heapq.heappush(self._due, (end, name))
-        if len(self._due) > 4 * len(self._boundary) + 64:  # drop entries superseded
-            self._due = [(at, name) for name, at in self._boundary.items()]
-            heapq.heapify(self._due)
+            with self.lock:  # per tenant: results keep coming in between (the event loop waits on it)
+                tenant = self.cfg.tenant(name)
+                if tenant is None:
+                    continue
+                out[name] = self._log_changes(name, now_ms, "stale")
+                ends = [r[-1].end for p in tenant.probes if (r := self.runs.get((name, p.name))) and r[-1].end > now_ms]
+                if ends:
+                    end = min(ends)
+                    pending = self._boundary.get(name)
+                    if pending is None or end < pending:
+                        self._boundary[name] = end
+                        heapq.heappush(self._due, (end, name))
+        with self.lock:
+            if len(self._due) > 4 * len(self._boundary) + 64:  # drop entries superseded
+                self._due = [(at, name) for name, at in self._boundary.items()]
+                heapq.heapify(self._due)
         return out
 
     # -- reading --------------------------------------------------------------------------
