@@ -743,3 +743,34 @@ def test_descriptor_exhaustion_is_ours_in_a_real_process(server):
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
     assert out.stdout.split() == ["resources", "True"], out.stderr
+
+
+def test_runs_waiting_on_hung_targets_hold_sockets_not_threads():
+    """200 runs at once against a server that accepts and never answers: all end as timeouts
+    at their deadline, together, on the prober's one event loop thread."""
+    import asyncio
+
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(512)
+    url = f"http://127.0.0.1:{hung.getsockname()[1]}/"
+    p = Prober()
+    threads = []
+
+    async def many():
+        runs = [asyncio.ensure_future(p.run(_probe(f"{url}x{i}", timeout=1.0))) for i in range(200)]
+        await asyncio.sleep(0.5)
+        threads.append(threading.active_count())
+        return await asyncio.gather(*runs)
+
+    try:
+        before = threading.active_count()
+        t0 = time.monotonic()
+        results = asyncio.run_coroutine_threadsafe(many(), p.loop).result()
+        elapsed = time.monotonic() - t0
+    finally:
+        p.close()
+        hung.close()
+    assert [r.reason for r in results] == ["timeout"] * 200
+    assert threads[0] == before  # not one thread more while 200 runs wait
+    assert elapsed < 3.0  # concurrently: one timeout, not 200

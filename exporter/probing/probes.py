@@ -16,7 +16,7 @@ downtime::
 
 The client is a small HTTP/1.1 client on asyncio (a ``Protocol`` per connection, the stdlib
 ``ssl`` for TLS): one event loop thread runs every probe, so a probe waiting on a hung target
-holds a socket and a few objects, not a thread. It costs about a fifth of what ``requests``
+holds a socket and a few objects, not a thread. It costs about a third of what ``requests``
 did per probe (docs/benchmarks.md); ``requests``, ``urllib3``, ``aiohttp`` and ``httpx`` were
 measured and left more per probe than the daemon's budget allows.
 
