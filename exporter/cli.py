@@ -4,6 +4,7 @@ conventions (``--config.file``). Exit 0 success, 1 bad input, 2 usage."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -11,14 +12,15 @@ import sys
 import time
 from zoneinfo import ZoneInfo
 
-from exporter import __version__, config, logs, report
+from exporter import __version__, config, logs, render, report
+from exporter.engine.corrections import CATEGORIES, STATES
 from exporter.engine.maintenance import occurrences
-from exporter.engine.months import day_bounds
-from exporter.engine.units import format_duration
+from exporter.engine.months import day_bounds, month_bounds_ms
+from exporter.engine.units import format_duration, instant_ms, parse_duration_ms
 from exporter.errors import UserError
 from exporter.model import Config, Tenant
 from exporter.probing import sharding
-from exporter.store import importer
+from exporter.store import importer, ledger
 from exporter.store.sqlite import Store
 from exporter.support import calendar as businesshours, deadlines as support
 from exporter.web.server import parse_address
@@ -50,6 +52,16 @@ def _instant(text: str) -> dt.datetime:
         raise argparse.ArgumentTypeError(
             f"expected an ISO 8601 time such as 2026-11-27T15:00+02:00, got {text!r}"
         ) from None
+
+
+def _step(text: str) -> int:
+    try:
+        ms = parse_duration_ms(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if ms < 1000:
+        raise argparse.ArgumentTypeError(f"expected at least 1s, got {text!r}")
+    return ms
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -168,7 +180,61 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("report", "availability report for a calendar month", "config", "storage")
     p.add_argument("--month", type=_month, required=True, metavar="YYYY-MM")
     p.add_argument("--tenant", metavar="T", help="only this tenant")
-    p.add_argument("--format", choices=sorted(report.FORMATS), default="table")
+    p.add_argument(
+        "--format",
+        choices=sorted([*report.FORMATS, "html"]),
+        default="table",
+        help="html: one self-contained page that prints to A4",
+    )
+
+    p = verb(
+        "correct",
+        "record a correction of a tenant's measured state (or revoke one) in the append-only ledger",
+        "config",
+        "storage",
+    )
+    p.add_argument("--tenant", metavar="T")
+    p.add_argument("--from", dest="time_from", type=_instant, metavar="ISO8601", help="without an offset: local time")
+    p.add_argument("--to", dest="time_to", type=_instant, metavar="ISO8601", help="end, excluded")
+    p.add_argument("--as", dest="state", choices=STATES, help="the state over [from, to)")
+    p.add_argument("--category", choices=CATEGORIES)
+    p.add_argument("--revoke", type=_positive, metavar="ID", help="revoke correction ID instead (a new entry)")
+    p.add_argument("--reason", required=True, metavar="TEXT")
+    p.add_argument("--by", required=True, metavar="NAME", help="who records it")
+
+    p = verb("corrections", "list the corrections ledger", "config", "storage")
+    p.add_argument("--month", type=_month, metavar="YYYY-MM", help="only entries that touch this month")
+    p.add_argument("--tenant", metavar="T", help="only this tenant's entries")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+
+    p = verb("export", "a month's series with timestamps, for promtool tsdb create-blocks-from", "config", "storage")
+    p.add_argument("--month", type=_month, required=True, metavar="YYYY-MM")
+    p.add_argument("--format", choices=("openmetrics",), required=True)
+    p.add_argument("--step", type=_step, default=60_000, metavar="DURATION", help="time between samples (default 1m)")
+    p.add_argument("--tenant", metavar="T", help="only this tenant")
+    p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+
+    p = verb(
+        "evidence", "write a month's evidence bundle: report, raw history, config, signed manifest", "config", "storage"
+    )
+    p.add_argument("--month", type=_month, required=True, metavar="YYYY-MM")
+    p.add_argument("--tenant", metavar="T", help="only this tenant")
+    p.add_argument("--output", required=True, metavar="FILE.tar.gz", help="the bundle to write")
+    p.add_argument(
+        "--signing-key", dest="signing_key", metavar="KEY", help="Ed25519 private key (PEM): sign the bundle"
+    )
+
+    p = verb("verify", "check a store's hash chains (--storage.path DB) or an evidence bundle (FILE.tar.gz)")
+    p.add_argument("bundle", nargs="?", metavar="FILE.tar.gz", help="an evidence bundle to check")
+    p.add_argument("--storage.path", dest="storage_path", metavar="DB", help="a store whose hash chains to check")
+    p.add_argument(
+        "--public-key", dest="public_key", metavar="K", help="Ed25519 public key (PEM): the bundle must be signed by it"
+    )
+
+    p = verb("keygen", "create an Ed25519 key pair for signing evidence bundles")
+    p.add_argument(
+        "--output", required=True, metavar="KEY", help="private key file to create; KEY.pub gets the public key"
+    )
     return parser
 
 
@@ -232,30 +298,26 @@ def cmd_windows(args: argparse.Namespace, cfg: Config) -> int:
 
 def cmd_import(args: argparse.Namespace, cfg: Config) -> int:
     name = "<stdin>" if args.file == "-" else args.file
-    show = sys.stderr.isatty()
-
-    def progress(line: int) -> None:
-        print(f"\r{name}: {line:,} lines read", end="", file=sys.stderr, flush=True)
-
+    progress = _Progress(name)
     try:
         handle = sys.stdin if args.file == "-" else open(args.file, newline="", encoding="utf-8")  # noqa: SIM115 - with below
     except OSError as err:
         raise UserError(f"{name}: cannot read: {err.strerror}") from None
+    spill_dir = os.path.dirname(os.path.abspath(args.storage_path))  # not /tmp: often memory
     try:
-        with handle:
-            obs = importer.parse(handle, cfg, progress if show else None, now=time.time())
-        with Store(args.storage_path) as store:
-            summary = importer.import_observations(store, cfg, obs)
+        with handle, importer.parse(handle, cfg, progress.lines, now=time.time(), spill_dir=spill_dir) as obs:
+            progress.lines(None)
+            with Store(args.storage_path) as store:
+                summary = importer.import_observations(store, cfg, obs, progress.written)
     except importer.ImportError_ as err:
-        if show:
-            print(file=sys.stderr)
+        progress.end()
         raise UserError(
             "\n".join(f"{name}: {p}" for p in err.problems) + f"\n{name}: refused, nothing was imported"
         ) from None
     except UnicodeDecodeError as err:
+        progress.end()
         raise UserError(f"{name}: not UTF-8 text ({err.reason})") from None
-    if show:
-        print(file=sys.stderr)
+    progress.end()
     tz = ZoneInfo(cfg.timezone)
     span = (
         ""
@@ -271,12 +333,233 @@ def cmd_import(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
+    from exporter import export
+
+    tenants = _tenants(cfg, args.tenant)
+    year, month = args.month
+    with Store(args.storage_path, create=False) as store:
+        if args.output is None:
+            n = export.openmetrics(sys.stdout, cfg, store, year, month, tenants, args.step, now=time.time())
+        else:
+            partial = args.output + ".partial"  # a failed export leaves no half file behind
+            try:
+                with open(partial, "w", encoding="utf-8") as out:
+                    n = export.openmetrics(out, cfg, store, year, month, tenants, args.step, now=time.time())
+                os.replace(partial, args.output)
+            except OSError as err:
+                with contextlib.suppress(OSError):
+                    os.unlink(partial)
+                raise UserError(f"{args.output}: cannot write: {err.strerror}") from None
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(partial)
+                raise
+    print(f"{n:,} samples of {len(tenants)} tenants for {year:04d}-{month:02d}", file=sys.stderr)
+    return 0
+
+
+class _Progress:
+    """Progress of an import on stderr: on a terminal one line rewritten in place; else
+    (a log, a CI job) a line every few seconds, so that a long import is seen to move."""
+
+    EVERY = 3.0  # seconds between lines when stderr is not a terminal
+
+    def __init__(self, name: str, stream=None, clock=time.monotonic):
+        self.name = name
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.clock = clock
+        self.began = self.shown = clock()
+        if self.tty:
+            self.shown -= self.EVERY  # on a terminal the first update shows at once
+        self.pending = False  # a terminal line without its newline
+
+    def _show(self, text: str, force: bool = False) -> None:
+        now = self.clock()
+        if not force and now - self.shown < (0.2 if self.tty else self.EVERY):
+            return
+        self.shown = now
+        text = f"{self.name}: {text} ({now - self.began:.0f} s)"
+        if self.tty:
+            print(f"\r{text}\033[K", end="", file=self.stream, flush=True)
+            self.pending = True
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def lines(self, n: int | None) -> None:
+        """``n`` lines read; None: the file is read and checked."""
+        if n is None:
+            if self.clock() - self.began >= self.EVERY:
+                self._show("read and checked; writing", force=True)
+        else:
+            self._show(f"{n:,} lines read")
+
+    def written(self, series: int) -> None:
+        self._show(f"{series:,} series written")
+
+    def end(self) -> None:
+        if self.pending:
+            print(file=self.stream)
+            self.pending = False
+
+
 def cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     tenants = _tenants(cfg, args.tenant)
     year, month = args.month
     with Store(args.storage_path, create=False) as store:
+        if args.format == "html":
+            sys.stdout.write(render.html(cfg, store, args.month, args.tenant, time.time()))
+            return 0
         doc = report.build(cfg, store, year, month, tenants, now=time.time())
     sys.stdout.write(report.FORMATS[args.format](doc))
+    return 0
+
+
+def cmd_evidence(args: argparse.Namespace, cfg: Config) -> int:
+    from exporter import evidence  # cryptography is loaded only by the verbs that sign
+
+    tenants = _tenants(cfg, args.tenant)
+    year, month = args.month
+    key = evidence.load_private_key(args.signing_key) if args.signing_key else None
+    with open(args.config_file, encoding="utf-8") as f:  # config.load read it a moment ago
+        text = f.read()
+    with Store(args.storage_path, create=False) as store:
+        written = evidence.write(args.output, cfg, text, store, year, month, tenants, time.time(), key)
+    print(
+        f"{written.path}: evidence of {year:04d}-{month:02d} for {', '.join(t.name for t in tenants)}: "
+        f"{written.observations:,} observations, {written.files} files and their manifest, "
+        f"{'signed' if written.signed else 'not signed'}"
+    )
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from exporter import evidence
+
+    if (args.bundle is None) == (args.storage_path is None):
+        print(
+            "sla-exporter verify: give an evidence bundle FILE.tar.gz or --storage.path DB (one of them)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.bundle is None:
+        if args.public_key:
+            print("sla-exporter verify: --public-key checks a bundle, not a store", file=sys.stderr)
+            return 2
+        with Store(args.storage_path, create=False) as store:
+            broken, probes, records = store.verify_chains()
+            if broken is not None:
+                raise UserError(f"{args.storage_path}: does not verify: {evidence.describe(broken)}")
+            problem, entries = store.verify_ledgers()
+            if problem is not None:
+                raise UserError(f"{args.storage_path}: does not verify: {problem}")
+        print(
+            f"{args.storage_path}: OK: {records:,} history records of {probes:,} probes and "
+            f"{entries:,} ledger entries verify"
+        )
+        return 0
+    key = evidence.load_public_key(args.public_key) if args.public_key else None
+    done = evidence.verify(args.bundle, key, args.public_key or "")
+    signature = (
+        "signature verified"
+        if done.signature_checked
+        else ("signed, signature not checked (no --public-key)" if done.signed else "not signed")
+    )
+    print(
+        f"{args.bundle}: OK: {done.files} files match the manifest, {signature}; the report of {done.month} "
+        f"({', '.join(done.tenants)}) is reproduced from its history"
+    )
+    return 0
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from exporter import evidence
+
+    public = evidence.keygen(args.output)
+    print(f"{args.output}: Ed25519 private key (keep it secret); {public}: its public key (give it to verifiers)")
+    return 0
+
+
+class _Usage(Exception):
+    """Flags that do not go together: a usage error (exit 2)."""
+
+
+_CORRECTION_FLAGS = {
+    "tenant": "--tenant",
+    "time_from": "--from",
+    "time_to": "--to",
+    "state": "--as",
+    "category": "--category",
+}
+
+
+def _ms_of(stamp: dt.datetime, cfg: Config) -> int:
+    """An ISO time as ms; without an offset, local time in the config's timezone (fold 0:
+    the first of an ambiguous hour, as docs/semantics.md reads local times)."""
+    aware = stamp if stamp.tzinfo else stamp.replace(tzinfo=ZoneInfo(cfg.timezone))
+    return instant_ms(aware.timestamp())
+
+
+def cmd_correct(args: argparse.Namespace, cfg: Config) -> int:
+    given = [flag for key, flag in _CORRECTION_FLAGS.items() if getattr(args, key) is not None]
+    now = instant_ms(time.time())
+    if args.revoke is not None:
+        if given:
+            raise _Usage(f"--revoke takes only --reason and --by, not {', '.join(given)}")
+        with Store(args.storage_path, create=False) as store:
+            print(ledger.revoke(store, cfg, args.revoke, args.reason, args.by, now))
+        return 0
+    missing = [flag for key, flag in _CORRECTION_FLAGS.items() if getattr(args, key) is None]
+    if missing:
+        raise _Usage(f"the following arguments are required (or --revoke ID): {', '.join(missing)}")
+    _tenants(cfg, args.tenant)
+    start, end = _ms_of(args.time_from, cfg), _ms_of(args.time_to, cfg)
+    with Store(args.storage_path, create=False) as store:
+        new_id = ledger.correct(
+            store, cfg, args.tenant, start, end, args.state, args.category, args.reason, args.by, now
+        )
+    print(new_id)
+    return 0
+
+
+def cmd_corrections(args: argparse.Namespace, cfg: Config) -> int:
+    tz = ZoneInfo(cfg.timezone)
+    with Store(args.storage_path, create=False) as store:
+        entries = store.ledger(args.tenant)
+    if args.month is not None:
+        lo, hi = month_bounds_ms(*args.month, cfg.timezone)
+        spans = {e.id: (e.start, e.end) for e in entries if e.kind == "correction"}
+        entries = [
+            e
+            for e in entries
+            if (span := spans.get(e.revokes if e.kind == "revocation" else e.id)) and span[0] < hi and span[1] > lo  # type: ignore[operator]
+        ]
+    docs = [ledger.entry_doc(e, tz) for e in entries]
+    if args.format == "json":
+        print(json.dumps({"corrections": docs}, indent=2))
+        return 0
+    if not docs:
+        print("no corrections")
+        return 0
+    rows = [["ID", "TENANT", "FROM", "TO", "AS", "CATEGORY", "BY", "RECORDED", "REASON"]]
+    for d in docs:
+        revocation = d["kind"] == "revocation"
+        rows.append(
+            [
+                str(d["id"]),
+                d["tenant"],
+                "" if revocation else report._local(d["from"]),
+                "" if revocation else report._local(d["to"]),
+                f"revokes {d['revokes']}" if revocation else d["as"],
+                d["category"] or "",
+                d["by"],
+                report._local(d["recorded_at"]),
+                d["reason"],
+            ]
+        )
+    for line in report._table(rows, right={0}):
+        print(line)
     return 0
 
 
@@ -363,6 +646,10 @@ COMMANDS = {
     "windows": cmd_windows,
     "import": cmd_import,
     "report": cmd_report,
+    "export": cmd_export,
+    "correct": cmd_correct,
+    "corrections": cmd_corrections,
+    "evidence": cmd_evidence,
 }
 
 
@@ -377,14 +664,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         if args.verb == "demo":
             return cmd_demo(args)
+        if args.verb in ("verify", "keygen"):  # no config: a bundle carries its own
+            return cmd_verify(args) if args.verb == "verify" else cmd_keygen(args)
         cfg = config.load(args.config_file)
         return COMMANDS[args.verb](args, cfg)
     except UserError as err:  # every mistake a user can fix: one line per problem, exit 1
         print(err if err.names_its_source else f"sla-exporter {args.verb}: {err}", file=sys.stderr)
         return 1
+    except _Usage as err:
+        print(f"sla-exporter {args.verb}: error: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130

@@ -82,6 +82,20 @@ PREVIOUS_AVAILABILITY = Metric(
     T,
     "Availability of the previous calendar month; no sample when none is known.",
 )
+SERVICE_CREDIT = Metric(
+    "sla_service_credit_ratio",
+    "gauge",
+    T,
+    "Month-to-date service credit owed (share of the fee, from sla.credits): the credit of the lowest tier "
+    "availability is below, 0 while the target is met; no sample when availability is unknown.",
+)
+CORRECTED = Metric(
+    "sla_corrected_seconds",
+    "gauge",
+    ("tenant", "category"),
+    "Month-to-date seconds whose state the tenant's active corrections change (up, down or excluded), by "
+    "category; a sample per category with an active correction in the month.",
+)
 PROBE_SUCCESS = Metric(
     "sla_probe_success",
     "gauge",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 DEFAULT_TIMEZONE = "Europe/Helsinki"
 DEFAULT_TARGET = 0.9992
+DEFAULT_CORRECTIONS_MAX_AGE_MS = 90 * 86_400_000  # sla.corrections.max_age: 90d
 
 
 # Why a probe run did not succeed. The vendor's failures are downtime; ours (the monitor's
@@ -73,6 +74,15 @@ class Probe:
 
 
 @dataclass(frozen=True)
+class CreditTier:
+    """A service credit: ``credit`` (ratio of the monthly fee) when availability is below
+    ``below`` (a ratio, the decimal as written)."""
+
+    below: float
+    credit: float
+
+
+@dataclass(frozen=True)
 class Tenant:
     name: str
     probes: tuple[Probe, ...]
@@ -80,6 +90,8 @@ class Tenant:
     down_when: str = "any"  # any | all
     target: float = DEFAULT_TARGET
     windows: tuple[Window, ...] = ()  # top-level windows followed by the tenant's own
+    credits: tuple[CreditTier, ...] = ()  # sla.credits (the tenant's own, else the top level's)
+    corrections_max_age_ms: int = DEFAULT_CORRECTIONS_MAX_AGE_MS  # sla.corrections.max_age
 
     @property
     def production(self) -> bool:
@@ -160,6 +172,8 @@ class Config:
     timezone: str = DEFAULT_TIMEZONE
     target: float = DEFAULT_TARGET
     windows: tuple[Window, ...] = ()  # top-level windows only
+    credits: tuple[CreditTier, ...] = ()  # top-level sla.credits
+    corrections_max_age_ms: int = DEFAULT_CORRECTIONS_MAX_AGE_MS
     support: Support = Support()
     monitor: Monitor = Monitor()
     source: str = "<config>"
@@ -201,3 +215,26 @@ class ServiceRequest:
     opened: float
     delivered: float | None = None
     title: str | None = None
+
+
+# -- the corrections ledger -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One entry of the append-only corrections ledger: a correction (``kind``
+    "correction": ``tenant``, ``start``/``end`` ms, ``state`` up | down | excluded,
+    ``category``) or the revocation of one (``kind`` "revocation", ``revokes`` its id;
+    ``tenant`` is the revoked correction's). ``recorded`` is ms since the epoch."""
+
+    id: int
+    kind: str
+    tenant: str
+    reason: str
+    by: str
+    recorded: int
+    start: int | None = None
+    end: int | None = None
+    state: str | None = None
+    category: str | None = None
+    revokes: int | None = None

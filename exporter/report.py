@@ -10,10 +10,15 @@ import io
 import json
 from zoneinfo import ZoneInfo
 
-from exporter.engine.accounting import Prefetched, store_runs, tenant_figures
+from exporter.engine.accounting import Prefetched, Views, store_runs, tenant_views
+from exporter.engine.availability import Figures
+from exporter.engine.corrections import from_ledger
+from exporter.engine.credits import credit_ratio
 from exporter.engine.months import month_bounds_ms
 from exporter.engine.units import format_duration, format_percent, instant_ms
-from exporter.model import Config, Tenant
+from exporter.errors import UserError
+from exporter.model import Config, LedgerEntry, Tenant
+from exporter.store import ledger
 from exporter.store.sqlite import Store
 
 SECONDS_KEYS = (
@@ -45,7 +50,48 @@ def _seconds(ms: int) -> float:
 def build(cfg: Config, store: Store, year: int, month: int, tenants: list[Tenant], now: float | None = None) -> dict:
     """The report of ``year-month``; with ``now`` (epoch seconds) inside the month, the
     month to date: cut at ``now``, observations from ``now`` on left out. The error budget
-    still refers to the whole month."""
+    still refers to the whole month. The tenants' figures are corrected (the ledger's
+    active corrections applied); ``measured`` holds them without corrections."""
+    return compute(cfg, store, year, month, tenants, now)[0]
+
+
+def document(cfg: Config, store: Store, month: str | tuple[int, int], tenant: str | None, now: float | None) -> dict:
+    """The JSON document of ``month`` ("YYYY-MM" or (year, month)) for ``tenant`` (None:
+    every tenant) as of ``now``: what ``report --format json`` prints."""
+    year, mon = parse_month(month)
+    return build(cfg, store, year, mon, select(cfg, tenant), now)
+
+
+def parse_month(month: str | tuple[int, int]) -> tuple[int, int]:
+    """ "YYYY-MM" or (year, month) -> (year, month); ValueError naming what was expected."""
+    if isinstance(month, tuple):
+        return month
+    try:
+        stamp = dt.datetime.strptime(month, "%Y-%m")
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a month YYYY-MM, got {month!r}") from None
+    return stamp.year, stamp.month
+
+
+def select(cfg: Config, name: str | None) -> list[Tenant]:
+    """Every tenant, or the one named; UnknownTenant (a UserError) naming the known ones."""
+    if name is None:
+        return list(cfg.tenants)
+    tenant = cfg.tenant(name)
+    if tenant is None:
+        known = ", ".join(t.name for t in cfg.tenants)
+        raise UnknownTenant(f"unknown tenant {name!r} (the config has: {known})")
+    return [tenant]
+
+
+class UnknownTenant(UserError):
+    pass
+
+
+def compute(
+    cfg: Config, store: Store, year: int, month: int, tenants: list[Tenant], now: float | None = None
+) -> tuple[dict, dict[str, Views]]:
+    """The document, and each tenant's views (for the HTML report's charts)."""
     tz = ZoneInfo(cfg.timezone)
     start, end = month_bounds_ms(year, month, cfg.timezone)
     now_ms = None if now is None else instant_ms(now)
@@ -54,34 +100,23 @@ def build(cfg: Config, store: Store, year: int, month: int, tenants: list[Tenant
     # Every probe's series of the month in one read: a query per probe was half the time.
     source = Prefetched(store, start, until, store.all_series(start, until))
     runs_of = store_runs(source, until if in_progress else None)
+    entries = store.ledger()
     rows = []
+    views: dict[str, Views] = {}
     for tenant in tenants:
-        f = tenant_figures(runs_of, tenant, start, end, until if in_progress else None)
+        v = tenant_views(runs_of, tenant, start, end, until if in_progress else None, from_ledger(entries, tenant.name))
+        views[tenant.name] = v
         rows.append(
             {
                 "tenant": tenant.name,
                 "environment": tenant.environment,
                 "target": tenant.target,
-                "availability": f.availability,
-                "met": f.met,
-                "eligible_seconds": _seconds(f.eligible),
-                "maintenance_seconds": _seconds(f.maintenance),
-                "downtime_seconds": _seconds(f.downtime),
-                "unknown_seconds": _seconds(f.unknown),
-                "error_budget_seconds": _seconds(f.error_budget),
-                "error_budget_remaining_seconds": _seconds(f.error_budget_remaining),
-                "outages": [
-                    {
-                        "start": rfc3339_ms(o.start, tz),
-                        "end": rfc3339_ms(o.end, tz),
-                        "seconds": _seconds(o.duration),
-                        "counted_seconds": _seconds(o.counted),
-                    }
-                    for o in f.outages
-                ],
+                **_figures(v.corrected, tenant, tz),
+                "measured": _figures(v.measured, tenant, tz),
+                "corrections": _corrections(entries, tenant.name, start, end, v.changed, tz),
             }
         )
-    return {
+    doc = {
         "month": f"{year:04d}-{month:02d}",
         "timezone": cfg.timezone,
         "start": rfc3339_ms(start, tz),
@@ -90,6 +125,57 @@ def build(cfg: Config, store: Store, year: int, month: int, tenants: list[Tenant
         "until": rfc3339_ms(until, tz),
         "tenants": rows,
     }
+    return doc, views
+
+
+def _figures(f: Figures, tenant: Tenant, tz: ZoneInfo) -> dict:
+    return {
+        "availability": f.availability,
+        "met": f.met,
+        "eligible_seconds": _seconds(f.eligible),
+        "maintenance_seconds": _seconds(f.maintenance),
+        "downtime_seconds": _seconds(f.downtime),
+        "unknown_seconds": _seconds(f.unknown),
+        "error_budget_seconds": _seconds(f.error_budget),
+        "error_budget_remaining_seconds": _seconds(f.error_budget_remaining),
+        "outages": [
+            {
+                "start": rfc3339_ms(o.start, tz),
+                "end": rfc3339_ms(o.end, tz),
+                "seconds": _seconds(o.duration),
+                "counted_seconds": _seconds(o.counted),
+            }
+            for o in f.outages
+        ],
+        "excluded_seconds": _seconds(f.excluded),
+        "credit_ratio": credit_ratio(f, tenant.credits),
+    }
+
+
+def _corrections(
+    entries: list[LedgerEntry], tenant: str, start: int, end: int, changed: dict[int, int], tz: ZoneInfo
+) -> list[dict]:
+    """The tenant's corrections that touch ``[start, end)``, revoked ones included (with
+    their revocation), each with the seconds of the period whose state it changes."""
+    revocations = {e.revokes: e for e in entries if e.kind == "revocation" and e.tenant == tenant}
+    out = []
+    for e in entries:
+        if e.kind != "correction" or e.tenant != tenant or not (e.start < end and e.end > start):  # type: ignore[operator]
+            continue
+        r = revocations.get(e.id)
+        out.append(
+            {
+                **ledger.entry_doc(e, tz),
+                "seconds": _seconds(changed.get(e.id, 0)),
+                "revoked": None
+                if r is None
+                else {k: v for k, v in ledger.entry_doc(r, tz).items() if k in _REVOCATION},
+            }
+        )
+    return out
+
+
+_REVOCATION = ("id", "reason", "by", "recorded_at")
 
 
 def to_json(doc: dict) -> str:
@@ -165,6 +251,31 @@ def to_table(doc: dict) -> str:
             for o in r["outages"]
         ]
         lines += ["  " + line for line in _table(orows, right={2, 3})]
+    owed = [r for r in doc["tenants"] if r.get("credit_ratio")]
+    if owed:
+        lines += ["", "Service credits owed: " + ", ".join(f"{r['tenant']} {r['credit_ratio'] * 100:g}%" for r in owed)]
+    for r in doc["tenants"]:
+        if not r.get("corrections"):
+            continue
+        lines += [
+            "",
+            f"Corrections of {r['tenant']} (figures above include them; measured availability "
+            f"{format_percent(r['measured']['availability'])}):",
+        ]
+        crows = [["ID", "FROM", "TO", "AS", "CATEGORY", "CHANGED", "BY", "REASON"]] + [
+            [
+                str(c["id"]),
+                _local(c["from"]),
+                _local(c["to"]),
+                c["as"] + (f" (revoked by {c['revoked']['id']})" if c["revoked"] else ""),
+                c["category"],
+                format_duration(c["seconds"]),
+                c["by"],
+                c["reason"],
+            ]
+            for c in r["corrections"]
+        ]
+        lines += ["  " + line for line in _table(crows, right={0, 5})]
     return "\n".join(lines) + "\n"
 
 

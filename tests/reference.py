@@ -14,6 +14,9 @@ Method, deliberately brute force:
   ``until``) is collected; between two consecutive boundaries nothing changes, so the state
   of each elementary segment is evaluated once at its start, by looking the instant up in
   every probe's pieces and in every window occurrence;
+- corrections (the ledger's active entries) are looked up per elementary segment too: the
+  covering one with the highest id decides; ``excluded`` segments count like maintenance
+  for eligibility but separately;
 - maintenance occurrences come straight from dateutil's rrule with DTSTART 2000-01-01 00:00
   (naive), days only, combined with the start time by the document's rule for local times,
   implemented here from UTC offsets rather than with ``fold``.
@@ -327,9 +330,25 @@ def _covered_length(intervals: list[tuple[int, int]], lo: int, hi: int) -> int:
     return sum(b - a for a, b in pairwise(points) if _in_any(a, intervals))
 
 
-def tenant_figures(tenant: TenantRules, history: History, m0: int, m1: int, until: int, cut: int | None) -> dict:
+def _decider(corrections: list[tuple[int, int, int, str]], x: int) -> tuple[int, int, int, str] | None:
+    """The active correction that decides instant ``x``: of those covering it, the most
+    recent (highest id); None when none covers it."""
+    covering = [c for c in corrections if c[1] <= x < c[2]]
+    return max(covering) if covering else None
+
+
+def tenant_figures(
+    tenant: TenantRules,
+    history: History,
+    m0: int,
+    m1: int,
+    until: int,
+    cut: int | None,
+    corrections: list[tuple[int, int, int, str]] = (),  # type: ignore[assignment]
+) -> dict:
     """Figures of one tenant for month [m0, m1) over the period [m0, until); observations
-    at or after ``cut`` are ignored (None: use them all)."""
+    at or after ``cut`` are ignored (None: use them all). ``corrections``: the tenant's
+    active corrections ``(id, start, end, as)`` (the document's "Corrections")."""
     windows = [o for w in tenant.windows for o in occurrences(w, m0, m1)]
     probes = []
     for p in tenant.probes:
@@ -342,15 +361,25 @@ def tenant_figures(tenant: TenantRules, history: History, m0: int, m1: int, unti
             points.update((s, e))
     for s, e in windows:
         points.update((s, e))
+    for _, s, e, _as in corrections:
+        points.update((s, e))
     points = sorted(x for x in points if m0 <= x <= until)
-    totals = {"maintenance": 0, "eligible": 0, "downtime": 0, "unknown": 0}
+    totals = {"maintenance": 0, "eligible": 0, "downtime": 0, "unknown": 0, "excluded": 0}
+    changed = {c[0]: 0 for c in corrections}
     outages: list[list[int]] = []  # [start, end, counted]
     for a, b in pairwise(points):
         length = b - a
         in_window = _in_any(a, windows)
-        state = tenant_state([state_at(pcs, starts, a) for pcs, starts in probes], tenant.down_when)
+        measured = tenant_state([state_at(pcs, starts, a) for pcs, starts in probes], tenant.down_when)
+        decider = _decider(corrections, a)
+        state = decider[3] if decider is not None and decider[3] in ("up", "down") else measured
+        excluded = decider is not None and decider[3] == "excluded"
+        if decider is not None and not in_window and (excluded or decider[3] != measured):
+            changed[decider[0]] += length
         if in_window:
             totals["maintenance"] += length
+        elif excluded:
+            totals["excluded"] += length
         else:
             totals["eligible"] += length
             if state == "down":
@@ -358,7 +387,7 @@ def tenant_figures(tenant: TenantRules, history: History, m0: int, m1: int, unti
             elif state == "unknown":
                 totals["unknown"] += length
         if state == "down":
-            counted = 0 if in_window else length
+            counted = 0 if in_window or excluded else length
             if outages and outages[-1][1] == a:
                 outages[-1][1] = b
                 outages[-1][2] += counted
@@ -366,7 +395,15 @@ def tenant_figures(tenant: TenantRules, history: History, m0: int, m1: int, unti
                 outages.append([a, b, counted])
     known = totals["eligible"] - totals["unknown"]
     availability = Fraction(known - totals["downtime"], known) if known > 0 else None
-    month_eligible = (m1 - m0) - _covered_length(windows, m0, m1)
+    # The budget's base: the whole month outside maintenance and excluded time.
+    month_points = (
+        {m0, m1} | {x for s, e in windows for x in (s, e)} | {x for _, s, e, _ in corrections for x in (s, e)}
+    )
+    month_eligible = 0
+    for a, b in pairwise(sorted(x for x in month_points if m0 <= x <= m1)):
+        decider = _decider(corrections, a)
+        if not _in_any(a, windows) and not (decider is not None and decider[3] == "excluded"):
+            month_eligible += b - a
     budget = round((1 - tenant.target) * month_eligible)  # Fraction: half to even
     return {
         "tenant": tenant.name,
@@ -376,16 +413,25 @@ def tenant_figures(tenant: TenantRules, history: History, m0: int, m1: int, unti
         "maintenance_ms": totals["maintenance"],
         "downtime_ms": totals["downtime"],
         "unknown_ms": totals["unknown"],
+        "excluded_ms": totals["excluded"],
         "error_budget_ms": budget,
         "error_budget_remaining_ms": budget - totals["downtime"],
         "outages": [(s, e, e - s, c) for s, e, c in outages],
+        "changed_ms": changed,
     }
 
 
 def report(
-    rules: Rules, history: History, year: int, month: int, tenants: list[str] | None = None, now_ms: int | None = None
+    rules: Rules,
+    history: History,
+    year: int,
+    month: int,
+    tenants: list[str] | None = None,
+    now_ms: int | None = None,
+    corrections: list[tuple[int, str, int, int, str]] = (),  # type: ignore[assignment]
 ) -> dict:
-    """The month's figures for ``tenants`` (default all), complete or at ``now_ms``."""
+    """The month's figures for ``tenants`` (default all), complete or at ``now_ms``;
+    ``corrections``: the active ones, ``(id, tenant, start, end, as)``."""
     m0, m1 = month_bounds_ms(year, month, rules.timezone)
     if now_ms is None or now_ms >= m1:
         complete, until, cut = True, m1, None
@@ -399,5 +445,10 @@ def report(
         "end_ms": m1,
         "complete": complete,
         "until_ms": until,
-        "tenants": [tenant_figures(rules.tenant(n), history, m0, m1, until, cut) for n in names],
+        "tenants": [
+            tenant_figures(
+                rules.tenant(n), history, m0, m1, until, cut, [(i, s, e, a) for i, t, s, e, a in corrections if t == n]
+            )
+            for n in names
+        ],
     }

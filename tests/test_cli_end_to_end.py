@@ -5,7 +5,9 @@ worked month of docs/semantics.md: config and scripted observations in tests/wor
 Every expected figure is worked out by hand in the comments, here and there.
 """
 
+import io
 import json
+import re
 import subprocess
 import sys
 
@@ -57,7 +59,8 @@ def test_month_report_json_matches_the_hand_worked_figures(month):
     assert (doc["month"], doc["timezone"]) == ("2026-10", "Europe/Helsinki")
     assert (doc["start"], doc["end"]) == ("2026-10-01T00:00:00+03:00", "2026-11-01T00:00:00+02:00")
     acme, beta = doc["tenants"]
-    assert {k: v for k, v in acme.items() if k != "outages"} == {
+    added = ("outages", "measured", "corrections", "credit_ratio", "excluded_seconds")  # checked below
+    assert {k: v for k, v in acme.items() if k not in added} == {
         "tenant": "acme-prod",
         "environment": "production",
         "target": 0.9992,
@@ -90,6 +93,9 @@ def test_month_report_json_matches_the_hand_worked_figures(month):
             "counted_seconds": 1800,
         },
     ]
+    # No corrections: the measured view is the corrected one; no credit tiers, no credit.
+    assert acme["measured"] == {k: v for k, v in acme.items() if k in acme["measured"]}
+    assert (acme["corrections"], acme["credit_ratio"], acme["excluded_seconds"]) == ([], 0.0, 0.0)
     # beta-test: its own 90 min window on top; one probe down for an hour is not down
     # with down_when: all.
     assert beta["maintenance_seconds"] == MAINTENANCE + 5400
@@ -239,5 +245,33 @@ def test_import_shows_progress_on_a_terminal(month, tmp_path):
     status = pty.spawn(argv, read)
     assert os.waitstatus_to_exitcode(status) == 0
     text = out.decode()
-    assert "170,000 lines read" in text  # progress, every 10,000 lines
+    assert re.search(r"\r[^\r]*: [\d,]+ lines read \(\d+ s\)", text)  # one line rewritten in place
     assert "178,680 rows for 4 probes" in text  # and the summary at the end
+
+
+class _Log(io.StringIO):
+    def isatty(self):
+        return False
+
+
+def test_import_progress_reaches_a_log_every_few_seconds():
+    """Not a terminal (a CI job, a log file): a line every EVERY seconds, then one when the
+    file is read, when it took that long, and one per transaction of writing after that."""
+    from exporter.cli import _Progress
+
+    now = [0.0]
+    log = _Log()
+    progress = _Progress("big.csv", stream=log, clock=lambda: now[0])
+    for n in range(1, 8):  # a call every 10,000 lines, one a second
+        now[0] = float(n)
+        progress.lines(n * 10_000)
+    progress.lines(None)
+    now[0] = 10.0
+    progress.written(5_000)
+    progress.end()
+    assert log.getvalue().splitlines() == [
+        "big.csv: 30,000 lines read (3 s)",
+        "big.csv: 60,000 lines read (6 s)",
+        "big.csv: read and checked; writing (7 s)",
+        "big.csv: 5,000 series written (10 s)",
+    ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import pathlib
 import re
 import sys
@@ -21,6 +20,7 @@ import pytest
 import yaml
 
 from exporter import metrics
+from realproc import in_ci
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -46,10 +46,6 @@ METRIC_RE = re.compile(r"(?<![\w:])(tenant:sla_[\w:]+|sla_\w+)")
 # A plain figure: one metric aggregated, nothing computed on it.
 PLAIN_RE = re.compile(r"^(?:max|min|sum|avg)(?: by \([\w, ]*\))? \((sla_\w+)(?:\{[^}]*\})?\)$")
 VARIABLES = {"tenant", "__rate_interval", "__interval", "__range"}  # what the PromQL end-to-end test substitutes
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def load_generator():

@@ -168,3 +168,88 @@ def test_arbitrary_rows_parse_or_are_refused_with_a_line(table):
         assert all(p.startswith("line ") or p.startswith("...") for p in err.problems)
     else:
         assert sum(len(v) for v in obs.by_probe.values()) <= len(table)
+
+
+# -- streaming: chunks, spilling to a scratch store, memory bounded ---------------------------
+
+IRREGULAR = [
+    f"2026-10-01T00:{m:02d}:{s:02d}.{ms:03d}Z,acme,{p},{int((m + s) % 7 != 0)}"
+    for m in range(3)
+    for s in range(0, 60, 7)
+    for ms, p in (((s * s * 37 + m * 11) % 1000, "ui"), ((s * s * 53 + m * 7) % 1000, "api"))
+]
+
+
+@pytest.mark.parametrize(
+    "chunk_rows, spill_series",
+    [
+        pytest.param(10**6, 10**6, id="one-chunk-in-memory"),
+        pytest.param(5, 10**6, id="chunks-in-memory"),
+        pytest.param(5, 8, id="chunks-spilled"),
+        pytest.param(1, 1, id="every-row-spilled"),
+    ],
+)
+def test_a_file_gives_the_same_history_however_it_streams(tmp_path, monkeypatch, chunk_rows, spill_series):
+    from exporter.store import importer
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(importer, "SPILL_SERIES", spill_series)
+    # Out of order and repeated rows too: the last third first, every row twice.
+    lines = IRREGULAR[40:] + IRREGULAR[:40] + IRREGULAR[::3]
+    with Store(str(tmp_path / "s.db")) as store:
+        with parse(rows(*lines), CFG, spill_dir=str(tmp_path)) as obs:
+            spilled = obs.scratch is not None
+            summary = import_observations(store, CFG, obs)
+        got = {p: store.series("acme", p, 0, 2 * 10**12) for p in ("ui", "api")}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("sla-import")]  # scratch removed
+    assert spilled == (spill_series < 10**6)
+    assert summary.rows == len(lines) and summary.result.added == len(IRREGULAR)
+    assert {p: [(t, s.success) for s in got[p] for t in s.times()] for p in got} == {
+        p: sorted(
+            (importer.parse_time(line.split(",")[0]), line.endswith("1")) for line in IRREGULAR if f",{p}," in line
+        )
+        for p in ("ui", "api")
+    }
+
+
+@pytest.mark.parametrize("spill_series", [10**6, 2])
+def test_a_bad_last_row_keeps_nothing_whatever_streamed_before(tmp_path, monkeypatch, spill_series):
+    from exporter.store import importer
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(importer, "SPILL_SERIES", spill_series)
+    with Store(str(tmp_path / "s.db")) as store:
+        with pytest.raises(ImportError_) as err:
+            parse(rows(*IRREGULAR, "2026-10-01T00:09:00Z,acme,ui,maybe"), CFG, spill_dir=str(tmp_path))
+        assert err.value.problems == [f"line {len(IRREGULAR) + 2}: success 'maybe': expected 1, 0, true or false"]
+        assert store.series("acme", "ui", 0, 2 * 10**12) == []
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("sla-import")]  # scratch removed
+
+
+@pytest.mark.parametrize(
+    "chunk_rows, spill_series, seekable, expected",
+    [
+        (10**6, 10**6, True, "line 5: contradicts line 2: same probe and time, other result"),
+        (2, 10**6, True, "line 5: contradicts line 2: same probe and time, other result"),  # across chunks
+        (1, 1, True, "line 5: contradicts line 2: same probe and time, other result"),  # across spills
+        (1, 1, False, "acme/ui at 2026-10-01T00:00:00.000Z: two rows with other results at the same instant"),
+    ],
+)
+def test_contradicting_rows_are_named_however_far_apart(
+    tmp_path, monkeypatch, chunk_rows, spill_series, seekable, expected
+):
+    from exporter.store import importer
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(importer, "SPILL_SERIES", spill_series)
+    text = rows(
+        "2026-10-01T00:00:00Z,acme,ui,1",
+        "2026-10-01T00:01:00Z,acme,ui,1",
+        "2026-10-01T00:02:00Z,acme,api,1",
+        "2026-10-01T00:00:00Z,acme,ui,0",
+    )
+    source = text if seekable else iter(text.getvalue().splitlines(keepends=True))
+    with pytest.raises(ImportError_) as err:
+        parse(source, CFG, spill_dir=str(tmp_path))
+    problem = err.value.problems[0]
+    assert problem.removeprefix("line 0: ") == expected

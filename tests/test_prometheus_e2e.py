@@ -37,7 +37,7 @@ import pytest
 import yaml
 
 from exporter import metrics
-from realproc import free_port
+from realproc import binary, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 RULE_FILES = [REPO / "prometheus" / "rules.yml", REPO / "prometheus" / "alerts.yml"]
@@ -50,23 +50,6 @@ BURN_ALERTS = {
     "SLAErrorBudgetBurnChronic",
 }
 DEADLINE = 60  # seconds, for any one wait
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def binary(*names: str) -> str:
-    for name in names:
-        if path := shutil.which(name):
-            return path
-    message = (
-        f"{' or '.join(names)} not installed (Debian: apt-get install --no-install-recommends "
-        f"prometheus prometheus-alertmanager; .ci/run does this as root)"
-    )
-    if in_ci():
-        pytest.fail(message + " and CI is set: refusing to skip")
-    pytest.skip(message)
 
 
 def http(url: str, data: bytes | None = None, timeout: float = 5) -> tuple[int | None, str]:

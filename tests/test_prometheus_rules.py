@@ -8,9 +8,7 @@ promtool and amtool come with Debian's `prometheus` and `prometheus-alertmanager
 environment variable CI is set: CI must never pass by skipping.
 """
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +17,7 @@ import pytest
 import yaml
 
 from exporter import metrics
+from realproc import binary
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -32,23 +31,6 @@ RUNBOOK_URL = "https://github.com/sla-exporter/sla-exporter/blob/main/docs/runbo
 # Pinned: other tools read these recorded names. The spec may add windows, never drop these.
 WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
 SEVERITIES = {"page", "ticket", "warning"}
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        message = (
-            f"{name} is not installed (Debian: apt-get install --no-install-recommends "
-            f"prometheus prometheus-alertmanager; .ci/run does this as root)"
-        )
-        if in_ci():
-            pytest.fail(message + " and CI is set: refusing to skip")
-        pytest.skip(message)
-    return path
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -71,19 +53,19 @@ def recorded() -> set[str]:
 
 
 def test_promtool_check_rules():
-    r = run(tool("promtool"), "check", "rules", str(RULES), str(ALERTS))
+    r = run(binary("promtool"), "check", "rules", str(RULES), str(ALERTS))
     assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_promtool_unit_tests():
     files = sorted(str(p) for p in (PROM / "tests").glob("*.yml"))
     assert files, "no promtool unit tests in prometheus/tests/"
-    r = run(tool("promtool"), "test", "rules", *files)
+    r = run(binary("promtool"), "test", "rules", *files)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_alertmanager_example_config_is_valid():
-    amtool = tool("amtool")
+    amtool = binary("amtool")
     config = str(PROM / "alertmanager.example.yml")
     r = run(amtool, "check-config", config)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -100,7 +82,7 @@ def test_alertmanager_example_config_is_valid():
 )
 def test_alertmanager_example_routes_by_severity(labels, receiver):
     r = run(
-        tool("amtool"), "config", "routes", "test", "--config.file", str(PROM / "alertmanager.example.yml"), *labels
+        binary("amtool"), "config", "routes", "test", "--config.file", str(PROM / "alertmanager.example.yml"), *labels
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.strip() == receiver

@@ -379,6 +379,8 @@ def test_reference_worked_month():
     assert (doc["start_ms"], doc["end_ms"]) == (utc_ms(2026, 9, 30, 21), utc_ms(2026, 10, 31, 22))
     acme, beta = doc["tenants"]
     assert {k: v for k, v in acme.items() if k != "outages"} == {
+        "excluded_ms": 0,
+        "changed_ms": {},
         "tenant": "acme-prod",
         "availability": Fraction(2_635_200 - 3540 - 4200, 2_635_200 - 3540),
         "met": False,
@@ -395,6 +397,8 @@ def test_reference_worked_month():
         ("2026-10-25T00:30:00.000Z", "2026-10-25T01:30:00.000Z", 3_600_000, 1_800_000),
     ]
     assert {k: v for k, v in beta.items() if k != "tenant"} == {
+        "excluded_ms": 0,
+        "changed_ms": {},
         "availability": 1,
         "met": True,
         "eligible_ms": 2_682_000_000 - 52_200_000,
@@ -514,6 +518,13 @@ class Scenario:
     now: float | None = None
     now_ms: int | None = None
     notes: list[str] = field(default_factory=list)
+    # The corrections ledger, in recording order (ids 1, 2, ...): ("correct", tenant, start,
+    # end, as) or ("revoke", id).
+    ledger: list[tuple] = field(default_factory=list)
+
+    def active_corrections(self) -> list[tuple[int, str, int, int, str]]:
+        revoked = {e[1] for e in self.ledger if e[0] == "revoke"}
+        return [(i, *e[1:]) for i, e in enumerate(self.ledger, 1) if e[0] == "correct" and i not in revoked]
 
     def describe(self) -> str:
         out = [
@@ -524,6 +535,11 @@ class Scenario:
         out += ["--- config (import) ---", self.config.rstrip()]
         if self.report_config != self.config:
             out += ["--- config (report) ---", self.report_config.rstrip()]
+        for i, e in enumerate(self.ledger, 1):
+            if e[0] == "correct":
+                out.append(f"correction {i}: {e[1]} [{iso_utc(e[2])}, {iso_utc(e[3])}) as {e[4]}")
+            else:
+                out.append(f"entry {i}: revokes {e[1]}")
         for i, part in enumerate(self.parts, 1):
             lines = part.rstrip("\n").split("\n")
             out += [f"--- import {i} of {len(self.parts)} ({len(lines) - 1} rows) ---"]
@@ -686,7 +702,7 @@ HEADER = "time,tenant,probe,success"
 
 
 @st.composite
-def scenarios(draw, in_progress: bool = False, two_configs: bool = False):
+def scenarios(draw, in_progress: bool = False, two_configs: bool = False, corrections: bool = False):
     rnd = draw(st.randoms(use_true_random=False))
     zone_name = draw(st.sampled_from(sorted(ZONES)))
     year, month = draw(
@@ -792,7 +808,23 @@ def scenarios(draw, in_progress: bool = False, two_configs: bool = False):
         now_ms = min(max(now_ms, m0), m1 - 1)
         now = now_ms / 1000 if draw(st.booleans()) else (now_ms + draw(st.sampled_from([0.25, 0.5, 0.875]))) / 1000
         assert ref.seconds_to_ms(now) == now_ms
-    return Scenario(year, month, zone_name, config, report_config, texts, now, now_ms, notes)
+    ledger: list[tuple] = []
+    if corrections:
+        # Around the month's edges, DST changes, window edges and observations; short and
+        # long; overlapping each other; some revoked.
+        spots = anchors + [t for _, _, t, _ in rows]
+        for _ in range(draw(st.integers(1, 6))):
+            made = [i for i, e in enumerate(ledger, 1) if e[0] == "correct"]
+            revoked = {e[1] for e in ledger if e[0] == "revoke"}
+            made = [i for i in made if i not in revoked]
+            if made and draw(st.integers(0, 4)) == 0:
+                ledger.append(("revoke", draw(st.sampled_from(made))))
+                continue
+            start = draw(st.sampled_from(spots)) + draw(st.sampled_from([0, 0, -1, 1, -MINUTE, rnd.randint(-DAY, DAY)]))
+            length = draw(st.sampled_from([1, SECOND, MINUTE, HOUR, rnd.randint(1, 3 * DAY), 40 * DAY]))
+            as_ = draw(st.sampled_from(["up", "down", "excluded"]))
+            ledger.append(("correct", draw(st.sampled_from([t["name"] for t in tenants])), start, start + length, as_))
+    return Scenario(year, month, zone_name, config, report_config, texts, now, now_ms, notes, ledger)
 
 
 # --- running both sides and comparing ---------------------------------------------------------
@@ -809,12 +841,15 @@ def run_reference(sc: Scenario) -> tuple[list[int | None], dict]:
             outcomes.append(None)
         except ref.Refused as e:
             outcomes.append(e.line)
-    return outcomes, ref.report(rules_b, history, sc.year, sc.month, now_ms=sc.now_ms)
+    return outcomes, ref.report(
+        rules_b, history, sc.year, sc.month, now_ms=sc.now_ms, corrections=sc.active_corrections()
+    )
 
 
 def run_engine(sc: Scenario) -> tuple[list[str | None], dict | str]:
     """Error message per file (None: imported), and report.build's document (or the error)."""
     from exporter import config, report
+    from exporter.model import LedgerEntry
     from exporter.store import importer, sqlite as store
 
     with tempfile.TemporaryDirectory() as d:
@@ -834,6 +869,11 @@ def run_engine(sc: Scenario) -> tuple[list[str | None], dict | str]:
                     outcomes.append(None)
                 except Exception as e:  # noqa: BLE001 - compared with the reference's outcome
                     outcomes.append(f"{type(e).__name__}: {e}")
+            for e in sc.ledger:  # the store's own writes: the recording rules are not under test
+                if e[0] == "correct":
+                    db.add_correction(LedgerEntry(0, "correction", e[1], "r", "t", 0, e[2], e[3], e[4], "other"))
+                else:
+                    db.revoke_correction(e[1], "r", "t", 0)
             # now=None is the default; passed only when set
             kwargs = {} if sc.now is None else {"now": sc.now}
             try:
@@ -860,7 +900,7 @@ def instant_ms(value) -> tuple[int | None, int | None, str | None]:
     return delta // ref.MS, stamp.utcoffset() // ref.MS, problem
 
 
-SECONDS_KEYS = ["eligible", "maintenance", "downtime", "unknown", "error_budget", "error_budget_remaining"]
+SECONDS_KEYS = ["eligible", "maintenance", "downtime", "unknown", "excluded", "error_budget", "error_budget_remaining"]
 
 
 def differences(sc: Scenario, ref_outcomes, ref_doc, outcomes, doc) -> list[str]:
@@ -909,6 +949,10 @@ def differences(sc: Scenario, ref_outcomes, ref_doc, outcomes, doc) -> list[str]
                     f"{name}: {key}_seconds {value!r}, want {want[key + '_ms'] / 1000!r}"
                     + ("" if value is None else f" (off by {round(value * 1000) - want[key + '_ms']} ms)")
                 )
+        engine_changed = {c["id"]: round(c["seconds"] * 1000) for c in got.get("corrections", []) if c["seconds"]}
+        ref_changed = {i: ms for i, ms in want.get("changed_ms", {}).items() if ms}
+        if engine_changed != ref_changed:
+            diffs.append(f"{name}: ms each correction changes {engine_changed}, want {ref_changed}")
         got_outages = []
         for o in got.get("outages", []):
             s, s_off, p1 = instant_ms(o["start"])
@@ -1009,4 +1053,13 @@ def test_engine_matches_reference_month_in_progress(sc):
 def test_engine_matches_reference_after_a_config_change(sc):
     """Imported under one config (other stale_after, thresholds, windows, targets,
     down_when), reported under another: the figures are the second config's."""
+    check(sc)
+
+
+@SETTINGS
+@given(st.booleans().flatmap(lambda in_progress: scenarios(in_progress=in_progress, corrections=True)))
+def test_engine_matches_reference_with_corrections(sc):
+    """Corrections up, down and excluded, overlapping each other, maintenance, unknown
+    time and the month's edges, some revoked: the corrected figures, and the time each
+    correction changes, are the reference's (docs/semantics.md, "Corrections")."""
     check(sc)

@@ -1,7 +1,20 @@
+import itertools
+
 import pytest
 from hypothesis import given, strategies as st
 
-from exporter.engine.states import ConflictError, Run, StateIntervals, insert, probe_state, runs, tenant_state
+from exporter.engine.states import (
+    ConflictError,
+    Run,
+    Series,
+    StateIntervals,
+    insert,
+    merge as merge_series,
+    probe_state,
+    runs,
+    series_of,
+    tenant_state,
+)
 
 T, F = True, False
 
@@ -204,3 +217,60 @@ def test_instant_states_agree_with_the_interval_ones(obs, threshold, stale, t, d
     if all(not r or r[-1].start <= t for r in both):
         assert instant == [name(s) for s in interval_states]
         assert tenant_state_at(instant, down_when) == name(tenant_state(interval_states, down_when, t, t + 1))
+
+
+# Regular stretches (a steady probe), so that whole series meet, overlap and continue.
+regular = st.lists(
+    st.tuples(st.integers(0, 40), st.sampled_from([1, 3, 5]), st.integers(1, 8), st.booleans()),
+    max_size=6,
+).map(lambda parts: [(a * 5 + i * step, ok) for a, step, n, ok in parts for i in range(n)])
+
+
+@given(regular | observations, regular | observations)
+def test_merging_series_is_inserting_their_observations(old_obs, new_obs):
+    try:
+        old, _ = insert([], old_obs)
+        new, _ = insert([], new_obs)
+    except ConflictError:
+        return  # each side must be consistent in itself
+    try:
+        expected = insert(old, new_obs)
+    except ConflictError as err:
+        with pytest.raises(ConflictError) as raised:
+            merge_series(old, new)
+        assert raised.value.time == err.time
+        return
+    got, added = merge_series(old, new)
+    # The same observations and count; the split into series may differ (both are evenly
+    # spaced stretches of equal results), and runs read them the same.
+    assert (observed(got), added) == (observed(expected[0]), expected[1])
+    assert all(a.last < b.start for a, b in itertools.pairwise(got))
+    assert runs(got, 7) == runs(expected[0], 7)
+
+
+def observed(series):
+    return [(t, s.success) for s in series for t in s.times()]
+
+
+@pytest.mark.parametrize(
+    "old, new, expected, added",
+    [
+        pytest.param([], [Series(T, 0, 10, 100)], [Series(T, 0, 10, 100)], 100, id="into-nothing"),
+        pytest.param([Series(T, 0, 10, 100)], [Series(T, 1000, 10, 100)], [Series(T, 0, 10, 200)], 100, id="continues"),
+        pytest.param([Series(T, 0, 10, 100)], [Series(T, 0, 10, 100)], [Series(T, 0, 10, 100)], 0, id="again"),
+        pytest.param(
+            [Series(T, 0, 10, 3)],
+            [Series(F, 5, 0, 1)],
+            [Series(T, 0, 0, 1), Series(F, 5, 0, 1), Series(T, 10, 10, 2)],
+            1,
+            id="splits",
+        ),
+    ],
+)
+def test_merge_series(old, new, expected, added):
+    assert merge_series(old, new) == (expected, added)
+
+
+@given(observations)
+def test_series_of_sorted_observations_is_inserting_them(obs):
+    assert series_of(sorted(obs)) == insert([], obs)[0]

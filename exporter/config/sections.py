@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import os
 import re
 import stat
@@ -42,7 +43,9 @@ from exporter.engine.units import parse_duration, parse_target
 
 _TOP_KEYS = ("timezone", "sla", "probe_defaults", "maintenance_windows", "tenants", "support", "monitor")
 _MONITOR_KEYS = ("canaries", "canary_timeout")
-_SLA_KEYS = ("target",)
+_SLA_KEYS = ("target", "credits", "corrections")
+_CREDIT_KEYS = ("below", "credit")
+_CORRECTIONS_KEYS = ("max_age",)
 _TENANT_KEYS = ("name", "environment", "down_when", "sla", "maintenance_windows", "probes")
 _WINDOW_KEYS = ("name", "start", "duration", "rrule", "date", "timezone")
 _HTTP_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 field-name
@@ -53,9 +56,11 @@ def _config(root: Section, source: str) -> model.Config:
     root.check_keys(_TOP_KEYS)
     timezone = root.get("timezone", _timezone, model.DEFAULT_TIMEZONE) or model.DEFAULT_TIMEZONE
     target = _sla_target(root, model.DEFAULT_TARGET)
+    credits = _sla_credits(root, ())
+    max_age = _sla_max_age(root, model.DEFAULT_CORRECTIONS_MAX_AGE_MS)
     defaults = _probe_defaults(root)
     windows = _windows(root, timezone)
-    tenants = _tenants(root, _Top(timezone, target, windows, defaults))
+    tenants = _tenants(root, _Top(timezone, target, windows, defaults, credits, max_age))
     support = _support(root, timezone)
     monitor = _monitor(root)
     return model.Config(
@@ -63,6 +68,8 @@ def _config(root: Section, source: str) -> model.Config:
         timezone=timezone,
         target=target,
         windows=windows,
+        credits=credits,
+        corrections_max_age_ms=max_age,
         support=support,
         monitor=monitor,
         source=source,
@@ -91,6 +98,8 @@ class _Top(NamedTuple):
     target: float
     windows: tuple[model.Window, ...]
     probe_defaults: dict[str, _Setting]
+    credits: tuple[model.CreditTier, ...] = ()
+    corrections_max_age_ms: int = model.DEFAULT_CORRECTIONS_MAX_AGE_MS
 
 
 def _sla_target(sec: Section, default: float) -> float:
@@ -102,6 +111,61 @@ def _sla_target(sec: Section, default: float) -> float:
     sla.check_keys(_SLA_KEYS)
     target: float | None = sla.get("target", parse_target, default)
     return default if target is None else target
+
+
+def _sla_credits(sec: Section, default: tuple[model.CreditTier, ...]) -> tuple[model.CreditTier, ...]:
+    """The service credit tiers under ``sla.credits``; ``default`` (the top level's) when
+    there are none. A lower ``below`` may not give a smaller credit."""
+    sla = sec.section("sla")
+    if sla is None or "credits" not in sla.data:
+        return default
+    tiers: list[tuple[model.CreditTier, Section]] = []
+    for value, path, line in sla.items("credits") or []:
+        item = _as_section(sla.ctx, value, path, line)
+        if item is None:
+            continue
+        item.check_keys(_CREDIT_KEYS)
+        below = item.required("below", parse_target)
+        credit = item.required("credit", _credit)
+        if below is not None and credit is not None:
+            tiers.append((model.CreditTier(below, credit), item))
+    seen: dict[float, int] = {}
+    for tier, item in tiers:
+        if tier.below in seen:
+            item.error("below", f"duplicate tier below {item.raw('below')} (first at line {seen[tier.below]})")
+        seen.setdefault(tier.below, item.line_of("below"))
+    ordered = sorted(tiers, key=lambda t: t[0].below, reverse=True)
+    for (higher, above), (lower, item) in itertools.pairwise(ordered):
+        if lower.credit < higher.credit:
+            item.error(
+                "credit",
+                f"a lower tier must not give a smaller credit: {item.raw('credit')} below {item.raw('below')} "
+                f"is less than {above.raw('credit')} below {above.raw('below')}",
+            )
+    return tuple(t for t, _ in tiers)
+
+
+def _credit(value: Any) -> float:
+    """A credit as a share of the fee: ``10%`` or ``0.1``, above 0 and at most 100 %."""
+    if isinstance(value, str) and value.strip() == "100%":
+        return 1.0
+    if value == 1 and not isinstance(value, bool):
+        return 1.0
+    try:
+        return parse_target(value)
+    except ValueError:
+        raise ValueError(_expected("a credit such as 10% or 0.1 (above 0%, at most 100%)", value)) from None
+
+
+def _sla_max_age(sec: Section, default: int) -> int:
+    """``sla.corrections.max_age`` in ms; ``default`` when absent or invalid."""
+    sla = sec.section("sla")
+    corrections = sla.section("corrections") if sla is not None else None
+    if corrections is None:
+        return default
+    corrections.check_keys(_CORRECTIONS_KEYS)
+    seconds = corrections.get("max_age", _positive_duration, None)
+    return default if seconds is None else round(seconds * 1000)
 
 
 def _windows(sec: Section, timezone: str) -> tuple[model.Window, ...]:
@@ -172,6 +236,8 @@ def _tenant(sec: Section, top: _Top) -> model.Tenant:
         target=_sla_target(sec, top.target),
         windows=top.windows + _windows(sec, top.timezone),
         probes=_probes(sec, top.probe_defaults),
+        credits=_sla_credits(sec, top.credits),
+        corrections_max_age_ms=_sla_max_age(sec, top.corrections_max_age_ms),
     )
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
+from exporter.engine import corrections as corr, intervals as iv
 from exporter.engine.availability import Figures, eligible_time, figures
 from exporter.engine.intervals import Intervals
 from exporter.engine.maintenance import maintenance_ms
@@ -118,14 +119,80 @@ def tenant_history(runs_of: RunsOf, tenant: Tenant, lo: int, hi: int) -> StateIn
 
 
 def tenant_figures(
-    runs_of: RunsOf, tenant: Tenant, month_start: int, month_end: int, now: int | None = None
+    runs_of: RunsOf,
+    tenant: Tenant,
+    month_start: int,
+    month_end: int,
+    now: int | None = None,
+    corrections: tuple[corr.Correction, ...] = (),
 ) -> Figures:
-    """Figures for the month ``[month_start, month_end)`` (ms), cut at ``now`` if given."""
+    """Figures for the month ``[month_start, month_end)`` (ms), cut at ``now`` if given,
+    with the tenant's active ``corrections`` applied."""
+    return tenant_views(runs_of, tenant, month_start, month_end, now, corrections).corrected
+
+
+class Views(NamedTuple):
+    """Both views of a month: with the corrections and as measured, and per correction
+    the ms of the period whose state it changes."""
+
+    corrected: Figures
+    measured: Figures
+    changed: dict[int, int]
+    state: StateIntervals  # the corrected state over the period
+    maintenance: Intervals  # the month's maintenance
+    excluded: Intervals  # the month's time excluded by corrections
+
+
+def day_figures(v: Views, lo: int, hi: int) -> tuple[int, int, int]:
+    """(eligible, downtime, unknown) ms of ``[lo, hi)`` within the period of ``v``, with
+    its corrections: the pieces of a day-by-day chart."""
+    hi = min(hi, v.corrected.end)
+    if hi <= lo:
+        return 0, 0, 0
+    eligible = iv.subtract([(lo, hi)], iv.union(v.maintenance, v.excluded))
+    down = iv.total(iv.intersect(iv.clip(v.state.down, lo, hi), eligible))
+    unknown = iv.total(iv.intersect(iv.clip(v.state.unknown, lo, hi), eligible))
+    return iv.total(eligible), down, unknown
+
+
+def tenant_views(
+    runs_of: RunsOf,
+    tenant: Tenant,
+    month_start: int,
+    month_end: int,
+    now: int | None = None,
+    corrections: tuple[corr.Correction, ...] = (),
+) -> Views:
     hi = month_end if now is None else max(month_start, min(now, month_end))
     state = tenant_history(runs_of, tenant, month_start, hi)
     maintenance = _maintenance(tenant.windows, month_start, month_end)
     eligible = _eligible(tenant.windows, month_start, month_end, hi)
-    return figures(state, maintenance, month_start, month_end, tenant.target, now, eligible)
+    return corrected_views(state, maintenance, corrections, month_start, month_end, tenant.target, now, eligible)
+
+
+def corrected_views(
+    state: StateIntervals,
+    maintenance: Intervals,
+    corrections: tuple[corr.Correction, ...],
+    month_start: int,
+    month_end: int,
+    target: float,
+    now: int | None = None,
+    eligible_set: Intervals | None = None,
+) -> Views:
+    """The figures of ``state`` (over the period) as measured and with the active
+    ``corrections`` laid over it (docs/semantics.md, "Corrections")."""
+    measured = figures(state, maintenance, month_start, month_end, target, now, eligible_set)
+    whole = corr.overlay(corrections, month_start, month_end) if corrections else corr.EMPTY
+    if not whole.all:
+        return Views(measured, measured, {c.id: 0 for c in corrections}, state, maintenance, [])
+    end = measured.end
+    period = corr.overlay(corrections, month_start, end)
+    fixed = corr.apply(state, period)
+    f = figures(fixed, maintenance, month_start, month_end, target, now, eligible_set, excluded=whole.excluded)
+    eligible = eligible_set if eligible_set is not None else eligible_time(maintenance, month_start, end)
+    changed = corr.changed(state, period, corrections, eligible)
+    return Views(f, measured, changed, fixed, maintenance, whole.excluded)
 
 
 @functools.lru_cache(maxsize=256)

@@ -48,6 +48,7 @@ class Figures(NamedTuple):
     error_budget: int
     error_budget_remaining: int
     outages: tuple[Outage, ...]
+    excluded: int = 0  # ms taken out of eligible time by corrections (outside maintenance)
 
 
 def figures(
@@ -58,17 +59,28 @@ def figures(
     target: float,
     now: int | None = None,
     eligible_set: Intervals | None = None,
+    excluded: Intervals | None = None,
 ) -> Figures:
     """Figures for ``[month_start, min(now, month_end))``.
 
     ``state`` must cover at least that period; ``maintenance`` is the tenant's merged
     windows for the whole month (the budget is a whole-month figure). ``eligible_set``, the
     period minus maintenance, may be passed in when many tenants share the same windows.
+    ``excluded`` (corrections ``as: excluded``, for the whole month) is taken out of
+    eligible time like maintenance, and out of the budget's base.
     """
     end = month_end if now is None else max(month_start, min(now, month_end))
     month_maintenance = iv.clip(maintenance, month_start, month_end)
     if eligible_set is None:
         eligible_set = eligible_time(maintenance, month_start, end)
+    excluded_ms = 0
+    budget_base = month_end - month_start - iv.total(month_maintenance)
+    if excluded:
+        month_excluded = iv.clip(excluded, month_start, month_end)
+        before = iv.total(eligible_set)
+        eligible_set = iv.subtract(eligible_set, month_excluded)
+        excluded_ms = before - iv.total(eligible_set)
+        budget_base -= iv.total(iv.subtract(month_excluded, month_maintenance))
     eligible = iv.total(eligible_set)
     down = iv.clip(state.down, month_start, end)
     counted = iv.intersect(down, eligible_set)
@@ -76,7 +88,7 @@ def figures(
     unknown = iv.total(iv.intersect(iv.clip(state.unknown, month_start, end), eligible_set))
     known = eligible - unknown
     availability = (known - downtime) / known if known > 0 else None
-    budget = error_budget(target, month_end - month_start - iv.total(month_maintenance))
+    budget = error_budget(target, budget_base)
     outages = tuple(_outages(down, counted))
     return Figures(
         start=month_start,
@@ -92,6 +104,7 @@ def figures(
         error_budget=budget,
         error_budget_remaining=budget - downtime,
         outages=outages,
+        excluded=excluded_ms,
     )
 
 
@@ -143,6 +156,7 @@ def extend(f: Figures, state: str, now: int, maintenance: Intervals) -> Figures:
         error_budget=f.error_budget,
         error_budget_remaining=f.error_budget - downtime,
         outages=outages,
+        excluded=f.excluded,
     )
 
 

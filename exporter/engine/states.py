@@ -136,6 +136,86 @@ def insert(series: Sequence[Series], observations: Iterable[tuple[int, bool]]) -
     return out, added
 
 
+def series_of(observations: Iterable[tuple[int, bool]]) -> list[Series]:
+    """The series of observations sorted by time with distinct times: what ``insert``
+    gives into nothing, without its checks (the importer's hot loop has made them)."""
+    out: list[Series] = []
+    ok = False
+    start = step = count = last = 0
+    for t, result in observations:
+        if count and result == ok and (count == 1 or t - last == step):
+            if count == 1:
+                step = t - last
+            count += 1
+        else:
+            if count:
+                out.append(Series(ok, start, step if count > 1 else 0, count))
+            ok, start, step, count = result, t, 0, 1
+        last = t
+    if count:
+        out.append(Series(ok, start, step if count > 1 else 0, count))
+    return out
+
+
+def merge(series: Sequence[Series], new: Iterable[Series]) -> tuple[list[Series], int]:
+    """``insert`` for observations given as series (sorted, disjoint spans): the same result
+    and count, but a new series whose span meets no recorded one is taken whole, so adding a
+    month of a steady probe costs one step, not one per observation. Where spans overlap,
+    the new series' observations go through ``insert`` against just the recorded series
+    they overlap (an import streams history in as series: ``importer``)."""
+    out: list[Series] = []
+    pending = list(series)[::-1]  # recorded series still to place, next one last
+    added = 0
+    for s in new:
+        while pending and pending[-1].last < s.start:
+            _push(out, pending.pop())
+        if pending and _within(s, pending[-1]):
+            continue  # already recorded, all of it (the same file imported again)
+        overlap: list[Series] = []
+        while pending and pending[-1].start <= s.last:
+            overlap.append(pending.pop())
+        if not overlap:
+            if out and out[-1].last >= s.start:  # only when ``new`` overlaps itself
+                raise ValueError("new series must be sorted with disjoint spans")
+            _push(out, s)
+            added += s.count
+            continue
+        # Joins with ``out`` happen when the merged series are pushed below.
+        merged, n = insert(overlap, ((t, s.success) for t in s.times()))
+        added += n
+        # A recorded series may reach past ``s``: what lies beyond goes back to pending.
+        while merged and merged[-1].start > s.last:
+            pending.append(merged.pop())
+        if merged and merged[-1].last > s.last:
+            head, tail = _until(merged[-1], s.last + 1), _split_after(merged[-1], s.last)
+            merged[-1] = head
+            if tail is not None:
+                pending.append(tail)
+        for m in merged:
+            _push(out, m)
+    while pending:
+        _push(out, pending.pop())
+    return out, added
+
+
+def _within(s: Series, o: Series) -> bool:
+    """Whether every observation of ``s`` is one of ``o`` with the same result."""
+    if s.success != o.success or not o.start <= s.start <= s.last <= o.last:
+        return False
+    if o.count == 1:
+        return True  # then s is that one observation
+    return (s.start - o.start) % o.step == 0 and (s.count == 1 or s.step % o.step == 0)
+
+
+def _split_after(s: Series, t: int) -> Series | None:
+    """The observations of ``s`` after ``t`` (``s.start <= t``), or None."""
+    if s.last <= t:
+        return None
+    n = (t - s.start) // s.step + 1  # observations at or before t
+    rest = s.count - n
+    return Series(s.success, s.start + n * s.step, s.step if rest > 1 else 0, rest)
+
+
 def _push(out: list[Series], s: Series | None) -> None:
     """Append ``s`` to ``out``, joined with the last series when they continue each other."""
     if s is None:

@@ -6,20 +6,33 @@
 ``time`` is RFC 3339 with an offset or ``Z`` (lower-case ``t``/``z`` too; a leap second
 ``:60`` reads as the last millisecond of ``:59``; digits finer than a millisecond are cut
 off), ``success`` is 1/0 or true/false; a UTF-8 byte-order mark before the header is fine.
-The file is checked whole before anything is written, then merged in one transaction: a
-bad row, a row dated more than 5 minutes ahead of now, or a row that contradicts recorded
-history refuses the whole file, naming its line.
+The file is checked whole before anything is written: a bad row, a row dated more than 5
+minutes ahead of now, or a row that contradicts recorded history refuses the whole file,
+naming its line.
+
+The file streams through in chunks of rows: each chunk becomes series (evenly spaced
+equal results, as the store keeps them) merged into what the file gave so far, so a
+steady probe costs a few series however many rows it has. Memory is bounded whatever the
+file size: when the file's series pass ``SPILL_SERIES`` (irregular times cost a series per
+one or two rows), they go to a scratch store on disk, which is then read back in chunks.
+Line numbers are not kept per row; the rare message that needs the line of an earlier row
+reads the file again to find it.
 """
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import csv
 import datetime as dt
+import os
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO
 
-from exporter.engine.states import ConflictError
+from exporter.engine.states import ConflictError, Series, merge, series_of
 from exporter.engine.units import instant_ms
 from exporter.errors import UserError
 from exporter.model import Config
@@ -29,9 +42,13 @@ HEADER = ["time", "tenant", "probe", "success"]
 _SUCCESS = {"1": True, "0": False, "true": True, "false": False}
 MAX_REPORTED = 20  # errors listed before "and N more"
 MAX_AHEAD_MS = 5 * 60 * 1000  # rows dated further ahead of now than this are refused
+CHUNK_ROWS = 100_000  # rows parsed before they are merged into series (~15 MB of tuples)
+SPILL_SERIES = 200_000  # series held in memory (~40 MB) before they go to a scratch store
+WRITE_CHUNK = 20_000  # series per probe read, checked and written at a time
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MS = dt.timedelta(milliseconds=1)
 _LEAP_SECOND = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}):60(?:\.\d+)?(?=Z$|[+-]\d{2}:?\d{2}$)")
+Key = tuple[str, str]
 
 
 class ImportError_(UserError):
@@ -53,11 +70,53 @@ class ImportSummary:
 
 @dataclass
 class Observations:
-    """Parsed rows grouped by probe, with each row's line for error messages."""
+    """A parsed and checked file: each probe's observations as series, in memory, or for a
+    large irregular file in a scratch store on disk (``close()`` removes it)."""
 
-    by_probe: dict[tuple[str, str], list[tuple[int, bool]]]  # (time ms, success)
-    lines: dict[tuple[str, str, int], tuple[int, bool]]  # first line and result of each
+    series: dict[Key, list[Series]]
     rows: int
+    first: int | None = None  # ms
+    last: int | None = None
+    scratch: Store | None = None
+    find_lines: Callable[[Key, int], list[int]] | None = field(default=None, repr=False)
+
+    @property
+    def probes(self) -> int:
+        if self.scratch is not None:
+            return self.scratch.db.execute("SELECT count(*) FROM probes").fetchone()[0]
+        return len(self.series)
+
+    def chunks(self) -> Iterator[tuple[Key, list[Series]]]:
+        """Each probe's series in time order, at most WRITE_CHUNK at a time."""
+        if self.scratch is not None:
+            yield from self.scratch.series_chunks(WRITE_CHUNK)
+            return
+        for key, series in self.series.items():
+            for i in range(0, len(series), WRITE_CHUNK):
+                yield key, series[i : i + WRITE_CHUNK]
+
+    @property
+    def by_probe(self) -> dict[Key, list[tuple[int, bool]]]:
+        """Every observation, by probe (for small files: tests)."""
+        out: dict[Key, list[tuple[int, bool]]] = {}
+        for key, series in self.chunks():
+            out.setdefault(key, []).extend((t, s.success) for s in series for t in s.times())
+        return out
+
+    def close(self) -> None:
+        if self.scratch is not None:
+            path = self.scratch.path
+            self.scratch.close()
+            self.scratch = None
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path + suffix)
+
+    def __enter__(self) -> Observations:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def parse_time(text: str) -> int:
@@ -66,7 +125,8 @@ def parse_time(text: str) -> int:
     An offset is required so that a row never depends on the importing machine's timezone.
     """
     text = text.strip().upper()
-    text = _LEAP_SECOND.sub(r"\1:59.999", text)  # 23:59:60 -> the last ms of 23:59:59
+    if ":60" in text:
+        text = _LEAP_SECOND.sub(r"\1:59.999", text)  # 23:59:60 -> the last ms of 23:59:59
     stamp = dt.datetime.fromisoformat(text)
     if stamp.tzinfo is None:
         raise ValueError("no offset")
@@ -74,89 +134,229 @@ def parse_time(text: str) -> int:
 
 
 def parse(
-    lines: Iterable[str], cfg: Config, progress: Callable[[int], None] | None = None, now: float | None = None
+    lines: Iterable[str] | IO[str],
+    cfg: Config,
+    progress: Callable[[int], None] | None = None,
+    now: float | None = None,
+    spill_dir: str | None = None,
 ) -> Observations:
     """Parse and check a whole file; with ``now`` (epoch seconds), rows dated more than 5
-    minutes ahead of it are refused (a clock or a file gone wrong, not an observation)."""
+    minutes ahead of it are refused (a clock or a file gone wrong, not an observation).
+    ``progress(lines read)`` is called every 10,000 lines. A large file with irregular
+    times spills to a scratch store in ``spill_dir`` (default: the system's temporary
+    directory); close the result (``with``) to remove it."""
+    problems: list[tuple[int, str]] = []
+    find_lines = _line_finder(lines)  # before reading: it notes where the file starts
     reader = csv.reader(lines)
-    problems: list[str] = []
     header = next(reader, None)
     if header:
         header[0] = header[0].removeprefix("\ufeff")  # spreadsheets write a byte-order mark
     if header is None or [h.strip().lower() for h in header] != HEADER:
         raise ImportError_([f"line 1: expected the header {','.join(HEADER)}, got {','.join(header or [])!r}"])
-    known = {(t.name, p.name) for t in cfg.tenants for p in t.probes}
-    tenants = {t.name for t in cfg.tenants}
-    by_probe: dict[tuple[str, str], list[tuple[int, bool]]] = {}
-    where: dict[tuple[str, str, int], tuple[int, bool]] = {}
+    probes_of = {t.name: {p.name: (t.name, p.name) for p in t.probes} for t in cfg.tenants}
     latest = None if now is None else instant_ms(now) + MAX_AHEAD_MS
-    rows = 0
+    obs = Observations({}, 0, find_lines=find_lines)
+    chunk: dict[Key, list[tuple[int, int, bool]]] = {}  # (time ms, line, success)
+    in_chunk = rows = 0
+    times: dict[str, int] = {}  # rows of one export share their times: parse each once
 
-    def bad(message: str) -> None:
-        problems.append(f"line {reader.line_num}: {message}")
+    def bad(line: int, message: str) -> None:
+        problems.append((line, message))
 
-    for row in reader:
-        if progress and reader.line_num % 10000 == 0:
-            progress(reader.line_num)
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue  # blank line
-        rows += 1
-        if len(row) != 4:
-            bad(f"expected 4 fields (time,tenant,probe,success), got {len(row)}")
-            continue
-        time_text, tenant, probe, success_text = (f.strip() for f in row)
-        try:
-            t = parse_time(time_text)
-        except (ValueError, OverflowError):
-            bad(f"time {time_text!r}: expected RFC 3339 with an offset, e.g. 2026-10-01T00:00:00+03:00 or ...Z")
-            continue
-        if latest is not None and t > latest:
-            bad(
-                f"time {time_text!r} is more than 5 minutes ahead of now ({_iso(now * 1000)}): "
-                "refused, check the file and this machine's clock"
-            )
-            continue
-        success = _SUCCESS.get(success_text.lower())
-        if success is None:
-            bad(f"success {success_text!r}: expected 1, 0, true or false")
-            continue
-        if (tenant, probe) not in known:
-            what = f"probe {probe!r} of tenant {tenant!r}" if tenant in tenants else f"tenant {tenant!r}"
-            bad(f"unknown {what}: not in the config")
-            continue
-        first, first_success = where.setdefault((tenant, probe, t), (reader.line_num, success))
-        if first != reader.line_num:
-            if first_success != success:
-                bad(f"contradicts line {first}: same probe and time, other result")
-            continue
-        by_probe.setdefault((tenant, probe), []).append((t, success))
-        if len(problems) > MAX_REPORTED:
-            break
-    if problems:
-        extra = len(problems) - MAX_REPORTED
-        raise ImportError_(problems[:MAX_REPORTED] + ([f"... and more ({extra}+)"] if extra > 0 else []))
-    return Observations(by_probe, where, rows)
-
-
-def import_observations(store: Store, cfg: Config, obs: Observations) -> ImportSummary:
     try:
-        result = store.merge(obs.by_probe)
+        for row in reader:
+            line = reader.line_num
+            if progress and line % 10000 == 0:
+                progress(line)
+            if len(row) != 4:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # blank line
+                rows += 1
+                bad(line, f"expected 4 fields (time,tenant,probe,success), got {len(row)}")
+                continue
+            rows += 1
+            time_text = row[0]
+            t = times.get(time_text)
+            if t is None:
+                try:
+                    t = parse_time(time_text)
+                except (ValueError, OverflowError):
+                    bad(
+                        line,
+                        f"time {time_text.strip()!r}: expected RFC 3339 with an offset, e.g. "
+                        "2026-10-01T00:00:00+03:00 or ...Z",
+                    )
+                    continue
+                if len(times) >= 100_000:
+                    times.clear()
+                times[time_text] = t
+            if latest is not None and t > latest:
+                bad(
+                    line,
+                    f"time {time_text.strip()!r} is more than 5 minutes ahead of now ({_iso(now * 1000)}): "  # type: ignore[operator]
+                    "refused, check the file and this machine's clock",
+                )
+                continue
+            # Exact forms first: stripping and lower-casing every field costs more than the rest.
+            success = _SUCCESS.get(row[3])
+            if success is None:
+                success = _SUCCESS.get(row[3].strip().lower())
+                if success is None:
+                    bad(line, f"success {row[3].strip()!r}: expected 1, 0, true or false")
+                    continue
+            probes = probes_of.get(row[1])
+            key = None if probes is None else probes.get(row[2])
+            if key is None:
+                tenant, probe = row[1].strip(), row[2].strip()
+                key = probes_of.get(tenant, {}).get(probe)
+                if key is None:
+                    what = f"probe {probe!r} of tenant {tenant!r}" if tenant in probes_of else f"tenant {tenant!r}"
+                    bad(line, f"unknown {what}: not in the config")
+                    continue
+            found = chunk.get(key)
+            if found is None:
+                chunk[key] = [(t, line, success)]
+            else:
+                found.append((t, line, success))
+            in_chunk += 1
+            if in_chunk >= CHUNK_ROWS:
+                _add_chunk(obs, chunk, bad, spill_dir)
+                chunk, in_chunk = {}, 0
+            if len(problems) > MAX_REPORTED:
+                break
+        obs.rows = rows
+        if not problems:
+            _add_chunk(obs, chunk, bad, spill_dir)
+            if obs.scratch is not None:
+                _spill(obs, bad, spill_dir)
+    except BaseException:
+        obs.close()
+        raise
+    if problems:
+        obs.close()
+        problems.sort()
+        listed = [f"line {n}: {message}" for n, message in problems[:MAX_REPORTED]]
+        extra = len(problems) - MAX_REPORTED
+        raise ImportError_(listed + ([f"... and more ({extra}+)"] if extra > 0 else []))
+    return obs
+
+
+def _add_chunk(
+    obs: Observations,
+    chunk: dict[Key, list[tuple[int, int, bool]]],
+    bad: Callable[[int, str], None],
+    spill_dir: str | None,
+) -> None:
+    """Merge a chunk of rows into the file's series; spill them to disk past SPILL_SERIES."""
+    for key, rows in chunk.items():
+        rows.sort()  # by time, then line
+        unique: list[tuple[int, bool]] = []
+        prev_t, prev_line, prev_ok = None, 0, False
+        for t, line, ok in rows:
+            if t == prev_t:
+                if ok != prev_ok:
+                    bad(line, f"contradicts line {prev_line}: same probe and time, other result")
+                continue
+            prev_t, prev_line, prev_ok = t, line, ok
+            unique.append((t, ok))
+        new = series_of(unique)
+        obs.first = new[0].start if obs.first is None else min(obs.first, new[0].start)
+        obs.last = new[-1].last if obs.last is None else max(obs.last, new[-1].last)
+        held = obs.series.setdefault(key, [])
+        # Only the tail the new series reach into is merged: a file in time order appends.
+        i = max(0, bisect.bisect_left(held, new[0].start, key=lambda s: s.last) - 1)
+        try:
+            held[i:], _ = merge(held[i:], new)
+        except ConflictError as err:
+            _conflict_in_file(obs, key, err.time, bad)
+    if sum(len(s) for s in obs.series.values()) > SPILL_SERIES:
+        _spill(obs, bad, spill_dir)
+
+
+def _spill(obs: Observations, bad: Callable[[int, str], None], spill_dir: str | None) -> None:
+    """Move the series held in memory into the scratch store (made on first use)."""
+    if obs.scratch is None:
+        fd, path = tempfile.mkstemp(prefix="sla-import-", suffix=".db", dir=spill_dir)
+        os.close(fd)
+        os.unlink(path)  # the store creates it with its schema
+        obs.scratch = Store(path, chained=False)  # a scratch store is not history: no hash chains
+        obs.scratch.db.execute("PRAGMA synchronous = OFF")  # scratch: removed after use anyway
+    held = obs.series
+    try:
+        obs.scratch.merge_series(
+            lambda: ((k, v[i : i + WRITE_CHUNK]) for k, v in held.items() for i in range(0, len(v), WRITE_CHUNK)),
+            max_tx_seconds=float("inf"),
+        )
+    except ConflictError as err:
+        _conflict_in_file(obs, err.key, err.time, bad)
+    obs.series = {}
+
+
+def _conflict_in_file(obs: Observations, key: Key, t: int, bad: Callable[[int, str], None]) -> None:
+    lines = obs.find_lines(key, t) if obs.find_lines else []
+    if len(lines) >= 2:
+        bad(lines[-1], f"contradicts line {lines[0]}: same probe and time, other result")
+    else:
+        bad(0, f"{key[0]}/{key[1]} at {_iso(t)}: two rows with other results at the same instant")
+
+
+def _line_finder(lines: Iterable[str] | IO[str]) -> Callable[[Key, int], list[int]] | None:
+    """How to find the lines of a probe's rows at one instant by reading the file again
+    (only for error messages), or None when it cannot be read again (standard input).
+    Lines of one result are left out after the first, so [first, first of the other]."""
+    if isinstance(lines, (list, tuple)):
+        again: Callable[[], Iterable[str]] = lambda: lines  # noqa: E731
+    elif hasattr(lines, "seekable") and lines.seekable():  # type: ignore[union-attr]
+        start = lines.tell()  # type: ignore[union-attr]
+
+        def again() -> Iterable[str]:
+            lines.seek(start)  # type: ignore[union-attr]
+            return lines  # type: ignore[return-value]
+    else:
+        return None
+
+    def find(key: Key, t: int) -> list[int]:
+        found: list[int] = []
+        results: set[str] = set()
+        reader = csv.reader(again())
+        next(reader, None)
+        for row in reader:
+            if len(row) != 4 or (row[1].strip(), row[2].strip()) != key:
+                continue
+            try:
+                if parse_time(row[0]) != t:
+                    continue
+            except (ValueError, OverflowError):
+                continue
+            result = row[3].strip().lower()
+            if result not in results:
+                results.add(result)
+                found.append(reader.line_num)
+        return found
+
+    return find
+
+
+def import_observations(
+    store: Store, cfg: Config, obs: Observations, progress: Callable[[int], None] | None = None
+) -> ImportSummary:
+    """Check the parsed file against recorded history, then write it (idempotent).
+    ``progress(series written)`` is called after each transaction."""
+    try:
+        result = store.merge_series(obs.chunks, progress=progress)
     except ConflictError as err:
         tenant, probe = err.key
         recorded = "success" if err.series.success else "failure"
+        lines = obs.find_lines(err.key, err.time) if obs.find_lines else []
+        where = f"line {lines[0]}" if lines else "a row"
         raise ImportError_(
-            [
-                f"line {obs.lines[(tenant, probe, err.time)][0]}: {tenant}/{probe} at {_iso(err.time)} contradicts "
-                f"the recorded {recorded} at the same instant"
-            ]
+            [f"{where}: {tenant}/{probe} at {_iso(err.time)} contradicts the recorded {recorded} at the same instant"]
         ) from None
-    firsts = [min(values)[0] for values in obs.by_probe.values() if values]
-    lasts = [max(values)[0] for values in obs.by_probe.values() if values]
     return ImportSummary(
         rows=obs.rows,
-        probes=len(obs.by_probe),
-        first=min(firsts) / 1000 if firsts else None,
-        last=max(lasts) / 1000 if lasts else None,
+        probes=obs.probes,
+        first=None if obs.first is None else obs.first / 1000,
+        last=None if obs.last is None else obs.last / 1000,
         result=result,
     )
 

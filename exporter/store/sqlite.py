@@ -13,15 +13,54 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from exporter.engine.states import ConflictError, Series, insert
+from exporter.engine.states import ConflictError, Series, insert, merge
 from exporter.errors import UserError
-from exporter.model import Event, Incident, ServiceRequest
+from exporter.model import Event, Incident, LedgerEntry, ServiceRequest
+from exporter.store import chain
 
-# Each entry migrates from version i to i + 1; never edit a released entry, append.
-MIGRATIONS: list[str] = [
+
+def _chain_series(db: sqlite3.Connection) -> None:
+    """Migration 5: every history record carries its link in the probe's hash chain, and
+    every ledger entry in the ledger's, computed once here for what was recorded before
+    chains existed."""
+    db.execute("ALTER TABLE series ADD COLUMN hash BLOB")
+    for probe_id, tenant, probe in db.execute("SELECT id, tenant, probe FROM probes").fetchall():
+        _rechain(db, probe_id, chain.genesis("series", tenant, probe), -MAX_MS)
+    db.execute("ALTER TABLE corrections ADD COLUMN hash BLOB")
+    # The ledger refuses updates: lifted for this one computation, in the migration's transaction.
+    (trigger,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'corrections_no_update'").fetchone()
+    db.execute("DROP TRIGGER corrections_no_update")
+    prev = chain.genesis("corrections")
+    rows = db.execute(f"SELECT {', '.join(LEDGER_COLUMNS)} FROM corrections ORDER BY id").fetchall()
+    for row in rows:
+        prev = chain.link(prev, chain.record_content(dict(zip(LEDGER_COLUMNS, row, strict=True))))
+        db.execute("UPDATE corrections SET hash = ? WHERE id = ?", (prev, row[0]))
+    db.execute(trigger)
+
+
+# The corrections' columns their hash covers, in the ledger's chain (ordered by id).
+LEDGER_COLUMNS = (
+    "id",
+    "kind",
+    "tenant",
+    "from_ms",
+    "to_ms",
+    "state",
+    "category",
+    "reason",
+    "author",
+    "recorded_ms",
+    "revokes",
+)
+
+
+# Each entry migrates from version i to i + 1 (SQL, or a function for what SQL cannot
+# compute); never edit a released entry, append.
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     CREATE TABLE probes (
         id INTEGER PRIMARY KEY,
@@ -85,7 +124,31 @@ MIGRATIONS: list[str] = [
                count, success FROM runs;
     DROP TABLE runs;
     """,
-    # 4: a scrape reads the open incidents (and the few that changed), not all of them
+    # 4: the corrections ledger, append-only: a revocation is an entry of its own, and the
+    # triggers refuse any UPDATE or DELETE (docs/semantics.md, "Corrections").
+    """
+    CREATE TABLE corrections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('correction', 'revocation')),
+        tenant TEXT NOT NULL,
+        from_ms INTEGER,
+        to_ms INTEGER,
+        state TEXT,
+        category TEXT,
+        reason TEXT NOT NULL,
+        author TEXT NOT NULL,
+        recorded_ms INTEGER NOT NULL,
+        revokes INTEGER REFERENCES corrections (id)
+    );
+    CREATE INDEX corrections_tenant ON corrections (tenant, from_ms);
+    CREATE TRIGGER corrections_no_update BEFORE UPDATE ON corrections
+        BEGIN SELECT RAISE(ABORT, 'the corrections ledger is append-only'); END;
+    CREATE TRIGGER corrections_no_delete BEFORE DELETE ON corrections
+        BEGIN SELECT RAISE(ABORT, 'the corrections ledger is append-only'); END;
+    """,
+    # 5: hash-chained history and ledger (docs/evidence.md)
+    _chain_series,
+    # 6: a scrape reads the open incidents (and the few that changed), not all of them
     """
     CREATE INDEX incidents_closed ON incidents (closed_ms);
     """,
@@ -106,6 +169,52 @@ class MergeResult:
 MAX_MS = 2**62  # "forever" for open-ended range queries; fits SQLite's INTEGER
 
 
+def _rechain(db: sqlite3.Connection, probe_id: int, start: bytes, from_ms: int) -> int:
+    """Recompute the hashes of a probe's records from the one starting at ``from_ms`` to
+    the head, after a legitimate write changed, added or removed records from there on
+    (``start``: the chain's genesis). A live append touches only the last record."""
+    # One query: the record before from_ms (its hash is the link) and every one from it on.
+    rows = db.execute(
+        """SELECT start_ms, step_ms, count, success, hash FROM series WHERE probe_id = ?1 AND start_ms >= coalesce(
+             (SELECT max(start_ms) FROM series WHERE probe_id = ?1 AND start_ms < ?2), ?2) ORDER BY start_ms""",
+        (probe_id, from_ms),
+    ).fetchall()
+    prev = start
+    if rows and rows[0][0] < from_ms:
+        prev = rows.pop(0)[4] or b""
+    updates = []
+    for start_ms, step, count, success, stored in rows:
+        prev = chain.link(prev, chain.series_content(start_ms, step, count, success))
+        if stored != prev:
+            updates.append((prev, probe_id, start_ms))
+    db.executemany("UPDATE series SET hash = ? WHERE probe_id = ? AND start_ms = ?", updates)
+    return len(updates)
+
+
+# Ledgers written with Store.append_chained, checked by `sla-exporter verify`: table ->
+# (the hashed columns, the order of the chain). The corrections ledger registers here.
+CHAINED_LEDGERS: dict[str, tuple[tuple[str, ...], str]] = {"corrections": (LEDGER_COLUMNS, "id")}
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first history record of a probe that does not verify."""
+
+    tenant: str
+    probe: str
+    start_ms: int | None  # the record's start; None when the probe's records are all gone
+    problem: str
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    tenant: str
+    probe: str
+    records: int
+    head_start_ms: int | None  # the last record's start; None for a probe without records
+    head: str  # hex SHA-256 of the last record (the genesis when there is none)
+
+
 def to_ms(t: float) -> int:
     return MAX_MS if t >= MAX_MS / 1000 else round(t * 1000)
 
@@ -116,6 +225,32 @@ def _series(row: Sequence) -> Series:
 
 
 _SERIES = "SELECT start_ms, step_ms, count, success FROM series"
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of ``script``: split at the semicolons that end one (a trigger's body
+    holds semicolons of its own)."""
+    out, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending.strip())
+            pending = ""
+    return out
+
+
+class LedgerError(UserError):
+    """A revocation the ledger refuses: no such correction, or revoked already."""
+
+
+_LEDGER = (
+    "SELECT id, kind, tenant, reason, author, recorded_ms, from_ms, to_ms, state, category, revokes FROM corrections"
+)
+
+
+def _entry(row: Sequence) -> LedgerEntry:
+    return LedgerEntry(*row)
 
 
 def _where(unset_column: str | None, item_id: str | None) -> tuple[str, list]:
@@ -130,7 +265,7 @@ def _where(unset_column: str | None, item_id: str | None) -> tuple[str, list]:
 
 
 class Store:
-    def __init__(self, path: str, create: bool = True):
+    def __init__(self, path: str, create: bool = True, chained: bool = True):
         if not create and not os.path.exists(path):
             raise StoreError(f"{path}: no such store (run `sla-exporter import` or `run` first)")
         try:
@@ -147,6 +282,10 @@ class Store:
         self.path = path
         self._ids: dict[tuple[str, str], int] = {}
         self._all_ids = False  # every probe's id read into _ids once (ids never change)
+        self._genesis: dict[int, bytes] = {}  # probe id -> the genesis of its chain
+        # False for a scratch store (an import's spill): nothing there is evidence, and
+        # hashing it would only slow the import.
+        self.chained = chained
         # One connection shared by the daemon's threads (writer, scrapes): serialize its use.
         self.lock = threading.RLock()
 
@@ -177,8 +316,12 @@ class Store:
             raise StoreError(f"schema version {version} is newer than this sla-exporter ({SCHEMA_VERSION})")
         for n in range(version, SCHEMA_VERSION):
             self.db.execute("BEGIN IMMEDIATE")
-            for statement in filter(str.strip, MIGRATIONS[n].split(";")):
-                self.db.execute(statement)
+            step = MIGRATIONS[n]
+            if callable(step):
+                step(self.db)
+            else:
+                for statement in _statements(step):
+                    self.db.execute(statement)
             self.db.execute(f"PRAGMA user_version = {n + 1}")
             self.db.execute("COMMIT")
 
@@ -199,7 +342,35 @@ class Store:
             self._ids[key] = row[0]
         return self._ids[key]
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the store (a read transaction), whatever the
+        daemon writes meanwhile: an evidence bundle's report, history and chain heads agree."""
+        with self.lock:
+            self.db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self.db.execute("COMMIT")
+
     # -- history ------------------------------------------------------------------------
+
+    def _start_of(self, probe_id: int) -> bytes:
+        if probe_id not in self._genesis:
+            tenant, probe = self.db.execute("SELECT tenant, probe FROM probes WHERE id = ?", (probe_id,)).fetchone()
+            self._genesis[probe_id] = chain.genesis("series", tenant, probe)
+        return self._genesis[probe_id]
+
+    def _chain_before(self, probe_id: int, t: int) -> bytes:
+        """The hash a record starting at ``t`` links to: the one of the record before it."""
+        row = self.db.execute(
+            "SELECT hash FROM series WHERE probe_id = ? AND start_ms < ? ORDER BY start_ms DESC LIMIT 1", (probe_id, t)
+        ).fetchone()
+        return self._start_of(probe_id) if row is None else row[0] or b""
+
+    def _rechain(self, probe_id: int, from_ms: int) -> None:
+        if self.chained:
+            _rechain(self.db, probe_id, self._start_of(probe_id), from_ms)
 
     def _series_by_id(self, probe_id: int, lo: int, hi: int) -> list[Series]:
         # Series are disjoint and sorted, so the one covering `lo` (or the last before it)
@@ -276,99 +447,243 @@ class Store:
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                self.db.executemany(
-                    "DELETE FROM series WHERE probe_id = ? AND start_ms = ?",
-                    [(self.probe_id(t, p), start) for t, p, start in gone],
-                )
+                gone_rows = [(self.probe_id(t, p), start) for t, p, start in gone]
+                new_rows = [(self.probe_id(t, p), r.start, r.step, r.count, int(r.success)) for t, p, r in rows]
+                self.db.executemany("DELETE FROM series WHERE probe_id = ? AND start_ms = ?", gone_rows)
                 self.db.executemany(
                     "INSERT OR REPLACE INTO series (probe_id, start_ms, step_ms, count, success) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    [(self.probe_id(t, p), r.start, r.step, r.count, int(r.success)) for t, p, r in rows],
+                    new_rows,
                 )
+                # The chain from the first record written or removed on (a live append: the last).
+                first: dict[int, int] = {}
+                for probe_id, start, *_ in gone_rows + new_rows:
+                    first[probe_id] = min(start, first.get(probe_id, start))
+                for probe_id, start in first.items():
+                    self._rechain(probe_id, start)
             except BaseException:
                 self.db.execute("ROLLBACK")
                 self._ids.clear()
+                self._genesis.clear()
                 raise
             self.db.execute("COMMIT")
 
     def merge(
         self, batches: Mapping[tuple[str, str], Iterable[tuple[int, bool]]], max_tx_seconds: float = 0.2
     ) -> MergeResult:
-        """Add observations ``(time_ms, success)`` to the history of several probes.
+        """Add observations ``(time_ms, success)`` to the history of several probes: the
+        ``merge_series`` of their series (two at one instant with other results raise
+        states.ConflictError carrying ``key``)."""
+        prepared: dict[tuple[str, str], list[Series]] = {}
+        for key, obs in batches.items():
+            try:
+                prepared[key] = insert([], obs)[0]
+            except ConflictError as err:
+                err.key = key
+                raise
+        return self.merge_series(lambda: ((k, v) for k, v in prepared.items() if v), max_tx_seconds)
 
-        First every probe is checked against recorded history without writing: an
-        observation at the same instant as a recorded one with the other result raises
-        states.ConflictError (carrying ``key``) and nothing is written. Then the probes are
-        written in transactions of at most about ``max_tx_seconds`` each, so that a large
-        import never holds the write lock long enough to stall the daemon's group commits
-        and scrapes. Writing is idempotent: after a failure half-way (disk full), importing
-        the same observations again completes it."""
-        prepared = {key: sorted(obs) for key, obs in batches.items()}
-        prepared = {key: obs for key, obs in prepared.items() if obs}
+    def merge_series(
+        self,
+        chunks: Callable[[], Iterable[tuple[tuple[str, str], list[Series]]]],
+        max_tx_seconds: float = 0.2,
+        progress: Callable[[int], None] | None = None,
+    ) -> MergeResult:
+        """Add series to the history of several probes; ``chunks()`` yields ``(key, series)``
+        with each probe's series sorted and disjoint, a long history in several chunks in
+        time order (so that memory is bounded by a chunk, not by the history).
+
+        ``chunks()`` is called twice. First every chunk is checked against recorded history
+        without writing: an observation at the same instant as a recorded one with the other
+        result raises states.ConflictError (carrying ``key``) and nothing is written. Then the
+        chunks are written in transactions of at most about ``max_tx_seconds`` each, so that
+        a large import never holds the write lock long enough to stall the daemon's group
+        commits and scrapes. Writing is idempotent: after a failure half-way (disk full),
+        merging the same series again completes it. ``progress(series written so far)`` is
+        called after each transaction."""
         with self.lock:
             # Read only: a conflict keeps everything out. The write below reads and merges again
             # inside its own transaction, since the daemon may write the same probes meanwhile.
-            for key, obs in prepared.items():
+            for key, new in chunks():
                 probe_id = self.probe_id(*key, create=False)
                 if probe_id is not None:
-                    self._merged(probe_id, key, obs)
-                else:
-                    try:
-                        insert([], obs)  # two new observations at one instant, other results
-                    except ConflictError as err:
-                        err.key = key
-                        raise
+                    self._merged(probe_id, key, new)
         added = written = 0
-        keys = list(prepared)
-        while keys:
+        pending = iter(chunks())
+        item = next(pending, None)
+        while item is not None:
             with self.lock:
                 began = time.monotonic()
                 self.db.execute("BEGIN IMMEDIATE")
                 try:
-                    while keys:
-                        key = keys.pop(0)
-                        n, w = self._write_probe(key, prepared[key])
+                    while item is not None:
+                        n, w = self._write_probe(*item)
                         added, written = added + n, written + w
+                        item = next(pending, None)
                         if time.monotonic() - began >= max_tx_seconds:
                             break
                 except BaseException:
                     self.db.execute("ROLLBACK")
                     self._ids.clear()  # ids created in the rolled-back transaction are gone
+                    self._genesis.clear()
                     raise
                 self.db.execute("COMMIT")
+            if progress:
+                progress(written)
         return MergeResult(added, written)
 
-    def _merged(self, probe_id: int, key: tuple[str, str], obs: list[tuple[int, bool]]):
+    def _merged(self, probe_id: int, key: tuple[str, str], new: list[Series]):
         """(recorded series touched, new series, observations added) for one probe."""
-        # The series the new times fall into, and one neighbour each side to join.
-        old = self._series_by_id(probe_id, obs[0][0], obs[-1][0])
+        # The series the new ones fall into, and one neighbour each side to join.
+        old = self._series_by_id(probe_id, new[0].start, new[-1].last)
         old += [
             _series(r)
             for r in self.db.execute(
                 f"{_SERIES} WHERE probe_id = ? AND start_ms > ? ORDER BY start_ms LIMIT 1",
-                (probe_id, old[-1].start if old else obs[-1][0]),
+                (probe_id, old[-1].start if old else new[-1].last),
             ).fetchall()
         ]
         try:
-            new, n = insert(old, obs)
+            merged, n = merge(old, new)
         except ConflictError as err:
             err.key = key
             raise
-        return old, new, n
+        return old, merged, n
 
-    def _write_probe(self, key: tuple[str, str], obs: list[tuple[int, bool]]) -> tuple[int, int]:
+    def _write_probe(self, key: tuple[str, str], new: list[Series]) -> tuple[int, int]:
         probe_id = self.probe_id(*key)
-        old, new, n = self._merged(probe_id, key, obs)
+        old, merged, n = self._merged(probe_id, key, new)
         if not n:
             return 0, 0
         self.db.executemany(
             "DELETE FROM series WHERE probe_id = ? AND start_ms = ?", [(probe_id, r.start) for r in old]
         )
+        # merged replaces old and its span: its records are chained as they are written,
+        # then the records after it (a backfill before recorded history) are rechained.
+        hashes: list[bytes | None] = [None] * len(merged)
+        if self.chained:
+            prev = self._chain_before(probe_id, merged[0].start)
+            hashes = list(chain.hashes(prev, (chain.series_content(*r[1:], r.success) for r in merged)))
         self.db.executemany(
-            "INSERT INTO series (probe_id, start_ms, step_ms, count, success) VALUES (?, ?, ?, ?, ?)",
-            [(probe_id, r.start, r.step, r.count, int(r.success)) for r in new],
+            "INSERT INTO series (probe_id, start_ms, step_ms, count, success, hash) VALUES (?, ?, ?, ?, ?, ?)",
+            [(probe_id, r.start, r.step, r.count, int(r.success), h) for r, h in zip(merged, hashes, strict=True)],
         )
-        return n, len(new)
+        if self.chained:
+            self._rechain(probe_id, merged[-1].start + 1)
+        return n, len(merged)
+
+    def series_chunks(self, size: int) -> Iterator[tuple[tuple[str, str], list[Series]]]:
+        """Every probe's series in chunks of at most ``size``, in time order (for
+        ``merge_series`` from a scratch store)."""
+        with self.lock:
+            keys = self.db.execute("SELECT id, tenant, probe FROM probes ORDER BY id").fetchall()
+        for probe_id, tenant, probe in keys:
+            after = -MAX_MS
+            while True:
+                with self.lock:
+                    rows = self.db.execute(
+                        f"{_SERIES} WHERE probe_id = ? AND start_ms > ? ORDER BY start_ms LIMIT ?",
+                        (probe_id, after, size),
+                    ).fetchall()
+                if not rows:
+                    break
+                chunk = [_series(r) for r in rows]
+                yield (tenant, probe), chunk
+                after = chunk[-1].start
+
+    # -- hash chains (docs/evidence.md) ------------------------------------------------
+
+    def _chains(self) -> Iterator[tuple[str, str, bytes, list[tuple[int, bytes, bytes | None]]]]:
+        """Each probe's (tenant, probe, genesis, [(start, content, stored hash)]), in name order."""
+        probes = self.db.execute("SELECT id, tenant, probe FROM probes ORDER BY tenant, probe").fetchall()
+        for probe_id, tenant, probe in probes:
+            rows = self.db.execute(
+                "SELECT start_ms, step_ms, count, success, hash FROM series WHERE probe_id = ? ORDER BY start_ms",
+                (probe_id,),
+            ).fetchall()
+            records = [(r[0], chain.series_content(r[0], r[1], r[2], r[3]), r[4]) for r in rows]
+            yield tenant, probe, chain.genesis("series", tenant, probe), records
+
+    def verify_chains(self) -> tuple[ChainBreak | None, int, int]:
+        """(the first history record that does not verify or None, probes, records checked)."""
+        probes = records = 0
+        with self.lock:
+            known = {r[0] for r in self.db.execute("SELECT id FROM probes")}
+            stray = self.db.execute(
+                "SELECT probe_id, min(start_ms) FROM series GROUP BY probe_id ORDER BY probe_id"
+            ).fetchall()
+            for probe_id, start in stray:
+                if probe_id not in known:
+                    return ChainBreak("?", f"probe id {probe_id}", start, "belongs to no known probe"), 0, 0
+            for tenant, probe, start, recs in self._chains():
+                found = chain.check(start, ((content, stored) for _, content, stored in recs))
+                if found is not None:
+                    return ChainBreak(tenant, probe, recs[found.index][0], found.problem), probes, records
+                probes, records = probes + 1, records + len(recs)
+        return None, probes, records
+
+    def chain_heads(self) -> list[ChainHead]:
+        """Each probe's last record and its hash: what an anchor kept elsewhere pins."""
+        with self.lock:
+            return [
+                ChainHead(
+                    tenant, probe, len(recs), recs[-1][0] if recs else None, (recs[-1][2] if recs else start).hex()
+                )
+                for tenant, probe, start, recs in self._chains()
+            ]
+
+    def _insert_chained(self, table: str, record: Mapping[str, object], order: str) -> bytes:
+        """Insert ``record`` into ``table`` with its link to the last record by ``order``
+        (inside the caller's transaction); its hash."""
+        row = self.db.execute(f"SELECT hash FROM {table} ORDER BY {order} DESC LIMIT 1").fetchone()
+        prev = chain.genesis(table) if row is None else row[0] or b""
+        digest = chain.link(prev, chain.record_content(record))
+        columns = [*record, "hash"]
+        self.db.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [*record.values(), digest],
+        )
+        return digest
+
+    def append_chained(self, table: str, record: Mapping[str, object], order: str = "rowid") -> str:
+        """Append ``record`` (column -> value) to a ledger ``table`` that has a ``hash``
+        BLOB column, linked to the last record by ``order``: a hash-chained append-only
+        ledger (register it in CHAINED_LEDGERS for verify). Returns the new record's hash (hex)."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                digest = self._insert_chained(table, record, order)
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            return digest.hex()
+
+    def verify_ledgers(self) -> tuple[str | None, int]:
+        """``verify_chained`` over every ledger in ``CHAINED_LEDGERS`` that this store has."""
+        with self.lock:
+            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        checked = 0
+        for table, (columns, order) in CHAINED_LEDGERS.items():
+            if table in tables:
+                problem, n = self.verify_chained(table, columns, order)
+                if problem is not None:
+                    return problem, checked + n
+                checked += n
+        return None, checked
+
+    def verify_chained(self, table: str, columns: Sequence[str], order: str = "rowid") -> tuple[str | None, int]:
+        """Check a ledger written by ``append_chained`` (``columns``: the ones it hashed):
+        (what is wrong with the first record that does not verify, naming it by its first
+        column, or None; records checked)."""
+        with self.lock:
+            rows = self.db.execute(f"SELECT {', '.join(columns)}, hash FROM {table} ORDER BY {order}").fetchall()
+        found = chain.check(
+            chain.genesis(table), ((chain.record_content(dict(zip(columns, r, strict=False))), r[-1]) for r in rows)
+        )
+        if found is None:
+            return None, len(rows)
+        return f"{table} record {columns[0]}={rows[found.index][0]!r} {found.problem}", len(rows)
 
     # -- support ------------------------------------------------------------------------
 
@@ -447,7 +762,9 @@ class Store:
         open at the last look, which may have been resolved since). With the highest rowid,
         for the next look. Resolved incidents never change: read once, they are done."""
         with self.lock:
-            self.db.execute("BEGIN")  # one snapshot: the rowid and the rows agree
+            own = not self.db.in_transaction  # inside snapshot() its transaction serves
+            if own:
+                self.db.execute("BEGIN")  # one snapshot: the rowid and the rows agree
             try:
                 top = self.db.execute("SELECT coalesce(max(rowid), 0) FROM incidents").fetchone()[0]
                 cols = "SELECT rowid, id, tenant, priority, defect, source, title, opened_ms FROM incidents"
@@ -462,7 +779,8 @@ class Store:
                 rows = sorted(found.values(), key=lambda r: (r[7], r[1]))
                 incidents = self._with_events([r[1:] for r in rows])
             finally:
-                self.db.execute("COMMIT")
+                if own:
+                    self.db.execute("COMMIT")
         return top, [(r[0], inc) for r, inc in zip(rows, incidents, strict=True)]
 
     def _with_events(self, rows: list) -> list[Incident]:
@@ -536,6 +854,129 @@ class Store:
             )
             for r in rows
         ]
+
+    # -- corrections ledger ---------------------------------------------------------------
+
+    def _next_entry_id(self) -> int:
+        # The id is hashed with the entry, so it is chosen before the insert (inside its
+        # transaction; nothing is ever deleted from the ledger, so max + 1 is AUTOINCREMENT's).
+        return int(self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM corrections").fetchone()[0])
+
+    def restore_entry(self, entry: LedgerEntry) -> None:
+        """Write a ledger entry as recorded elsewhere, its id kept (an evidence bundle's
+        corrections, into the scratch store that re-computes its report)."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self._insert_chained(
+                    "corrections",
+                    {
+                        "id": entry.id,
+                        "kind": entry.kind,
+                        "tenant": entry.tenant,
+                        "from_ms": entry.start,
+                        "to_ms": entry.end,
+                        "state": entry.state,
+                        "category": entry.category,
+                        "reason": entry.reason,
+                        "author": entry.by,
+                        "recorded_ms": entry.recorded,
+                        "revokes": entry.revokes,
+                    },
+                    "id",
+                )
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def add_correction(self, entry: LedgerEntry) -> int:
+        """Append a correction (``entry.id`` is ignored); its new id."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                new_id = self._next_entry_id()
+                self._insert_chained(
+                    "corrections",
+                    {
+                        "id": new_id,
+                        "kind": "correction",
+                        "tenant": entry.tenant,
+                        "from_ms": entry.start,
+                        "to_ms": entry.end,
+                        "state": entry.state,
+                        "category": entry.category,
+                        "reason": entry.reason,
+                        "author": entry.by,
+                        "recorded_ms": entry.recorded,
+                        "revokes": None,
+                    },
+                    "id",
+                )
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            return int(new_id)
+
+    def revoke_correction(self, target: int, reason: str, by: str, recorded: int) -> int:
+        """Append the revocation of correction ``target``; its new id. LedgerError when
+        there is no such correction or it is revoked already (checked in the same
+        transaction as the write, so two revocations cannot both land)."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self.db.execute(
+                    "SELECT tenant FROM corrections WHERE id = ? AND kind = 'correction'", (target,)
+                ).fetchone()
+                if row is None:
+                    raise LedgerError(f"no correction {target}")
+                done = self.db.execute(
+                    "SELECT id FROM corrections WHERE kind = 'revocation' AND revokes = ?", (target,)
+                ).fetchone()
+                if done is not None:
+                    raise LedgerError(f"correction {target} is revoked already (by entry {done[0]})")
+                new_id = self._next_entry_id()
+                self._insert_chained(
+                    "corrections",
+                    {
+                        "id": new_id,
+                        "kind": "revocation",
+                        "tenant": row[0],
+                        "from_ms": None,
+                        "to_ms": None,
+                        "state": None,
+                        "category": None,
+                        "reason": reason,
+                        "author": by,
+                        "recorded_ms": recorded,
+                        "revokes": target,
+                    },
+                    "id",
+                )
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            return int(new_id)
+
+    def ledger(self, tenant: str | None = None) -> list[LedgerEntry]:
+        """Every ledger entry (of ``tenant``), in id order."""
+        clause, params = ("WHERE tenant = ?", [tenant]) if tenant is not None else ("", [])
+        with self.lock:
+            rows = self.db.execute(f"{_LEDGER} {clause} ORDER BY id", params).fetchall()
+        return [_entry(r) for r in rows]
+
+    def ledger_entry(self, entry_id: int) -> LedgerEntry | None:
+        with self.lock:
+            row = self.db.execute(f"{_LEDGER} WHERE id = ?", (entry_id,)).fetchone()
+        return None if row is None else _entry(row)
+
+    def ledger_head(self) -> int:
+        """The newest entry's id (0 for an empty ledger): one index lookup, so a scrape can
+        tell whether the ledger changed (also by another process) before reading it."""
+        with self.lock:
+            return int(self.db.execute("SELECT coalesce(max(id), 0) FROM corrections").fetchone()[0])
 
     def series_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM series").fetchone()[0]

@@ -18,6 +18,7 @@ string. Times are RFC 3339 with an offset, from ``MIN_TIME`` (2000-01-01) to
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import json
 import re
@@ -26,11 +27,17 @@ import urllib.parse
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from exporter.engine.months import month_bounds_ms
+from exporter.engine.units import instant_ms
 from exporter.model import Config, Event, Incident, ServiceRequest
-from exporter.store.sqlite import Store, to_ms
+from exporter.store import ledger
+from exporter.store.sqlite import LedgerError, Store, to_ms
 from exporter.support import deadlines as support
 
 MAX_BODY = 64 * 1024
+_COLLECTIONS = ("incidents", "service-requests", "corrections")
+_CORRECTION_FIELDS = {"tenant", "from", "to", "as", "category", "reason"}
+_REVOCATION_FIELDS = {"revoke", "reason"}
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _INCIDENT_FIELDS = {"id", "tenant", "priority", "defect", "title", "opened"}
 _EVENT_FIELDS = {"kind", "time", "priority", "note"}
@@ -102,10 +109,12 @@ class Api:
         parsed = urllib.parse.urlsplit(path)
         parts = [urllib.parse.unquote(p) for p in parsed.path.strip("/").split("/")]
         query = urllib.parse.parse_qs(parsed.query)
-        if parts[:2] != ["api", "v1"] or len(parts) < 3 or parts[2] not in ("incidents", "service-requests"):
+        if parts[:2] != ["api", "v1"] or len(parts) < 3 or parts[2] not in _COLLECTIONS:
             raise ApiError(404, "no such endpoint")
         self._authorize(method, headers)
         collection, rest = parts[2], parts[3:]
+        if collection == "corrections":
+            return self._corrections(method, rest, query, headers, body)
         incidents = collection == "incidents"
         if method == "GET" and not rest:
             open_only = query.get("open", ["false"])[0].lower() in ("1", "true", "yes")
@@ -218,6 +227,71 @@ class Api:
             "breached": support.request_breached(s, req, now),
         }
 
+    # -- corrections ---------------------------------------------------------------------------
+
+    def _corrections(self, method: str, rest: list[str], query: dict, headers, body: bytes) -> tuple[int, dict]:
+        if rest:
+            raise ApiError(404, "no such endpoint")
+        cfg = self.config()
+        tz = ZoneInfo(cfg.timezone)
+        if method == "GET":
+            tenant = query.get("tenant", [None])[0]
+            entries = self.store.ledger(tenant)
+            month = query.get("month", [None])[0]
+            if month is not None:
+                match = re.fullmatch(r"(\d{4})-(\d{2})", month)
+                if not match or not 1 <= int(match.group(2)) <= 12:
+                    raise ApiError(400, f"month: expected YYYY-MM, got {month!r}")
+                lo, hi = month_bounds_ms(int(match.group(1)), int(match.group(2)), cfg.timezone)
+                spans = {e.id: (e.start, e.end) for e in entries if e.kind == "correction"}
+                entries = [
+                    e
+                    for e in entries
+                    if (span := spans.get(e.revokes if e.kind == "revocation" else e.id))
+                    and span[0] < hi  # type: ignore[operator]
+                    and span[1] > lo  # type: ignore[operator]
+                ]
+            return 200, {"corrections": [ledger.entry_doc(e, tz) for e in entries]}
+        if method != "POST":
+            raise ApiError(405, f"method {method} is not allowed here")
+        doc = _json(body)
+        by = _author(headers, self.token()[0])
+        now = instant_ms(self.clock())
+        try:
+            if "revoke" in doc:
+                _fields(doc, _REVOCATION_FIELDS, required=_REVOCATION_FIELDS)
+                target = doc["revoke"]
+                if not isinstance(target, int) or isinstance(target, bool) or target < 1:
+                    raise ApiError(400, "revoke: expected the id of a correction")
+                reason = _text(doc, "reason") or ""
+                new_id = ledger.revoke(self.store, cfg, target, reason, by, now)
+            else:
+                _fields(doc, _CORRECTION_FIELDS, required=_CORRECTION_FIELDS)
+                for key in ("tenant", "as", "category"):
+                    if not isinstance(doc[key], str):
+                        raise ApiError(400, f"{key}: expected a string")
+                self._tenant(doc)
+                start, end = _instant(doc, "from"), _instant(doc, "to")
+                new_id = ledger.correct(
+                    self.store,
+                    cfg,
+                    doc["tenant"],
+                    start,
+                    end,
+                    doc["as"],
+                    doc["category"],
+                    _text(doc, "reason") or "",
+                    by,
+                    now,
+                )
+        except LedgerError as err:
+            raise ApiError(409, str(err)) from None
+        except ledger.Refused as err:
+            raise ApiError(422, str(err)) from None
+        entry = self.store.ledger_entry(new_id)
+        assert entry is not None  # just written; the ledger is append-only
+        return 201, ledger.entry_doc(entry, tz)
+
     # -- writing -----------------------------------------------------------------------------
 
     def _tenant(self, doc: dict):
@@ -312,6 +386,30 @@ class Api:
         if not self.store.deliver_request(req.id, when):  # delivered meanwhile by another call
             raise ApiError(409, f"service request {req.id!r} is delivered already")
         return self._request_doc(self._request(req.id), now)
+
+
+def _instant(doc: dict, key: str) -> int:
+    """``doc[key]``: RFC 3339 with an offset, as integer ms (truncated, as every instant)."""
+    value = doc.get(key)
+    try:
+        stamp = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        stamp = None
+    if stamp is None or stamp.tzinfo is None:
+        raise ApiError(400, f"{key}: expected RFC 3339 with an offset, e.g. 2026-11-26T10:00:00+02:00")
+    if stamp.timestamp() < MIN_TIME:
+        raise ApiError(400, f"{key}: before 2000-01-01")
+    return instant_ms(stamp.timestamp())
+
+
+def _author(headers, token: str | None) -> str:
+    """Who records a correction: the authenticated identity, never a name the body
+    claims. The API's one credential is its bearer token, named by a short digest (which
+    token, after a rotation, without revealing it)."""
+    scheme = (headers.get("Authorization") or "").partition(" ")[0]
+    if scheme.lower() == "bearer" and token is not None:
+        return "api-token:" + hashlib.sha256(token.encode()).hexdigest()[:8]
+    return "api"
 
 
 def _json(body: bytes) -> dict:

@@ -33,7 +33,7 @@ def collectors(
     """The collectors to register, in order; the support one only with a store."""
     scrape = ScrapeTimer()
     found: list[Collector] = [
-        TenantCollector(config, recorder, clock, timer, scrape),
+        TenantCollector(config, recorder, clock, timer, scrape, store=store),
         ProbeCollector(config, recorder, clock),
     ]
     if store is not None:

@@ -48,6 +48,7 @@ LANDING = """<!doctype html>
 <li><a href="/metrics">/metrics</a>: figures for Prometheus</li>
 <li><a href="/-/healthy">/-/healthy</a>: liveness</li>
 <li><a href="/-/ready">/-/ready</a>: readiness (config loaded, store open)</li>
+<li><code>/report?month=YYYY-MM[&amp;tenant=T]</code>: the monthly report, printable</li>
 <li><a href="/api/v1/incidents?open=true">/api/v1/incidents</a> and
 <a href="/api/v1/service-requests">/api/v1/service-requests</a>: support clocks</li>
 </ul>
@@ -94,8 +95,11 @@ class Endpoints:
         ready: Callable[[], tuple[bool, str]],
         reload: Callable[[], tuple[bool, str]],
         api=None,
+        report: Callable[[str], tuple[int, str]] | None = None,
     ):
         self.registry, self.ready, self.reload, self.api = registry, ready, reload, api
+        # /report: the query string -> (status, HTML page or a one-line reason)
+        self.report = report
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -260,8 +264,19 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, LANDING.format(version=html.escape(__version__)).encode(), "text/html; charset=utf-8")
         elif path == "/-/reload":
             self._send(405, b"use POST to reload the config\n")
+        elif path == "/report" and ep.report is not None:
+            self._report(ep.report)
         else:
             self._send(404, b"not found\n")
+
+    def _report(self, page: Callable[[str], tuple[int, str]]) -> None:
+        try:
+            status, text = page(self.path.partition("?")[2])
+        except Exception:  # a bug or a store failure: answer, log, keep serving
+            log.exception("report page failed")
+            status, text = 500, "internal error; see the exporter's log\n"
+        kind = "text/html; charset=utf-8" if status == 200 else "text/plain; charset=utf-8"
+        self._send(status, text.encode(), kind)
 
     do_HEAD = do_GET
 

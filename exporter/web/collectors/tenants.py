@@ -27,8 +27,10 @@ from prometheus_client.samples import Sample
 
 from exporter import metrics as m
 from exporter.engine import intervals as iv
-from exporter.engine.accounting import tenant_figures
+from exporter.engine.accounting import corrected_views, tenant_figures
 from exporter.engine.availability import Figures, eligible_time, extend, figures
+from exporter.engine.corrections import Correction, from_ledger
+from exporter.engine.credits import credit_ratio
 from exporter.engine.maintenance import maintenance_ms
 from exporter.engine.months import (
     month_bounds_ms,
@@ -40,6 +42,7 @@ from exporter.engine.states import Run, StateIntervals, probe_state, tenant_stat
 from exporter.engine.units import instant_ms
 from exporter.model import Config, Tenant
 from exporter.probing.recorder import Recorder
+from exporter.store.sqlite import Store
 from exporter.web.collectors.base import Families, ScrapeTimer, describe
 
 METRICS = [
@@ -60,6 +63,8 @@ METRICS = [
     m.MONTH_START,
     m.MONTH_END,
     m.PREVIOUS_AVAILABILITY,
+    m.SERVICE_CREDIT,
+    m.CORRECTED,
 ]
 
 
@@ -128,8 +133,15 @@ class TenantCollector(Collector):
         clock: Callable[[], float] = time.time,
         timer: Callable[[], float] = time.perf_counter,
         scrape: ScrapeTimer | None = None,
+        store: Store | None = None,
     ):
         self.config, self.recorder, self.clock, self.timer = config, recorder, clock, timer
+        # The corrections ledger, read again when its newest id moves (the command line
+        # may write it from another process): one index lookup a scrape.
+        self.store = store
+        self._ledger_head = 0
+        self._corrections: dict[str, tuple[Correction, ...]] = {}
+        self._corrected_cache: dict[str, tuple[tuple, Figures, dict[str, float]]] = {}
         self.scrape = scrape or ScrapeTimer()
         self._cache_cfg: Config | None = None
         self._closed: dict[tuple[str, int, int], Figures] = {}
@@ -147,7 +159,7 @@ class TenantCollector(Collector):
         if key in self._closed:
             return self._closed[key]
         lo, hi = month_bounds_ms(y, mo, cfg.timezone)
-        f = tenant_figures(self.recorder.runs_of, tenant, lo, hi)
+        f = tenant_figures(self.recorder.runs_of, tenant, lo, hi, corrections=self._corrections.get(tenant.name, ()))
         # The last results of a month hold into the next for up to stale_after: only then
         # is the month final. (A failed run shorter than the threshold at the month's end
         # may still grow to it later; that is rare, and a reload recomputes.)
@@ -238,12 +250,64 @@ class TenantCollector(Collector):
             entry = self._maintenance[key] = (tenant.windows, maintenance_ms(tenant.windows, lo, hi))
         return entry[1]
 
+    def _read_ledger(self, cfg: Config) -> None:
+        """Take in new ledger entries: the corrections apply to every figure, closed months
+        included, so the caches that hold corrected figures start again."""
+        if self.store is None:
+            return
+        head = self.store.ledger_head()
+        if head == self._ledger_head:
+            return
+        entries = self.store.ledger()
+        self._corrections = {t.name: c for t in cfg.tenants if (c := from_ledger(entries, t.name))}
+        self._ledger_head, self._closed, self._totals = head, {}, {}
+
+    def _corrected(
+        self,
+        tenant: Tenant,
+        corrections: tuple[Correction, ...],
+        lo: int,
+        month_end: int,
+        now: int,
+        maintenance: iv.Intervals,
+        eligible: iv.Intervals,
+    ) -> tuple[Figures, dict[str, float]]:
+        """This month's figures with the tenant's corrections, and the seconds they change by
+        category, from the measured state the month-to-date cache holds (or from the runs).
+        Once "now" is past the last correction's end, the corrected figures are carried on
+        like the measured ones while the runs keep their shape: no correction reaches the
+        stretch added, so it adds what it adds to the measured figures."""
+        cached = self._mtd.get(tenant.name)
+        fresh = cached is not None and cached.lo == lo and cached.hi == now
+        key = (self._ledger_head, lo, cached.shape if fresh else None)  # type: ignore[union-attr]
+        hit = self._corrected_cache.get(tenant.name)
+        if fresh and hit is not None and hit[0] == key and max(c.end for c in corrections) <= hit[1].end <= now:
+            f = extend(hit[1], cached.now, now, maintenance)  # type: ignore[union-attr]
+            self._corrected_cache[tenant.name] = (key, f, hit[2])
+            return f, hit[2]
+        if fresh:
+            state = cached.state  # type: ignore[union-attr]
+        else:
+            runs = self.recorder.snapshot(tenant)
+            probes = [probe_state(runs.get(p.name, []), p.failure_threshold, lo, now) for p in tenant.probes]
+            state = tenant_state(probes, tenant.down_when, lo, now)
+        views = corrected_views(state, maintenance, corrections, lo, month_end, tenant.target, now, eligible)
+        moved: dict[str, float] = {}
+        for c in corrections:
+            if c.start < now and c.end > lo:
+                moved[c.category] = moved.get(c.category, 0.0) + views.changed.get(c.id, 0) / 1000
+        if fresh:
+            self._corrected_cache[tenant.name] = (key, views.corrected, moved)
+        return views.corrected, moved
+
     def collect(self) -> Iterator[Metric]:
         self.scrape.began = self.timer()
         cfg, now = self.config(), self.clock()
         if cfg is not self._cache_cfg:  # a reload may change windows, targets, thresholds
             self._cache_cfg, self._closed, self._mtd, self._maintenance, self._totals = cfg, {}, {}, {}, {}
             self._labelsets, self._samples = {}, {}
+            self._ledger_head = -1  # the tenants may have changed: sort the ledger again
+        self._read_ledger(cfg)
         out = Families(METRICS, self._labelsets)
         shared = self._labelsets
         appends = [out.samples[metric.name].append for metric in _PER_TENANT]
@@ -261,6 +325,14 @@ class TenantCollector(Collector):
             if eligible is None:
                 eligible = eligible_sets[id(maintenance)] = eligible_time(maintenance, month_start, min(now, month_end))
             f, state = self._month_to_date(tenant, month_start, month_end, now, maintenance, eligible)
+            corrections = self._corrections.get(tenant.name, ())
+            if corrections and any(c.start < now and c.end > month_start for c in corrections):
+                f, moved = self._corrected(tenant, corrections, month_start, month_end, now, maintenance, eligible)
+                for category, seconds in moved.items():
+                    out.add(m.CORRECTED, {"tenant": tenant.name, "category": category}, seconds)
+            credit = credit_ratio(f, tenant.credits)
+            if credit is not None:
+                out.add(m.SERVICE_CREDIT, labels, credit)
             downtime, known, outages = self._history(cfg, tenant, current, f, now)
             previous_availability = self._closed_month(cfg, tenant, *previous, now).availability
             values = (
