@@ -22,6 +22,11 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Child processes (``python -m exporter``, run from a temporary directory) import the exporter
+# of this checkout, not whichever one the virtualenv has installed.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p)
+if REPO not in sys.path:  # and so does a benchmark that imports it in process
+    sys.path.insert(0, REPO)
 
 
 # -- numbers -------------------------------------------------------------------------------
@@ -242,6 +247,42 @@ def serve_target(port: int) -> None:
     asyncio.run(main())
 
 
+def serve_hang(port: int) -> None:
+    """Accept every connection and never answer (the client's timeout ends each one)."""
+    import asyncio
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    class Hang(asyncio.Protocol):
+        def connection_made(self, transport):
+            self.transport = transport
+
+        def data_received(self, data):
+            pass  # read and ignored: never a byte back
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Hang, "127.0.0.1", port, backlog=4096)
+        stopped = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stopped.set)
+        async with server:
+            await stopped.wait()
+
+    asyncio.run(main())
+
+
+@contextlib.contextmanager
+def hanging_target():
+    """A server on 127.0.0.1 in its own process that accepts and never answers. Yields
+    ``(proc, base_url)``."""
+    port = free_port()
+    with running([sys.executable, os.path.join(HERE, "_common.py"), "hang", str(port)]) as proc:
+        wait_port(port, proc=proc)
+        yield proc, f"http://127.0.0.1:{port}"
+
+
 # -- the load generator (child process) ------------------------------------------------------
 
 
@@ -310,8 +351,10 @@ def run_loadgen(url: str, rate: float, seconds: float, workers: int = 8, expect:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["target"]:
         serve_target(int(sys.argv[2]))
+    elif sys.argv[1:2] == ["hang"]:
+        serve_hang(int(sys.argv[2]))
     elif sys.argv[1:2] == ["loadgen"]:
         url, rate, seconds, workers = sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
         print(json.dumps(loadgen(url, rate, seconds, workers, sys.argv[6] if len(sys.argv) > 6 else None)))
     else:
-        sys.exit("usage: _common.py target PORT | loadgen URL RATE SECONDS WORKERS [EXPECT]")
+        sys.exit("usage: _common.py target PORT | hang PORT | loadgen URL RATE SECONDS WORKERS [EXPECT]")

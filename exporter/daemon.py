@@ -1,19 +1,27 @@
 """``sla-exporter run``: scheduled probes -> recorder -> store, and /metrics.
 
 Wiring only: probing is ``probes``, history is ``recorder``, figures are ``collector``.
-Each probe is an APScheduler interval job on a bounded thread pool: one run per probe at a
-time (``max_instances=1``), late runs coalesced, first runs spread over the interval by a
-stable hash so that probes never fire in lockstep. The pool is sized so that even if every
-target hung for its whole timeout, every probe would still find a worker; housekeeping
-(group commit, month rollover) runs on its own executor so a busy pool never delays it.
+Every probe runs as a coroutine on the prober's one event loop: the ``schedule`` (a heap of
+each probe's next slot, fixed from the epoch by a stable hash so that probes never fire in
+lockstep) arms one ``loop.call_at`` timer for the earliest slot; when it fires, the probes due
+start as tasks, one run per probe at a time, slots missed while stalled coalesced into one.
+At most ``workers`` runs are under way at once (sized so that even if every target hung for
+its whole timeout every probe would still run); a run waiting on a hung target holds a
+socket, not a thread. Housekeeping (group commit, state ticks, detection, month rollover)
+runs on a thread of its own, so SQLite writes never block the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
 import datetime as dt
+import gc
 import logging
 import math
 import os
+import resource
 import signal
 import threading
 import time
@@ -21,9 +29,6 @@ import urllib.parse
 import zlib
 from collections.abc import Callable
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from exporter import config, render, report
@@ -33,8 +38,9 @@ from exporter.errors import UserError
 from exporter.model import Config, Event, Incident, Probe
 from exporter.probing import sharding
 from exporter.probing.canary import NETWORK_SENSITIVE, Connectivity
-from exporter.probing.probes import Prober
+from exporter.probing.probes import Prober, ProbeResult
 from exporter.probing.recorder import Recorder, Result
+from exporter.probing.schedule import Schedule, next_slot_ms  # noqa: F401 - next_slot_ms: part of this API
 from exporter.store.sqlite import Store
 from exporter.support import detection
 from exporter.web import webconfig
@@ -67,11 +73,6 @@ def phase_ms(tenant: str, probe: Probe) -> int:
     """Where in its interval a probe's slots fall, counted from the epoch: stable across
     restarts, reloads and replicas, and spread over the interval by a hash of the name."""
     return zlib.crc32(f"{tenant}/{probe.name}".encode()) % 10_000 * probe.interval_ms // 10_000
-
-
-def next_slot_ms(t_ms: int, interval_ms: int, phase: int) -> int:
-    """The first slot ``phase + k * interval`` at or after ``t_ms``."""
-    return t_ms + (phase - t_ms) % interval_ms
 
 
 def stamp_ms(started: float, interval_ms: int, phase: int) -> int:
@@ -115,20 +116,20 @@ class Daemon:
             self.registry.register(collector)
         ProcessCollector(registry=self.registry)
         self.workers = workers or pool_size(self.cfg)
-        self.scheduler = BackgroundScheduler(
-            executors={
-                "default": ThreadPoolExecutor(self.workers),
-                "housekeeping": ThreadPoolExecutor(1),
-            },
-            job_defaults={"coalesce": True, "max_instances": 1},
-            timezone="UTC",
-        )
+        self.loop = self.prober.loop  # probes, the schedule and canaries: all on this loop
+        self.schedule = Schedule()
+        self._slots = asyncio.Semaphore(self.workers)  # runs under way at once
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._started = False
+        self.skipped = 0  # slots that came while the probe's previous run was still under way
         self.api = Api(self.store, lambda: self.cfg, lambda: self.token, clock)
         self.server = Server(
             listen, Endpoints(self.registry, self.ready, self.reload, self.api, report=self.report_page), web
         )
         self._stopped = threading.Event()
         self._reload_lock = threading.Lock()
+        self._pending: dict[str, dict[str, str]] = {}  # detection to try again (store failed)
 
     def report_page(self, query: str) -> tuple[int, str]:
         """``/report?month=YYYY-MM[&tenant=T]``: the monthly report page (``report --format
@@ -146,15 +147,13 @@ class Daemon:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
+        _raise_descriptor_limit(self.workers)
+        # The config and history loaded so far live as long as the process: out of the
+        # collector's full passes, which would otherwise stall the event loop on a big fleet.
+        gc.freeze()
+        self._started = True
         self._schedule(self.cfg)
-        self.scheduler.add_job(
-            self._housekeeping,
-            IntervalTrigger(seconds=FLUSH_INTERVAL),
-            id="housekeeping",
-            executor="housekeeping",
-            misfire_grace_time=None,
-        )
-        self.scheduler.start()
+        threading.Thread(target=self._housekeeping_loop, name="housekeeping", daemon=True).start()
         self.server.start()
         threading.Thread(target=self._watch_clock, name="clock-watch", daemon=True).start()
         host, port = self.server.server_address[:2]
@@ -184,7 +183,11 @@ class Daemon:
 
     def shutdown(self) -> None:
         log.info("shutting down")
-        self.scheduler.shutdown(wait=False)
+        self._stopped.set()
+        if self._started:
+            self._started = False
+            with contextlib.suppress(RuntimeError, concurrent.futures.TimeoutError):  # the loop already ended
+                asyncio.run_coroutine_threadsafe(self._stop_probes(), self.loop).result(timeout=10)
         self.server.shutdown()
         self.server.server_close()
         try:
@@ -196,10 +199,9 @@ class Daemon:
     # -- jobs ------------------------------------------------------------------------------
 
     def _watch_clock(self) -> None:
-        """APScheduler times jobs by the wall clock: after a step back every probe would wait
-        until the clock catches up, after a step forward all would fire at once. On a step,
-        schedule them afresh from the new time. (Runs outside the scheduler, which a step
-        back would stall too.)"""
+        """Slots are wall-clock times: after a step back every probe would wait until the
+        clock catches up, after a step forward all would fire at once. On a step, schedule
+        them afresh from the new time. (A thread of its own, outside the event loop.)"""
         wall, mono = self.clock(), time.monotonic()
         while not self._stopped.wait(1.0):
             wall_now, mono_now = self.clock(), time.monotonic()
@@ -213,40 +215,86 @@ class Daemon:
                 )
                 with self._reload_lock:
                     self._schedule(self.cfg, force=True)
-                    self.scheduler.reschedule_job("housekeeping", trigger=IntervalTrigger(seconds=FLUSH_INTERVAL))
 
     def _schedule(self, cfg: Config, force: bool = False) -> None:
-        """One job per probe on its fixed slots. A reload leaves the jobs of unchanged
-        probes alone, so their timing goes on; ``force`` re-adds every job (clock step)."""
-        wanted = {}
-        for tenant in cfg.tenants:
-            for probe in tenant.probes:
-                wanted[f"probe:{tenant.name}/{probe.name}"] = (tenant.name, probe)
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith("probe:") and job.id not in wanted:
-                job.remove()
-        now_ms = instant_ms(self.clock())
-        for job_id, (tenant, probe) in wanted.items():
-            job = self.scheduler.get_job(job_id)
-            if job is not None and not force and job.args == (tenant, probe):
-                continue
-            start = next_slot_ms(now_ms, probe.interval_ms, phase_ms(tenant, probe))
-            self.scheduler.add_job(
-                self._probe_job,
-                IntervalTrigger(seconds=probe.interval, start_date=_utc(start / 1000)),
-                args=(tenant, probe),
-                id=job_id,
-                replace_existing=True,
-                misfire_grace_time=max(1, int(probe.interval)),
-            )
+        """Each probe on its fixed slots. A reload leaves unchanged probes alone, so their
+        timing goes on; ``force`` starts every probe afresh from now (clock step). Once the
+        daemon runs, the schedule is the event loop's: planned there, waited for here."""
+        wanted = [
+            (tenant.name, probe, phase_ms(tenant.name, probe)) for tenant in cfg.tenants for probe in tenant.probes
+        ]
+        if not self._started:
+            self.schedule.plan(wanted, instant_ms(self.clock()), force)
+            return
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
 
-    def _probe_job(self, tenant: str, probe: Probe) -> None:
-        r = self.prober.probe(probe)
+        def plan() -> None:
+            try:
+                self.schedule.plan(wanted, instant_ms(self.clock()), force)
+                self._arm()
+            finally:
+                done.set_result(None)
+
+        self.loop.call_soon_threadsafe(plan)
+        done.result(timeout=60)
+
+    def _arm(self) -> None:
+        """One timer, for the earliest slot to come (event loop thread)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        due = self.schedule.next_due()
+        if due is not None:
+            delay = due / 1000 - self.clock()
+            self._timer = self.loop.call_at(self.loop.time() + max(0.0, delay), self._wake)
+
+    def _wake(self) -> None:
+        """Start the probes whose slot has come (event loop thread)."""
+        self._timer = None
+        # The loop may fire a timer a hair early by the wall clock: a slot within 2 ms is due.
+        for job in self.schedule.due(instant_ms(self.clock()) + 2):
+            if job.running:
+                self.skipped += 1  # one run per probe at a time
+                continue
+            job.running = True
+            task = self.loop.create_task(self._probe_job(job.tenant, job.probe))
+            self._tasks.add(task)
+            task.add_done_callback(lambda t, job=job: self._done(t, job))
+        self._arm()
+
+    def _done(self, task: asyncio.Task, job) -> None:
+        self._tasks.discard(task)
+        job.running = False
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("probe job failed", extra={"fields": {"probe": job.key, "error": f"{type(exc).__name__}: {exc}"}})
+
+    async def _stop_probes(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+    async def _probe_job(self, tenant: str, probe: Probe) -> None:
+        async with self._slots:
+            r = await self.prober.run(probe)
+        up = None
+        if r.reason in NETWORK_SENSITIVE and not self._stepped(r):
+            up = await self.connectivity.network_up_async()
+        self._record(tenant, probe, r, up)
+
+    def _stepped(self, r: ProbeResult) -> bool:
+        return abs(self.clock() - r.started - r.duration) > CLOCK_STEP
+
+    def _record(self, tenant: str, probe: Probe, r: ProbeResult, network_up: bool | None) -> None:
         success, reason, error = r.success, r.reason, r.error
-        if abs(self.clock() - r.started - r.duration) > CLOCK_STEP:
+        if self._stepped(r):
             # The wall clock stepped during the run: when it ran is not known.
             success, reason, error = False, "clock", "the wall clock stepped during the run"
-        elif reason in NETWORK_SENSITIVE and self.connectivity.network_up() is False:
+        elif reason in NETWORK_SENSITIVE and network_up is False:
             success, reason, error = False, "network", f"every connectivity canary failed ({reason}: {error})"
         self.recorder.observe(
             tenant,
@@ -273,6 +321,13 @@ class Daemon:
             )
         self.status.network_up = up
 
+    def _housekeeping_loop(self) -> None:
+        while not self._stopped.wait(FLUSH_INTERVAL):
+            try:
+                self._housekeeping()
+            except Exception as err:  # noqa: BLE001 - the next tick tries again; never stop committing
+                log.error("housekeeping failed", extra={"fields": {"error": f"{type(err).__name__}: {err}"}})
+
     def _housekeeping(self) -> None:
         now = self.clock()
         try:
@@ -288,7 +343,7 @@ class Daemon:
                 )
             self.status.store_writable = False
             self.status.store_write_errors += 1
-        states = self.recorder.tick(now)
+        states = self.recorder.tick_changed(now)  # only tenants whose state may have changed
         try:
             self._detect(now, states)
         except Exception as err:  # noqa: BLE001 - a store problem: /-/ready already says so
@@ -305,7 +360,23 @@ class Daemon:
         return token, problem
 
     def _detect(self, now: float, states: dict[str, dict[str, str]]) -> None:
-        for action in detection.detect(list(self.cfg.tenants), states, self.detected):
+        """Detection for the tenants whose probe states may have changed, and those whose
+        last detection could not be stored (tried again each tick)."""
+        states = {**self._pending, **states}
+        self._pending = {}
+        tenants = [t for name in states if (t := self.cfg.tenant(name)) is not None]
+        try:
+            self._apply(now, detection.detect(tenants, states, self.detected))
+        finally:
+            for tenant in tenants:
+                want, current = detection.wanted(states[tenant.name]), self.detected.get(tenant.name)
+                if tenant.production and (
+                    (want is None) != (current is None) or (want == "P1" and current is not None and current[1] != "P1")
+                ):
+                    self._pending[tenant.name] = states[tenant.name]
+
+    def _apply(self, now: float, actions: list[detection.Action]) -> None:
+        for action in actions:
             fields = {"tenant": action.tenant, "priority": action.priority, "incident": action.incident}
             if action.kind == "open":
                 stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -384,6 +455,7 @@ class Daemon:
             self.cfg = cfg
             self._schedule(cfg)
             self.status.reload_ok, self.status.reload_time = True, self.clock()
+            gc.freeze()  # the new config, as at start
             log.info(
                 "config reloaded",
                 extra={"fields": {"tenants": len(cfg.tenants), "probes": sum(len(t.probes) for t in cfg.tenants)}},
@@ -391,8 +463,15 @@ class Daemon:
             return True, "config reloaded"
 
 
-def _utc(t: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(t, dt.UTC)
+def _raise_descriptor_limit(workers: int) -> None:
+    """Each run under way holds a socket: lift the soft descriptor limit to the hard one
+    when the runs at once may need more (as Go programs such as blackbox_exporter do)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = workers + 1024
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new = hard if hard == resource.RLIM_INFINITY else min(hard, max(wanted, soft))
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
 
 
 def _current_priority(inc: Incident) -> str:

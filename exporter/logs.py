@@ -54,5 +54,3 @@ def setup(fmt: str = "logfmt", level: str = "info", stream: TextIO | None = None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel({"warn": logging.WARNING}.get(level, getattr(logging, level.upper())))
-    # APScheduler reports every job run at INFO; ours are thousands a minute.
-    logging.getLogger("apscheduler").setLevel(max(root.level, logging.WARNING))

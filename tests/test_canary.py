@@ -1,10 +1,10 @@
 """Connectivity canaries: the verdict, its reuse, and what the daemon makes of a failure."""
 
-import errno
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import requests
-import responses
 
 from exporter.model import Monitor
 from exporter.probing.canary import VERDICT_TTL, Connectivity
@@ -54,25 +54,48 @@ def test_a_verdict_is_reused_for_a_few_seconds():
     assert len(prober.asked) == 2
 
 
-def test_canaries_through_the_real_prober_with_the_transport_mocked():
-    """The real Prober under Connectivity; `responses` answers for the network (no socket,
-    no DNS): a canary timing out and one refused mean our network is down, each failure
+def test_canaries_through_the_real_prober():
+    """The real Prober under Connectivity against 127.0.0.1 only: a canary whose server accepts
+    and never answers (timeout) and one refused mean our network is down, each failure
     classified as the prober would a real one; one canary answering means it is up."""
-    refused = requests.exceptions.ConnectionError("Connection refused")
-    refused.__cause__ = ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")  # as requests raises it
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)  # the kernel accepts; nobody ever answers
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    refused_port = closed.getsockname()[1]
+    closed.close()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    a = f"http://127.0.0.1:{hung.getsockname()[1]}/"
+    b = f"http://127.0.0.1:{refused_port}/"
     now = [100.0]
-    with responses.RequestsMock() as http:
-        http.get(A, body=requests.exceptions.ConnectTimeout("timed out"))
-        http.get(B, body=refused)
-        prober = Prober()
-        try:
-            c = Connectivity(prober, Monitor(canaries=(A, B)), clock=lambda: now[0])
-            assert c.network_up() is False
-            results = [prober.probe(canary) for canary in c.canaries]
-            assert [(r.reason, r.status_code) for r in results] == [("timeout", None), ("connection", None)]
-            assert results[1].error == "connection failed: Connection refused"
-            http.replace(responses.GET, B, body="ok")
-            now[0] += VERDICT_TTL
-            assert c.network_up() is True
-        finally:
-            prober.close()
+    prober = Prober()
+    try:
+        monitor = Monitor(canaries=(a, b), canary_timeout=0.5)
+        c = Connectivity(prober, monitor, clock=lambda: now[0])
+        assert c.network_up() is False
+        results = [prober.probe(canary) for canary in c.canaries]
+        assert [(r.reason, r.status_code) for r in results] == [("timeout", None), ("connection", None)]
+        assert results[1].error == "connection failed: Connection refused"
+        c.configure(Monitor(canaries=(a, f"http://127.0.0.1:{server.server_address[1]}/"), canary_timeout=0.5))
+        now[0] += VERDICT_TTL
+        assert c.network_up() is True
+    finally:
+        prober.close()
+        server.shutdown()
+        server.server_close()
+        hung.close()
+
+
+class _Ok(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")

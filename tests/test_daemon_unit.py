@@ -1,6 +1,6 @@
 """The daemon's wiring in process: store failures, clock steps, scheduling."""
 
-import datetime as dt
+import asyncio
 import sqlite3
 import time
 
@@ -29,8 +29,7 @@ def daemon(tmp_path):
     path.write_text(CONFIG)
     d = Daemon(str(path), str(tmp_path / "s.db"), ("127.0.0.1", 0))
     yield d
-    if d.scheduler.running:
-        d.scheduler.shutdown(wait=False)
+    d.prober.close()
     d.server.server_close()
     d.store.close()
 
@@ -75,17 +74,18 @@ def test_a_failing_store_shows_on_ready_and_in_metrics_and_probing_goes_on(daemo
 
 def test_probes_are_scheduled_within_one_interval_spread_by_name(daemon):
     daemon._schedule(daemon.cfg)
-    daemon.scheduler.start(paused=True)
-    now = dt.datetime.now(dt.UTC)
-    jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
-    assert set(jobs) == {"probe:acme/ui", "probe:acme/api", "probe:beta/ui"}
-    for job_id, interval in [("probe:acme/ui", 10), ("probe:acme/api", 60), ("probe:beta/ui", 5)]:
-        delay = (jobs[job_id].next_run_time - now).total_seconds()
+    now = time.time()
+    jobs = dict(daemon.schedule.jobs)
+    assert set(jobs) == {"acme/ui", "acme/api", "beta/ui"}
+    for job_id, interval in [("acme/ui", 10), ("acme/api", 60), ("beta/ui", 5)]:
+        delay = jobs[job_id].due / 1000 - now
         assert -1 <= delay <= interval + 1
-        assert jobs[job_id].max_instances == 1 and jobs[job_id].coalesce
+        assert not jobs[job_id].running
     # A reschedule (reload, clock step) keeps one job per probe.
     daemon._schedule(daemon.cfg)
-    assert len(daemon.scheduler.get_jobs()) == 3
+    assert len(daemon.schedule.jobs) == 3
+    daemon._schedule(daemon.cfg, force=True)
+    assert len(daemon.schedule.jobs) == 3
 
 
 @pytest.mark.parametrize(
@@ -129,14 +129,13 @@ def test_a_probe_phase_is_fixed_by_its_name_within_its_interval():
 
 def test_a_reload_keeps_the_timing_of_unchanged_probes(daemon):
     daemon._schedule(daemon.cfg)
-    daemon.scheduler.start(paused=True)
-    before = {job.id: job.next_run_time for job in daemon.scheduler.get_jobs()}
+    before = {key: job.due for key, job in daemon.schedule.jobs.items()}
     changed = config.load_text(CONFIG.replace("interval: 5s, timeout: 5s", "interval: 7s, timeout: 5s"))
     daemon._schedule(changed)
-    after = {job.id: job.next_run_time for job in daemon.scheduler.get_jobs()}
-    assert after["probe:acme/ui"] == before["probe:acme/ui"]
-    assert after["probe:acme/api"] == before["probe:acme/api"]
-    assert daemon.scheduler.get_job("probe:beta/ui").trigger.interval.total_seconds() == 7
+    after = {key: job.due for key, job in daemon.schedule.jobs.items()}
+    assert after["acme/ui"] == before["acme/ui"]
+    assert after["acme/api"] == before["acme/api"]
+    assert daemon.schedule.jobs["beta/ui"].probe.interval == 7
 
 
 class _Prober:
@@ -154,7 +153,7 @@ class _Prober:
             None,
         )
 
-    def probe(self, probe):
+    async def run(self, probe):
         return self.result
 
     def close(self):
@@ -175,11 +174,16 @@ class _Prober:
 def test_a_result_is_classified_before_it_is_recorded(
     daemon, monkeypatch, wall_after, reason, canaries_up, recorded_reason
 ):
+    daemon.prober.close()
     daemon.prober = _Prober(1000.0, 0.5, reason)
     daemon.clock = lambda: wall_after
-    monkeypatch.setattr(daemon.connectivity, "network_up", lambda: canaries_up)
+
+    async def network_up_async():
+        return canaries_up
+
+    monkeypatch.setattr(daemon.connectivity, "network_up_async", network_up_async)
     seen = []
     monkeypatch.setattr(daemon.recorder, "observe", lambda tenant, probe, result: seen.append(result))
-    daemon._probe_job("acme", daemon.cfg.tenants[0].probes[0])
+    asyncio.run(daemon._probe_job("acme", daemon.cfg.tenants[0].probes[0]))
     assert seen[0].reason == recorded_reason
     assert seen[0].ours is (recorded_reason in ("network", "clock"))

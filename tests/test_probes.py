@@ -7,7 +7,9 @@ handlers (slow and dripping endpoints). Timing assertions are loose integration 
 from __future__ import annotations
 
 import errno
+import gzip
 import os
+import select
 import socket
 import ssl
 import struct
@@ -16,9 +18,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import requests
-import responses
-import urllib3
 
 from exporter.model import OUR_REASONS, VENDOR_REASONS, EnvRef, Probe
 from exporter.probing import probes
@@ -92,6 +91,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(b"needle " + b"x" * 100, b"y" * 8192, pause=0, limit=100_000)
         elif path.startswith("/away?to="):
             self._send(302, headers={"Location": path.split("=", 1)[1]})
+        elif path == "/setcookie":
+            self._send(302, headers={"Location": "/ok?cookie", "Set-Cookie": "session=abc123; Path=/"})
+        elif path == "/gzip":
+            body = gzip.compress("grüße: service is healthy".encode("latin-1"))
+            self._send(200, body, {"Content-Encoding": "gzip", "Content-Type": "text/plain; charset=latin-1"})
+        elif path == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (b"service ", b"is ", b"healthy"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
         elif path == "/loop":
             self._send(302, headers={"Location": "/loop"})
         elif path.startswith("/hops/"):
@@ -327,14 +338,13 @@ def test_dripping_body_times_out_at_the_deadline(server, prober):
 def test_endless_body_is_read_only_up_to_the_limit(server, monkeypatch):
     base, _ = server
     read = []
-    original = urllib3.response.HTTPResponse.read1
+    original = probes._Conn.data_received
 
-    def counting_read1(self, *args, **kwargs):
-        data = original(self, *args, **kwargs)
-        read.append(len(data or b""))
-        return data
+    def counting(self, data):
+        read.append(len(data))
+        return original(self, data)
 
-    monkeypatch.setattr(urllib3.response.HTTPResponse, "read1", counting_read1)
+    monkeypatch.setattr(probes._Conn, "data_received", counting)
     limit = 64 * 1024
     p = Prober(max_body_bytes=limit)
     t0 = time.monotonic()
@@ -345,7 +355,7 @@ def test_endless_body_is_read_only_up_to_the_limit(server, monkeypatch):
         p.close()
     assert found.success, found
     assert time.monotonic() - t0 < 2.0
-    assert sum(read) <= 2 * (limit + probes.CHUNK_BYTES)  # two runs
+    assert sum(read) <= 2 * (limit + 2 * probes.CHUNK_BYTES)  # two runs: reading pauses past one read
     assert missing.reason == "body"
     assert missing.error == f"body does not contain the expected text (in the first {limit} bytes)"
 
@@ -376,18 +386,19 @@ def test_userinfo_is_redacted_from_urls_and_messages():
     assert redact_userinfo("https://u:p w?#@h/", "***@") == "https://***@h/"
 
 
-def test_userinfo_in_a_transport_error_is_not_repeated():
-    """A proxy URL with credentials in requests' message (mocked with `responses`, no network)."""
-    error = requests.exceptions.ProxyError("Unable to connect to proxy http://svc:hunter2@proxy.internal:3128/")
-    with responses.RequestsMock() as http:
-        http.get("https://acme.example.com/", body=error)
-        p = Prober()
-        try:
-            result = p.probe(_probe("https://acme.example.com/"))
-        finally:
-            p.close()
+def test_userinfo_in_a_transport_error_is_not_repeated(monkeypatch):
+    """A proxy URL with credentials (from HTTPS_PROXY) that refuses connections: the message
+    names the proxy without them."""
+    port = _closed_port()
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.setenv("HTTPS_PROXY", f"http://svc:hunter2@127.0.0.1:{port}")
+    p = Prober()
+    try:
+        result = p.probe(_probe("https://acme.example.com/"))
+    finally:
+        p.close()
     assert result.reason == "connection" and "hunter2" not in result.error and "svc" not in result.error
-    assert result.error == "connection failed: Unable to connect to proxy http://proxy.internal:3128/"
+    assert result.error == f"connection failed: Unable to connect to proxy http://127.0.0.1:{port}/"
 
 
 def test_secret_headers_are_not_sent_to_another_origin(server, prober):
@@ -407,6 +418,114 @@ def test_same_origin_redirect_keeps_headers(server, prober):
     headers = (("X-Token", EnvRef("ACME_TOKEN")),)
     assert prober.probe(_probe(f"{base}/away?to={base}/ok?same", headers=headers)).success
     assert state.headers["/ok?same"]["X-Token"] == SECRET
+
+
+def test_cookies_a_hop_sets_are_sent_on_the_next(server, prober):
+    base, state = server
+    assert prober.probe(_probe(base + "/setcookie")).success
+    assert state.headers["/ok?cookie"]["Cookie"] == "session=abc123"
+
+
+@pytest.mark.parametrize(
+    "path, expect_body",
+    [("/gzip", "grüße: service is healthy"), ("/chunked", "service is healthy"), ("/close", "bye")],
+)
+def test_bodies_are_decoded_whatever_their_framing(server, prober, path, expect_body):
+    base, _ = server
+    result = prober.probe(_probe(base + path, expect_body=expect_body))
+    assert result.success, result
+
+
+def _proxy(seen: list[str]):
+    """A forward proxy on 127.0.0.1: absolute-URI GETs are relayed, CONNECT is tunnelled;
+    each request line (and Proxy-Authorization) is appended to ``seen``."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+
+    def pipe(a, b):
+        try:
+            while True:
+                ready, _, _ = select.select([a, b], [], [], 5)
+                if not ready:
+                    return
+                for s in ready:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    (b if s is a else a).sendall(data)
+        except OSError:
+            pass
+        finally:
+            a.close()
+            b.close()
+
+    def handle(client):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += client.recv(4096)
+        head, _, rest = head.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        auth = [line for line in lines if line.lower().startswith("proxy-authorization:")]
+        seen.append(lines[0] + (" " + auth[0] if auth else ""))
+        method, target, _ = lines[0].split(" ")
+        if method == "CONNECT":
+            host, port = target.rsplit(":", 1)
+            upstream = socket.create_connection((host, int(port)))
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        else:
+            host_port = target.split("/")[2]
+            host, port = host_port.rsplit(":", 1)
+            upstream = socket.create_connection((host, int(port)))
+            path = "/" + target.split("/", 3)[3]
+            upstream.sendall(
+                f"GET {path} HTTP/1.1\r\n".encode() + b"\r\n".join(head.split(b"\r\n")[1:]) + b"\r\n\r\n" + rest
+            )
+        pipe(client, upstream)
+
+    def serve():
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(client,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_proxies_from_the_environment(server, tls_server, tls_cert, monkeypatch, tls):
+    """HTTP_PROXY / HTTPS_PROXY as requests honoured them: an absolute-URI request for http,
+    a CONNECT tunnel (TLS verified end to end, expiry read) for https; credentials in the
+    proxy URL sent as Proxy-Authorization; NO_PROXY bypasses it."""
+    seen: list[str] = []
+    listener = _proxy(seen)
+    proxy = f"http://user:pw@127.0.0.1:{listener.getsockname()[1]}"
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.setenv("HTTPS_PROXY" if tls else "HTTP_PROXY", proxy)
+    base = tls_server if tls else server[0]
+    cert, _key, not_after = tls_cert
+    p = Prober()
+    try:
+        result = p.probe(_probe(base + "/ok", ca_file=cert if tls else None, expect_body="healthy"))
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        p.close()  # proxies are read once per target
+        direct = p.probe(_probe(base + "/ok", ca_file=cert if tls else None))
+    finally:
+        p.close()
+        listener.close()
+    assert result.success, result
+    assert direct.success, direct
+    assert len(seen) == 1
+    port = base.rsplit(":", 1)[1]
+    basic = "Proxy-Authorization: Basic dXNlcjpwdw=="
+    if tls:
+        assert seen[0] == f"CONNECT 127.0.0.1:{port} HTTP/1.1 {basic}"
+        assert result.cert_expiry == pytest.approx(not_after, abs=1)
+    else:
+        assert seen[0] == f"GET http://127.0.0.1:{port}/ok HTTP/1.1 {basic}"
 
 
 def test_connection_refused(prober):
@@ -509,7 +628,6 @@ def test_ca_file_matches_localhost_name_too(tls_server, tls_cert, prober):
     assert result.cert_expiry == pytest.approx(not_after, abs=1)
 
 
-@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # pytest resets filters
 def test_tls_verify_false_accepts_self_signed(tls_server, tls_cert, prober):
     _cert, _key, not_after = tls_cert
     result = prober.probe(_probe(tls_server + "/ok", tls_verify=False))
@@ -567,12 +685,12 @@ def _oserror(code):
         (socket.gaierror(socket.EAI_FAIL, "Non-recoverable failure in name resolution"), "resolver", True),
         (_oserror(errno.ENETUNREACH), "network", True),
         (_oserror(errno.EADDRNOTAVAIL), "network", True),
-        # Wrapped as requests wraps them, the innermost cause decides.
-        (requests.exceptions.ConnectionError(urllib3.exceptions.NewConnectionError(None, "x")), "connection", False),
+        # Wrapped (a proxy that refuses): the vendor's connection failure, as before.
+        (probes.ProxyError("Unable to connect to proxy http://127.0.0.1:1/"), "connection", False),
     ],
 )
 def test_every_failure_is_the_vendors_or_ours(exc, reason, ours):
-    if isinstance(exc, requests.exceptions.ConnectionError) and not exc.__cause__:
+    if isinstance(exc, probes.ProxyError) and not exc.__cause__:
         exc.__cause__ = ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
     got, _ = probes._classify(exc, _probe("https://acme.example.com/"), probes._Run(0.0))
     assert got == reason
@@ -625,3 +743,34 @@ def test_descriptor_exhaustion_is_ours_in_a_real_process(server):
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
     assert out.stdout.split() == ["resources", "True"], out.stderr
+
+
+def test_runs_waiting_on_hung_targets_hold_sockets_not_threads():
+    """200 runs at once against a server that accepts and never answers: all end as timeouts
+    at their deadline, together, on the prober's one event loop thread."""
+    import asyncio
+
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(512)
+    url = f"http://127.0.0.1:{hung.getsockname()[1]}/"
+    p = Prober()
+    threads = []
+
+    async def many():
+        runs = [asyncio.ensure_future(p.run(_probe(f"{url}x{i}", timeout=1.0))) for i in range(200)]
+        await asyncio.sleep(0.5)
+        threads.append(threading.active_count())
+        return await asyncio.gather(*runs)
+
+    try:
+        before = threading.active_count()
+        t0 = time.monotonic()
+        results = asyncio.run_coroutine_threadsafe(many(), p.loop).result()
+        elapsed = time.monotonic() - t0
+    finally:
+        p.close()
+        hung.close()
+    assert [r.reason for r in results] == ["timeout"] * 200
+    assert threads[0] == before  # not one thread more while 200 runs wait
+    assert elapsed < 3.0  # concurrently: one timeout, not 200

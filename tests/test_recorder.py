@@ -279,3 +279,42 @@ def test_a_result_is_recorded_at_its_stamp(recorder):
     recorder.observe("acme", "a", Result(started=20.012, success=True, duration=0.1, stamp=20_000))
     recorder.flush()
     assert recorder.store.series("acme", "a", 0, 100 * S) == [Series(True, 10 * S, 10 * S, 2)]
+
+
+def test_tick_changed_looks_only_at_what_changed(recorder, caplog):
+    """Housekeeping's tick follows results and stale boundaries, not the fleet: a tenant
+    without results is looked at again only when a last run ends."""
+    caplog.set_level(logging.INFO, logger="sla_exporter")
+    assert recorder.tick_changed(0) == {"acme": {"a": "unknown", "b": "unknown"}}  # the first tick: all
+    assert recorder.tick_changed(1) == {}
+    recorder.observe("acme", "a", ok(10))
+    recorder.observe("acme", "b", ok(10))
+    assert recorder.tick_changed(11) == {"acme": {"a": "up", "b": "up"}}
+    assert recorder.tick_changed(12) == {}
+    # stale_after is 20 s: both runs end at 30 s, and the tenant is looked at then.
+    assert recorder.tick_changed(29.999) == {}
+    assert recorder.tick_changed(30) == {"acme": {"a": "unknown", "b": "unknown"}}
+    assert recorder.tick_changed(31) == {}
+    assert [r.getMessage() for r in caplog.records] == ["probe state change"] * 2 + ["tenant state change"]
+    recorder.configure(CFG)  # a reload: every tenant once
+    assert recorder.tick_changed(32) == {"acme": {"a": "unknown", "b": "unknown"}}
+
+
+@pytest.mark.parametrize("times", [[0, 10, 20, 30, 45, 60, 61, 90], [5, 25, 26, 70]])
+def test_tick_changed_agrees_with_a_full_tick(tmp_path, times):
+    """Whatever the results, tick_changed and tick see the same states at every second."""
+    stores = [Store(str(tmp_path / f"{i}.db")) for i in (0, 1)]
+    full, changed = (Recorder(store, CFG, since=0) for store in stores)
+    try:
+        for second in range(0, 130):
+            for rec in (full, changed):
+                if second in times:
+                    rec.observe("acme", "a", ok(second, second % 20 != 0, None if second % 20 else "status"))
+                if second % 15 == 0:
+                    rec.observe("acme", "b", ok(second))
+            everything = full.tick(second + 0.5)
+            assert {**everything, **changed.tick_changed(second + 0.5)} == everything
+            assert changed.states == full.states
+    finally:
+        for store in stores:
+            store.close()

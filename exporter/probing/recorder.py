@@ -8,13 +8,14 @@ at most the results since the last flush: the time after the last flushed result
 as unknown, never as a wrong state. Times are integer milliseconds; a result is stamped
 with its scheduled slot (``Result.stamp``), so a steady probe is one series a month.
 
-Thread-safe: probe workers call ``observe``, the flush job calls ``flush`` and ``tick``,
+Thread-safe: probe runs call ``observe``, the housekeeping thread ``flush`` and ``tick_changed``,
 scrapes call ``runs_of`` and ``last_results``.
 """
 
 from __future__ import annotations
 
 import collections
+import heapq
 import logging
 import threading
 from dataclasses import dataclass
@@ -79,6 +80,12 @@ class Recorder:
         self.states: dict[Key | str, str] = {}  # last logged state of probes and tenants
         self.first: dict[Key, float | None] = {}  # when each probe's history begins (epoch s)
         self.faults: dict[Key, Result] = {}  # probes whose last result was a fault of ours
+        # What tick_changed must look at: tenants with results since the last tick, and the
+        # instants a tenant's state changes by time alone (a last run ending: stale).
+        self._touched: set[str] = set()
+        self._boundary: dict[str, int] = {}  # tenant -> the next such instant (ms)
+        self._due: list[tuple[int, str]] = []  # heap of (instant, tenant); stale entries skipped
+        self._everything = True  # every tenant at the next tick (start, reload, month trim)
         self.configure(cfg)
 
     # -- configuration --------------------------------------------------------------------
@@ -90,6 +97,7 @@ class Recorder:
         with self.lock:
             self.cfg = cfg
             self._probes = probes
+            self._everything = True
             for key, probe in probes.items():
                 if key not in self.series:
                     self.series[key] = probe_series(self.store, key[0], probe, self.since, MAX_MS)
@@ -117,6 +125,7 @@ class Recorder:
     def trim(self, since: float) -> None:
         """Forget what memory no longer needs before ``since`` (called when a month begins)."""
         with self.lock:
+            self._everything = True
             self.since = instant_ms(since)
             for key, run_list in self.runs.items():
                 kept = [r for r in run_list if r.end > self.since]
@@ -133,6 +142,7 @@ class Recorder:
             if spec is None:
                 return  # a run of a probe that a reload just removed
             self.results[key] = result
+            self._touched.add(tenant)
             if result.reason:
                 self.errors[(tenant, probe, result.reason)] += 1
             if result.ours:
@@ -223,9 +233,52 @@ class Recorder:
     def tick(self, now: float) -> dict[str, dict[str, str]]:
         """Log states that changed by time passing alone (a probe going stale); return
         every tenant's probe states at ``now`` (for incident detection)."""
+        with self.lock:
+            self._touched = set()
+            self._everything = False
+            names = [tenant.name for tenant in self.cfg.tenants]
+        return self._tick(instant_ms(now), names)
+
+    def tick_changed(self, now: float) -> dict[str, dict[str, str]]:
+        """``tick`` for the tenants whose state may have changed since the last tick: those
+        with results since, and those where a last run ended (went stale) by ``now``. Its
+        cost follows what changed, not the fleet (the daemon calls it every second)."""
         now_ms = instant_ms(now)
         with self.lock:
-            return {tenant.name: self._log_changes(tenant.name, now_ms, "stale") for tenant in self.cfg.tenants}
+            if self._everything:
+                names = {tenant.name for tenant in self.cfg.tenants}
+            else:
+                names = self._touched
+                due = self._due
+                while due and due[0][0] <= now_ms:
+                    at, name = heapq.heappop(due)
+                    if self._boundary.get(name) == at:
+                        del self._boundary[name]
+                        names.add(name)
+            self._touched = set()
+            self._everything = False
+        return self._tick(now_ms, names)
+
+    def _tick(self, now_ms: int, names) -> dict[str, dict[str, str]]:
+        out = {}
+        for name in names:
+            with self.lock:  # per tenant: results keep coming in between (the event loop waits on it)
+                tenant = self.cfg.tenant(name)
+                if tenant is None:
+                    continue
+                out[name] = self._log_changes(name, now_ms, "stale")
+                ends = [r[-1].end for p in tenant.probes if (r := self.runs.get((name, p.name))) and r[-1].end > now_ms]
+                if ends:
+                    end = min(ends)
+                    pending = self._boundary.get(name)
+                    if pending is None or end < pending:
+                        self._boundary[name] = end
+                        heapq.heappush(self._due, (end, name))
+        with self.lock:
+            if len(self._due) > 4 * len(self._boundary) + 64:  # drop entries superseded
+                self._due = [(at, name) for name, at in self._boundary.items()]
+                heapq.heapify(self._due)
+        return out
 
     # -- reading --------------------------------------------------------------------------
 
