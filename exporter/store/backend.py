@@ -83,6 +83,9 @@ class SQLite:
     def try_lock(self, kind: int, key: int = 0) -> bool:
         return True
 
+    def lock_many(self, kind: int, keys: Sequence[int]) -> None:
+        """Nothing to do (see lock)."""
+
     def version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
@@ -209,6 +212,15 @@ class PostgreSQL:
 
     def lock(self, kind: int, key: int = 0) -> None:
         self.conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (kind, key % 2**31))
+
+    def lock_many(self, kind: int, keys: Sequence[int]) -> None:
+        """``lock`` on every key, in ascending order (no deadlock between two writers of
+        overlapping sets), in one round trip."""
+        if keys:
+            self.conn.execute(
+                "SELECT count(pg_advisory_xact_lock(%s, k)) FROM (SELECT unnest(%s::int[]) AS k ORDER BY 1) AS s",
+                (kind, sorted({k % 2**31 for k in keys})),
+            )
 
     def try_lock(self, kind: int, key: int = 0) -> bool:
         row = self.conn.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (kind, key % 2**31)).fetchone()

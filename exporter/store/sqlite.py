@@ -435,8 +435,7 @@ class Store:
             self.db.begin_write()
             try:
                 # Several exporters on one PostgreSQL: the probes' locks in one order, no deadlock.
-                for probe_id in sorted({r[0] for r in gone_rows + new_rows}):
-                    self.db.lock(LOCK_SERIES, probe_id)
+                self.db.lock_many(LOCK_SERIES, sorted({r[0] for r in gone_rows + new_rows}))
                 self.db.executemany("DELETE FROM series WHERE probe_id = ? AND start_ms = ?", gone_rows)
                 self.db.executemany(
                     "INSERT INTO series (probe_id, start_ms, step_ms, count, success) VALUES (?, ?, ?, ?, ?) "
