@@ -238,3 +238,51 @@ def test_the_leader_detects_and_another_takes_over_after_kill_9(tmp_path, postgr
         detected = [i for i in s.incidents() if i.source == "detected"]
     assert len(detected) == 1, detected
     assert [e.kind for e in detected[0].events] == ["resolution"]
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [({}, 15.0), ({"SLA_EXPORTER_LEADER_RETRY": "0.5"}, 0.5), ({"SLA_EXPORTER_LEADER_RETRY": "soon"}, 15.0),
+     ({"SLA_EXPORTER_LEADER_RETRY": "0"}, 15.0), ({"SLA_EXPORTER_LEADER_RETRY": "-3"}, 15.0)],
+)  # fmt: skip
+def test_the_leader_retry_interval(env, expected):
+    from exporter.store.leader import retry_interval
+
+    assert retry_interval(env) == expected
+
+
+def test_every_exporter_on_sqlite_is_its_own_leader(tmp_path):
+    from exporter.store.leader import Leader
+
+    leader = Leader(str(tmp_path / "sla.db"), (1, 3))
+    leader.start()
+    assert leader.held is True and leader._thread is None
+    leader.stop()
+    assert leader.held is True
+
+
+def test_one_schema_on_both_backends(tmp_path, postgresql):
+    """The same tables and columns, in the same order, whichever backend migrated them."""
+    import sqlite3
+
+    import psycopg
+
+    url, path = postgresql.url(), str(tmp_path / "sla.db")
+    Store(url).close()
+    Store(path).close()
+    con = sqlite3.connect(path)
+    tables = [
+        r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    ]
+    lite = {t: [r[1] for r in con.execute(f"PRAGMA table_info({t})")] for t in tables}
+    con.close()
+    with psycopg.connect(url) as pg:
+        rows = pg.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND table_name <> 'schema_version' ORDER BY table_name, ordinal_position"
+        ).fetchall()
+    pg_tables: dict = {}
+    for table, column in rows:
+        pg_tables.setdefault(table, []).append(column)
+    assert pg_tables == lite
+    assert set(lite) == {"probes", "series", "incidents", "incident_events", "service_requests", "corrections"}
