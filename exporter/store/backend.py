@@ -36,6 +36,7 @@ class SQLite:
     """A store file; the connection's errors are sqlite3's."""
 
     dialect = "sqlite"
+    concurrent = False  # one writer at a time (BEGIN IMMEDIATE)
     IntegrityError: type[Exception] = sqlite3.IntegrityError
     Error: type[Exception] = sqlite3.DatabaseError
 
@@ -154,6 +155,7 @@ class PostgreSQL:
     transaction reconnects to the same URL: the exporter expects one read-write endpoint."""
 
     dialect = "postgresql"
+    concurrent = True  # writers side by side, under advisory locks
 
     def __init__(self, url: str):
         import psycopg

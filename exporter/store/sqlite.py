@@ -507,7 +507,8 @@ class Store:
                 try:
                     locked: set[int] = set()
                     while item is not None:
-                        probe_id = self.probe_id(*item[0], create=False)
+                        # SQLite: the transaction holds the whole file, a new probe's row too.
+                        probe_id = self.probe_id(*item[0], create=not self.db.concurrent)
                         if probe_id is None or (probe_id not in locked and not self.db.try_lock(LOCK_SERIES, probe_id)):
                             # A new probe, or one another exporter is writing: end this
                             # transaction first, so that it never waits holding locks.
