@@ -84,6 +84,17 @@ def test_verify_a_postgresql_store(both):
     )
 
 
+def test_an_evidence_bundle_from_postgresql_verifies(both):
+    d, stores, _ = both
+    bundle = str(d / "oct.tar.gz")
+    out = cli("evidence", "--config.file", str(d / "config.yaml"), *stores["postgresql"], "--month", "2026-10",
+              "--output", bundle)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    checked = cli("verify", bundle)
+    assert checked.returncode == 0, checked.stderr
+    assert "the report of 2026-10 (acme-prod, beta-test) is reproduced from its history" in checked.stdout
+
+
 @pytest.mark.parametrize(
     "args, code, message",
     [

@@ -17,6 +17,7 @@ import os
 import threading
 import zlib
 
+from exporter.config.redact import redact_userinfo
 from exporter.store.backend import LOCK_LEADER, connect_pg, is_url
 
 log = logging.getLogger("sla_exporter")
@@ -71,7 +72,8 @@ class Leader:
         except Exception as err:  # noqa: BLE001 - StoreError, psycopg's errors: try again later
             self.held = False
             self._close()
-            log.warning("leader election: cannot reach the store", extra={"fields": {"error": str(err)}})
+            error = redact_userinfo(str(err))
+            log.warning("leader election: cannot reach the store", extra={"fields": {"error": error}})
         if self.held != was:
             log.info("leader" if self.held else "not the leader any more", extra={"fields": {"retry": self.retry}})
         return self.held
