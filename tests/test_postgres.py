@@ -297,3 +297,43 @@ def test_one_schema_on_both_backends(tmp_path, postgresql):
         pg_tables.setdefault(table, []).append(column)
     assert pg_tables == lite
     assert set(lite) == {"probes", "series", "incidents", "incident_events", "service_requests", "corrections"}
+
+
+def test_shards_share_one_database_and_each_leads_its_own(tmp_path, postgresql, target):
+    """--shard 0/2 and 1/2 on one database: each records its own tenants' results there,
+    and each leads its shard (the lock is per shard)."""
+    from exporter.probing.sharding import shard_of
+
+    url = postgresql.url()
+    names = [f"t{i}" for i in range(6)]
+    tenants = "".join(
+        f'  - name: {n}\n    probes:\n      - {{name: ui, url: "{target.url}/health", interval: 1s, timeout: 1s}}\n'
+        for n in names
+    )
+    exporters = []
+    for i in range(2):
+        d = tmp_path / f"s{i}"
+        d.mkdir()
+        e = Exporter(d, f"timezone: UTC\ntenants:\n{tenants}")
+        e.storage = ["--storage.url", url]
+        e.extra_args = ["--shard", f"{i}/2"]
+        exporters.append(e)
+    try:
+        for e in exporters:
+            e.start(env={"SLA_EXPORTER_LEADER_RETRY": str(RETRY)})
+        for i, e in enumerate(exporters):
+            e.wait_for(lambda e=e: e.value("sla_exporter_leader") == 1, what=f"shard {i} leads")
+            mine = {n for n in names if shard_of(n, 2) == i}
+            assert mine and mine != set(names)
+            e.wait_for(
+                lambda e=e, mine=mine: all(e.value("sla_probe_success", tenant=n, probe="ui") == 1 for n in mine),
+                what=f"shard {i} probes its tenants",
+            )
+            assert all(e.value("sla_probe_success", tenant=n, probe="ui") is None for n in set(names) - mine)
+        with Store(url, create=False) as s:
+            exporters[0].wait_for(
+                lambda: all(s.first_start(n, "ui") is not None for n in names), what="every tenant's history stored"
+            )
+    finally:
+        for e in exporters:
+            e.stop(signal.SIGKILL)
