@@ -337,3 +337,33 @@ def test_shards_share_one_database_and_each_leads_its_own(tmp_path, postgresql, 
     finally:
         for e in exporters:
             e.stop(signal.SIGKILL)
+
+
+def test_after_a_server_restart_the_next_transaction_reconnects(postgresql):
+    """A failover or restart ends the session: the write under way fails (the daemon keeps
+    its results for the next group commit), the next one reconnects and writes."""
+    import os
+
+    import psycopg
+
+    from exporter.engine.states import Series
+    from pgserver import PostgreSQL
+
+    server = PostgreSQL().start()  # a cluster of its own: the session's keeps serving the others
+    try:
+        with Store(server.url()) as s:
+            s.save_series([("a", "p", Series(True, 0, 1000, 5))])
+            pg_ctl = os.path.join(server.bindir, "pg_ctl")
+            options = (
+                f"-c listen_addresses=127.0.0.1 -c port={server.port} -c unix_socket_directories={server.dir} "
+                "-c fsync=off"
+            )
+            server._run(pg_ctl, "-D", server.data, "-m", "fast", "-w", "stop")
+            server._run(pg_ctl, "-D", server.data, "-l", os.path.join(server.dir, "log"), "-o", options, "-w", "start")
+            with pytest.raises(psycopg.OperationalError):  # AdminShutdown: the session was ended
+                s.save_series([("a", "p", Series(True, 0, 1000, 6))])
+            s.save_series([("a", "p", Series(True, 0, 1000, 7))])
+            assert s.series("a", "p", 0, 10**6) == [Series(True, 0, 1000, 7)]
+            assert s.verify_chains()[0] is None
+    finally:
+        server.stop()

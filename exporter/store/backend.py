@@ -166,6 +166,9 @@ class PostgreSQL:
         self.Error = psycopg.Error
         self.conn = connect_pg(url)
         self._sql: dict[str, str] = {}
+        # Inside one of our transactions a lost connection must fail the transaction, never
+        # reconnect and run its remaining statements on their own.
+        self._tx = False
 
     def _q(self, sql: str) -> str:
         out = self._sql.get(sql)
@@ -178,7 +181,7 @@ class PostgreSQL:
             self.conn = connect_pg(self.url)
 
     def execute(self, sql: str, params: Sequence | dict = ()) -> Any:
-        if not self._in_transaction():
+        if not self._tx:
             self._ready()
         return self.conn.execute(self._q(sql), params or None)
 
@@ -191,24 +194,23 @@ class PostgreSQL:
     def script(self, sql: str) -> None:
         self.conn.execute(sql)  # several statements: allowed without parameters
 
-    def _in_transaction(self) -> bool:
-        from psycopg.pq import TransactionStatus
-
-        return bool(self.conn.info.transaction_status != TransactionStatus.IDLE)
-
     def begin_write(self) -> None:
         self._ready()
         self.conn.execute("BEGIN")
+        self._tx = True
 
     def begin_read(self) -> None:
         self._ready()
         # One consistent view for the whole read (an evidence bundle's parts agree).
         self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self._tx = True
 
     def commit(self) -> None:
+        self._tx = False
         self.conn.execute("COMMIT")
 
     def rollback(self) -> None:
+        self._tx = False
         if not self.conn.closed and not self.conn.broken:
             self.conn.execute("ROLLBACK")
 
