@@ -367,3 +367,23 @@ def test_after_a_server_restart_the_next_transaction_reconnects(postgresql):
             assert s.verify_chains()[0] is None
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    "sql, params, expected",
+    [
+        ("SELECT ? + ?", (1, 2), ("SELECT %s + %s", [1, 2])),
+        ("SELECT ?2 - ?1, ?1", (5, 9), ("SELECT %s - %s, %s", [9, 5, 5])),
+        ("SELECT '100%' || ?", ("x",), ("SELECT '100%%' || %s", ["x"])),
+    ],
+)
+def test_placeholders_for_postgresql(sql, params, expected):
+    from exporter.store.backend import _pg_query
+
+    text, order = _pg_query(sql)
+    assert (text, [params[i] for i in order] if order is not None else list(params)) == expected
+
+
+def test_numbered_placeholders_run_on_postgresql(postgresql):
+    with Store(postgresql.url()) as s:
+        assert s.db.execute("SELECT CAST(?2 AS INT) - CAST(?1 AS INT), CAST(?1 AS INT)", (5, 9)).fetchone() == (4, 5)

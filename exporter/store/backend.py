@@ -124,12 +124,32 @@ def _statements(script: str) -> list[str]:
     return out
 
 
-_QMARK = re.compile(r"\?")
+_QMARK = re.compile(r"\?(\d*)")
 
 
 def _pg_sql(sql: str) -> str:
-    # The store's SQL has no string literal holding % or ?: a plain rewrite is enough.
-    return _QMARK.sub("%s", sql.replace("%", "%%"))
+    """``?`` placeholders as psycopg's ``%s`` (numbered ``?N`` ones: see ``_pg_query``)."""
+    return _pg_query(sql)[0]
+
+
+def _pg_query(sql: str) -> tuple[str, list[int] | None]:
+    """The SQL for psycopg, and for SQLite's numbered placeholders (``?1`` ... ``?N``, each
+    usable several times) which parameter each ``%s`` takes (None: in order). The store's
+    SQL has no string literal holding % or ?: a plain rewrite is enough."""
+    order: list[int] = []
+    numbered = False
+
+    def one(m: re.Match[str]) -> str:
+        nonlocal numbered
+        if m.group(1):
+            numbered = True
+            order.append(int(m.group(1)) - 1)
+        else:
+            order.append(len(order))
+        return "%s"
+
+    out = _QMARK.sub(one, sql.replace("%", "%%"))
+    return out, (order if numbered else None)
 
 
 def connect_pg(url: str, **kwargs: Any) -> Any:
@@ -165,16 +185,19 @@ class PostgreSQL:
         self.IntegrityError = psycopg.IntegrityError
         self.Error = psycopg.Error
         self.conn = connect_pg(url)
-        self._sql: dict[str, str] = {}
+        self._sql: dict[str, tuple[str, list[int] | None]] = {}
         # Inside one of our transactions a lost connection must fail the transaction, never
         # reconnect and run its remaining statements on their own.
         self._tx = False
 
-    def _q(self, sql: str) -> str:
-        out = self._sql.get(sql)
-        if out is None:
-            out = self._sql[sql] = _pg_sql(sql)
-        return out
+    def _q(self, sql: str, params: Sequence | dict = ()) -> tuple[str, Any]:
+        found = self._sql.get(sql)
+        if found is None:
+            found = self._sql[sql] = _pg_query(sql)
+        text, order = found
+        if order is not None and not isinstance(params, dict):
+            params = [params[i] for i in order]
+        return text, (params or None)
 
     def _ready(self) -> None:
         if self.conn.closed or self.conn.broken:
@@ -183,13 +206,16 @@ class PostgreSQL:
     def execute(self, sql: str, params: Sequence | dict = ()) -> Any:
         if not self._tx:
             self._ready()
-        return self.conn.execute(self._q(sql), params or None)
+        return self.conn.execute(*self._q(sql, params))
 
     def executemany(self, sql: str, rows: Iterable[Sequence]) -> None:
         rows = list(rows)
         if rows:
+            text, order = self._q(sql)[0], self._sql[sql][1]
+            if order is not None:
+                rows = [[r[i] for i in order] for r in rows]
             with self.conn.cursor() as cur:
-                cur.executemany(self._q(sql), rows)
+                cur.executemany(text, rows)
 
     def script(self, sql: str) -> None:
         self.conn.execute(sql)  # several statements: allowed without parameters
