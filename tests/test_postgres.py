@@ -375,6 +375,11 @@ def test_after_a_server_restart_the_next_transaction_reconnects(postgresql):
         ("SELECT ? + ?", (1, 2), ("SELECT %s + %s", [1, 2])),
         ("SELECT ?2 - ?1, ?1", (5, 9), ("SELECT %s - %s, %s", [9, 5, 5])),
         ("SELECT '100%' || ?", ("x",), ("SELECT '100%%' || %s", ["x"])),
+        (
+            "SELECT 1 FROM p AS a CROSS JOIN s AS b ON b.x = a.id WHERE ?1",
+            (7,),
+            ("SELECT 1 FROM p AS a JOIN s AS b ON b.x = a.id WHERE %s", [7]),
+        ),
     ],
 )
 def test_placeholders_for_postgresql(sql, params, expected):

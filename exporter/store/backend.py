@@ -125,6 +125,8 @@ def _statements(script: str) -> list[str]:
 
 
 _QMARK = re.compile(r"\?(\d*)")
+# SQLite's "CROSS JOIN t ON ..." (a join that fixes the planner's order) is a plain join.
+_CROSS_ON = re.compile(r"\bCROSS JOIN (\w+(?: AS \w+)?) ON\b", re.IGNORECASE)
 
 
 def _pg_sql(sql: str) -> str:
@@ -148,7 +150,7 @@ def _pg_query(sql: str) -> tuple[str, list[int] | None]:
             order.append(len(order))
         return "%s"
 
-    out = _QMARK.sub(one, sql.replace("%", "%%"))
+    out = _QMARK.sub(one, _CROSS_ON.sub(r"JOIN \1 ON", sql.replace("%", "%%")))
     return out, (order if numbered else None)
 
 
