@@ -392,3 +392,11 @@ def test_placeholders_for_postgresql(sql, params, expected):
 def test_numbered_placeholders_run_on_postgresql(postgresql):
     with Store(postgresql.url()) as s:
         assert s.db.execute("SELECT CAST(?2 AS INT) - CAST(?1 AS INT), CAST(?1 AS INT)", (5, 9)).fetchone() == (4, 5)
+
+
+def test_in_transaction_on_both_backends(store_target):
+    with Store(store_target) as s:
+        assert s.db.in_transaction is False
+        with s.snapshot():
+            assert s.db.in_transaction is True
+        assert s.db.in_transaction is False

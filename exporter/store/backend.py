@@ -55,6 +55,10 @@ class SQLite:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.conn, name)  # the rest of sqlite3's connection (tests, tools)
 
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
     def execute(self, sql: str, params: Sequence | dict = ()) -> Any:
         return self.conn.execute(sql, params)
 
@@ -221,6 +225,13 @@ class PostgreSQL:
 
     def script(self, sql: str) -> None:
         self.conn.execute(sql)  # several statements: allowed without parameters
+
+    @property
+    def in_transaction(self) -> bool:
+        """As sqlite3's: a transaction is open on the connection."""
+        from psycopg.pq import TransactionStatus
+
+        return bool(self._tx or self.conn.info.transaction_status == TransactionStatus.INTRANS)
 
     def begin_write(self) -> None:
         self._ready()
