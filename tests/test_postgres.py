@@ -400,3 +400,30 @@ def test_in_transaction_on_both_backends(store_target):
         with s.snapshot():
             assert s.db.in_transaction is True
         assert s.db.in_transaction is False
+
+
+@pytest.mark.parametrize("round_", range(4))
+def test_exporters_starting_together_migrate_once(postgresql, round_):
+    """Six stores opened at once on a new database (six exporters started together): one
+    creates the schema, the others wait for it and find it done."""
+    import threading
+
+    url = postgresql.url()
+    errors: list = []
+    start = threading.Barrier(6)
+
+    def open_store():
+        start.wait()
+        try:
+            Store(url).close()
+        except Exception as err:  # noqa: BLE001 - collected for the assertion
+            errors.append(err)
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Store(url) as s:
+        assert s.db.version() == len(__import__("exporter.store.sqlite", fromlist=["MIGRATIONS"]).MIGRATIONS)

@@ -12,9 +12,10 @@ exporters never interleave the read-merge-write of one probe or the links of one
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from exporter.config.redact import redact_userinfo
@@ -90,6 +91,9 @@ class SQLite:
 
     def lock_many(self, kind: int, keys: Sequence[int]) -> None:
         """Nothing to do (see lock)."""
+
+    def schema_lock(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()  # BEGIN IMMEDIATE serializes migrations
 
     def version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
@@ -255,6 +259,19 @@ class PostgreSQL:
 
     def lock(self, kind: int, key: int = 0) -> None:
         self.conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (kind, key % 2**31))
+
+    @contextlib.contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """Held around a migration's transaction, taken before it begins: a transaction that
+        waited for the lock inside could keep a catalog view from before the other
+        exporter's migration (and find no tables it has just created)."""
+        self._ready()
+        self.conn.execute("SELECT pg_advisory_lock(%s, 0)", (LOCK_SCHEMA,))
+        try:
+            yield
+        finally:
+            if not self.conn.closed and not self.conn.broken:
+                self.conn.execute("SELECT pg_advisory_unlock(%s, 0)", (LOCK_SCHEMA,))
 
     def lock_many(self, kind: int, keys: Sequence[int]) -> None:
         """``lock`` on every key, in ascending order (no deadlock between two writers of

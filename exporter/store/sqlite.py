@@ -28,7 +28,6 @@ from exporter.store.backend import (  # noqa: F401 - _statements: for tests of o
     LOCK_INCIDENTS,
     LOCK_LEDGER,
     LOCK_REQUESTS,
-    LOCK_SCHEMA,
     LOCK_SERIES,
     StoreError,
     _statements,
@@ -316,22 +315,22 @@ class Store:
     def _migrate(self) -> None:
         steps = MIGRATIONS if self.db.dialect == "sqlite" else backends.PG_MIGRATIONS
         while (version := self.db.version()) < SCHEMA_VERSION:
-            self.db.begin_write()
-            try:
-                # Several exporters may start together on one PostgreSQL: one migrates,
-                # the others wait here and then find the work done.
-                self.db.lock(LOCK_SCHEMA)
-                if self.db.version() == version:
-                    step = steps[version]
-                    if callable(step):
-                        step(self.db)
-                    else:
-                        self.db.script(step)
-                    self.db.set_version(version + 1)
-            except BaseException:
-                self.db.rollback()
-                raise
-            self.db.commit()
+            # Several exporters may start together on one PostgreSQL: one migrates, the
+            # others wait here and then find the work done.
+            with self.db.schema_lock():
+                self.db.begin_write()
+                try:
+                    if self.db.version() == version:
+                        step = steps[version]
+                        if callable(step):
+                            step(self.db)
+                        else:
+                            self.db.script(step)
+                        self.db.set_version(version + 1)
+                except BaseException:
+                    self.db.rollback()
+                    raise
+                self.db.commit()
         if version > SCHEMA_VERSION:
             raise StoreError(f"schema version {version} is newer than this sla-exporter ({SCHEMA_VERSION})")
 
