@@ -13,6 +13,7 @@ import time
 from zoneinfo import ZoneInfo
 
 from exporter import __version__, config, logs, render, report
+from exporter.config.redact import redact_userinfo
 from exporter.engine.corrections import CATEGORIES, STATES
 from exporter.engine.maintenance import occurrences
 from exporter.engine.months import day_bounds, month_bounds_ms
@@ -21,6 +22,7 @@ from exporter.errors import UserError
 from exporter.model import Config, Tenant
 from exporter.probing import sharding
 from exporter.store import importer, ledger
+from exporter.store.backend import is_url
 from exporter.store.sqlite import Store
 from exporter.support import calendar as businesshours, deadlines as support
 from exporter.web.server import parse_address
@@ -84,6 +86,20 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+_STORAGE_URL_HELP = "PostgreSQL store shared by several exporters: postgresql://USER:PASS@HOST:PORT/DB"
+
+
+def _pg_url(text: str) -> str:
+    if not text.startswith(("postgresql://", "postgres://")):
+        raise argparse.ArgumentTypeError(f"expected postgresql://USER:PASS@HOST:PORT/DB, got {redact_userinfo(text)!r}")
+    return text
+
+
+def _shown(target: str) -> str:
+    """A store's name for messages: a URL's password never shows."""
+    return redact_userinfo(target)
+
+
 def _parents() -> dict[str, argparse.ArgumentParser]:
     """The flags several verbs share, declared once each (argparse parent parsers). --tenant
     and --format stay with their verbs: their meaning, choices and defaults differ."""
@@ -93,13 +109,15 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
 
     config_file, storage, listen, log = parent(), parent(), parent(), parent()
     config_file.add_argument("--config.file", dest="config_file", required=True, metavar="F", help="YAML config file")
-    storage.add_argument(
+    where = storage.add_mutually_exclusive_group()
+    where.add_argument(
         "--storage.path",
         dest="storage_path",
         default=DEFAULT_STORAGE,
         metavar="DB",
         help=f"SQLite store (default {DEFAULT_STORAGE})",
     )
+    where.add_argument("--storage.url", dest="storage_url", type=_pg_url, metavar="URL", help=_STORAGE_URL_HELP)
     listen.add_argument(
         "--web.listen-address",
         dest="listen",
@@ -226,7 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("verify", "check a store's hash chains (--storage.path DB) or an evidence bundle (FILE.tar.gz)")
     p.add_argument("bundle", nargs="?", metavar="FILE.tar.gz", help="an evidence bundle to check")
-    p.add_argument("--storage.path", dest="storage_path", metavar="DB", help="a store whose hash chains to check")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--storage.path", dest="storage_path", metavar="DB", help="a store whose hash chains to check")
+    where.add_argument("--storage.url", dest="storage_url", type=_pg_url, metavar="URL", help=_STORAGE_URL_HELP)
     p.add_argument(
         "--public-key", dest="public_key", metavar="K", help="Ed25519 public key (PEM): the bundle must be signed by it"
     )
@@ -303,7 +323,8 @@ def cmd_import(args: argparse.Namespace, cfg: Config) -> int:
         handle = sys.stdin if args.file == "-" else open(args.file, newline="", encoding="utf-8")  # noqa: SIM115 - with below
     except OSError as err:
         raise UserError(f"{name}: cannot read: {err.strerror}") from None
-    spill_dir = os.path.dirname(os.path.abspath(args.storage_path))  # not /tmp: often memory
+    # Beside the store, not /tmp (often memory); beside the current directory for a server.
+    spill_dir = os.getcwd() if is_url(args.storage_path) else os.path.dirname(os.path.abspath(args.storage_path))
     try:
         with handle, importer.parse(handle, cfg, progress.lines, now=time.time(), spill_dir=spill_dir) as obs:
             progress.lines(None)
@@ -328,7 +349,7 @@ def cmd_import(args: argparse.Namespace, cfg: Config) -> int:
         f"{name}: {summary.rows:,} rows for {summary.probes} probes{span}: "
         f"{summary.result.added:,} new observations, "
         f"{summary.rows - summary.result.added:,} already recorded or repeated; "
-        f"{summary.result.series_written:,} series written to {args.storage_path}"
+        f"{summary.result.series_written:,} series written to {_shown(args.storage_path)}"
     )
     return 0
 
@@ -439,7 +460,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     if (args.bundle is None) == (args.storage_path is None):
         print(
-            "sla-exporter verify: give an evidence bundle FILE.tar.gz or --storage.path DB (one of them)",
+            "sla-exporter verify: give an evidence bundle FILE.tar.gz or --storage.path DB "
+            "or --storage.url URL (one of them)",
             file=sys.stderr,
         )
         return 2
@@ -450,12 +472,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
         with Store(args.storage_path, create=False) as store:
             broken, probes, records = store.verify_chains()
             if broken is not None:
-                raise UserError(f"{args.storage_path}: does not verify: {evidence.describe(broken)}")
+                raise UserError(f"{_shown(args.storage_path)}: does not verify: {evidence.describe(broken)}")
             problem, entries = store.verify_ledgers()
             if problem is not None:
-                raise UserError(f"{args.storage_path}: does not verify: {problem}")
+                raise UserError(f"{_shown(args.storage_path)}: does not verify: {problem}")
         print(
-            f"{args.storage_path}: OK: {records:,} history records of {probes:,} probes and "
+            f"{_shown(args.storage_path)}: OK: {records:,} history records of {probes:,} probes and "
             f"{entries:,} ledger entries verify"
         )
         return 0
@@ -666,6 +688,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "storage_url", None):  # the store's code takes a path or a URL alike
+        args.storage_path = args.storage_url
     try:
         if args.verb == "demo":
             return cmd_demo(args)

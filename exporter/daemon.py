@@ -41,6 +41,7 @@ from exporter.probing.canary import NETWORK_SENSITIVE, Connectivity
 from exporter.probing.probes import Prober, ProbeResult
 from exporter.probing.recorder import Recorder, Result
 from exporter.probing.schedule import Schedule, next_slot_ms  # noqa: F401 - next_slot_ms: part of this API
+from exporter.store.leader import Leader
 from exporter.store.sqlite import Store
 from exporter.support import detection
 from exporter.web import webconfig
@@ -103,11 +104,8 @@ class Daemon:
         self.token = self._token(self.cfg)
         self.status = ExporterStatus(reload_ok=True, reload_time=clock())
         self.store = Store(storage_path)
-        self.detected = {
-            i.tenant: (i.id, i.priority if not i.events else _current_priority(i))
-            for i in self.store.incidents(open_only=True)
-            if i.source == "detected"
-        }
+        self.leader = Leader(storage_path, shard)  # one exporter per shard detects incidents
+        self.detected = self._open_detected()
         self.recorder = Recorder(self.store, self.cfg, previous_month_start(clock(), self.cfg.timezone))
         self.prober = Prober(clock=clock)  # results and the clock-step check on one clock
         self.connectivity = Connectivity(self.prober, self.cfg.monitor, on_verdict=self._network_verdict)
@@ -152,6 +150,7 @@ class Daemon:
         # collector's full passes, which would otherwise stall the event loop on a big fleet.
         gc.freeze()
         self._started = True
+        self.leader.start()
         self._schedule(self.cfg)
         threading.Thread(target=self._housekeeping_loop, name="housekeeping", daemon=True).start()
         self.server.start()
@@ -193,6 +192,7 @@ class Daemon:
         try:
             self.recorder.flush()
         finally:
+            self.leader.stop()
             self.store.close()
             self.prober.close()
 
@@ -344,8 +344,15 @@ class Daemon:
             self.status.store_writable = False
             self.status.store_write_errors += 1
         states = self.recorder.tick_changed(now)  # only tenants whose state may have changed
+        if self.leader.held and not self.status.leader:
+            # Just elected: the incidents a previous leader opened are ours to raise or
+            # resolve, and every tenant's state is new to the detection.
+            self.detected = self._open_detected()
+            states = {**self.recorder.tick(now), **states}
+        self.status.leader = self.leader.held
         try:
-            self._detect(now, states)
+            if self.leader.held:
+                self._detect(now, states)
         except Exception as err:  # noqa: BLE001 - a store problem: /-/ready already says so
             log.error("incident detection failed", extra={"fields": {"error": str(err)}})
         since = previous_month_start(now, self.cfg.timezone)
@@ -358,6 +365,13 @@ class Daemon:
         if problem:
             log.error("the support API is off", extra={"fields": {"reason": problem}})
         return token, problem
+
+    def _open_detected(self) -> dict[str, tuple[str, str]]:
+        return {
+            i.tenant: (i.id, i.priority if not i.events else _current_priority(i))
+            for i in self.store.incidents(open_only=True)
+            if i.source == "detected"
+        }
 
     def _detect(self, now: float, states: dict[str, dict[str, str]]) -> None:
         """Detection for the tenants whose probe states may have changed, and those whose

@@ -184,6 +184,13 @@ STORE_WRITABLE = Metric(
     "probing goes on and history is kept in memory until writes succeed.",
 )
 STORE_ERRORS = Metric("sla_exporter_store_write_errors_total", "counter", (), "Failed writes to the store.")
+LEADER = Metric(
+    "sla_exporter_leader",
+    "gauge",
+    (),
+    "1 if this exporter runs its shard's once-only jobs (incident detection), 0 while another "
+    "exporter sharing its PostgreSQL store does; always 1 on SQLite.",
+)
 PROBE_FAULTS = Metric(
     "sla_exporter_probe_faults",
     "gauge",

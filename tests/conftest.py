@@ -35,3 +35,22 @@ def target():
     t = Target()
     yield t
     t.close()
+
+
+@pytest.fixture(scope="session")
+def postgresql():
+    """A throwaway PostgreSQL cluster for the session (pgserver.PostgreSQL): skipped without
+    PostgreSQL or psycopg, failed when CI is set."""
+    from pgserver import PostgreSQL
+
+    server = PostgreSQL().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request, tmp_path):
+    """Where a new empty store goes, on each backend: a SQLite path, a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "sla.db")
+    return request.getfixturevalue("postgresql").url()

@@ -109,6 +109,7 @@ class Exporter:
         self.port = free_port()
         self.proc = None
         self.extra_args = []
+        self.storage = ["--storage.path", str(self.db)]  # or ["--storage.url", URL]
 
     def start(self, env=None, ready=None, **popen):
         """Start `sla-exporter run` on a free port and wait until it is ready (or `ready()`);
@@ -123,8 +124,7 @@ class Exporter:
                     "run",
                     "--config.file",
                     str(self.config),
-                    "--storage.path",
-                    str(self.db),
+                    *self.storage,
                     "--web.listen-address",
                     f"127.0.0.1:{self.port}",
                     *self.extra_args,

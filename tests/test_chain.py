@@ -11,6 +11,7 @@ import pytest
 from exporter.engine.states import Series
 from exporter.store import chain
 from exporter.store.sqlite import MIGRATIONS, Store
+from stores import is_pg, query, raw_sql, shown, storage_args
 
 MIN = 60_000
 T0 = 1_790_805_600_000  # 2026-10-01T00:00:00Z
@@ -45,35 +46,28 @@ UI = [Series(True, T0, MIN, 175)]
 
 
 @pytest.fixture
-def db(tmp_path):
-    path = str(tmp_path / "sla.db")
-    with Store(path) as store:
+def db(store_target):
+    with Store(store_target) as store:
         store.save_series([("acme", "api", s) for s in API] + [("acme", "ui", s) for s in UI])
-    return path
+    return store_target
 
 
-def raw(path, *statements):
-    con = sqlite3.connect(path)
-    with con:
-        for sql, params in statements:
-            con.execute(sql, params)
-    con.close()
+def raw(target, *statements):
+    raw_sql(target, *statements)
 
 
-def hash_of(path, start):
-    con = sqlite3.connect(path)
-    (h,) = con.execute("SELECT hash FROM series WHERE start_ms = ? AND probe_id = 1", (start,)).fetchone()
-    con.close()
-    return h
+def hash_of(target, start):
+    ((h,),) = query(target, "SELECT hash FROM series WHERE start_ms = ? AND probe_id = 1", (start,))
+    return bytes(h)
 
 
 API_ID = "(SELECT id FROM probes WHERE probe = 'api')"
 
 
 def test_a_store_written_by_sla_exporter_verifies(db):
-    out = cli("verify", "--storage.path", db)
+    out = cli("verify", *storage_args(db))
     assert out.returncode == 0, out.stderr
-    assert out.stdout == f"{db}: OK: 5 history records of 2 probes and 0 ledger entries verify\n"
+    assert out.stdout == f"{shown(db)}: OK: 5 history records of 2 probes and 0 ledger entries verify\n"
 
 
 @pytest.mark.parametrize(
@@ -118,8 +112,8 @@ def test_a_store_written_by_sla_exporter_verifies(db):
                 db,
                 (
                     f"INSERT INTO series (probe_id, start_ms, step_ms, count, success, hash) "
-                    f"VALUES ({API_ID}, ?, 0, 1, 1, X'00')",
-                    (API[1].last + 30_000,),
+                    f"VALUES ({API_ID}, ?, 0, 1, 1, ?)",
+                    (API[1].last + 30_000, b"\0"),
                 ),
             ),
             API[1].last + 30_000,
@@ -159,12 +153,12 @@ def test_a_store_written_by_sla_exporter_verifies(db):
 )
 def test_verify_names_the_first_record_that_does_not_verify(request, db, tamper, record, problem):
     tamper(db)
-    out = cli("verify", "--storage.path", db)
+    out = cli("verify", *storage_args(db))
     assert out.returncode == 1
     assert out.stdout == ""
     who = "tenant other, probe ui" if "another tenant" in request.node.callspec.id else "tenant acme, probe api"
     assert out.stderr == (
-        f"sla-exporter verify: {db}: does not verify: {who}, record starting {iso(record)}: {problem}\n"
+        f"sla-exporter verify: {shown(db)}: does not verify: {who}, record starting {iso(record)}: {problem}\n"
     )
 
 
@@ -227,7 +221,7 @@ def test_legitimate_writes_keep_the_chains_verifying(db, write):
         for tenant, probe, start, recs in store._chains():
             expected = chain.hashes(start, [content for _, content, _ in recs])
             assert [stored for _, _, stored in recs] == expected, (tenant, probe)
-    out = cli("verify", "--storage.path", db)
+    out = cli("verify", *storage_args(db))
     assert out.returncode == 0, out.stderr
 
 
@@ -274,7 +268,7 @@ def test_migration_chains_an_existing_schema_3_store(tmp_path, db):
 @pytest.mark.parametrize(
     "args, code, message",
     [
-        ([], 2, "give an evidence bundle FILE.tar.gz or --storage.path DB (one of them)"),
+        ([], 2, "give an evidence bundle FILE.tar.gz or --storage.path DB or --storage.url URL (one of them)"),
         (["{d}/x.tar.gz", "--storage.path", "{d}/x.db"], 2, "(one of them)"),
         (["--storage.path", "{d}/missing.db"], 1, "{d}/missing.db: no such store"),
         (["--storage.path", "{d}/x.db", "--public-key", "{d}/k.pub"], 2, "--public-key checks a bundle, not a store"),
@@ -317,7 +311,7 @@ LEDGER = ("id", "tenant", "reason", "recorded_ms")
         ("DELETE FROM notes WHERE id = 'N-2'", "notes record id='N-3' does not match"),
         ("UPDATE notes SET hash = NULL WHERE id = 'N-1'", "notes record id='N-1' has no hash"),
         (
-            "INSERT INTO notes (id, tenant, reason, recorded_ms, hash) VALUES ('N-9', 'acme', 'x', 5, X'00')",
+            "INSERT INTO notes (id, tenant, reason, recorded_ms, hash) VALUES ('N-9', 'acme', 'x', 5, {zero})",
             "notes record id='N-9' does not match its hash",
         ),
     ],
@@ -327,10 +321,11 @@ def test_a_chained_ledger_for_the_corrections(db, monkeypatch, tamper, problem):
     by verify (through CHAINED_LEDGERS) like the history."""
     from exporter.store import sqlite as store_module
 
-    monkeypatch.setitem(store_module.CHAINED_LEDGERS, "notes", (LEDGER, "rowid"))
+    monkeypatch.setitem(store_module.CHAINED_LEDGERS, "notes", (LEDGER, "id"))
+    blob, zero = ("BYTEA", "'\\x00'::bytea") if is_pg(db) else ("BLOB", "X'00'")
     with Store(db) as store:
         store.db.execute(
-            "CREATE TABLE notes (id TEXT PRIMARY KEY, tenant TEXT, reason TEXT, recorded_ms INTEGER, hash BLOB)"
+            f"CREATE TABLE notes (id TEXT PRIMARY KEY, tenant TEXT, reason TEXT, recorded_ms INTEGER, hash {blob})"
         )
         heads = [
             store.append_chained("notes", {"id": f"N-{i}", "tenant": "acme", "reason": f"r{i}", "recorded_ms": i})
@@ -338,7 +333,7 @@ def test_a_chained_ledger_for_the_corrections(db, monkeypatch, tamper, problem):
         ]
         assert len(set(heads)) == 3
         if tamper:
-            store.db.execute(tamper)
+            store.db.execute(tamper.format(zero=zero))
         found, checked = store.verify_ledgers()
     if problem is None:
         assert (found, checked) == (None, 3)
@@ -410,15 +405,21 @@ def test_the_corrections_ledger_is_chained(db, tamper, message):
         _ledger(store)
     if tamper:
         # Whoever edits the file behind sla-exporter's back can drop the append-only triggers too.
-        raw(db, ("DROP TRIGGER corrections_no_update", ()), ("DROP TRIGGER corrections_no_delete", ()), (tamper, ()))
-    out = cli("verify", "--storage.path", db)
+        on = " ON corrections" if is_pg(db) else ""
+        raw(
+            db,
+            (f"DROP TRIGGER corrections_no_update{on}", ()),
+            (f"DROP TRIGGER corrections_no_delete{on}", ()),
+            (tamper, ()),
+        )
+    out = cli("verify", *storage_args(db))
     if message is None:
         assert out.returncode == 0, out.stderr
         entries = 2 if tamper else 3
         assert out.stdout.endswith(f"and {entries} ledger entries verify\n")
     else:
         assert out.returncode == 1
-        assert out.stderr == f"sla-exporter verify: {db}: does not verify: {message}\n"
+        assert out.stderr == f"sla-exporter verify: {shown(db)}: does not verify: {message}\n"
 
 
 def test_migration_chains_an_existing_ledger(tmp_path):

@@ -240,8 +240,9 @@ T_NOW = 1_790_000_000_000
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store(str(tmp_path / "s.db")) as s:
+def store(store_target):
+    """A new store on each backend (SQLite, PostgreSQL)."""
+    with Store(store_target) as s:
         yield s
 
 

@@ -97,8 +97,8 @@ def test_many_bad_rows_are_reported_but_capped():
     assert len(err.value.problems) == 21 and err.value.problems[-1].startswith("... and more")
 
 
-def test_conflict_with_recorded_history_names_the_line_and_keeps_nothing(tmp_path):
-    with Store(str(tmp_path / "s.db")) as store:
+def test_conflict_with_recorded_history_names_the_line_and_keeps_nothing(store_target, tmp_path):
+    with Store(store_target) as store:
         import_observations(
             store, CFG, parse(rows("2026-10-01T00:00:00Z,acme,ui,1", "2026-10-01T00:01:00Z,acme,ui,1"), CFG)
         )
@@ -124,7 +124,7 @@ def test_conflict_with_recorded_history_names_the_line_and_keeps_nothing(tmp_pat
 
 
 @pytest.mark.parametrize("order", ["A then B", "B then A", "one file"])
-def test_history_does_not_depend_on_import_order(tmp_path, order):
+def test_history_does_not_depend_on_import_order(store_target, tmp_path, order):
     """Issue 11: interval 60 s, threshold 3; A = 09:00 ok, 09:01 fail, 09:03 fail, 09:04 ok;
     B = 09:02 fail. Always 180 s down."""
     from exporter import report
@@ -143,7 +143,7 @@ def test_history_does_not_depend_on_import_order(tmp_path, order):
     ]
     b = ["2026-10-05T09:02:00Z,acme,ui,0"]
     files = {"A then B": [a, b], "B then A": [b, a], "one file": [a + b]}[order]
-    with Store(str(tmp_path / "s.db")) as store:
+    with Store(store_target) as store:
         added = [import_observations(store, cfg, parse(rows(*f), cfg)).result.added for f in files]
         doc = report.build(cfg, store, 2026, 10, list(cfg.tenants))
     assert sum(added) == 5
@@ -189,14 +189,16 @@ IRREGULAR = [
         pytest.param(1, 1, id="every-row-spilled"),
     ],
 )
-def test_a_file_gives_the_same_history_however_it_streams(tmp_path, monkeypatch, chunk_rows, spill_series):
+def test_a_file_gives_the_same_history_however_it_streams(
+    store_target, tmp_path, monkeypatch, chunk_rows, spill_series
+):
     from exporter.store import importer
 
     monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
     monkeypatch.setattr(importer, "SPILL_SERIES", spill_series)
     # Out of order and repeated rows too: the last third first, every row twice.
     lines = IRREGULAR[40:] + IRREGULAR[:40] + IRREGULAR[::3]
-    with Store(str(tmp_path / "s.db")) as store:
+    with Store(store_target) as store:
         with parse(rows(*lines), CFG, spill_dir=str(tmp_path)) as obs:
             spilled = obs.scratch is not None
             summary = import_observations(store, CFG, obs)
@@ -213,12 +215,12 @@ def test_a_file_gives_the_same_history_however_it_streams(tmp_path, monkeypatch,
 
 
 @pytest.mark.parametrize("spill_series", [10**6, 2])
-def test_a_bad_last_row_keeps_nothing_whatever_streamed_before(tmp_path, monkeypatch, spill_series):
+def test_a_bad_last_row_keeps_nothing_whatever_streamed_before(store_target, tmp_path, monkeypatch, spill_series):
     from exporter.store import importer
 
     monkeypatch.setattr(importer, "CHUNK_ROWS", 4)
     monkeypatch.setattr(importer, "SPILL_SERIES", spill_series)
-    with Store(str(tmp_path / "s.db")) as store:
+    with Store(store_target) as store:
         with pytest.raises(ImportError_) as err:
             parse(rows(*IRREGULAR, "2026-10-01T00:09:00Z,acme,ui,maybe"), CFG, spill_dir=str(tmp_path))
         assert err.value.problems == [f"line {len(IRREGULAR) + 2}: success 'maybe': expected 1, 0, true or false"]

@@ -10,8 +10,9 @@ T, F = True, False
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store(str(tmp_path / "sla.db")) as s:
+def store(store_target):
+    """A new store on each backend (SQLite, PostgreSQL)."""
+    with Store(store_target) as s:
         yield s
 
 
@@ -42,8 +43,8 @@ def test_missing_store_is_refused_when_not_creating(tmp_path):
         Store(str(tmp_path / "absent.db"), create=False)
 
 
-def test_history_survives_reopening(tmp_path):
-    path = str(tmp_path / "sla.db")
+def test_history_survives_reopening(store_target):
+    path = store_target
     with Store(path) as s:
         s.merge({("acme", "ui"): [(0, T), (30, T), (60, F)]})
     with Store(path) as s:
@@ -169,12 +170,12 @@ def test_a_damaged_store_is_refused_at_start_with_one_line(tmp_path, damage):
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
 
 
-def test_a_large_merge_is_written_in_bounded_transactions(store):
+def test_a_large_merge_is_written_in_bounded_transactions(store, monkeypatch):
     commits = []
-    store.db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    commit = store.db.commit
+    monkeypatch.setattr(store.db, "commit", lambda: (commits.append(1), commit()))
     batches = {("acme", f"p{i}"): [(t, True) for t in range(0, 600_000, 60_000)] for i in range(5)}
     result = store.merge(batches, max_tx_seconds=0)  # every probe its own transaction
-    store.db.set_trace_callback(None)
     assert len(commits) == 5
     assert (result.added, store.series_count()) == (50, 5)
 

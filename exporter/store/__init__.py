@@ -1,1 +1,1 @@
-"""Persistence: the SQLite store (the only user of sqlite3) and the CSV importer."""
+"""Persistence: the store (SQLite or PostgreSQL, store/backend.py), the CSV importer, leader election."""

@@ -1,29 +1,42 @@
-"""The SQLite store: the only persistent state and the only user of sqlite3.
+"""The store: the only persistent state, on SQLite (a file, the default) or PostgreSQL (a
+server several exporters share); exporter/store/backend.py holds what differs between them.
 
 Probe history is kept as what was observed: evenly spaced series of equal results (see
 ``states``), so a stable probe costs one row a month however often it is probed, and
 nothing stored depends on the config. Times are integer milliseconds since the epoch. WAL
 mode lets readers (scrapes, reports) run beside the writer; the schema is versioned with
-``PRAGMA user_version``.
+``PRAGMA user_version`` (PostgreSQL: a ``schema_version`` table).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from exporter.engine.states import ConflictError, Series, insert, merge
 from exporter.errors import UserError
 from exporter.model import Event, Incident, LedgerEntry, ServiceRequest
-from exporter.store import chain
+from exporter.store import backend as backends, chain
+from exporter.store.backend import (  # noqa: F401 - _statements: for tests of old schemas
+    LOCK_INCIDENTS,
+    LOCK_LEDGER,
+    LOCK_REQUESTS,
+    LOCK_SERIES,
+    StoreError,
+    _statements,
+)
+
+__all__ = ["StoreError"]
 
 
-def _chain_series(db: sqlite3.Connection) -> None:
+def _chain_series(db: backends.SQLite) -> None:
     """Migration 5: every history record carries its link in the probe's hash chain, and
     every ledger entry in the ledger's, computed once here for what was recorded before
     chains existed."""
@@ -60,7 +73,7 @@ LEDGER_COLUMNS = (
 
 # Each entry migrates from version i to i + 1 (SQL, or a function for what SQL cannot
 # compute); never edit a released entry, append.
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
+MIGRATIONS: list[str | Callable[[backends.SQLite], None]] = [
     """
     CREATE TABLE probes (
         id INTEGER PRIMARY KEY,
@@ -154,10 +167,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-class StoreError(UserError):
-    """The store cannot be opened or used (missing file, newer schema, not a database)."""
+assert len(backends.PG_MIGRATIONS) == SCHEMA_VERSION  # one schema: the same steps in each dialect
 
 
 @dataclass(frozen=True)
@@ -169,15 +179,15 @@ class MergeResult:
 MAX_MS = 2**62  # "forever" for open-ended range queries; fits SQLite's INTEGER
 
 
-def _rechain(db: sqlite3.Connection, probe_id: int, start: bytes, from_ms: int) -> int:
+def _rechain(db: backends.SQLite | backends.PostgreSQL, probe_id: int, start: bytes, from_ms: int) -> int:
     """Recompute the hashes of a probe's records from the one starting at ``from_ms`` to
     the head, after a legitimate write changed, added or removed records from there on
     (``start``: the chain's genesis). A live append touches only the last record."""
     # One query: the record before from_ms (its hash is the link) and every one from it on.
     rows = db.execute(
-        """SELECT start_ms, step_ms, count, success, hash FROM series WHERE probe_id = ?1 AND start_ms >= coalesce(
-             (SELECT max(start_ms) FROM series WHERE probe_id = ?1 AND start_ms < ?2), ?2) ORDER BY start_ms""",
-        (probe_id, from_ms),
+        """SELECT start_ms, step_ms, count, success, hash FROM series WHERE probe_id = ? AND start_ms >= coalesce(
+             (SELECT max(start_ms) FROM series WHERE probe_id = ? AND start_ms < ?), ?) ORDER BY start_ms""",
+        (probe_id, probe_id, from_ms, from_ms),
     ).fetchall()
     prev = start
     if rows and rows[0][0] < from_ms:
@@ -227,19 +237,6 @@ def _series(row: Sequence) -> Series:
 _SERIES = "SELECT start_ms, step_ms, count, success FROM series"
 
 
-def _statements(script: str) -> list[str]:
-    """The statements of ``script``: split at the semicolons that end one (a trigger's body
-    holds semicolons of its own)."""
-    out, pending = [], ""
-    for piece in script.split(";"):
-        pending += piece + ";"
-        if sqlite3.complete_statement(pending):
-            if pending.strip(" \n;"):
-                out.append(pending.strip())
-            pending = ""
-    return out
-
-
 class LedgerError(UserError):
     """A revocation the ledger refuses: no such correction, or revoked already."""
 
@@ -264,22 +261,43 @@ def _where(unset_column: str | None, item_id: str | None) -> tuple[str, list]:
     return (f"WHERE {' AND '.join(where)}" if where else ""), params
 
 
+def _incident_row(inc: Incident) -> tuple[str, tuple]:
+    return (
+        "INSERT INTO incidents (id, tenant, priority, defect, source, title, opened_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (inc.id, inc.tenant, inc.priority, int(inc.defect), inc.source, inc.title, to_ms(inc.opened)),
+    )
+
+
+def _request_row(req: ServiceRequest) -> tuple[str, tuple]:
+    return (
+        "INSERT INTO service_requests (id, tenant, title, opened_ms) VALUES (?, ?, ?, ?)",
+        (req.id, req.tenant, req.title, to_ms(req.opened)),
+    )
+
+
+_Numbered = TypeVar("_Numbered", Incident, ServiceRequest)
+
+
 class Store:
     def __init__(self, path: str, create: bool = True, chained: bool = True):
-        if not create and not os.path.exists(path):
+        """``path``: a SQLite file, or a ``postgresql://USER:PASS@HOST:PORT/DB`` URL."""
+        url = backends.is_url(path)
+        shown = backends.redact_userinfo(path)  # never a password in a message or a log line
+        if not create and not url and not os.path.exists(path):
             raise StoreError(f"{path}: no such store (run `sla-exporter import` or `run` first)")
+        self.db: backends.SQLite | backends.PostgreSQL = backends.open_backend(path)
         try:
-            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: a crash of the process never loses a commit; only power
-            # loss may drop the last ones, and the database stays consistent either way.
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA busy_timeout=5000")
-            self._check_integrity(path)
+            self.db.check()
+            if not create and url and self.db.version() == 0:
+                raise StoreError(f"{shown}: no such store (run `sla-exporter import` or `run` first)")
             self._migrate()
-        except sqlite3.DatabaseError as err:
-            raise StoreError(f"{path}: {err}") from None
-        self.path = path
+        except self.db.Error as err:
+            self.db.close()
+            raise StoreError(f"{shown}: {backends.redact_userinfo(str(err).strip())}") from None
+        except StoreError:
+            self.db.close()
+            raise
+        self.path = shown
         self._ids: dict[tuple[str, str], int] = {}
         self._all_ids = False  # every probe's id read into _ids once (ids never change)
         self._genesis: dict[int, bytes] = {}  # probe id -> the genesis of its chain
@@ -299,31 +317,27 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _check_integrity(self, path: str) -> None:
-        # A damaged file must stop the start with one clear line, not start silently and
-        # fail (or worse, read wrong history) later. quick_check reads every page once.
-        problems = [row[0] for row in self.db.execute("PRAGMA quick_check(5)").fetchall()]
-        if problems != ["ok"]:
-            first = " ".join(problems[0].split())  # SQLite's report may span lines
-            raise StoreError(
-                f"{path}: the store is damaged ({first}); restore it from a backup "
-                "(docs/operations.md, 'Backup and restore') or move it aside to start a new one"
-            )
-
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        steps = MIGRATIONS if self.db.dialect == "sqlite" else backends.PG_MIGRATIONS
+        while (version := self.db.version()) < SCHEMA_VERSION:
+            # Several exporters may start together on one PostgreSQL: one migrates, the
+            # others wait here and then find the work done.
+            with self.db.schema_lock():
+                self.db.begin_write()
+                try:
+                    if self.db.version() == version:
+                        step = steps[version]
+                        if callable(step):
+                            step(self.db)
+                        else:
+                            self.db.script(step)
+                        self.db.set_version(version + 1)
+                except BaseException:
+                    self.db.rollback()
+                    raise
+                self.db.commit()
         if version > SCHEMA_VERSION:
             raise StoreError(f"schema version {version} is newer than this sla-exporter ({SCHEMA_VERSION})")
-        for n in range(version, SCHEMA_VERSION):
-            self.db.execute("BEGIN IMMEDIATE")
-            step = MIGRATIONS[n]
-            if callable(step):
-                step(self.db)
-            else:
-                for statement in _statements(step):
-                    self.db.execute(statement)
-            self.db.execute(f"PRAGMA user_version = {n + 1}")
-            self.db.execute("COMMIT")
 
     # -- probes -------------------------------------------------------------------------
 
@@ -338,7 +352,9 @@ class Store:
             if row is None:
                 if not create:
                     return None
-                row = (self.db.execute("INSERT INTO probes (tenant, probe) VALUES (?, ?)", key).lastrowid,)
+                # Another exporter may add the same probe meanwhile: both get its one id.
+                self.db.execute("INSERT INTO probes (tenant, probe) VALUES (?, ?) ON CONFLICT DO NOTHING", key)
+                row = self.db.execute("SELECT id FROM probes WHERE tenant = ? AND probe = ?", key).fetchone()
             self._ids[key] = row[0]
         return self._ids[key]
 
@@ -347,11 +363,11 @@ class Store:
         """Reads inside see one state of the store (a read transaction), whatever the
         daemon writes meanwhile: an evidence bundle's report, history and chain heads agree."""
         with self.lock:
-            self.db.execute("BEGIN")
+            self.db.begin_read()
             try:
                 yield
             finally:
-                self.db.execute("COMMIT")
+                self.db.commit()
 
     # -- history ------------------------------------------------------------------------
 
@@ -372,14 +388,44 @@ class Store:
         if self.chained:
             _rechain(self.db, probe_id, self._start_of(probe_id), from_ms)
 
+    def _rechain_many(self, first: dict[int, int]) -> None:
+        """``_rechain`` of several probes (probe id -> from_ms), reading their records in
+        one query per 400 probes: a group commit touches hundreds of probes, and on a
+        server each query is a round trip."""
+        if not self.chained:
+            return
+        items = sorted(first.items())
+        for chunk in (items[i : i + 400] for i in range(0, len(items), 400)):
+            values = ", ".join(["(CAST(? AS BIGINT), CAST(? AS BIGINT))"] * len(chunk))
+            rows = self.db.execute(
+                f"""WITH f (pid, from_ms) AS (VALUES {values})
+                    SELECT s.probe_id, s.start_ms, s.step_ms, s.count, s.success, s.hash, f.from_ms
+                    FROM f JOIN series s ON s.probe_id = f.pid AND s.start_ms >= coalesce(
+                      (SELECT max(start_ms) FROM series WHERE probe_id = f.pid AND start_ms < f.from_ms), f.from_ms)
+                    ORDER BY s.probe_id, s.start_ms""",
+                [x for pair in chunk for x in pair],
+            ).fetchall()
+            updates: list[tuple[bytes, int, int]] = []
+            current, prev = None, b""
+            for probe_id, start_ms, step, count, success, stored, from_ms in rows:
+                if probe_id != current:
+                    current, prev = probe_id, self._start_of(probe_id)
+                    if start_ms < from_ms:  # the record before the first one written: its hash is the link
+                        prev = bytes(stored or b"")
+                        continue
+                prev = chain.link(prev, chain.series_content(start_ms, step, count, success))
+                if stored != prev:
+                    updates.append((prev, probe_id, start_ms))
+            self.db.executemany("UPDATE series SET hash = ? WHERE probe_id = ? AND start_ms = ?", updates)
+
     def _series_by_id(self, probe_id: int, lo: int, hi: int) -> list[Series]:
         # Series are disjoint and sorted, so the one covering `lo` (or the last before it)
         # is the last to start before it; everything from there to `hi` comes off the key.
         rows = self.db.execute(
-            f"""{_SERIES} WHERE probe_id = ?1 AND start_ms <= ?3 AND start_ms >= coalesce(
-                 (SELECT max(start_ms) FROM series WHERE probe_id = ?1 AND start_ms < ?2), ?2)
+            f"""{_SERIES} WHERE probe_id = ? AND start_ms <= ? AND start_ms >= coalesce(
+                 (SELECT max(start_ms) FROM series WHERE probe_id = ? AND start_ms < ?), ?)
                ORDER BY start_ms""",
-            (probe_id, lo, hi),
+            (probe_id, hi, probe_id, lo, lo),
         ).fetchall()
         return [_series(r) for r in rows]
 
@@ -445,28 +491,32 @@ class Store:
         """Insert or replace series (keyed by probe and start) and delete the ``gone`` ones
         (tenant, probe, start) in one transaction: the live recorder's group commit."""
         with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
+            # Ids first, each in its own statement: a new probe's row is not held by the
+            # transaction below while it waits for locks (no lock cycle with another writer).
+            gone_rows = [(self.probe_id(t, p), start) for t, p, start in gone]
+            new_rows = [(self.probe_id(t, p), r.start, r.step, r.count, int(r.success)) for t, p, r in rows]
+            self.db.begin_write()
             try:
-                gone_rows = [(self.probe_id(t, p), start) for t, p, start in gone]
-                new_rows = [(self.probe_id(t, p), r.start, r.step, r.count, int(r.success)) for t, p, r in rows]
+                # Several exporters on one PostgreSQL: the probes' locks in one order, no deadlock.
+                self.db.lock_many(LOCK_SERIES, sorted({r[0] for r in gone_rows + new_rows}))
                 self.db.executemany("DELETE FROM series WHERE probe_id = ? AND start_ms = ?", gone_rows)
                 self.db.executemany(
-                    "INSERT OR REPLACE INTO series (probe_id, start_ms, step_ms, count, success) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO series (probe_id, start_ms, step_ms, count, success) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (probe_id, start_ms) DO UPDATE SET step_ms = excluded.step_ms, "
+                    "count = excluded.count, success = excluded.success",
                     new_rows,
                 )
                 # The chain from the first record written or removed on (a live append: the last).
                 first: dict[int, int] = {}
                 for probe_id, start, *_ in gone_rows + new_rows:
                     first[probe_id] = min(start, first.get(probe_id, start))
-                for probe_id, start in first.items():
-                    self._rechain(probe_id, start)
+                self._rechain_many(first)
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self.db.rollback()
                 self._ids.clear()
                 self._genesis.clear()
                 raise
-            self.db.execute("COMMIT")
+            self.db.commit()
 
     def merge(
         self, batches: Mapping[tuple[str, str], Iterable[tuple[int, bool]]], max_tx_seconds: float = 0.2
@@ -514,23 +564,43 @@ class Store:
         while item is not None:
             with self.lock:
                 began = time.monotonic()
-                self.db.execute("BEGIN IMMEDIATE")
+                self.probe_id(*item[0])  # outside the transaction, as in save_series
+                self.db.begin_write()
                 try:
+                    locked: set[int] = set()
                     while item is not None:
+                        # SQLite: the transaction holds the whole file, a new probe's row too.
+                        probe_id = self.probe_id(*item[0], create=not self.db.concurrent)
+                        if probe_id is None or (probe_id not in locked and not self.db.try_lock(LOCK_SERIES, probe_id)):
+                            # A new probe, or one another exporter is writing: end this
+                            # transaction first, so that it never waits holding locks.
+                            break
+                        locked.add(probe_id)
                         n, w = self._write_probe(*item)
                         added, written = added + n, written + w
                         item = next(pending, None)
                         if time.monotonic() - began >= max_tx_seconds:
                             break
                 except BaseException:
-                    self.db.execute("ROLLBACK")
+                    self.db.rollback()
                     self._ids.clear()  # ids created in the rolled-back transaction are gone
                     self._genesis.clear()
                     raise
-                self.db.execute("COMMIT")
+                self.db.commit()
+                if item is not None and not locked:
+                    self._wait_for(item[0])
             if progress:
                 progress(written)
         return MergeResult(added, written)
+
+    def _wait_for(self, key: tuple[str, str]) -> None:
+        """Create a probe's id, and wait (holding no lock) until its writer is done."""
+        probe_id = self.probe_id(*key)
+        self.db.begin_write()
+        try:
+            self.db.lock(LOCK_SERIES, probe_id or 0)
+        finally:
+            self.db.rollback()
 
     def _merged(self, probe_id: int, key: tuple[str, str], new: list[Series]):
         """(recorded series touched, new series, observations added) for one probe."""
@@ -635,6 +705,7 @@ class Store:
     def _insert_chained(self, table: str, record: Mapping[str, object], order: str) -> bytes:
         """Insert ``record`` into ``table`` with its link to the last record by ``order``
         (inside the caller's transaction); its hash."""
+        self.db.lock(LOCK_LEDGER, zlib.crc32(table.encode()))  # the chain's last link, then ours
         row = self.db.execute(f"SELECT hash FROM {table} ORDER BY {order} DESC LIMIT 1").fetchone()
         prev = chain.genesis(table) if row is None else row[0] or b""
         digest = chain.link(prev, chain.record_content(record))
@@ -645,24 +716,24 @@ class Store:
         )
         return digest
 
-    def append_chained(self, table: str, record: Mapping[str, object], order: str = "rowid") -> str:
+    def append_chained(self, table: str, record: Mapping[str, object], order: str = "id") -> str:
         """Append ``record`` (column -> value) to a ledger ``table`` that has a ``hash``
         BLOB column, linked to the last record by ``order``: a hash-chained append-only
         ledger (register it in CHAINED_LEDGERS for verify). Returns the new record's hash (hex)."""
         with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.begin_write()
             try:
                 digest = self._insert_chained(table, record, order)
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self.db.rollback()
                 raise
-            self.db.execute("COMMIT")
+            self.db.commit()
             return digest.hex()
 
     def verify_ledgers(self) -> tuple[str | None, int]:
         """``verify_chained`` over every ledger in ``CHAINED_LEDGERS`` that this store has."""
         with self.lock:
-            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = self.db.tables()
         checked = 0
         for table, (columns, order) in CHAINED_LEDGERS.items():
             if table in tables:
@@ -672,7 +743,7 @@ class Store:
                 checked += n
         return None, checked
 
-    def verify_chained(self, table: str, columns: Sequence[str], order: str = "rowid") -> tuple[str | None, int]:
+    def verify_chained(self, table: str, columns: Sequence[str], order: str = "id") -> tuple[str | None, int]:
         """Check a ledger written by ``append_chained`` (``columns``: the ones it hashed):
         (what is wrong with the first record that does not verify, naming it by its first
         column, or None; records checked)."""
@@ -689,14 +760,14 @@ class Store:
 
     def _write(self, statements: list[tuple[str, tuple]]) -> None:
         with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.begin_write()
             try:
                 for sql, params in statements:
                     self.db.execute(sql, params)
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self.db.rollback()
                 raise
-            self.db.execute("COMMIT")
+            self.db.commit()
 
     def next_id(self, table: str, prefix: str) -> str:
         """An unused id such as INC-42 for ``table`` (incidents or service_requests)."""
@@ -706,19 +777,30 @@ class Store:
                 n += 1
             return f"{prefix}-{n}"
 
+    def add_numbered(self, item: _Numbered, prefix: str) -> _Numbered:
+        """Store a new incident or service request under the next free id ``PREFIX-N``,
+        picked inside the writing transaction under a lock: two exporters adding at once
+        get two ids. The item as stored."""
+        table, kind = (
+            ("incidents", LOCK_INCIDENTS) if isinstance(item, Incident) else ("service_requests", LOCK_REQUESTS)
+        )
+        with self.lock:
+            self.db.begin_write()
+            try:
+                self.db.lock(kind)
+                stored = dataclasses.replace(item, id=self.next_id(table, prefix))
+                self.db.execute(*(_incident_row if isinstance(stored, Incident) else _request_row)(stored))  # type: ignore[arg-type]
+            except BaseException:
+                self.db.rollback()
+                raise
+            self.db.commit()
+            return stored
+
     def add_incident(self, inc: Incident) -> bool:
         """Store a new incident; False if its id is taken."""
         try:
-            self._write(
-                [
-                    (
-                        "INSERT INTO incidents (id, tenant, priority, defect, source, title, opened_ms)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (inc.id, inc.tenant, inc.priority, int(inc.defect), inc.source, inc.title, to_ms(inc.opened)),
-                    )
-                ]
-            )
-        except sqlite3.IntegrityError:
+            self._write([_incident_row(inc)])
+        except self.db.IntegrityError:
             return False
         return True
 
@@ -727,11 +809,12 @@ class Store:
         is resolved or unknown. The check and the write are one transaction, so no event
         lands after a resolution however calls interleave (other threads or processes)."""
         with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.begin_write()
             try:
+                self.db.lock(LOCK_INCIDENTS, zlib.crc32(incident_id.encode()))  # seq and the open check
                 row = self.db.execute("SELECT closed_ms FROM incidents WHERE id = ?", (incident_id,)).fetchone()
                 if row is None or row[0] is not None:
-                    self.db.execute("ROLLBACK")
+                    self.db.rollback()
                     return False
                 self.db.execute(
                     "INSERT INTO incident_events (incident_id, seq, kind, time_ms, priority, note) "
@@ -741,9 +824,9 @@ class Store:
                 if event.kind == "resolution":
                     self.db.execute("UPDATE incidents SET closed_ms = ? WHERE id = ?", (to_ms(event.time), incident_id))
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self.db.rollback()
                 raise
-            self.db.execute("COMMIT")
+            self.db.commit()
             return True
 
     def incidents(self, open_only: bool = False, incident_id: str | None = None) -> list[Incident]:
@@ -812,15 +895,8 @@ class Store:
 
     def add_request(self, req: ServiceRequest) -> bool:
         try:
-            self._write(
-                [
-                    (
-                        "INSERT INTO service_requests (id, tenant, title, opened_ms) VALUES (?, ?, ?, ?)",
-                        (req.id, req.tenant, req.title, to_ms(req.opened)),
-                    )
-                ]
-            )
-        except sqlite3.IntegrityError:
+            self._write([_request_row(req)])
+        except self.db.IntegrityError:
             return False
         return True
 
@@ -828,16 +904,16 @@ class Store:
         """Mark a service request delivered; False if it was delivered already (or is
         unknown): the first delivery stands, in one statement."""
         with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.begin_write()
             try:
                 changed = self.db.execute(
                     "UPDATE service_requests SET delivered_ms = ? WHERE id = ? AND delivered_ms IS NULL",
                     (to_ms(when), request_id),
                 ).rowcount
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self.db.rollback()
                 raise
-            self.db.execute("COMMIT")
+            self.db.commit()
             return changed == 1
 
     def requests(self, open_only: bool = False, request_id: str | None = None) -> list[ServiceRequest]:
@@ -860,13 +936,14 @@ class Store:
     def _next_entry_id(self) -> int:
         # The id is hashed with the entry, so it is chosen before the insert (inside its
         # transaction; nothing is ever deleted from the ledger, so max + 1 is AUTOINCREMENT's).
+        self.db.lock(LOCK_LEDGER, zlib.crc32(b"corrections"))  # one writer picks at a time
         return int(self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM corrections").fetchone()[0])
 
     def restore_entry(self, entry: LedgerEntry) -> None:
         """Write a ledger entry as recorded elsewhere, its id kept (an evidence bundle's
         corrections, into the scratch store that re-computes its report)."""
         with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.begin_write()
             try:
                 self._insert_chained(
                     "corrections",
@@ -886,14 +963,14 @@ class Store:
                     "id",
                 )
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self.db.rollback()
                 raise
-            self.db.execute("COMMIT")
+            self.db.commit()
 
     def add_correction(self, entry: LedgerEntry) -> int:
         """Append a correction (``entry.id`` is ignored); its new id."""
         with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.begin_write()
             try:
                 new_id = self._next_entry_id()
                 self._insert_chained(
@@ -914,9 +991,9 @@ class Store:
                     "id",
                 )
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self.db.rollback()
                 raise
-            self.db.execute("COMMIT")
+            self.db.commit()
             return int(new_id)
 
     def revoke_correction(self, target: int, reason: str, by: str, recorded: int) -> int:
@@ -924,7 +1001,7 @@ class Store:
         there is no such correction or it is revoked already (checked in the same
         transaction as the write, so two revocations cannot both land)."""
         with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.begin_write()
             try:
                 row = self.db.execute(
                     "SELECT tenant FROM corrections WHERE id = ? AND kind = 'correction'", (target,)
@@ -955,9 +1032,9 @@ class Store:
                     "id",
                 )
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self.db.rollback()
                 raise
-            self.db.execute("COMMIT")
+            self.db.commit()
             return int(new_id)
 
     def ledger(self, tenant: str | None = None) -> list[LedgerEntry]:

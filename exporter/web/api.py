@@ -323,14 +323,16 @@ class Api:
             raise ApiError(400, "defect: expected true or false")
         now = self.clock()
         inc = Incident(
-            id=_id(doc) or self.store.next_id("incidents", "INC"),
+            id=_id(doc) or "",
             tenant=tenant.name,
             priority=priority,
             opened=_time(doc, "opened", now),
             defect=defect,
             title=_text(doc, "title"),
         )
-        if not self.store.add_incident(inc):
+        if not inc.id:  # numbered inside the store's transaction: unique across exporters
+            inc = self.store.add_numbered(inc, "INC")
+        elif not self.store.add_incident(inc):
             raise ApiError(409, f"id: incident {inc.id!r} exists already")
         return self._incident_doc(inc, now)
 
@@ -363,12 +365,14 @@ class Api:
         tenant = self._tenant(doc)
         now = self.clock()
         req = ServiceRequest(
-            id=_id(doc) or self.store.next_id("service_requests", "SR"),
+            id=_id(doc) or "",
             tenant=tenant.name,
             opened=_time(doc, "opened", now),
             title=_text(doc, "title"),
         )
-        if not self.store.add_request(req):
+        if not req.id:
+            req = self.store.add_numbered(req, "SR")
+        elif not self.store.add_request(req):
             raise ApiError(409, f"id: service request {req.id!r} exists already")
         return self._request_doc(req, now)
 

@@ -29,6 +29,7 @@ METRICS = [
     m.RELOAD_TIME,
     m.STORE_WRITABLE,
     m.STORE_ERRORS,
+    m.LEADER,
     m.PROBE_FAULTS,
     m.NETWORK_UP,
     m.CLOCK_STEPS,
@@ -45,6 +46,7 @@ class ExporterStatus:
     reload_time: float | None = None  # of the last successful (re)load
     store_writable: bool = True
     store_write_errors: int = 0
+    leader: bool = True  # runs the once-only jobs (docs/scaling.md)
     network_up: bool | None = None  # the canaries' last verdict; None without canaries
     clock_steps: int = 0
     last_clock_step: float | None = None  # seconds, negative: backwards
@@ -73,6 +75,7 @@ class HealthCollector(Collector):
         put(m.RELOAD_TIME, [], self.status.reload_time)
         put(m.STORE_WRITABLE, [], float(self.status.store_writable))
         put(m.STORE_ERRORS, [], self.status.store_write_errors)
+        put(m.LEADER, [], float(self.status.leader))
         faults = collections.Counter(r.reason for r in self.recorder.current_faults().values())
         for reason, n in sorted(faults.items()):
             put(m.PROBE_FAULTS, [reason], n)
