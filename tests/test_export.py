@@ -185,8 +185,11 @@ def test_a_month_in_progress_ends_at_now(month):
     assert stamps[-1] <= now < stamps[-1] + 3600
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "exporter", *args], capture_output=True, text=True)
+def export_cli(d, *extra):
+    """``sla-exporter export`` of the worked month, as a user runs it."""
+    argv = ["export", "--config.file", str(d / "config.yaml"), "--storage.path", str(d / "s.db")]
+    argv += ["--month", "2026-10", "--format", "openmetrics", *extra]
+    return subprocess.run([sys.executable, "-m", "exporter", *argv], capture_output=True, text=True)
 
 
 @pytest.mark.parametrize(
@@ -200,18 +203,7 @@ def cli(*args):
 )
 def test_export_refuses_with_one_line(month, extra, code, message):
     d, _ = month
-    result = cli(
-        "export",
-        "--config.file",
-        str(d / "config.yaml"),
-        "--storage.path",
-        str(d / "s.db"),
-        "--month",
-        "2026-10",
-        "--format",
-        "openmetrics",
-        *extra,
-    )
+    result = export_cli(d, *extra)
     assert result.returncode == code
     assert message in result.stderr and "Traceback" not in result.stderr
 
@@ -223,21 +215,7 @@ def test_promtool_backfills_the_export_and_prometheus_reads_it(month, tmp_path):
     promtool, prometheus = binary("promtool"), binary("prometheus")
     d, cfg = month
     om = tmp_path / "october.om"
-    result = cli(
-        "export",
-        "--config.file",
-        str(d / "config.yaml"),
-        "--storage.path",
-        str(d / "s.db"),
-        "--month",
-        "2026-10",
-        "--format",
-        "openmetrics",
-        "--step",
-        "5m",
-        "--output",
-        str(om),
-    )
+    result = export_cli(d, "--step", "5m", "--output", str(om))
     assert result.returncode == 0, result.stderr
     data = tmp_path / "data"
     subprocess.run(
