@@ -942,9 +942,41 @@ class Store:
     def restore_entry(self, entry: LedgerEntry) -> None:
         """Write a ledger entry as recorded elsewhere, its id kept (an evidence bundle's
         corrections, into the scratch store that re-computes its report)."""
+        self._append_entry(lambda: entry)
+
+    def add_correction(self, entry: LedgerEntry) -> int:
+        """Append a correction (``entry.id`` is ignored); its new id."""
+        return self._append_entry(
+            lambda: dataclasses.replace(entry, id=self._next_entry_id(), kind="correction", revokes=None)
+        )
+
+    def revoke_correction(self, target: int, reason: str, by: str, recorded: int) -> int:
+        """Append the revocation of correction ``target``; its new id. LedgerError when
+        there is no such correction or it is revoked already (checked in the same
+        transaction as the write, so two revocations cannot both land)."""
+
+        def revocation() -> LedgerEntry:
+            row = self.db.execute(
+                "SELECT tenant FROM corrections WHERE id = ? AND kind = 'correction'", (target,)
+            ).fetchone()
+            if row is None:
+                raise LedgerError(f"no correction {target}")
+            done = self.db.execute(
+                "SELECT id FROM corrections WHERE kind = 'revocation' AND revokes = ?", (target,)
+            ).fetchone()
+            if done is not None:
+                raise LedgerError(f"correction {target} is revoked already (by entry {done[0]})")
+            return LedgerEntry(self._next_entry_id(), "revocation", row[0], reason, by, recorded, revokes=target)
+
+        return self._append_entry(revocation)
+
+    def _append_entry(self, make: Callable[[], LedgerEntry]) -> int:
+        """Insert the entry ``make()`` builds inside the write transaction (its checks and
+        its id see the ledger as the insert does), chained; its id."""
         with self.lock:
             self.db.begin_write()
             try:
+                entry = make()
                 self._insert_chained(
                     "corrections",
                     {
@@ -966,76 +998,7 @@ class Store:
                 self.db.rollback()
                 raise
             self.db.commit()
-
-    def add_correction(self, entry: LedgerEntry) -> int:
-        """Append a correction (``entry.id`` is ignored); its new id."""
-        with self.lock:
-            self.db.begin_write()
-            try:
-                new_id = self._next_entry_id()
-                self._insert_chained(
-                    "corrections",
-                    {
-                        "id": new_id,
-                        "kind": "correction",
-                        "tenant": entry.tenant,
-                        "from_ms": entry.start,
-                        "to_ms": entry.end,
-                        "state": entry.state,
-                        "category": entry.category,
-                        "reason": entry.reason,
-                        "author": entry.by,
-                        "recorded_ms": entry.recorded,
-                        "revokes": None,
-                    },
-                    "id",
-                )
-            except BaseException:
-                self.db.rollback()
-                raise
-            self.db.commit()
-            return int(new_id)
-
-    def revoke_correction(self, target: int, reason: str, by: str, recorded: int) -> int:
-        """Append the revocation of correction ``target``; its new id. LedgerError when
-        there is no such correction or it is revoked already (checked in the same
-        transaction as the write, so two revocations cannot both land)."""
-        with self.lock:
-            self.db.begin_write()
-            try:
-                row = self.db.execute(
-                    "SELECT tenant FROM corrections WHERE id = ? AND kind = 'correction'", (target,)
-                ).fetchone()
-                if row is None:
-                    raise LedgerError(f"no correction {target}")
-                done = self.db.execute(
-                    "SELECT id FROM corrections WHERE kind = 'revocation' AND revokes = ?", (target,)
-                ).fetchone()
-                if done is not None:
-                    raise LedgerError(f"correction {target} is revoked already (by entry {done[0]})")
-                new_id = self._next_entry_id()
-                self._insert_chained(
-                    "corrections",
-                    {
-                        "id": new_id,
-                        "kind": "revocation",
-                        "tenant": row[0],
-                        "from_ms": None,
-                        "to_ms": None,
-                        "state": None,
-                        "category": None,
-                        "reason": reason,
-                        "author": by,
-                        "recorded_ms": recorded,
-                        "revokes": target,
-                    },
-                    "id",
-                )
-            except BaseException:
-                self.db.rollback()
-                raise
-            self.db.commit()
-            return int(new_id)
+            return int(entry.id)
 
     def ledger(self, tenant: str | None = None) -> list[LedgerEntry]:
         """Every ledger entry (of ``tenant``), in id order."""
