@@ -3,6 +3,7 @@ import itertools
 import pytest
 from hypothesis import given, strategies as st
 
+from exporter.engine import intervals as iv
 from exporter.engine.states import (
     ConflictError,
     Run,
@@ -11,6 +12,7 @@ from exporter.engine.states import (
     insert,
     merge as merge_series,
     probe_state,
+    quorum_state,
     runs,
     series_of,
     tenant_state,
@@ -274,3 +276,43 @@ def test_merge_series(old, new, expected, added):
 @given(observations)
 def test_series_of_sorted_observations_is_inserting_them(obs):
     assert series_of(sorted(obs)) == insert([], obs)[0]
+
+
+# -- several locations: the quorum ------------------------------------------------------------
+
+location_states = st.lists(st.sampled_from(["up", "down", "unknown"]), min_size=12, max_size=12).map(
+    lambda cells: StateIntervals(
+        *(
+            iv.normalize([(k * 50, k * 50 + 50) for k, c in enumerate(cells) if c == name])
+            for name in ("up", "down", "unknown")
+        )
+    )
+)
+
+
+@given(st.lists(location_states, min_size=1, max_size=4), st.integers(1, 5), st.integers(0, 600), st.integers(0, 600))
+def test_quorum_state_is_the_rule_at_every_instant(locations, quorum, lo, hi):
+    """docs/semantics.md: down while at least K locations see it down; otherwise unknown
+    while fewer than K have a known state; otherwise up."""
+    lo, hi = min(lo, hi), max(lo, hi)
+    locations = [StateIntervals(*(iv.clip(part, lo, hi) for part in s)) for s in locations]  # as probe_state gives
+    got = quorum_state(locations, quorum, lo, hi)
+    for t in range(lo, hi):
+        seen = [
+            next(n for n in ("up", "down", "unknown") if any(a <= t < b for a, b in getattr(s, n)) or n == "unknown")
+            for s in locations
+        ]
+        expected = (
+            "down"
+            if seen.count("down") >= quorum
+            else "unknown"
+            if len(seen) - seen.count("unknown") < quorum
+            else "up"
+        )
+        assert any(a <= t < b for a, b in getattr(got, expected)), (t, seen, got)
+    assert iv.total(got.up) + iv.total(got.down) + iv.total(got.unknown) == hi - lo
+
+
+def test_one_location_with_quorum_one_is_that_location():
+    state = StateIntervals([(0, 10)], [(10, 20)], [(20, 30)])
+    assert quorum_state([state], 1, 0, 30) is state

@@ -310,6 +310,42 @@ def tenant_state(probes: Sequence[StateIntervals], down_when: str, lo: int, hi: 
     return StateIntervals(iv.subtract(whole, iv.union(down, unknown)), down, unknown)
 
 
+def quorum_state(locations: Sequence[StateIntervals], quorum: int, lo: int, hi: int) -> StateIntervals:
+    """A probe's state over ``[lo, hi)`` from its states at several locations: down while at
+    least ``quorum`` locations see it down; otherwise unknown while fewer than ``quorum``
+    have a known state (up or down); otherwise up. One location with quorum 1 is that
+    location's state. One sweep over the locations' boundaries."""
+    if len(locations) == 1 and quorum == 1:
+        return locations[0]
+    events: dict[int, list[int]] = {}  # t -> [change in down, change in known]
+    for loc in locations:
+        for part, down in ((loc.down, 1), (loc.up, 0)):
+            for a, b in part:
+                a, b = max(a, lo), min(b, hi)
+                if a < b:
+                    events.setdefault(a, [0, 0])
+                    events.setdefault(b, [0, 0])
+                    events[a][0] += down
+                    events[a][1] += 1
+                    events[b][0] -= down
+                    events[b][1] -= 1
+    up: Intervals = []
+    down_out: Intervals = []
+    unknown: Intervals = []
+    n_down = n_known = 0
+    cursor = lo
+    for t in [*sorted(events), hi]:
+        if t > cursor:
+            target = down_out if n_down >= quorum else unknown if n_known < quorum else up
+            target.append((cursor, min(t, hi)))
+            cursor = t
+        if t >= hi:
+            break
+        change = events[t]
+        n_down, n_known = n_down + change[0], n_known + change[1]
+    return StateIntervals(iv.normalize(up), iv.normalize(down_out), iv.normalize(unknown))
+
+
 def probe_state_at(last: Run | None, failure_threshold: int, t: float) -> str:
     """The state of a probe at instant ``t`` from its last run: up, down or unknown. The
     same as ``probe_state`` over an instant, without the interval algebra: the daemon asks
