@@ -19,7 +19,7 @@ from exporter.engine.maintenance import occurrences
 from exporter.engine.months import day_bounds, month_bounds_ms
 from exporter.engine.units import format_duration, instant_ms, parse_duration_ms
 from exporter.errors import UserError
-from exporter.model import Config, Tenant
+from exporter.model import DEFAULT_LOCATION, Config, Tenant
 from exporter.probing import sharding
 from exporter.store import importer, ledger
 from exporter.store.backend import is_url
@@ -69,6 +69,13 @@ def _step(text: str) -> int:
 def _address(text: str) -> tuple[str, int]:
     try:
         return parse_address(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _location(text: str) -> str:
+    try:
+        return importer.check_location(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
 
@@ -161,6 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="probe only the tenants of shard I of N (0 <= I < N; a stable hash of the tenant name)",
     )
     p.add_argument(
+        "--location",
+        type=_location,
+        default=DEFAULT_LOCATION,
+        metavar="NAME",
+        help=f"where this exporter probes from: its results are this location's (default {DEFAULT_LOCATION})",
+    )
+    p.add_argument(
         "--probe.workers",
         dest="workers",
         type=_positive,
@@ -177,8 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="date_to", type=_date, required=True, metavar="YYYY-MM-DD", help="last day, included")
     p.add_argument("--tenant", metavar="T", help="only windows that apply to this tenant")
 
-    p = verb("import", "import probe observations from CSV (time,tenant,probe,success)", "config", "storage")
+    p = verb("import", "import probe observations from CSV (time,tenant,probe,success[,location])", "config", "storage")
     p.add_argument("file", metavar="FILE.csv", help="CSV file, or - for standard input")
+    p.add_argument(
+        "--location",
+        type=_location,
+        default=DEFAULT_LOCATION,
+        metavar="NAME",
+        help=f"the location of rows without one (default {DEFAULT_LOCATION})",
+    )
 
     p = verb("deadlines", "support deadlines of an incident or service request opened at a given time", "config")
     p.add_argument(
@@ -326,7 +347,12 @@ def cmd_import(args: argparse.Namespace, cfg: Config) -> int:
     # Beside the store, not /tmp (often memory); beside the current directory for a server.
     spill_dir = os.getcwd() if is_url(args.storage_path) else os.path.dirname(os.path.abspath(args.storage_path))
     try:
-        with handle, importer.parse(handle, cfg, progress.lines, now=time.time(), spill_dir=spill_dir) as obs:
+        with (
+            handle,
+            importer.parse(
+                handle, cfg, progress.lines, now=time.time(), spill_dir=spill_dir, location=args.location
+            ) as obs,
+        ):
             progress.lines(None)
             with Store(args.storage_path) as store:
                 summary = importer.import_observations(store, cfg, obs, progress.written)
@@ -600,6 +626,7 @@ def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
             cfg=cfg,
             web_config_path=args.web_config,
             shard=args.shard,
+            location=args.location,
         )
     except OSError as err:  # the listen address is taken or not ours
         raise UserError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {err.strerror}") from None

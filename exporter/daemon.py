@@ -35,7 +35,7 @@ from exporter import config, render, report
 from exporter.engine.months import previous_month_start
 from exporter.engine.units import instant_ms
 from exporter.errors import UserError
-from exporter.model import Config, Event, Incident, Probe
+from exporter.model import DEFAULT_LOCATION, Config, Event, Incident, Probe
 from exporter.probing import sharding
 from exporter.probing.canary import NETWORK_SENSITIVE, Connectivity
 from exporter.probing.probes import Prober, ProbeResult
@@ -52,6 +52,20 @@ from exporter.web.server import Endpoints, Server
 log = logging.getLogger("sla_exporter")
 
 FLUSH_INTERVAL = 1.0  # seconds of results a crash may lose (they then read as unknown)
+# How often the history other exporters wrote (other locations, other shards) is read from
+# the store: a query of every probe's write count, then only the probes that moved.
+FEED_ENV = "SLA_EXPORTER_FEED_INTERVAL"  # seconds; the tests shorten it
+DEFAULT_FEED_INTERVAL = 5.0
+
+
+def feed_interval(environ: os._Environ[str] | dict[str, str] = os.environ) -> float:
+    try:
+        value = float(environ.get(FEED_ENV, DEFAULT_FEED_INTERVAL))
+    except ValueError:
+        return DEFAULT_FEED_INTERVAL
+    return value if value > 0 else DEFAULT_FEED_INTERVAL
+
+
 CLOCK_STEP = 2.0  # a wall-clock jump larger than this (against the monotonic clock) reschedules
 SLOT_SLACK_MS = 250  # a result that starts this close to its slot is recorded at the slot
 
@@ -97,20 +111,32 @@ class Daemon:
         cfg: Config | None = None,
         web_config_path: str | None = None,
         shard: tuple[int, int] = (0, 1),
+        location: str = DEFAULT_LOCATION,
     ):
         self.config_path, self.clock, self.web_config_path, self.shard = config_path, clock, web_config_path, shard
+        self.location = location
         web = webconfig.load(web_config_path) if web_config_path else None  # WebConfigError: caller reports
-        self.cfg = sharding.restrict(cfg or config.load(config_path), *shard)  # ConfigError: the caller reports it
+        # Every tenant is served (/metrics, from the store where another exporter probes
+        # it); this shard's are probed (self.cfg).
+        self.full_cfg = cfg or config.load(config_path)  # ConfigError: the caller reports it
+        self.cfg = sharding.restrict(self.full_cfg, *shard)
         self.token = self._token(self.cfg)
         self.status = ExporterStatus(reload_ok=True, reload_time=clock())
         self.store = Store(storage_path)
         self.leader = Leader(storage_path, shard)  # one exporter per shard detects incidents
         self.detected = self._open_detected()
-        self.recorder = Recorder(self.store, self.cfg, previous_month_start(clock(), self.cfg.timezone))
+        self.recorder = Recorder(
+            self.store,
+            self.full_cfg,
+            previous_month_start(clock(), self.cfg.timezone),
+            location=location,
+            live=lambda tenant: sharding.shard_of(tenant, shard[1]) == shard[0],
+        )
+        self._feed_every, self._fed_at = feed_interval(), -math.inf
         self.prober = Prober(clock=clock)  # results and the clock-step check on one clock
         self.connectivity = Connectivity(self.prober, self.cfg.monitor, on_verdict=self._network_verdict)
         self.registry = CollectorRegistry()
-        for collector in collectors(lambda: self.cfg, self.recorder, self.status, clock, store=self.store):
+        for collector in collectors(lambda: self.full_cfg, self.recorder, self.status, clock, store=self.store):
             self.registry.register(collector)
         ProcessCollector(registry=self.registry)
         self.workers = workers or pool_size(self.cfg)
@@ -138,7 +164,7 @@ class Daemon:
         if month is None:
             return 400, "month: required, e.g. /report?month=2026-10\n"
         try:
-            return 200, render.html(self.cfg, self.store, report.parse_month(month), tenant, self.clock())
+            return 200, render.html(self.full_cfg, self.store, report.parse_month(month), tenant, self.clock())
         except (ValueError, UserError) as err:
             return 400, f"{err}\n"
 
@@ -167,6 +193,7 @@ class Daemon:
                 "fields": {
                     "address": f"{host}:{port}",
                     "shard": "{}/{}".format(*self.shard),
+                    "location": self.location,
                     "tenants": len(self.cfg.tenants),
                     "probes": sum(len(t.probes) for t in self.cfg.tenants),
                     "workers": self.workers,
@@ -348,6 +375,13 @@ class Daemon:
                 )
             self.status.store_writable = False
             self.status.store_write_errors += 1
+        mono = time.monotonic()
+        if mono - self._fed_at >= self._feed_every:
+            self._fed_at = mono
+            try:
+                self.recorder.feed()
+            except Exception as err:  # noqa: BLE001 - the store is unreachable: the next round tries again
+                log.error("cannot read other exporters' history", extra={"fields": {"error": str(err)}})
         states = self.recorder.tick_changed(now)  # only tenants whose state may have changed
         if self.leader.held and not self.status.leader:
             # Just elected: the incidents a previous leader opened are ours to raise or
@@ -445,7 +479,8 @@ class Daemon:
         with self._reload_lock:
             problems, cfg, web = [], None, None
             try:
-                cfg = sharding.restrict(config.load(self.config_path), *self.shard)
+                full = config.load(self.config_path)
+                cfg = sharding.restrict(full, *self.shard)
             except config.ConfigError as err:
                 problems.append(str(err))
             if self.web_config_path:
@@ -467,11 +502,11 @@ class Daemon:
                     "the new config has more probes than the probe pool was sized for; restart to resize it",
                     extra={"fields": {"workers": self.workers, "wanted": pool_size(cfg)}},
                 )
-            self.recorder.configure(cfg)
+            self.recorder.configure(full)
             self.connectivity.configure(cfg.monitor)
             if not cfg.monitor.canaries:
                 self.status.network_up = None
-            self.cfg = cfg
+            self.cfg, self.full_cfg = cfg, full
             self._schedule(cfg)
             self.status.reload_ok, self.status.reload_time = True, self.clock()
             gc.freeze()  # the new config, as at start

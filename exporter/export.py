@@ -134,11 +134,12 @@ def _tenant(
         values = ((s, total(r) / 1000) for s, r in zip(stamps, rows, strict=True))
         written += _lines(files[metric.name], metric.name, labels, values)
     for probe in tenant.probes:
-        probe_labels = f'{labels},probe="{_escape(probe.name)}"'
-        results = _results_before(runs_of(tenant.name, probe, start, hi), times)
-        written += _lines(
-            files[m.PROBE_SUCCESS.name], m.PROBE_SUCCESS.name, probe_labels, zip(stamps, results, strict=True)
-        )
+        for location, runs in sorted(runs_of(tenant.name, probe, start, hi).items()):
+            probe_labels = f'{labels},probe="{_escape(probe.name)}",location="{_escape(location)}"'
+            results = _results_before(runs, times)
+            written += _lines(
+                files[m.PROBE_SUCCESS.name], m.PROBE_SUCCESS.name, probe_labels, zip(stamps, results, strict=True)
+            )
     return written
 
 

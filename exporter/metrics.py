@@ -14,6 +14,7 @@ class Metric(NamedTuple):
 
 
 T, TP = ("tenant",), ("tenant", "probe")
+TPL = ("tenant", "probe", "location")  # a probe's runs at one location
 
 UP = Metric("sla_up", "gauge", T, "1 if the tenant is up now, 0 if down; no sample while its state is unknown.")
 AVAILABILITY = Metric(
@@ -99,17 +100,27 @@ CORRECTED = Metric(
 PROBE_SUCCESS = Metric(
     "sla_probe_success",
     "gauge",
-    TP,
-    "1 if the probe's last result succeeded, 0 if it failed; no sample once it is stale.",
+    TPL,
+    "1 if the probe's last result at the location succeeded, 0 if it failed; no sample once it is stale. "
+    "This exporter's own location from its runs, the others from the shared store.",
 )
-PROBE_DURATION = Metric("sla_probe_duration_seconds", "gauge", TP, "How long the probe's last run took.")
+LOCATION_UP = Metric(
+    "sla_location_up",
+    "gauge",
+    ("location",),
+    "1 if results from the location were recorded within the last 2 intervals of a probe, else 0 "
+    "(a location whose exporter stopped, or lost its network).",
+)
+PROBE_DURATION = Metric(
+    "sla_probe_duration_seconds", "gauge", TPL, "How long the probe's last run from this exporter's location took."
+)
 PROBE_STATUS = Metric(
-    "sla_probe_http_status_code", "gauge", TP, "HTTP status code of the probe's last response, 0 when there was none."
+    "sla_probe_http_status_code", "gauge", TPL, "HTTP status code of the probe's last response, 0 when there was none."
 )
 PROBE_CERT_EXPIRY = Metric(
     "sla_probe_tls_cert_expiry_timestamp_seconds",
     "gauge",
-    TP,
+    TPL,
     "When the target's TLS certificate expires (Unix time), from the last https probe.",
 )
 PROBE_ERRORS = Metric(

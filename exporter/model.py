@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 DEFAULT_TIMEZONE = "Europe/Helsinki"
 DEFAULT_TARGET = 0.9992
 DEFAULT_CORRECTIONS_MAX_AGE_MS = 90 * 86_400_000  # sla.corrections.max_age: 90d
+DEFAULT_LOCATION = "default"  # run --location, the import's location column
 
 
 # Why a probe run did not succeed. The vendor's failures are downtime; ours (the monitor's
@@ -92,6 +93,7 @@ class Tenant:
     windows: tuple[Window, ...] = ()  # top-level windows followed by the tenant's own
     credits: tuple[CreditTier, ...] = ()  # sla.credits (the tenant's own, else the top level's)
     corrections_max_age_ms: int = DEFAULT_CORRECTIONS_MAX_AGE_MS  # sla.corrections.max_age
+    quorum: int = 1  # locations.quorum: locations that must see a probe down
 
     @property
     def production(self) -> bool:

@@ -69,6 +69,7 @@ class TenantRules:
     down_when: str
     target: Fraction  # the decimal as written
     windows: tuple[WindowRules, ...]
+    quorum: int = 1  # locations that must see a probe down
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def rules_from_config(cfg) -> Rules:
         windows = tuple(
             WindowRules(w.name, w.start, _ms_field(w, "duration"), w.timezone, w.rrule, w.date) for w in t.windows
         )
-        tenants.append(TenantRules(t.name, probes, t.down_when, _target(t.target), windows))
+        tenants.append(TenantRules(t.name, probes, t.down_when, _target(t.target), windows, int(t.quorum)))
     return Rules(cfg.timezone, tuple(tenants))
 
 
@@ -226,24 +227,28 @@ class Refused(Exception):
 
 @dataclass
 class History:
-    """What was observed: per (tenant, probe), instant (ms) -> success."""
+    """What was observed: per (tenant, probe, location), instant (ms) -> success."""
 
-    obs: dict[tuple[str, str], dict[int, bool]] = field(default_factory=dict)
+    obs: dict[tuple[str, str, str], dict[int, bool]] = field(default_factory=dict)
 
-    def import_csv(self, text: str, rules: Rules) -> int:
+    def import_csv(self, text: str, rules: Rules, location: str = "default") -> int:
         """Import one CSV file, all or nothing. Returns the number of new observations;
-        raises Refused for a bad or conflicting row (and keeps nothing from the file)."""
+        raises Refused for a bad or conflicting row (and keeps nothing from the file).
+        Rows without a location (no fifth column, or an empty one) are ``location``'s."""
         rows = list(csv.reader(text.splitlines()))
-        if not rows or [c.strip().lower() for c in rows[0]] != ["time", "tenant", "probe", "success"]:
+        header = [c.strip().lower() for c in rows[0]] if rows else []
+        if header not in (["time", "tenant", "probe", "success"], ["time", "tenant", "probe", "success", "location"]):
             raise Refused(1, "bad header")
+        width = len(header)
         known = {(t.name, p.name) for t in rules.tenants for p in t.probes}
-        pending: dict[tuple[str, str, int], tuple[bool, int]] = {}
+        pending: dict[tuple[str, str, str, int], tuple[bool, int]] = {}
         for n, row in enumerate(rows[1:], start=2):
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
-            if len(row) != 4:
-                raise Refused(n, "expected 4 fields")
-            time_text, tenant, probe, ok_text = (c.strip() for c in row)
+            if len(row) != width:
+                raise Refused(n, f"expected {width} fields")
+            time_text, tenant, probe, ok_text = (c.strip() for c in row[:4])
+            place = (row[4].strip() if width == 5 else "") or location
             try:
                 t = parse_time_ms(time_text)
             except ValueError as e:
@@ -253,22 +258,26 @@ class History:
                 raise Refused(n, f"bad success {ok_text!r}")
             if (tenant, probe) not in known:
                 raise Refused(n, "unknown probe")
-            recorded = self.obs.get((tenant, probe), {}).get(t)
+            recorded = self.obs.get((tenant, probe, place), {}).get(t)
             if recorded is not None and recorded != ok:
                 raise Refused(n, "contradicts the store")
-            if (tenant, probe, t) in pending and pending[tenant, probe, t][0] != ok:
-                raise Refused(n, f"contradicts line {pending[tenant, probe, t][1]}")
-            pending.setdefault((tenant, probe, t), (ok, n))
+            key = (tenant, probe, place, t)
+            if key in pending and pending[key][0] != ok:
+                raise Refused(n, f"contradicts line {pending[key][1]}")
+            pending.setdefault(key, (ok, n))
         new = 0
-        for (tenant, probe, t), (ok, _) in pending.items():
-            series = self.obs.setdefault((tenant, probe), {})
+        for (tenant, probe, place, t), (ok, _) in pending.items():
+            series = self.obs.setdefault((tenant, probe, place), {})
             if t not in series:
                 series[t] = ok
                 new += 1
         return new
 
-    def of(self, tenant: str, probe: str) -> list[tuple[int, bool]]:
-        return sorted(self.obs.get((tenant, probe), {}).items())
+    def of(self, tenant: str, probe: str, location: str = "default") -> list[tuple[int, bool]]:
+        return sorted(self.obs.get((tenant, probe, location), {}).items())
+
+    def locations(self, tenant: str, probe: str) -> list[str]:
+        return sorted({loc for t, p, loc in self.obs if (t, p) == (tenant, probe)})
 
 
 # --- probe state -----------------------------------------------------------------------------------
@@ -305,6 +314,13 @@ def state_at(pieces: list[tuple[int, int, str]], starts: list[int], x: int) -> s
     if i >= 0 and pieces[i][0] <= x < pieces[i][1]:
         return pieces[i][2]
     return "unknown"
+
+
+def quorum(states: list[str], k: int) -> str:
+    """A probe's state from its locations' states at one instant (docs/semantics.md)."""
+    if states.count("down") >= k:
+        return "down"
+    return "unknown" if len(states) - states.count("unknown") < k else "up"
 
 
 def tenant_state(states: list[str], down_when: str) -> str:
@@ -350,15 +366,19 @@ def tenant_figures(
     at or after ``cut`` are ignored (None: use them all). ``corrections``: the tenant's
     active corrections ``(id, start, end, as)`` (the document's "Corrections")."""
     windows = [o for w in tenant.windows for o in occurrences(w, m0, m1)]
-    probes = []
+    probes = []  # per probe, per location: (pieces, their starts)
     for p in tenant.probes:
-        obs = [(t, ok) for t, ok in history.of(tenant.name, p.name) if cut is None or t < cut]
-        pieces = probe_pieces(obs, p.stale_after, p.failure_threshold)
-        probes.append((pieces, [pc[0] for pc in pieces]))
+        at = []
+        for loc in history.locations(tenant.name, p.name):
+            obs = [(t, ok) for t, ok in history.of(tenant.name, p.name, loc) if cut is None or t < cut]
+            pieces = probe_pieces(obs, p.stale_after, p.failure_threshold)
+            at.append((pieces, [pc[0] for pc in pieces]))
+        probes.append(at)
     points = {m0, until}
-    for pieces, _ in probes:
-        for s, e, _state in pieces:
-            points.update((s, e))
+    for at in probes:
+        for pieces, _ in at:
+            for s, e, _state in pieces:
+                points.update((s, e))
     for s, e in windows:
         points.update((s, e))
     for _, s, e, _as in corrections:
@@ -370,7 +390,10 @@ def tenant_figures(
     for a, b in pairwise(points):
         length = b - a
         in_window = _in_any(a, windows)
-        measured = tenant_state([state_at(pcs, starts, a) for pcs, starts in probes], tenant.down_when)
+        measured = tenant_state(
+            [quorum([state_at(pcs, starts, a) for pcs, starts in at], tenant.quorum) for at in probes],
+            tenant.down_when,
+        )
         decider = _decider(corrections, a)
         state = decider[3] if decider is not None and decider[3] in ("up", "down") else measured
         excluded = decider is not None and decider[3] == "excluded"

@@ -70,7 +70,13 @@ def test_hung_target_does_not_delay_other_probes(tmp_path, target):
         seen = set()
         # The healthy probe keeps reporting about once a second while the other one hangs.
         e.wait_for(
-            lambda: len(seen.add(e.value("sla_probe_duration_seconds", tenant="acme", probe="ui")) or seen) >= 4,
+            lambda: (
+                len(
+                    seen.add(e.value("sla_probe_duration_seconds", tenant="acme", probe="ui", location="default"))
+                    or seen
+                )
+                >= 4
+            ),
             timeout=8,
             what="fresh results of the healthy probe",
         )
@@ -121,7 +127,9 @@ def test_endpoints_and_clean_shutdown(exporter):
         )
         == 1
     )
-    exporter.wait_for(lambda: exporter.value("sla_probe_success", tenant="acme", probe="ui") == 1, what="a result")
+    exporter.wait_for(
+        lambda: exporter.value("sla_probe_success", tenant="acme", probe="ui", location="default") == 1, what="a result"
+    )
     assert exporter.stop(signal.SIGTERM) == 0
     assert 'msg="shutting down"' in exporter.log.read_text()
     # The store was flushed and closed: the month report sees the history.
@@ -261,7 +269,7 @@ def test_hostile_targets_are_classified_and_never_stall_metrics(tmp_path, target
         seen = set()
         for _ in range(6):
             t0 = time.monotonic()
-            seen.add(e.value("sla_probe_duration_seconds", tenant="acme", probe="ui"))
+            seen.add(e.value("sla_probe_duration_seconds", tenant="acme", probe="ui", location="default"))
             assert time.monotonic() - t0 < 2.0, "/metrics stalled"
             time.sleep(0.5)
         assert len(seen) >= 2  # the healthy probe kept reporting

@@ -63,7 +63,10 @@ def test_a_failing_store_shows_on_ready_and_in_metrics_and_probing_goes_on(daemo
     assert daemon.registry.get_sample_value("sla_exporter_store_write_errors_total") == 2
     # Results keep coming and count while the disk is full.
     daemon.recorder.observe("acme", "ui", Result(started=now + 10, success=False, duration=0.1, reason="timeout"))
-    assert daemon.registry.get_sample_value("sla_probe_success", {"tenant": "acme", "probe": "ui"}) == 0
+    assert (
+        daemon.registry.get_sample_value("sla_probe_success", {"tenant": "acme", "probe": "ui", "location": "default"})
+        == 0
+    )
     monkeypatch.setattr(daemon.store, "save_series", real)
     daemon._housekeeping()
     assert daemon.ready() == (True, "ready")

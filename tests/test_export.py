@@ -168,7 +168,7 @@ def test_samples_follow_the_month_hour_by_hour(month):
     assert downtime[at - 3600] == 0 and downtime[at] == 600
     # The 12:00-12:59 monitor gap on the 20th: no probe samples at 13:00 (stale), unknown since 12:01.
     gap_end = dt.datetime(2026, 10, 20, 13, tzinfo=dt.timezone(dt.timedelta(hours=3))).timestamp()
-    ui = dict(series[("sla_probe_success", acme + ',probe="ui"')])
+    ui = dict(series[("sla_probe_success", acme + ',probe="ui",location="default"')])
     assert gap_end - 3600 in ui and gap_end not in ui
     assert dict(series[("sla_up", acme)]).get(gap_end) is None  # unknown: no sample, as on /metrics
     # The weekly window: Sun 4th 02:00-04:00 EEST.

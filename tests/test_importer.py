@@ -33,12 +33,12 @@ def rows(*lines):
     ],
 )
 def test_parse_accepts(line, value):
-    assert parse(rows(line), CFG).by_probe == {("acme", "ui"): [value]}
+    assert parse(rows(line), CFG).by_probe == {("acme", "ui", "default"): [value]}
 
 
 def test_a_byte_order_mark_before_the_header_is_fine():
     text = "\ufeff" + HEADER + "2026-10-01T00:00:00Z,acme,ui,1\n"
-    assert parse(io.StringIO(text), CFG).by_probe == {("acme", "ui"): [(1790812800_000, True)]}
+    assert parse(io.StringIO(text), CFG).by_probe == {("acme", "ui", "default"): [(1790812800_000, True)]}
 
 
 NOW = 1790812800.0  # 2026-10-01T00:00:00Z
@@ -55,7 +55,7 @@ NOW = 1790812800.0  # 2026-10-01T00:00:00Z
 def test_rows_dated_ahead_of_now_are_refused(stamp, refused):
     text = rows("2026-09-30T23:00:00Z,acme,ui,1", f"{stamp},acme,ui,1")
     if not refused:
-        assert len(parse(text, CFG, now=NOW).by_probe[("acme", "ui")]) == 2
+        assert len(parse(text, CFG, now=NOW).by_probe[("acme", "ui", "default")]) == 2
         return
     with pytest.raises(ImportError_) as err:
         parse(text, CFG, now=NOW)
@@ -68,8 +68,12 @@ def test_rows_dated_ahead_of_now_are_refused(stamp, refused):
 @pytest.mark.parametrize(
     "text, problem",
     [
-        ("time,tenant,probe\n", "line 1: expected the header time,tenant,probe,success, got 'time,tenant,probe'"),
-        ("", "line 1: expected the header time,tenant,probe,success, got ''"),
+        (
+            "time,tenant,probe\n",
+            "line 1: expected the header time,tenant,probe,success or time,tenant,probe,success,location, "
+            "got 'time,tenant,probe'",
+        ),
+        ("", "line 1: expected the header time,tenant,probe,success or time,tenant,probe,success,location, got ''"),
         (
             HEADER + "2026-10-01T00:00:00,acme,ui,1\n",
             "line 2: time '2026-10-01T00:00:00': expected RFC 3339 with an offset",

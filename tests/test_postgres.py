@@ -326,10 +326,15 @@ def test_shards_share_one_database_and_each_leads_its_own(tmp_path, postgresql, 
             mine = {n for n in names if shard_of(n, 2) == i}
             assert mine and mine != set(names)
             e.wait_for(
-                lambda e=e, mine=mine: all(e.value("sla_probe_success", tenant=n, probe="ui") == 1 for n in mine),
+                lambda e=e, mine=mine: all(
+                    e.value("sla_probe_success", tenant=n, probe="ui", location="default") == 1 for n in mine
+                ),
                 what=f"shard {i} probes its tenants",
             )
-            assert all(e.value("sla_probe_success", tenant=n, probe="ui") is None for n in set(names) - mine)
+            assert all(
+                e.value("sla_probe_success", tenant=n, probe="ui", location="default") is None
+                for n in set(names) - mine
+            )
         with Store(url, create=False) as s:
             exporters[0].wait_for(
                 lambda: all(s.first_start(n, "ui") is not None for n in names), what="every tenant's history stored"

@@ -43,7 +43,7 @@ def test_results_become_runs_and_reach_the_store_on_flush(recorder):
         Run(False, 20 * S, 30 * S, 40 * S, 2),
         Run(True, 40 * S, 40 * S, 60 * S, 1),
     ]
-    assert recorder.runs_of("acme", A, 0, 100 * S) == expected
+    assert recorder.runs_of("acme", A, 0, 100 * S)["default"] == expected
     assert recorder.store.series("acme", "a", 0, 100 * S) == []  # not yet committed
     assert recorder.flush() == 3
     assert recorder.store.series("acme", "a", 0, 100 * S) == [
@@ -71,7 +71,7 @@ def test_after_the_clock_steps_back_results_are_recorded_in_their_place(recorder
         Run(False, 25 * S, 25 * S, 30 * S, 1),
         Run(True, 30 * S, 30 * S, 50 * S, 1),
     ]
-    assert recorder.runs_of("acme", A, 0, 100 * S) == expected
+    assert recorder.runs_of("acme", A, 0, 100 * S)["default"] == expected
     recorder.flush()
     stored = recorder.store.series("acme", "a", 0, 100 * S)
     assert all(a.last < b.start for a, b in itertools.pairwise(stored))  # no overlap
@@ -102,7 +102,7 @@ def test_a_fault_of_ours_is_never_downtime(recorder, caplog, reason):
             ),
         )
     # Nothing recorded: the success at 0 holds for stale_after (20 s), then unknown.
-    assert recorder.runs_of("acme", A, 0, 100 * S) == [Run(True, 0, 0, 20 * S, 1)]
+    assert recorder.runs_of("acme", A, 0, 100 * S)["default"] == [Run(True, 0, 0, 20 * S, 1)]
     assert recorder.state_now(CFG.tenants[0], 45)[1]["a"] == "unknown"
     assert recorder.error_counts() == {("acme", "a", reason): 4}
     assert list(recorder.current_faults()) == [("acme", "a")]
@@ -125,7 +125,7 @@ def test_history_continues_after_a_restart_with_the_gap_unknown(tmp_path):
         second = Recorder(store, CFG, since=0)
         second.observe("acme", "b", ok(100))
         second.flush()
-        assert second.runs_of("acme", B, 0, 200 * S) == [
+        assert second.runs_of("acme", B, 0, 200 * S)["default"] == [
             Run(True, 0, 10 * S, 30 * S, 2),
             Run(True, 100 * S, 100 * S, 120 * S, 1),
         ]
@@ -271,7 +271,7 @@ tenants:
       - {{name: a, url: "https://a.example.com/", interval: 10s, stale_after: {stale_after}}}
 """)
     recorder.configure(cfg)
-    assert recorder.runs_of("acme", cfg.tenants[0].probes[0], 0, 100 * S) == expected
+    assert recorder.runs_of("acme", cfg.tenants[0].probes[0], 0, 100 * S)["default"] == expected
 
 
 def test_a_result_is_recorded_at_its_stamp(recorder):

@@ -371,7 +371,7 @@ def test_reference_worked_month():
     rules = rules_of(e2e.CONFIG)
     history = ref.History()
     for tenant, probe in e2e.PROBES:
-        series = history.obs.setdefault((tenant, probe), {})
+        series = history.obs.setdefault((tenant, probe, "default"), {})
         for t in e2e.minutes(e2e.MONTH_START, e2e.MONTH_END):
             if not e2e.monitor_gap(tenant, t):
                 series[(t - EPOCH_UTC) // ref.MS] = not e2e.failing(tenant, probe, t)
@@ -647,8 +647,10 @@ def tenants_st(draw, rnd, zone_name, m0, m1, walls, names=None):
     return tenants
 
 
-def render_config(zone_name, target, top_windows, tenants) -> str:
+def render_config(zone_name, target, top_windows, tenants, quorum=None) -> str:
     lines = [f"timezone: {zone_name}", f"sla: {{target: {json.dumps(target) if '%' in target else target}}}"]
+    if quorum:
+        lines.append(f"locations: {{quorum: {quorum}}}")
     if top_windows:
         lines.append("maintenance_windows:")
         lines += [f"  - {_yaml(w)}" for w in top_windows]
@@ -659,6 +661,8 @@ def render_config(zone_name, target, top_windows, tenants) -> str:
             lines.append(f"    down_when: {t['down_when']}")
         if t["target"]:
             lines.append(f"    sla: {{target: {json.dumps(t['target']) if '%' in t['target'] else t['target']}}}")
+        if t.get("quorum"):
+            lines.append(f"    locations: {{quorum: {t['quorum']}}}")
         if t["windows"]:
             lines.append("    maintenance_windows:")
             lines += [f"      - {_yaml(w)}" for w in t["windows"]]
@@ -693,16 +697,22 @@ def render_time(t: int, zone: ZoneInfo, rnd: random.Random) -> str:
     return f"{text}{sign}{h:02d}:{m:02d}"
 
 
-def render_row(row, zone, rnd) -> str:
-    tenant, probe, t, ok = row
-    return f"{render_time(t, zone, rnd)},{tenant},{probe},{rnd.choice(['1', 'true'] if ok else ['0', 'false'])}"
+def render_row(row, zone, rnd, with_location=False) -> str:
+    tenant, probe, t, ok, location = row
+    text = f"{render_time(t, zone, rnd)},{tenant},{probe},{rnd.choice(['1', 'true'] if ok else ['0', 'false'])}"
+    if with_location:  # the default location written out, or left empty
+        text += "," + ("" if location == "default" and rnd.random() < 0.5 else location)
+    return text
 
 
 HEADER = "time,tenant,probe,success"
+LOCATIONS = ["default", "eu", "us"]
 
 
 @st.composite
-def scenarios(draw, in_progress: bool = False, two_configs: bool = False, corrections: bool = False):
+def scenarios(
+    draw, in_progress: bool = False, two_configs: bool = False, corrections: bool = False, locations: bool = False
+):
     rnd = draw(st.randoms(use_true_random=False))
     zone_name = draw(st.sampled_from(sorted(ZONES)))
     year, month = draw(
@@ -716,7 +726,12 @@ def scenarios(draw, in_progress: bool = False, two_configs: bool = False, correc
     top_target = draw(st.sampled_from(TARGETS))
     top_windows = draw(windows_st(zone_name, m0, m1, walls, 3))
     tenants = draw(tenants_st(rnd, zone_name, m0, m1, walls))
-    config = render_config(zone_name, top_target, top_windows, tenants)
+    top_quorum = None
+    if locations:
+        top_quorum = draw(st.sampled_from([None, 1, 2, 3]))
+        for t in tenants:
+            t["quorum"] = draw(st.sampled_from([None, None, 1, 2]))
+    config = render_config(zone_name, top_target, top_windows, tenants, top_quorum)
 
     # Where observations cluster: the month edges, DST changes, window edges, anywhere.
     anchors = [m0, m1] + [u for u, _, _ in trans]
@@ -731,6 +746,9 @@ def scenarios(draw, in_progress: bool = False, two_configs: bool = False, correc
             shape = draw(st.lists(st.tuples(st.sampled_from(GAPS), st.booleans()), min_size=1, max_size=14))
             flip = draw(st.booleans())  # results persist (flip rarely) or are independent
             aligned = draw(st.booleans())  # every probe sees the same results
+            # Which locations see this stretch, and how often one of them sees otherwise.
+            places = draw(st.lists(st.sampled_from(LOCATIONS), min_size=1, unique=True)) if locations else ["default"]
+            dissent = draw(st.sampled_from([0.0, 0.2, 0.5]))
             for pname, _, interval, stale in t["probes"]:
                 time_ = base
                 ok = shape[0][1]
@@ -750,42 +768,49 @@ def scenarios(draw, in_progress: bool = False, two_configs: bool = False, correc
                     elif coin and rnd.random() < 0.5:
                         ok = not ok
                     result = ok if aligned else (ok if rnd.random() < 0.8 else not ok)
-                    if rnd.random() < 0.9:  # a probe sometimes misses one
-                        rows.append((t["name"], pname, time_, result))
-    # one result per instant and probe (the generator never makes conflicts by accident)
+                    for place in places:
+                        seen = result if rnd.random() >= dissent else not result
+                        if rnd.random() < 0.9:  # a probe sometimes misses one
+                            rows.append((t["name"], pname, time_, seen, place))
+    # one result per instant, probe and location (the generator never makes conflicts by accident)
     unique = {}
-    for tenant, probe, time_, ok in rows:
-        unique.setdefault((tenant, probe, time_), ok)
-    rows = [(k[0], k[1], k[2], ok) for k, ok in unique.items()]
+    for tenant, probe, time_, ok, place in rows:
+        unique.setdefault((tenant, probe, time_, place), ok)
+    rows = [(k[0], k[1], k[2], ok, k[3]) for k, ok in unique.items()]
 
     # CSV files: rows spread over 1-4 files in random order, some re-imported.
+    header = HEADER + (",location" if locations else "")
+
+    def row_text(r):
+        return render_row(r, zone, rnd, locations)
+
     n_parts = rnd.randint(1, 4)
     parts = [[] for _ in range(n_parts)]
     for row in rows:
-        parts[rnd.randrange(n_parts)].append(render_row(row, zone, rnd))
+        parts[rnd.randrange(n_parts)].append(row_text(row))
     notes = []
     if rows and rnd.random() < 0.5:  # a file of rows imported again, written differently
-        again = [render_row(r, zone, rnd) for r in rnd.sample(rows, rnd.randint(1, len(rows)))]
+        again = [row_text(r) for r in rnd.sample(rows, rnd.randint(1, len(rows)))]
         parts.insert(rnd.randrange(len(parts) + 1), again)
         notes.append("some rows are imported twice")
     if rows and rnd.random() < 0.3:  # duplicate rows inside one file
         part = rnd.choice([p for p in parts if p] or [parts[0]])
-        part += [render_row(r, zone, rnd) for r in rnd.sample(rows, min(3, len(rows)))]
+        part += [row_text(r) for r in rnd.sample(rows, min(3, len(rows)))]
     for part in parts:
         rnd.shuffle(part)
-    texts = [HEADER + "\n" + "\n".join(p) + ("\n" if p else "") for p in parts]
+    texts = [header + "\n" + "\n".join(p) + ("\n" if p else "") for p in parts]
     if rows and rnd.random() < 0.3:  # a file with a conflicting row: refused as a whole
-        tenant, probe, time_, ok = rnd.choice(rows)
-        bad = render_row((tenant, probe, time_, not ok), zone, rnd)
+        tenant, probe, time_, ok, place = rnd.choice(rows)
+        bad = row_text((tenant, probe, time_, not ok, place))
         if rnd.random() < 0.5:  # against the store: imported after everything else
-            body = [render_row(r, zone, rnd) for r in rnd.sample(rows, min(rnd.randint(0, 3), len(rows)))]
+            body = [row_text(r) for r in rnd.sample(rows, min(rnd.randint(0, 3), len(rows)))]
             body.insert(rnd.randrange(len(body) + 1), bad)
-            texts.append(HEADER + "\n" + "\n".join(body) + "\n")
-            notes.append(f"the last file conflicts with the store at {iso_utc(time_)} ({tenant}/{probe})")
+            texts.append(header + "\n" + "\n".join(body) + "\n")
+            notes.append(f"the last file conflicts with the store at {iso_utc(time_)} ({tenant}/{probe}@{place})")
         else:  # inside the file: anywhere in the order
-            body = [render_row((tenant, probe, time_, ok), zone, rnd), bad]
-            texts.insert(rnd.randrange(len(texts) + 1), HEADER + "\n" + "\n".join(body) + "\n")
-            notes.append(f"one file contradicts itself at {iso_utc(time_)} ({tenant}/{probe})")
+            body = [row_text((tenant, probe, time_, ok, place)), bad]
+            texts.insert(rnd.randrange(len(texts) + 1), header + "\n" + "\n".join(body) + "\n")
+            notes.append(f"one file contradicts itself at {iso_utc(time_)} ({tenant}/{probe}@{place})")
 
     report_config = config
     if two_configs:
@@ -797,7 +822,7 @@ def scenarios(draw, in_progress: bool = False, two_configs: bool = False, correc
 
     now = now_ms = None
     if in_progress:
-        inside = sorted({t for _, _, t, _ in rows if m0 <= t < m1})
+        inside = sorted({r[2] for r in rows if m0 <= r[2] < m1})
         kind = draw(st.sampled_from(["obs", "obs", "random", "edge"] if inside else ["random", "edge"]))
         if kind == "obs":
             now_ms = draw(st.sampled_from(inside)) + draw(st.sampled_from([0, 0, 1, -1, 500]))
@@ -812,7 +837,7 @@ def scenarios(draw, in_progress: bool = False, two_configs: bool = False, correc
     if corrections:
         # Around the month's edges, DST changes, window edges and observations; short and
         # long; overlapping each other; some revoked.
-        spots = anchors + [t for _, _, t, _ in rows]
+        spots = anchors + [r[2] for r in rows]
         for _ in range(draw(st.integers(1, 6))):
             made = [i for i, e in enumerate(ledger, 1) if e[0] == "correct"]
             revoked = {e[1] for e in ledger if e[0] == "revoke"}
@@ -1053,6 +1078,15 @@ def test_engine_matches_reference_month_in_progress(sc):
 def test_engine_matches_reference_after_a_config_change(sc):
     """Imported under one config (other stale_after, thresholds, windows, targets,
     down_when), reported under another: the figures are the second config's."""
+    check(sc)
+
+
+@SETTINGS
+@given(st.booleans().flatmap(lambda in_progress: scenarios(in_progress=in_progress, locations=True)))
+def test_engine_matches_reference_with_locations(sc):
+    """Observations from several locations (some rows without one: the default), some
+    seeing otherwise than the others, under a quorum at the top level and per tenant: the
+    figures are the reference's (docs/semantics.md, "Locations and the quorum")."""
     check(sc)
 
 

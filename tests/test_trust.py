@@ -81,7 +81,7 @@ tenants:
         )
         assert e.value("sla_up", tenant="acme") is None  # unknown, not down
         assert e.value("sla_month_downtime_seconds", tenant="acme") == 0
-        assert e.value("sla_probe_success", tenant="acme", probe="ui") is None
+        assert e.value("sla_probe_success", tenant="acme", probe="ui", location="default") is None
         assert e.value("sla_exporter_probe_faults", reason="config") == 1
         assert e.value("sla_support_incidents_open", tenant="acme", priority="P1", source="detected") is None
         assert e.value("sla_support_incidents_open", tenant="acme", priority="P2", source="detected") is None
@@ -177,7 +177,7 @@ tenants:
             what="a timeout",
         )
         assert time.monotonic() - t0 < 8  # the first run ended at its 3 s timeout, not after 60 s
-        assert 2.5 <= e.value("sla_probe_duration_seconds", tenant="acme", probe="ui") < 4.5
+        assert 2.5 <= e.value("sla_probe_duration_seconds", tenant="acme", probe="ui", location="default") < 4.5
     finally:
         e.stop(signal.SIGKILL)
 
@@ -222,7 +222,10 @@ tenants:
     )
     try:
         e.start()
-        e.wait_for(lambda: e.value("sla_probe_success", tenant="acme", probe="ui") == 1, what="a first result")
+        e.wait_for(
+            lambda: e.value("sla_probe_success", tenant="acme", probe="ui", location="default") == 1,
+            what="a first result",
+        )
         target.healthy = False  # count runs through the failures they record
         t0 = time.monotonic()
         while time.monotonic() - t0 < 8.5:

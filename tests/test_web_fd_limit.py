@@ -33,7 +33,10 @@ def test_a_thousand_idle_connections_leave_metrics_and_probes_alone(tmp_path, ta
     idle = []
     try:
         e.start()
-        e.wait_for(lambda: e.value("sla_probe_success", tenant="acme", probe="ui") == 1, what="a first result")
+        e.wait_for(
+            lambda: e.value("sla_probe_success", tenant="acme", probe="ui", location="default") == 1,
+            what="a first result",
+        )
         assert e.value("sla_exporter_web_connections_limit") == 96
         t0 = time.monotonic()
         for _ in range(1000):
@@ -50,11 +53,17 @@ def test_a_thousand_idle_connections_leave_metrics_and_probes_alone(tmp_path, ta
         # Probes keep running: fresh results, still successful.
         seen = set()
         e.wait_for(
-            lambda: len(seen.add(e.value("sla_probe_duration_seconds", tenant="acme", probe="ui")) or seen) >= 3,
+            lambda: (
+                len(
+                    seen.add(e.value("sla_probe_duration_seconds", tenant="acme", probe="ui", location="default"))
+                    or seen
+                )
+                >= 3
+            ),
             timeout=8,
             what="fresh probe results",
         )
-        assert e.value("sla_probe_success", tenant="acme", probe="ui") == 1
+        assert e.value("sla_probe_success", tenant="acme", probe="ui", location="default") == 1
         assert e.value("sla_probe_errors_total", tenant="acme", probe="ui", reason="connection") is None
         assert e.value("sla_exporter_web_connections_dropped_total") >= 800
         assert e.value("sla_exporter_web_connections_open") <= 96 + 1

@@ -41,12 +41,13 @@ from exporter.engine.units import parse_duration, parse_target
 
 # ----------------------------------------------------------------------------------- the schema
 
-_TOP_KEYS = ("timezone", "sla", "probe_defaults", "maintenance_windows", "tenants", "support", "monitor")
+_TOP_KEYS = ("timezone", "sla", "probe_defaults", "maintenance_windows", "locations", "tenants", "support", "monitor")
+_LOCATIONS_KEYS = ("quorum",)
 _MONITOR_KEYS = ("canaries", "canary_timeout")
 _SLA_KEYS = ("target", "credits", "corrections")
 _CREDIT_KEYS = ("below", "credit")
 _CORRECTIONS_KEYS = ("max_age",)
-_TENANT_KEYS = ("name", "environment", "down_when", "sla", "maintenance_windows", "probes")
+_TENANT_KEYS = ("name", "environment", "down_when", "sla", "maintenance_windows", "locations", "probes")
 _WINDOW_KEYS = ("name", "start", "duration", "rrule", "date", "timezone")
 _HTTP_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 field-name
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -58,9 +59,10 @@ def _config(root: Section, source: str) -> model.Config:
     target = _sla_target(root, model.DEFAULT_TARGET)
     credits = _sla_credits(root, ())
     max_age = _sla_max_age(root, model.DEFAULT_CORRECTIONS_MAX_AGE_MS)
+    quorum = _quorum(root, 1)
     defaults = _probe_defaults(root)
     windows = _windows(root, timezone)
-    tenants = _tenants(root, _Top(timezone, target, windows, defaults, credits, max_age))
+    tenants = _tenants(root, _Top(timezone, target, windows, defaults, credits, max_age, quorum))
     support = _support(root, timezone)
     monitor = _monitor(root)
     return model.Config(
@@ -100,6 +102,18 @@ class _Top(NamedTuple):
     probe_defaults: dict[str, _Setting]
     credits: tuple[model.CreditTier, ...] = ()
     corrections_max_age_ms: int = model.DEFAULT_CORRECTIONS_MAX_AGE_MS
+    quorum: int = 1
+
+
+def _quorum(sec: Section, default: int) -> int:
+    """``locations.quorum``: how many locations must see a probe down (and have a known
+    state) for it to count; ``default`` (the top level's, else 1) when absent or invalid."""
+    locations = sec.section("locations")
+    if locations is None:
+        return default
+    locations.check_keys(_LOCATIONS_KEYS)
+    quorum = locations.get("quorum", _positive_int, None)
+    return default if quorum is None else quorum
 
 
 def _sla_target(sec: Section, default: float) -> float:
@@ -238,6 +252,7 @@ def _tenant(sec: Section, top: _Top) -> model.Tenant:
         probes=_probes(sec, top.probe_defaults),
         credits=_sla_credits(sec, top.credits),
         corrections_max_age_ms=_sla_max_age(sec, top.corrections_max_age_ms),
+        quorum=_quorum(sec, top.quorum),
     )
 
 

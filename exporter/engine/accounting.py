@@ -20,54 +20,69 @@ from exporter.engine.states import (
     Series,
     StateIntervals,
     probe_state,
+    quorum_state,
     runs,
     tenant_state,
 )
-from exporter.model import Probe, Tenant, Window
+from exporter.model import DEFAULT_LOCATION, Probe, Tenant, Window
 
-# (tenant name, probe, lo, hi) -> the probe's runs that cover [lo, hi), sorted.
-RunsOf = Callable[[str, Probe, int, int], list[Run]]
+# (tenant name, probe, lo, hi) -> {location: the probe's runs there that cover [lo, hi),
+# sorted}, for every location that recorded the probe.
+RunsOf = Callable[[str, Probe, int, int], dict[str, list[Run]]]
 
 _MORE = 16  # series fetched at a time when a run reaches past the range
 
 
 class SeriesSource(Protocol):
-    def series(self, tenant: str, probe: str, lo: int, hi: int) -> list[Series]: ...
-    def series_before(self, tenant: str, probe: str, t: int, n: int) -> list[Series]: ...
-    def series_after(self, tenant: str, probe: str, t: int, n: int) -> list[Series]: ...
+    def series(self, tenant: str, probe: str, lo: int, hi: int, location: str = ...) -> list[Series]: ...
+    def series_before(self, tenant: str, probe: str, t: int, n: int, location: str = ...) -> list[Series]: ...
+    def series_after(self, tenant: str, probe: str, t: int, n: int, location: str = ...) -> list[Series]: ...
+    def locations(self, tenant: str, probe: str) -> list[str]: ...
 
 
 def probe_series(
-    source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: int, until: int | None = None
+    source: SeriesSource,
+    tenant: str,
+    probe: Probe,
+    lo: int,
+    hi: int,
+    until: int | None = None,
+    location: str = DEFAULT_LOCATION,
 ) -> list[Series]:
     """The series of ``probe`` needed to read ``[lo, hi)`` exactly: those with a time in
     it, the one before it, and further ones while a run at an edge of the range is a
     failed run still shorter than the threshold (whether it is down depends on how far it
     reaches: failures before the month count toward the threshold, and so do failures
     after a closed month)."""
-    return _read(source, tenant, probe, lo, hi, until)[0]
+    return _read(source, tenant, probe, lo, hi, until, location)[0]
 
 
 def probe_runs(
-    source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: int, until: int | None = None
+    source: SeriesSource,
+    tenant: str,
+    probe: Probe,
+    lo: int,
+    hi: int,
+    until: int | None = None,
+    location: str = DEFAULT_LOCATION,
 ) -> list[Run]:
-    """The runs of ``probe`` that cover ``[lo, hi)``, read from ``source`` under the probe's
-    ``stale_after``, leaving out observations at or after ``until``."""
-    return _read(source, tenant, probe, lo, hi, until)[1]
+    """The runs of ``probe`` at ``location`` that cover ``[lo, hi)``, read from ``source``
+    under the probe's ``stale_after``, leaving out observations at or after ``until``."""
+    return _read(source, tenant, probe, lo, hi, until, location)[1]
 
 
 def _read(
-    source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: int, until: int | None
+    source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: int, until: int | None, location: str
 ) -> tuple[list[Series], list[Run]]:
     stale, threshold = probe.stale_after_ms, probe.failure_threshold
-    have = source.series(tenant, probe.name, lo, hi)
+    have = source.series(tenant, probe.name, lo, hi, location)
     while True:
         got = runs(have, stale, until)
         more = False
         # Only while the run at the edge of the range is the first (last) one read: once
         # an earlier (later) observation does not join it, nothing further can.
         if got and _short_failure(got[0], threshold) and got[0].end > lo:
-            before = source.series_before(tenant, probe.name, have[0].start, _MORE)
+            before = source.series_before(tenant, probe.name, have[0].start, _MORE, location)
             if before:
                 have, more = before + have, True
         if (
@@ -77,7 +92,7 @@ def _read(
             and got[-1].last == have[-1].last
             and (until is None or have[-1].last < until)
         ):
-            after = source.series_after(tenant, probe.name, have[-1].start, _MORE)
+            after = source.series_after(tenant, probe.name, have[-1].start, _MORE, location)
             if after:
                 have, more = have + after, True
         if not more:
@@ -90,31 +105,43 @@ def _short_failure(run: Run, threshold: int) -> bool:
 
 class Prefetched:
     """A ``SeriesSource`` whose ``series`` for one range ``[lo, hi]`` were read for every
-    probe at once (``Store.all_series``); other ranges and the rare reads past an edge go
-    to ``source``."""
+    probe at every location at once (``Store.all_series``); other ranges and the rare
+    reads past an edge go to ``source``."""
 
-    def __init__(self, source: SeriesSource, lo: int, hi: int, series: dict[tuple[str, str], list[Series]]):
+    def __init__(self, source: SeriesSource, lo: int, hi: int, series: dict[tuple[str, str, str], list[Series]]):
         self.source, self.lo, self.hi, self.read = source, lo, hi, series
 
-    def series(self, tenant: str, probe: str, lo: int, hi: int) -> list[Series]:
+    def series(self, tenant: str, probe: str, lo: int, hi: int, location: str = DEFAULT_LOCATION) -> list[Series]:
         if (lo, hi) == (self.lo, self.hi):
-            return self.read.get((tenant, probe), [])
-        return self.source.series(tenant, probe, lo, hi)
+            return self.read.get((tenant, probe, location), [])
+        return self.source.series(tenant, probe, lo, hi, location)
 
-    def series_before(self, tenant: str, probe: str, t: int, n: int) -> list[Series]:
-        return self.source.series_before(tenant, probe, t, n)
+    def series_before(self, tenant: str, probe: str, t: int, n: int, location: str = DEFAULT_LOCATION) -> list[Series]:
+        return self.source.series_before(tenant, probe, t, n, location)
 
-    def series_after(self, tenant: str, probe: str, t: int, n: int) -> list[Series]:
-        return self.source.series_after(tenant, probe, t, n)
+    def series_after(self, tenant: str, probe: str, t: int, n: int, location: str = DEFAULT_LOCATION) -> list[Series]:
+        return self.source.series_after(tenant, probe, t, n, location)
+
+    def locations(self, tenant: str, probe: str) -> list[str]:
+        return self.source.locations(tenant, probe)
 
 
 def store_runs(source: SeriesSource, until: int | None = None) -> RunsOf:
     """A ``RunsOf`` reading ``source`` (the store), cut at ``until``."""
-    return lambda tenant, probe, lo, hi: probe_runs(source, tenant, probe, lo, hi, until)
+    return lambda tenant, probe, lo, hi: {
+        loc: probe_runs(source, tenant, probe, lo, hi, until, loc) for loc in source.locations(tenant, probe.name)
+    }
+
+
+def probe_history(at: dict[str, list[Run]], probe: Probe, quorum: int, lo: int, hi: int) -> StateIntervals:
+    """A probe's state over ``[lo, hi)`` from its runs at each location (``at``), under
+    the tenant's quorum (docs/semantics.md, "Locations")."""
+    states = [probe_state(r, probe.failure_threshold, lo, hi) for r in at.values()]
+    return quorum_state(states or [probe_state([], probe.failure_threshold, lo, hi)], quorum, lo, hi)
 
 
 def tenant_history(runs_of: RunsOf, tenant: Tenant, lo: int, hi: int) -> StateIntervals:
-    probes = [probe_state(runs_of(tenant.name, p, lo, hi), p.failure_threshold, lo, hi) for p in tenant.probes]
+    probes = [probe_history(runs_of(tenant.name, p, lo, hi), p, tenant.quorum, lo, hi) for p in tenant.probes]
     return tenant_state(probes, tenant.down_when, lo, hi)
 
 

@@ -346,6 +346,13 @@ def quorum_state(locations: Sequence[StateIntervals], quorum: int, lo: int, hi: 
     return StateIntervals(iv.normalize(up), iv.normalize(down_out), iv.normalize(unknown))
 
 
+def quorum_state_at(states: Sequence[str], quorum: int) -> str:
+    """``quorum_state`` at one instant, from each location's state there."""
+    if sum(s == "down" for s in states) >= quorum:
+        return "down"
+    return "unknown" if sum(s != "unknown" for s in states) < quorum else "up"
+
+
 def probe_state_at(last: Run | None, failure_threshold: int, t: float) -> str:
     """The state of a probe at instant ``t`` from its last run: up, down or unknown. The
     same as ``probe_state`` over an instant, without the interval algebra: the daemon asks

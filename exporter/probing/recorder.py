@@ -8,8 +8,13 @@ at most the results since the last flush: the time after the last flushed result
 as unknown, never as a wrong state. Times are integer milliseconds; a result is stamped
 with its scheduled slot (``Result.stamp``), so a steady probe is one series a month.
 
-Thread-safe: probe runs call ``observe``, the housekeeping thread ``flush`` and ``tick_changed``,
-scrapes call ``runs_of`` and ``last_results``.
+History is kept per location: this exporter's own (``--location``), recorded live, and
+the other locations that write to the same store, read from it by ``feed`` (only the
+probes written since the last read). The figures combine the locations with the tenant's
+quorum (docs/semantics.md, "Locations").
+
+Thread-safe: probe runs call ``observe``, the housekeeping thread ``flush``, ``feed`` and
+``tick_changed``, scrapes call ``runs_of`` and ``last_results``.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ import collections
 import heapq
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from exporter.engine.accounting import probe_runs, probe_series
+from exporter.engine.accounting import probe_series, store_runs
 from exporter.engine.states import (
     ConflictError,
     Run,
@@ -29,16 +35,18 @@ from exporter.engine.states import (
     append_run,
     insert,
     probe_state_at,
+    quorum_state_at,
     runs,
     tenant_state_at,
 )
 from exporter.engine.units import instant_ms
-from exporter.model import OUR_REASONS, Config, Probe, Tenant
+from exporter.model import DEFAULT_LOCATION, OUR_REASONS, Config, Probe, Tenant
 from exporter.store.sqlite import MAX_MS, Store
 
 log = logging.getLogger("sla_exporter")
 
 Key = tuple[str, str]  # (tenant, probe)
+At = tuple[str, str, str]  # (tenant, probe, location): one location's history of a probe
 
 
 @dataclass(frozen=True)
@@ -65,16 +73,29 @@ class Result:
 
 
 class Recorder:
-    def __init__(self, store: Store, cfg: Config, since: float):
+    def __init__(
+        self,
+        store: Store,
+        cfg: Config,
+        since: float,
+        location: str = DEFAULT_LOCATION,
+        live: Callable[[str], bool] | None = None,
+    ):
+        """``cfg``: every tenant this exporter serves; ``live(tenant)``: whether this
+        exporter probes it (its shard; default all). The rest is read from the store."""
         self.store = store
         self.lock = threading.Lock()
         self.since = instant_ms(since)  # memory holds every run that covers any time from here on (ms)
         self.cfg = cfg
-        self.series: dict[Key, list[Series]] = {}
-        self.runs: dict[Key, list[Run]] = {}
-        self.read_as: dict[Key, tuple[int, int]] = {}  # (stale_after, threshold) the runs were read under
-        self.dirty: dict[tuple[Key, int], Series] = {}
-        self.gone: set[tuple[Key, int]] = set()  # series (by start) to delete at the next flush
+        self.location = location
+        self.live = live or (lambda _tenant: True)
+        self.series: dict[At, list[Series]] = {}
+        self.runs: dict[At, list[Run]] = {}
+        self.read_as: dict[At, tuple[int, int]] = {}  # (stale_after, threshold) the runs were read under
+        self.where: dict[Key, list[str]] = {}  # the locations in memory of each probe, sorted
+        self.versions: dict[At, int] = {}  # the store's write count of each fed history when read
+        self.dirty: dict[tuple[At, int], Series] = {}
+        self.gone: set[tuple[At, int]] = set()  # series (by start) to delete at the next flush
         self.results: dict[Key, Result] = {}
         self.errors: collections.Counter[tuple[str, str, str]] = collections.Counter()
         self.states: dict[Key | str, str] = {}  # last logged state of probes and tenants
@@ -94,52 +115,100 @@ class Recorder:
         """Adopt a (re)loaded config: load the history of probes new to memory, re-read the
         runs of probes whose stale_after or threshold changed."""
         probes = {(t.name, p.name): p for t in cfg.tenants for p in t.probes}
+        versions = {(t, p, loc): v for t, p, loc, v in self.store.probe_versions() if (t, p) in probes}
         with self.lock:
             self.cfg = cfg
             self._probes = probes
+            self._live = {t.name for t in cfg.tenants if self.live(t.name)}
             self._everything = True
-            for key, probe in probes.items():
-                if key not in self.series:
-                    self.series[key] = probe_series(self.store, key[0], probe, self.since, MAX_MS)
-                    self.first[key] = self.store.first_start(*key)
-                elif self.read_as.get(key) != (probe.stale_after_ms, probe.failure_threshold):
-                    self._reach_back(key, probe)
+            wanted = set(versions)
+            wanted |= {(*key, self.location) for key in probes if key[0] in self._live}
+            for at in sorted(wanted):
+                probe = probes[at[:2]]
+                if at not in self.series:
+                    self.series[at] = probe_series(self.store, at[0], probe, self.since, MAX_MS, location=at[2])
+                    if at[2] != self.location or at[0] not in self._live:
+                        self.versions[at] = versions.get(at, 0)
+                elif self.read_as.get(at) != (probe.stale_after_ms, probe.failure_threshold):
+                    self._reach_back(at, probe)
                 else:
                     continue
-                self.runs[key] = runs(self.series[key], probe.stale_after_ms)
-                self.read_as[key] = (probe.stale_after_ms, probe.failure_threshold)
-            for key in self.series.keys() - probes.keys():
-                del self.series[key], self.runs[key]  # removed from config: its stored history stays
-                self.read_as.pop(key, None)
-                self.faults.pop(key, None)
+                self.runs[at] = runs(self.series[at], probe.stale_after_ms)
+                self.read_as[at] = (probe.stale_after_ms, probe.failure_threshold)
+            for at in self.series.keys() - wanted:
+                del self.series[at], self.runs[at]  # removed from config: its stored history stays
+                self.read_as.pop(at, None)
+                self.versions.pop(at, None)
+            for key in self.faults.keys() - probes.keys():
+                del self.faults[key]
+            self._index()
+            for key in probes:
+                self.first[key] = self.store.first_start(*key)
 
-    def _reach_back(self, key: Key, probe: Probe) -> None:
+    def _index(self) -> None:
+        where: dict[Key, list[str]] = {}
+        for t, p, loc in sorted(self.series):
+            where.setdefault((t, p), []).append(loc)
+        self.where = where
+
+    def feed(self) -> int:
+        """Read from the store the histories other exporters wrote since the last read
+        (other locations, other shards): only the probes whose write count moved. Returns
+        how many were read."""
+        versions = self.store.probe_versions()  # before the series: a write meanwhile is read next time
+        with self.lock:
+            probes, live = self._probes, self._live
+            stale = [
+                ((t, p, loc), v)
+                for t, p, loc, v in versions
+                if (t, p) in probes and (loc != self.location or t not in live) and self.versions.get((t, p, loc)) != v
+            ]
+        for at, version in stale:
+            probe = probes[at[:2]]
+            got = probe_series(self.store, at[0], probe, self.since, MAX_MS, location=at[2])
+            first = self.store.first_start(*at[:2])
+            with self.lock:
+                if self._probes is not probes:
+                    return 0  # a reload meanwhile: configure read everything again
+                new = at not in self.series
+                self.series[at] = got
+                self.runs[at] = runs(got, probe.stale_after_ms)
+                self.read_as[at] = (probe.stale_after_ms, probe.failure_threshold)
+                self.versions[at] = version
+                self.first[at[:2]] = first
+                self._touched.add(at[0])
+                if new:
+                    self._index()
+        return len(stale)
+
+    def _reach_back(self, at: At, probe: Probe) -> None:
         # Under a new stale_after or threshold a run at the start of memory may reach
         # further back: read earlier series from the store as far as it does.
-        mine = self.series[key]
+        mine = self.series[at]
         if not mine:
             return
-        earlier = probe_series(self.store, key[0], probe, mine[0].start, mine[0].start)
-        self.series[key] = [s for s in earlier if s.last < mine[0].start] + mine
+        earlier = probe_series(self.store, at[0], probe, mine[0].start, mine[0].start, location=at[2])
+        self.series[at] = [s for s in earlier if s.last < mine[0].start] + mine
 
     def trim(self, since: float) -> None:
         """Forget what memory no longer needs before ``since`` (called when a month begins)."""
         with self.lock:
             self._everything = True
             self.since = instant_ms(since)
-            for key, run_list in self.runs.items():
+            for at, run_list in self.runs.items():
                 kept = [r for r in run_list if r.end > self.since]
                 cut = kept[0].start if kept else self.since
-                self.runs[key] = kept
-                self.series[key] = [s for s in self.series[key] if s.last >= cut]
+                self.runs[at] = kept
+                self.series[at] = [s for s in self.series[at] if s.last >= cut]
 
     # -- writing --------------------------------------------------------------------------
 
     def observe(self, tenant: str, probe: str, result: Result) -> None:
         key = (tenant, probe)
+        at = (tenant, probe, self.location)
         with self.lock:
             spec = self._probes.get(key)
-            if spec is None:
+            if spec is None or tenant not in self._live:
                 return  # a run of a probe that a reload just removed
             self.results[key] = result
             self._touched.add(tenant)
@@ -157,19 +226,19 @@ class Recorder:
                     extra={"fields": {"tenant": tenant, "probe": probe, "reason": fault.reason}},
                 )
             t = result.time_ms
-            mine = self.series[key]
+            mine = self.series[at]
             if mine and t <= mine[-1].last:
-                if not self._insert(key, spec, t, result.success):
+                if not self._insert(at, spec, t, result.success):
                     return
             else:
                 changed = append(mine, t, result.success)
-                self.dirty[(key, changed.start)] = changed
-                append_run(self.runs[key], t, result.success, spec.stale_after_ms)
+                self.dirty[(at, changed.start)] = changed
+                append_run(self.runs[at], t, result.success, spec.stale_after_ms)
             if self.first.get(key) is None:
                 self.first[key] = t / 1000
             self._log_changes(tenant, t, result.reason)
 
-    def _insert(self, key: Key, spec: Probe, t: int, ok: bool) -> bool:
+    def _insert(self, key: At, spec: Probe, t: int, ok: bool) -> bool:
         """A result dated before the newest one (the wall clock stepped back): recorded in its
         place like a backfilled import row, so history stays one consistent set of
         observations. False when it adds nothing (the same instant already recorded)."""
@@ -219,8 +288,7 @@ class Recorder:
         if batch or gone:
             try:
                 self.store.save_series(
-                    ((key[0], key[1], series) for (key, _), series in batch.items()),
-                    [(key[0], key[1], start) for key, start in gone],
+                    ((*at, series) for (at, _), series in batch.items()), [(*at, start) for at, start in gone]
                 )
             except Exception:
                 with self.lock:  # keep them for the next flush, newer versions first
@@ -236,7 +304,7 @@ class Recorder:
         with self.lock:
             self._touched = set()
             self._everything = False
-            names = [tenant.name for tenant in self.cfg.tenants]
+            names = [tenant.name for tenant in self.cfg.tenants if tenant.name in self._live]
         return self._tick(instant_ms(now), names)
 
     def tick_changed(self, now: float) -> dict[str, dict[str, str]]:
@@ -255,6 +323,7 @@ class Recorder:
                     if self._boundary.get(name) == at:
                         del self._boundary[name]
                         names.add(name)
+            names &= self._live  # the others' states are their own exporters' to log and detect
             self._touched = set()
             self._everything = False
         return self._tick(now_ms, names)
@@ -267,7 +336,12 @@ class Recorder:
                 if tenant is None:
                     continue
                 out[name] = self._log_changes(name, now_ms, "stale")
-                ends = [r[-1].end for p in tenant.probes if (r := self.runs.get((name, p.name))) and r[-1].end > now_ms]
+                ends = [
+                    r[-1].end
+                    for p in tenant.probes
+                    for loc in self.where.get((name, p.name), ())
+                    if (r := self.runs.get((name, p.name, loc))) and r[-1].end > now_ms
+                ]
                 if ends:
                     end = min(ends)
                     pending = self._boundary.get(name)
@@ -282,28 +356,53 @@ class Recorder:
 
     # -- reading --------------------------------------------------------------------------
 
-    def runs_of(self, tenant: str, probe: Probe, lo: int, hi: int) -> list[Run]:
-        """The probe's runs covering ``[lo, hi)`` (ms): from memory, or from the store for
-        time before memory begins."""
+    def runs_of(self, tenant: str, probe: Probe, lo: int, hi: int) -> dict[str, list[Run]]:
+        """The probe's runs covering ``[lo, hi)`` (ms) at each location: from memory, or
+        from the store for time before memory begins."""
         if lo < self.since:
-            return probe_runs(self.store, tenant, probe, lo, hi)
+            return store_runs(self.store)(tenant, probe, lo, hi)
         with self.lock:
-            return list(self.runs.get((tenant, probe.name), ()))
+            return {loc: list(self.runs[(tenant, probe.name, loc)]) for loc in self.where.get((tenant, probe.name), ())}
 
-    def lasts(self, tenant: Tenant) -> dict[str, tuple[int, Run | None]]:
-        """Each probe's number of runs in memory and its last run: enough to tell whether
-        a tenant's history changed shape, without copying it."""
+    def lasts(self, tenant: Tenant) -> dict[tuple[str, str], tuple[int, Run | None]]:
+        """Each probe's number of runs in memory and its last run at each location, by
+        (probe, location): enough to tell whether a tenant's history changed shape,
+        without copying it."""
         with self.lock:
             out = {}
             for p in tenant.probes:
-                runs = self.runs.get((tenant.name, p.name)) or ()
-                out[p.name] = (len(runs), runs[-1] if runs else None)
+                for loc in self.where.get((tenant.name, p.name), ()):
+                    runs = self.runs[(tenant.name, p.name, loc)]
+                    out[(p.name, loc)] = (len(runs), runs[-1] if runs else None)
             return out
 
-    def snapshot(self, tenant: Tenant) -> dict[str, list[Run]]:
-        """The in-memory runs of a tenant's probes, by probe name (copies)."""
+    def snapshot(self, tenant: Tenant) -> dict[str, dict[str, list[Run]]]:
+        """The in-memory runs of a tenant's probes, by probe name and location (copies)."""
         with self.lock:
-            return {p.name: list(self.runs.get((tenant.name, p.name), ())) for p in tenant.probes}
+            return {
+                p.name: {
+                    loc: list(self.runs[(tenant.name, p.name, loc)])
+                    for loc in self.where.get((tenant.name, p.name), ())
+                }
+                for p in tenant.probes
+            }
+
+    def elsewhere(self) -> dict[At, Run]:
+        """The last run of each history this exporter does not record itself (other
+        locations, other shards), by (tenant, probe, location)."""
+        with self.lock:
+            return {at: runs[-1] for at in self.versions if (runs := self.runs.get(at))}
+
+    def last_seen(self) -> dict[str, list[tuple[int, int]]]:
+        """Per location, each probe's last recorded observation and interval (ms): when
+        each location last reported (``sla_location_up``)."""
+        with self.lock:
+            out: dict[str, list[tuple[int, int]]] = {self.location: []}
+            for (t, p, loc), series in self.series.items():
+                probe = self._probes.get((t, p))
+                if series and probe is not None:
+                    out.setdefault(loc, []).append((series[-1].last, probe.interval_ms))
+            return out
 
     def first_start(self, tenant: str, probe: str) -> float | None:
         with self.lock:
@@ -328,12 +427,23 @@ class Recorder:
             return self._state_now(tenant, instant_ms(now))
 
     def _state_now(self, tenant: Tenant, now: int) -> tuple[str, dict[str, str]]:
-        lasts = {p.name: (self.runs.get((tenant.name, p.name)) or [None])[-1] for p in tenant.probes}
+        lasts = {
+            p.name: [
+                (self.runs[(tenant.name, p.name, loc)] or [None])[-1]
+                for loc in self.where.get((tenant.name, p.name), ())
+            ]
+            for p in tenant.probes
+        }
         # A result that started after `now` (its run finished first, or the clock was read
         # before it arrived) is the newest knowledge: judge at that instant, not before it,
         # where its run would read as unknown.
-        at = max([now] + [r.start for r in lasts.values() if r is not None])
-        per_probe = {p.name: probe_state_at(lasts[p.name], p.failure_threshold, at) for p in tenant.probes}
+        at = max([now] + [r.start for at_locations in lasts.values() for r in at_locations if r is not None])
+        per_probe = {
+            p.name: quorum_state_at(
+                [probe_state_at(last, p.failure_threshold, at) for last in lasts[p.name]] or ["unknown"], tenant.quorum
+            )
+            for p in tenant.probes
+        }
         return tenant_state_at(list(per_probe.values()), tenant.down_when), per_probe
 
     def _log_changes(self, tenant_name: str, now: int, reason: str | None) -> dict[str, str]:

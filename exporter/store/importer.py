@@ -3,6 +3,9 @@
     time,tenant,probe,success
     2026-10-01T00:00:00+03:00,acme-prod,agent-ui,1
 
+An optional fifth column ``location`` names where each row was observed (empty: the
+import's default location, ``--location``).
+
 ``time`` is RFC 3339 with an offset or ``Z`` (lower-case ``t``/``z`` too; a leap second
 ``:60`` reads as the last millisecond of ``:59``; digits finer than a millisecond are cut
 off), ``success`` is 1/0 or true/false; a UTF-8 byte-order mark before the header is fine.
@@ -35,10 +38,12 @@ from typing import IO
 from exporter.engine.states import ConflictError, Series, merge, series_of
 from exporter.engine.units import instant_ms
 from exporter.errors import UserError
-from exporter.model import Config
-from exporter.store.sqlite import MergeResult, Store
+from exporter.model import DEFAULT_LOCATION, Config
+from exporter.store.sqlite import MergeResult, Store, shown
 
 HEADER = ["time", "tenant", "probe", "success"]
+LOCATION = "location"  # the optional fifth column
+_LOCATION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 _SUCCESS = {"1": True, "0": False, "true": True, "false": False}
 MAX_REPORTED = 20  # errors listed before "and N more"
 MAX_AHEAD_MS = 5 * 60 * 1000  # rows dated further ahead of now than this are refused
@@ -48,7 +53,14 @@ WRITE_CHUNK = 20_000  # series per probe read, checked and written at a time
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MS = dt.timedelta(milliseconds=1)
 _LEAP_SECOND = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}):60(?:\.\d+)?(?=Z$|[+-]\d{2}:?\d{2}$)")
-Key = tuple[str, str]
+Key = tuple[str, str, str]  # (tenant, probe, location)
+
+
+def check_location(name: str) -> str:
+    """A location's name: letters, digits and ``_ . : -``, starting with a letter or digit."""
+    if not _LOCATION_NAME.fullmatch(name):
+        raise ValueError(f"expected a location name of letters, digits and _.:- (e.g. eu-west-1), got {name!r}")
+    return name
 
 
 class ImportError_(UserError):
@@ -139,9 +151,11 @@ def parse(
     progress: Callable[[int], None] | None = None,
     now: float | None = None,
     spill_dir: str | None = None,
+    location: str = DEFAULT_LOCATION,
 ) -> Observations:
     """Parse and check a whole file; with ``now`` (epoch seconds), rows dated more than 5
     minutes ahead of it are refused (a clock or a file gone wrong, not an observation).
+    Rows without a location are ``location``'s.
     ``progress(lines read)`` is called every 10,000 lines. A large file with irregular
     times spills to a scratch store in ``spill_dir`` (default: the system's temporary
     directory); close the result (``with``) to remove it."""
@@ -151,9 +165,17 @@ def parse(
     header = next(reader, None)
     if header:
         header[0] = header[0].removeprefix("\ufeff")  # spreadsheets write a byte-order mark
-    if header is None or [h.strip().lower() for h in header] != HEADER:
-        raise ImportError_([f"line 1: expected the header {','.join(HEADER)}, got {','.join(header or [])!r}"])
-    probes_of = {t.name: {p.name: (t.name, p.name) for p in t.probes} for t in cfg.tenants}
+    columns = [h.strip().lower() for h in header or []]
+    if columns not in (HEADER, [*HEADER, LOCATION]):
+        raise ImportError_(
+            [
+                f"line 1: expected the header {','.join(HEADER)} or {','.join([*HEADER, LOCATION])}, "
+                f"got {','.join(header or [])!r}"
+            ]
+        )
+    width = len(columns)
+    probes_of = {t.name: {p.name: (t.name, p.name, location) for p in t.probes} for t in cfg.tenants}
+    places: dict[str, str] = {"": location}  # location cell -> its name, checked once
     latest = None if now is None else instant_ms(now) + MAX_AHEAD_MS
     obs = Observations({}, 0, find_lines=find_lines)
     chunk: dict[Key, list[tuple[int, int, bool]]] = {}  # (time ms, line, success)
@@ -168,11 +190,11 @@ def parse(
             line = reader.line_num
             if progress and line % 10000 == 0:
                 progress(line)
-            if len(row) != 4:
+            if len(row) != width:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue  # blank line
                 rows += 1
-                bad(line, f"expected 4 fields (time,tenant,probe,success), got {len(row)}")
+                bad(line, f"expected {width} fields ({','.join(columns)}), got {len(row)}")
                 continue
             rows += 1
             time_text = row[0]
@@ -213,6 +235,16 @@ def parse(
                     what = f"probe {probe!r} of tenant {tenant!r}" if tenant in probes_of else f"tenant {tenant!r}"
                     bad(line, f"unknown {what}: not in the config")
                     continue
+            if width == 5:
+                place = places.get(row[4])
+                if place is None:
+                    try:
+                        place = places[row[4]] = check_location(row[4].strip()) if row[4].strip() else location
+                    except ValueError as err:
+                        bad(line, f"location: {err}")
+                        continue
+                if place != location:
+                    key = (key[0], key[1], place)
             found = chunk.get(key)
             if found is None:
                 chunk[key] = [(t, line, success)]
@@ -297,7 +329,7 @@ def _conflict_in_file(obs: Observations, key: Key, t: int, bad: Callable[[int, s
     if len(lines) >= 2:
         bad(lines[-1], f"contradicts line {lines[0]}: same probe and time, other result")
     else:
-        bad(0, f"{key[0]}/{key[1]} at {_iso(t)}: two rows with other results at the same instant")
+        bad(0, f"{key[0]}/{shown(key[1], key[2])} at {_iso(t)}: two rows with other results at the same instant")
 
 
 def _line_finder(lines: Iterable[str] | IO[str]) -> Callable[[Key, int], list[int]] | None:
@@ -319,9 +351,11 @@ def _line_finder(lines: Iterable[str] | IO[str]) -> Callable[[Key, int], list[in
         found: list[int] = []
         results: set[str] = set()
         reader = csv.reader(again())
-        next(reader, None)
+        width = len(next(reader, None) or ())
         for row in reader:
-            if len(row) != 4 or (row[1].strip(), row[2].strip()) != key:
+            if len(row) != width or (row[1].strip(), row[2].strip()) != key[:2]:
+                continue
+            if width == 5 and row[4].strip() and row[4].strip() != key[2]:
                 continue
             try:
                 if parse_time(row[0]) != t:
@@ -345,12 +379,15 @@ def import_observations(
     try:
         result = store.merge_series(obs.chunks, progress=progress)
     except ConflictError as err:
-        tenant, probe = err.key
+        tenant, probe, location = err.key
         recorded = "success" if err.series.success else "failure"
         lines = obs.find_lines(err.key, err.time) if obs.find_lines else []
         where = f"line {lines[0]}" if lines else "a row"
         raise ImportError_(
-            [f"{where}: {tenant}/{probe} at {_iso(err.time)} contradicts the recorded {recorded} at the same instant"]
+            [
+                f"{where}: {tenant}/{shown(probe, location)} at {_iso(err.time)} contradicts "
+                f"the recorded {recorded} at the same instant"
+            ]
         ) from None
     return ImportSummary(
         rows=obs.rows,

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from exporter.engine.states import ConflictError, Series, insert, merge
 from exporter.errors import UserError
-from exporter.model import Event, Incident, LedgerEntry, ServiceRequest
+from exporter.model import DEFAULT_LOCATION, Event, Incident, LedgerEntry, ServiceRequest
 from exporter.store import backend as backends, chain
 from exporter.store.backend import (  # noqa: F401 - _statements: for tests of old schemas
     LOCK_INCIDENTS,
@@ -34,6 +34,10 @@ from exporter.store.backend import (  # noqa: F401 - _statements: for tests of o
 )
 
 __all__ = ["StoreError"]
+
+# A probe's history in the store: (tenant, probe) at the default location, or (tenant,
+# probe, location).
+ProbeKey = tuple[str, ...]
 
 
 def _chain_series(db: backends.SQLite) -> None:
@@ -165,6 +169,22 @@ MIGRATIONS: list[str | Callable[[backends.SQLite], None]] = [
     """
     CREATE INDEX incidents_closed ON incidents (closed_ms);
     """,
+    # 7: a probe's history is kept per location (what each exporter observed from where it
+    # runs), and each probe counts its writes so that other exporters on the same store see
+    # what changed. The key changes, so the table is rebuilt (ids stay as they are).
+    """
+    CREATE TABLE probes_7 (
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        probe TEXT NOT NULL,
+        location TEXT NOT NULL DEFAULT 'default',
+        version INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (tenant, probe, location)
+    );
+    INSERT INTO probes_7 (id, tenant, probe) SELECT id, tenant, probe FROM probes;
+    DROP TABLE probes;
+    ALTER TABLE probes_7 RENAME TO probes;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 assert len(backends.PG_MIGRATIONS) == SCHEMA_VERSION  # one schema: the same steps in each dialect
@@ -223,6 +243,19 @@ class ChainHead:
     records: int
     head_start_ms: int | None  # the last record's start; None for a probe without records
     head: str  # hex SHA-256 of the last record (the genesis when there is none)
+
+
+def series_genesis(tenant: str, probe: str, location: str = DEFAULT_LOCATION) -> bytes:
+    """Where a probe's chain at a location starts (the default location's as before
+    locations existed, so chains recorded then still verify)."""
+    if location == DEFAULT_LOCATION:
+        return chain.genesis("series", tenant, probe)
+    return chain.genesis("series", tenant, probe, location)
+
+
+def shown(probe: str, location: str) -> str:
+    """A probe as messages name it: ``probe@location`` unless at the default location."""
+    return probe if location == DEFAULT_LOCATION else f"{probe}@{location}"
 
 
 def to_ms(t: float) -> int:
@@ -298,7 +331,8 @@ class Store:
             self.db.close()
             raise
         self.path = shown
-        self._ids: dict[tuple[str, str], int] = {}
+        self._ids: dict[tuple[str, str, str], int] = {}  # (tenant, probe, location) -> id
+        self._where: dict[tuple[str, str], set[str]] = {}  # (tenant, probe) -> locations
         self._all_ids = False  # every probe's id read into _ids once (ids never change)
         self._genesis: dict[int, bytes] = {}  # probe id -> the genesis of its chain
         # False for a scratch store (an import's spill): nothing there is evidence, and
@@ -341,22 +375,50 @@ class Store:
 
     # -- probes -------------------------------------------------------------------------
 
-    def probe_id(self, tenant: str, probe: str, create: bool = True) -> int | None:
-        key = (tenant, probe)
+    def probe_id(self, tenant: str, probe: str, location: str = DEFAULT_LOCATION, create: bool = True) -> int | None:
+        key = (tenant, probe, location)
         if key not in self._ids and not self._all_ids:
-            # The daemon's start and a report look up every probe: one query, not one each.
-            self._ids.update(((t, p), i) for i, t, p in self.db.execute("SELECT id, tenant, probe FROM probes"))
-            self._all_ids = True
+            self._load_ids()
         if key not in self._ids:
-            row = self.db.execute("SELECT id FROM probes WHERE tenant = ? AND probe = ?", key).fetchone()
+            where = "tenant = ? AND probe = ? AND location = ?"
+            row = self.db.execute(f"SELECT id FROM probes WHERE {where}", key).fetchone()
             if row is None:
                 if not create:
                     return None
                 # Another exporter may add the same probe meanwhile: both get its one id.
-                self.db.execute("INSERT INTO probes (tenant, probe) VALUES (?, ?) ON CONFLICT DO NOTHING", key)
-                row = self.db.execute("SELECT id FROM probes WHERE tenant = ? AND probe = ?", key).fetchone()
+                self.db.execute(
+                    "INSERT INTO probes (tenant, probe, location) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", key
+                )
+                row = self.db.execute(f"SELECT id FROM probes WHERE {where}", key).fetchone()
             self._ids[key] = row[0]
+            self._where.setdefault(key[:2], set()).add(location)
         return self._ids[key]
+
+    def _load_ids(self) -> None:
+        # The daemon's start and a report look up every probe: one query, not one each.
+        for i, t, p, loc in self.db.execute("SELECT id, tenant, probe, location FROM probes"):
+            self._ids[(t, p, loc)] = i
+            self._where.setdefault((t, p), set()).add(loc)
+        self._all_ids = True
+
+    def locations(self, tenant: str, probe: str) -> list[str]:
+        """The locations that recorded history of a probe, sorted (as this store last read
+        the list of probes: ``refresh_probes`` reads it again)."""
+        with self.lock:
+            if not self._all_ids:
+                self._load_ids()
+            return sorted(self._where.get((tenant, probe), ()))
+
+    def refresh_probes(self) -> None:
+        """Read the list of probes again (other exporters on the store add locations)."""
+        with self.lock:
+            self._load_ids()
+
+    def probe_versions(self) -> list[tuple[str, str, str, int]]:
+        """Every probe's (tenant, probe, location, writes so far): what another exporter
+        compares with what it read last, to re-read only the probes written since."""
+        with self.lock:
+            return [tuple(r) for r in self.db.execute("SELECT tenant, probe, location, version FROM probes")]
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -373,8 +435,8 @@ class Store:
 
     def _start_of(self, probe_id: int) -> bytes:
         if probe_id not in self._genesis:
-            tenant, probe = self.db.execute("SELECT tenant, probe FROM probes WHERE id = ?", (probe_id,)).fetchone()
-            self._genesis[probe_id] = chain.genesis("series", tenant, probe)
+            row = self.db.execute("SELECT tenant, probe, location FROM probes WHERE id = ?", (probe_id,)).fetchone()
+            self._genesis[probe_id] = series_genesis(*row)
         return self._genesis[probe_id]
 
     def _chain_before(self, probe_id: int, t: int) -> bytes:
@@ -429,19 +491,22 @@ class Store:
         ).fetchall()
         return [_series(r) for r in rows]
 
-    def series(self, tenant: str, probe: str, lo: int, hi: int) -> list[Series]:
-        """Series of one probe with a time in ``[lo, hi]`` (ms), and the one before ``lo``."""
+    def series(self, tenant: str, probe: str, lo: int, hi: int, location: str = DEFAULT_LOCATION) -> list[Series]:
+        """Series of one probe at one location with a time in ``[lo, hi]`` (ms), and the
+        one before ``lo``."""
         with self.lock:
-            probe_id = self.probe_id(tenant, probe, create=False)
+            probe_id = self.probe_id(tenant, probe, location, create=False)
             return [] if probe_id is None else self._series_by_id(probe_id, lo, hi)
 
-    def all_series(self, lo: int, hi: int) -> dict[tuple[str, str], list[Series]]:
-        """``series`` for every probe at once, by (tenant, probe): one pass over the table
-        for a report of a whole fleet instead of a query per probe."""
-        out: dict[tuple[str, str], list[Series]] = {}
+    def all_series(self, lo: int, hi: int) -> dict[tuple[str, str, str], list[Series]]:
+        """``series`` for every probe at every location at once, by (tenant, probe,
+        location): one pass over the table for a report of a whole fleet instead of a
+        query per probe."""
+        out: dict[tuple[str, str, str], list[Series]] = {}
         with self.lock:
             names = {
-                pid: (tenant, probe) for pid, tenant, probe in self.db.execute("SELECT id, tenant, probe FROM probes")
+                pid: (tenant, probe, loc)
+                for pid, tenant, probe, loc in self.db.execute("SELECT id, tenant, probe, location FROM probes")
             }
             rows = self.db.execute(
                 # Probe by probe along the key (as _series_by_id): the cost follows the range
@@ -460,41 +525,42 @@ class Store:
                 got.append(Series(bool(success), start, step, count))  # type: ignore[union-attr]
         return out
 
-    def series_before(self, tenant: str, probe: str, t: int, n: int) -> list[Series]:
+    def series_before(self, tenant: str, probe: str, t: int, n: int, location: str = DEFAULT_LOCATION) -> list[Series]:
         """Up to ``n`` series starting before ``t``, the latest ones, in time order."""
-        return self._neighbours(tenant, probe, "start_ms < ? ORDER BY start_ms DESC", t, n)[::-1]
+        return self._neighbours(tenant, probe, location, "start_ms < ? ORDER BY start_ms DESC", t, n)[::-1]
 
-    def series_after(self, tenant: str, probe: str, t: int, n: int) -> list[Series]:
+    def series_after(self, tenant: str, probe: str, t: int, n: int, location: str = DEFAULT_LOCATION) -> list[Series]:
         """Up to ``n`` series starting after ``t``, the earliest ones, in time order."""
-        return self._neighbours(tenant, probe, "start_ms > ? ORDER BY start_ms", t, n)
+        return self._neighbours(tenant, probe, location, "start_ms > ? ORDER BY start_ms", t, n)
 
-    def _neighbours(self, tenant: str, probe: str, clause: str, t: int, n: int) -> list[Series]:
+    def _neighbours(self, tenant: str, probe: str, location: str, clause: str, t: int, n: int) -> list[Series]:
         with self.lock:
-            probe_id = self.probe_id(tenant, probe, create=False)
+            probe_id = self.probe_id(tenant, probe, location, create=False)
             if probe_id is None:
                 return []
             rows = self.db.execute(f"{_SERIES} WHERE probe_id = ? AND {clause} LIMIT ?", (probe_id, t, n))
             return [_series(r) for r in rows.fetchall()]
 
     def first_start(self, tenant: str, probe: str) -> float | None:
-        """When the recorded history of a probe begins (epoch seconds), None if it has none."""
+        """When the recorded history of a probe begins at any location (epoch seconds),
+        None if it has none."""
         with self.lock:
-            probe_id = self.probe_id(tenant, probe, create=False)
-            row = (
-                None
-                if probe_id is None
-                else self.db.execute("SELECT min(start_ms) FROM series WHERE probe_id = ?", (probe_id,)).fetchone()
-            )
+            row = self.db.execute(
+                "SELECT min(s.start_ms) FROM probes AS p JOIN series AS s ON s.probe_id = p.id "
+                "WHERE p.tenant = ? AND p.probe = ?",
+                (tenant, probe),
+            ).fetchone()
         return None if row is None or row[0] is None else row[0] / 1000
 
-    def save_series(self, rows: Iterable[tuple[str, str, Series]], gone: Iterable[tuple[str, str, int]] = ()) -> None:
+    def save_series(self, rows: Iterable[tuple], gone: Iterable[tuple] = ()) -> None:
         """Insert or replace series (keyed by probe and start) and delete the ``gone`` ones
-        (tenant, probe, start) in one transaction: the live recorder's group commit."""
+        in one transaction: the live recorder's group commit. Rows are ``(tenant, probe,
+        [location,] series)``, gone ones ``(tenant, probe, [location,] start)``."""
         with self.lock:
             # Ids first, each in its own statement: a new probe's row is not held by the
             # transaction below while it waits for locks (no lock cycle with another writer).
-            gone_rows = [(self.probe_id(t, p), start) for t, p, start in gone]
-            new_rows = [(self.probe_id(t, p), r.start, r.step, r.count, int(r.success)) for t, p, r in rows]
+            gone_rows = [(self.probe_id(*key), start) for *key, start in gone]
+            new_rows = [(self.probe_id(*key), r.start, r.step, r.count, int(r.success)) for *key, r in rows]
             self.db.begin_write()
             try:
                 # Several exporters on one PostgreSQL: the probes' locks in one order, no deadlock.
@@ -511,20 +577,28 @@ class Store:
                 for probe_id, start, *_ in gone_rows + new_rows:
                     first[probe_id] = min(start, first.get(probe_id, start))
                 self._rechain_many(first)
+                self._count_writes(first)
             except BaseException:
                 self.db.rollback()
-                self._ids.clear()
-                self._genesis.clear()
+                self._forget_ids()
                 raise
             self.db.commit()
 
-    def merge(
-        self, batches: Mapping[tuple[str, str], Iterable[tuple[int, bool]]], max_tx_seconds: float = 0.2
-    ) -> MergeResult:
+    def _count_writes(self, probe_ids: Iterable[int]) -> None:
+        self.db.executemany("UPDATE probes SET version = version + 1 WHERE id = ?", [(i,) for i in sorted(probe_ids)])
+
+    def _forget_ids(self) -> None:
+        # Ids created in a rolled-back transaction are gone.
+        self._ids.clear()
+        self._where.clear()
+        self._all_ids = False
+        self._genesis.clear()
+
+    def merge(self, batches: Mapping[ProbeKey, Iterable[tuple[int, bool]]], max_tx_seconds: float = 0.2) -> MergeResult:
         """Add observations ``(time_ms, success)`` to the history of several probes: the
         ``merge_series`` of their series (two at one instant with other results raise
         states.ConflictError carrying ``key``)."""
-        prepared: dict[tuple[str, str], list[Series]] = {}
+        prepared: dict[ProbeKey, list[Series]] = {}
         for key, obs in batches.items():
             try:
                 prepared[key] = insert([], obs)[0]
@@ -535,7 +609,7 @@ class Store:
 
     def merge_series(
         self,
-        chunks: Callable[[], Iterable[tuple[tuple[str, str], list[Series]]]],
+        chunks: Callable[[], Iterable[tuple[ProbeKey, list[Series]]]],
         max_tx_seconds: float = 0.2,
         progress: Callable[[int], None] | None = None,
     ) -> MergeResult:
@@ -583,8 +657,7 @@ class Store:
                             break
                 except BaseException:
                     self.db.rollback()
-                    self._ids.clear()  # ids created in the rolled-back transaction are gone
-                    self._genesis.clear()
+                    self._forget_ids()
                     raise
                 self.db.commit()
                 if item is not None and not locked:
@@ -593,7 +666,7 @@ class Store:
                 progress(written)
         return MergeResult(added, written)
 
-    def _wait_for(self, key: tuple[str, str]) -> None:
+    def _wait_for(self, key: ProbeKey) -> None:
         """Create a probe's id, and wait (holding no lock) until its writer is done."""
         probe_id = self.probe_id(*key)
         self.db.begin_write()
@@ -602,7 +675,7 @@ class Store:
         finally:
             self.db.rollback()
 
-    def _merged(self, probe_id: int, key: tuple[str, str], new: list[Series]):
+    def _merged(self, probe_id: int, key: ProbeKey, new: list[Series]):
         """(recorded series touched, new series, observations added) for one probe."""
         # The series the new ones fall into, and one neighbour each side to join.
         old = self._series_by_id(probe_id, new[0].start, new[-1].last)
@@ -620,7 +693,7 @@ class Store:
             raise
         return old, merged, n
 
-    def _write_probe(self, key: tuple[str, str], new: list[Series]) -> tuple[int, int]:
+    def _write_probe(self, key: ProbeKey, new: list[Series]) -> tuple[int, int]:
         probe_id = self.probe_id(*key)
         old, merged, n = self._merged(probe_id, key, new)
         if not n:
@@ -640,14 +713,15 @@ class Store:
         )
         if self.chained:
             self._rechain(probe_id, merged[-1].start + 1)
+        self._count_writes([probe_id])
         return n, len(merged)
 
-    def series_chunks(self, size: int) -> Iterator[tuple[tuple[str, str], list[Series]]]:
-        """Every probe's series in chunks of at most ``size``, in time order (for
-        ``merge_series`` from a scratch store)."""
+    def series_chunks(self, size: int) -> Iterator[tuple[tuple[str, str, str], list[Series]]]:
+        """Every probe's series in chunks of at most ``size``, in time order, by (tenant,
+        probe, location) (for ``merge_series`` from a scratch store)."""
         with self.lock:
-            keys = self.db.execute("SELECT id, tenant, probe FROM probes ORDER BY id").fetchall()
-        for probe_id, tenant, probe in keys:
+            keys = self.db.execute("SELECT id, tenant, probe, location FROM probes ORDER BY id").fetchall()
+        for probe_id, tenant, probe, location in keys:
             after = -MAX_MS
             while True:
                 with self.lock:
@@ -658,21 +732,23 @@ class Store:
                 if not rows:
                     break
                 chunk = [_series(r) for r in rows]
-                yield (tenant, probe), chunk
+                yield (tenant, probe, location), chunk
                 after = chunk[-1].start
 
     # -- hash chains (docs/evidence.md) ------------------------------------------------
 
     def _chains(self) -> Iterator[tuple[str, str, bytes, list[tuple[int, bytes, bytes | None]]]]:
         """Each probe's (tenant, probe, genesis, [(start, content, stored hash)]), in name order."""
-        probes = self.db.execute("SELECT id, tenant, probe FROM probes ORDER BY tenant, probe").fetchall()
-        for probe_id, tenant, probe in probes:
+        probes = self.db.execute(
+            "SELECT id, tenant, probe, location FROM probes ORDER BY tenant, probe, location"
+        ).fetchall()
+        for probe_id, tenant, probe, location in probes:
             rows = self.db.execute(
                 "SELECT start_ms, step_ms, count, success, hash FROM series WHERE probe_id = ? ORDER BY start_ms",
                 (probe_id,),
             ).fetchall()
             records = [(r[0], chain.series_content(r[0], r[1], r[2], r[3]), r[4]) for r in rows]
-            yield tenant, probe, chain.genesis("series", tenant, probe), records
+            yield tenant, shown(probe, location), series_genesis(tenant, probe, location), records
 
     def verify_chains(self) -> tuple[ChainBreak | None, int, int]:
         """(the first history record that does not verify or None, probes, records checked)."""

@@ -27,7 +27,7 @@ from prometheus_client.samples import Sample
 
 from exporter import metrics as m
 from exporter.engine import intervals as iv
-from exporter.engine.accounting import corrected_views, tenant_figures
+from exporter.engine.accounting import corrected_views, probe_history, tenant_figures
 from exporter.engine.availability import Figures, eligible_time, extend, figures
 from exporter.engine.corrections import Correction, from_ledger
 from exporter.engine.credits import credit_ratio
@@ -38,7 +38,7 @@ from exporter.engine.months import (
     months_from,
     previous_month,
 )
-from exporter.engine.states import Run, StateIntervals, probe_state, tenant_state
+from exporter.engine.states import Run, StateIntervals, tenant_state
 from exporter.engine.units import instant_ms
 from exporter.model import Config, Tenant
 from exporter.probing.recorder import Recorder
@@ -106,12 +106,18 @@ class _MonthToDate:
     now: str  # the state of the last stretch: up, down or unknown
 
 
-def _shape(tenant: Tenant, lasts: dict[str, tuple[int, Run | None]]) -> tuple:
-    out = []
-    for p in tenant.probes:
-        n, last = lasts[p.name]
-        out.append(None if last is None else (n, last.start, last.success or last.count < p.failure_threshold))
-    return tuple(out)
+def _shape(tenant: Tenant, lasts: dict[tuple[str, str], tuple[int, Run | None]]) -> tuple:
+    threshold = {p.name: p.failure_threshold for p in tenant.probes}
+    return tuple(
+        None if last is None else (key, n, last.start, last.success or last.count < threshold[key[0]])
+        for key, (n, last) in lasts.items()
+    )
+
+
+def _state(tenant: Tenant, runs: dict[str, dict[str, list[Run]]], lo: int, hi: int) -> StateIntervals:
+    """The tenant's state over ``[lo, hi)`` from its probes' runs at each location."""
+    probes = [probe_history(runs.get(p.name, {}), p, tenant.quorum, lo, hi) for p in tenant.probes]
+    return tenant_state(probes, tenant.down_when, lo, hi)
 
 
 def _extend(state: StateIntervals, hi: int, now: int) -> tuple[StateIntervals, str] | None:
@@ -229,9 +235,7 @@ class TenantCollector(Collector):
     def _full(self, tenant, shape, lasts, lo, month_end, now, maintenance, eligible) -> tuple[Figures, str]:
         # The runs may have moved on since `shape` was read: then the next scrape sees a
         # different shape and computes again.
-        runs = self.recorder.snapshot(tenant)
-        probes = [probe_state(runs.get(p.name, []), p.failure_threshold, lo, now) for p in tenant.probes]
-        state = tenant_state(probes, tenant.down_when, lo, now)
+        state = _state(tenant, self.recorder.snapshot(tenant), lo, now)
         f = figures(state, maintenance, lo, month_end, tenant.target, now, eligible)
         current = _state_at_end(state, now) if now > lo else self.recorder.state_now(tenant, now / 1000)[0]
         if now > lo and all(last.end >= now for last in lasts):
@@ -285,12 +289,7 @@ class TenantCollector(Collector):
             f = extend(hit[1], cached.now, now, maintenance)  # type: ignore[union-attr]
             self._corrected_cache[tenant.name] = (key, f, hit[2])
             return f, hit[2]
-        if fresh:
-            state = cached.state  # type: ignore[union-attr]
-        else:
-            runs = self.recorder.snapshot(tenant)
-            probes = [probe_state(runs.get(p.name, []), p.failure_threshold, lo, now) for p in tenant.probes]
-            state = tenant_state(probes, tenant.down_when, lo, now)
+        state = cached.state if fresh else _state(tenant, self.recorder.snapshot(tenant), lo, now)  # type: ignore[union-attr]
         views = corrected_views(state, maintenance, corrections, lo, month_end, tenant.target, now, eligible)
         moved: dict[str, float] = {}
         for c in corrections:
