@@ -36,7 +36,7 @@ from exporter.engine.accounting import probe_series
 from exporter.engine.months import month_bounds_ms
 from exporter.engine.units import instant_ms
 from exporter.errors import UserError
-from exporter.model import Config, LedgerEntry, Probe, Tenant
+from exporter.model import DEFAULT_LOCATION, Config, LedgerEntry, Probe, Tenant
 from exporter.store import importer, ledger
 from exporter.store.sqlite import Store
 
@@ -173,7 +173,7 @@ def _below(times: range, t: int) -> int:
 
 
 def probe_observations(
-    store: Store, tenant: str, probe: Probe, start: int, end: int, until: int | None
+    store: Store, tenant: str, probe: Probe, start: int, end: int, until: int | None, location: str = DEFAULT_LOCATION
 ) -> Iterator[tuple[int, bool]]:
     """The observations of one probe that the month's figures read, in time order: those in
     the month (cut at ``until``), and the ones around it that decide how the edges read -
@@ -182,7 +182,7 @@ def probe_observations(
     ``failure_threshold`` after it. Re-imported alone they give the same figures: a run
     that reaches past them holds at least the threshold's count either way."""
     hi = end if until is None else until
-    series = probe_series(store, tenant, probe, start, hi, until)
+    series = probe_series(store, tenant, probe, start, hi, until, location)
     keep = max(1, probe.failure_threshold)
     before: collections.deque[tuple[int, bool]] = collections.deque(maxlen=keep)
     for s in series:
@@ -203,13 +203,19 @@ def probe_observations(
 
 def _history(store: Store, tenants: list[Tenant], start: int, end: int, until: int | None, out: io.TextIOBase) -> int:
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(importer.HEADER)
+    where = {(t.name, p.name): store.locations(t.name, p.name) for t in tenants for p in t.probes}
+    # The location column only when there is more than the default location: a single
+    # exporter's bundle stays in the pinned four-column format.
+    located = any(locs not in ([], [DEFAULT_LOCATION]) for locs in where.values())
+    writer.writerow([*importer.HEADER, importer.LOCATION] if located else importer.HEADER)
     n = 0
     for tenant in tenants:
         for probe in tenant.probes:
-            for t, ok in probe_observations(store, tenant.name, probe, start, end, until):
-                writer.writerow((_iso(t), tenant.name, probe.name, 1 if ok else 0))
-                n += 1
+            for location in where[(tenant.name, probe.name)]:
+                for t, ok in probe_observations(store, tenant.name, probe, start, end, until, location):
+                    row = (_iso(t), tenant.name, probe.name, 1 if ok else 0)
+                    writer.writerow((*row, location) if located else row)
+                    n += 1
     return n
 
 

@@ -3,6 +3,8 @@ location column, the quorum in config, the recorder reading other exporters' wri
 the per-location metrics. The rule itself is held to the naive reference in
 test_reference.py (test_engine_matches_reference_with_locations)."""
 
+import tarfile
+
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -261,3 +263,21 @@ def test_a_location_that_stopped_reporting_is_down_on_location_up(tmp_path):
         assert reg.get_sample_value("sla_location_up", {"location": "eu"}) == 0  # nothing recorded yet
         # Its last result is stale: no sample for it.
         assert reg.get_sample_value("sla_probe_success", {"tenant": "acme", "probe": "ui", "location": "us"}) is None
+
+
+def test_an_evidence_bundle_keeps_each_locations_history_and_reproduces(tmp_path):
+    from exporter import evidence
+
+    text = CONFIG.format(top="locations: {quorum: 2}", tenant="")
+    cfg = config.load_text(text)
+    bundle = str(tmp_path / "b.tar.gz")
+    with Store(str(tmp_path / "s.db")) as s:
+        outage_history(s)
+        evidence.write(bundle, cfg, text, s, 2026, 10, list(cfg.tenants), NOV / 1000 + 86400 * 40)
+    with tarfile.open(bundle, "r:gz") as tar:
+        history = next(tar.extractfile(m).read().decode() for m in tar.getmembers() if m.name.endswith("history.csv"))
+    lines = history.splitlines()
+    assert lines[0] == "time,tenant,probe,success,location"
+    assert {line.rsplit(",", 1)[1] for line in lines[1:]} == {"eu", "us"}
+    checked = evidence.verify(bundle)
+    assert checked.month == "2026-10"
