@@ -362,6 +362,18 @@ def _support(cfg: Config, incidents, requests, at: float) -> str:
     )
 
 
+def _locations(row: dict) -> str:
+    """The rule that combined several locations (nothing for a single exporter's history)."""
+    locations, k = row.get("locations") or [], row.get("quorum", 1)
+    if len(locations) <= 1 and k == 1:
+        return ""
+    return (
+        f'<p class="meta">Probed from {len(locations)} location{"s" if len(locations) != 1 else ""} '
+        f"({_e(', '.join(locations))}) with a quorum of {k}: a probe counts as down while at least {k} "
+        f"see it down, and as unknown while fewer than {k} have a result.</p>"
+    )
+
+
 def _tenant(cfg, doc, row, v: Views, incidents, requests, at, year, mon, credits) -> str:
     tiers = (
         ", ".join(f"{c.credit * 100:g}% below {c.below * 100:g}%" for c in sorted(credits, key=lambda c: -c.below))
@@ -375,6 +387,7 @@ def _tenant(cfg, doc, row, v: Views, incidents, requests, at, year, mon, credits
             f'<p class="meta">Availability <b>{_pct(row["availability"])}</b> against a target of '
             f"{_pct(row['target'])}: {_met(row)}, margin {_margin(row)}. Service credit "
             f"{_credit(row['credit_ratio'])} (tiers: {_e(tiers)}).</p>",
+            _locations(row),
             _figures_table(row),
             "<h3>Availability by day</h3>",
             _daily_chart(cfg, v, row["target"], year, mon),

@@ -111,6 +111,9 @@ def compute(
                 "tenant": tenant.name,
                 "environment": tenant.environment,
                 "target": tenant.target,
+                # Where the history came from, and how many of them must agree (docs/semantics.md).
+                "locations": sorted({loc for p in tenant.probes for loc in store.locations(tenant.name, p.name)}),
+                "quorum": tenant.quorum,
                 **_figures(v.corrected, tenant, tz),
                 "measured": _figures(v.measured, tenant, tz),
                 "corrections": _corrections(entries, tenant.name, start, end, v.changed, tz),

@@ -193,6 +193,7 @@ def test_report_downtime_follows_the_quorum(tmp_path, quorum, downtime):
         outage_history(s)
         doc = report.build(cfg, s, 2026, 10, list(cfg.tenants))
     row = doc["tenants"][0]
+    assert (row["locations"], row["quorum"]) == (["eu", "us"], quorum)
     assert row["downtime_seconds"] == downtime
     # Quorum 3 with two locations: never three witnesses, so never known.
     assert row["availability"] is (None if quorum == 3 else row["availability"])
@@ -206,6 +207,7 @@ def test_one_location_with_quorum_1_is_the_single_exporters_figures(tmp_path):
         with Store(str(tmp_path / f"{len(key)}.db")) as s:
             s.merge({key: rows})
             docs.append(report.build(cfg, s, 2026, 10, list(cfg.tenants)))
+    assert [t.pop("locations") for d in docs for t in d["tenants"]] == [["default"], ["eu"]]
     assert docs[0] == docs[1]
     assert docs[0]["tenants"][0]["downtime_seconds"] == 7 * 60
 
@@ -281,3 +283,16 @@ def test_an_evidence_bundle_keeps_each_locations_history_and_reproduces(tmp_path
     assert {line.rsplit(",", 1)[1] for line in lines[1:]} == {"eu", "us"}
     checked = evidence.verify(bundle)
     assert checked.month == "2026-10"
+
+
+def test_the_printable_report_states_the_quorum_only_with_several_locations(tmp_path):
+    from exporter import render
+
+    cfg = cfg_of("locations: {quorum: 2}")
+    with Store(str(tmp_path / "s.db")) as s:
+        outage_history(s)
+        page = render.html(cfg, s, (2026, 10), None, NOV / 1000 + 86400 * 40)
+    assert "Probed from 2 locations (eu, us) with a quorum of 2" in page
+    with Store(str(tmp_path / "one.db")) as s:
+        s.merge({("acme", "ui"): [(OCT, True)]})
+        assert "Probed from" not in render.html(cfg_of(), s, (2026, 10), None, NOV / 1000 + 86400 * 40)
