@@ -142,7 +142,7 @@ class Recorder:
             for key in self.faults.keys() - probes.keys():
                 del self.faults[key]
             self._index()
-            for key in probes:
+            for key in probes.keys() - self.first.keys():
                 self.first[key] = self.store.first_start(*key)
 
     def _index(self) -> None:
