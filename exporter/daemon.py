@@ -116,18 +116,21 @@ class Daemon:
         self.config_path, self.clock, self.web_config_path, self.shard = config_path, clock, web_config_path, shard
         self.location = location
         web = webconfig.load(web_config_path) if web_config_path else None  # WebConfigError: caller reports
-        # Every tenant is served (/metrics, from the store where another exporter probes
-        # it); this shard's are probed (self.cfg).
-        self.full_cfg = cfg or config.load(config_path)  # ConfigError: the caller reports it
-        self.cfg = sharding.restrict(self.full_cfg, *shard)
+        # This shard's tenants are probed (self.cfg); on a shared store (PostgreSQL) every
+        # tenant is served (/metrics, the report page), the others' history read from the
+        # store; a SQLite file is this exporter's alone, so it serves what it probes.
+        loaded = cfg or config.load(config_path)  # ConfigError: the caller reports it
+        self.cfg = sharding.restrict(loaded, *shard)
+        self.store = Store(storage_path)
+        self.shared = self.store.db.concurrent
+        self.served_cfg = loaded if self.shared else self.cfg
         self.token = self._token(self.cfg)
         self.status = ExporterStatus(reload_ok=True, reload_time=clock())
-        self.store = Store(storage_path)
         self.leader = Leader(storage_path, shard)  # one exporter per shard detects incidents
         self.detected = self._open_detected()
         self.recorder = Recorder(
             self.store,
-            self.full_cfg,
+            self.served_cfg,
             previous_month_start(clock(), self.cfg.timezone),
             location=location,
             live=lambda tenant: sharding.shard_of(tenant, shard[1]) == shard[0],
@@ -136,7 +139,7 @@ class Daemon:
         self.prober = Prober(clock=clock)  # results and the clock-step check on one clock
         self.connectivity = Connectivity(self.prober, self.cfg.monitor, on_verdict=self._network_verdict)
         self.registry = CollectorRegistry()
-        for collector in collectors(lambda: self.full_cfg, self.recorder, self.status, clock, store=self.store):
+        for collector in collectors(lambda: self.served_cfg, self.recorder, self.status, clock, store=self.store):
             self.registry.register(collector)
         ProcessCollector(registry=self.registry)
         self.workers = workers or pool_size(self.cfg)
@@ -164,7 +167,7 @@ class Daemon:
         if month is None:
             return 400, "month: required, e.g. /report?month=2026-10\n"
         try:
-            return 200, render.html(self.full_cfg, self.store, report.parse_month(month), tenant, self.clock())
+            return 200, render.html(self.served_cfg, self.store, report.parse_month(month), tenant, self.clock())
         except (ValueError, UserError) as err:
             return 400, f"{err}\n"
 
@@ -502,11 +505,11 @@ class Daemon:
                     "the new config has more probes than the probe pool was sized for; restart to resize it",
                     extra={"fields": {"workers": self.workers, "wanted": pool_size(cfg)}},
                 )
-            self.recorder.configure(full)
+            self.recorder.configure(full if self.shared else cfg)
             self.connectivity.configure(cfg.monitor)
             if not cfg.monitor.canaries:
                 self.status.network_up = None
-            self.cfg, self.full_cfg = cfg, full
+            self.cfg, self.served_cfg = cfg, full if self.shared else cfg
             self._schedule(cfg)
             self.status.reload_ok, self.status.reload_time = True, self.clock()
             gc.freeze()  # the new config, as at start
