@@ -94,6 +94,7 @@ class Recorder:
         self.read_as: dict[At, tuple[int, int]] = {}  # (stale_after, threshold) the runs were read under
         self.where: dict[Key, list[str]] = {}  # the locations in memory of each probe, sorted
         self.versions: dict[At, int] = {}  # the store's write count of each fed history when read
+        self._reporting: dict[str, int] = {}  # location -> reporting_until
         self.dirty: dict[tuple[At, int], Series] = {}
         self.gone: set[tuple[At, int]] = set()  # series (by start) to delete at the next flush
         self.results: dict[Key, Result] = {}
@@ -129,6 +130,8 @@ class Recorder:
                     self.series[at] = probe_series(self.store, at[0], probe, self.since, MAX_MS, location=at[2])
                     if at[2] != self.location or at[0] not in self._live:
                         self.versions[at] = versions.get(at, 0)
+                    if self.series[at]:
+                        self._reported(at, self.series[at][-1].last, probe)
                 elif self.read_as.get(at) != (probe.stale_after_ms, probe.failure_threshold):
                     self._reach_back(at, probe)
                 else:
@@ -175,6 +178,8 @@ class Recorder:
                 self.runs[at] = runs(got, probe.stale_after_ms)
                 self.read_as[at] = (probe.stale_after_ms, probe.failure_threshold)
                 self.versions[at] = version
+                if got:
+                    self._reported(at, got[-1].last, probe)
                 self.first[at[:2]] = first
                 self._touched.add(at[0])
                 if new:
@@ -234,6 +239,7 @@ class Recorder:
                 changed = append(mine, t, result.success)
                 self.dirty[(at, changed.start)] = changed
                 append_run(self.runs[at], t, result.success, spec.stale_after_ms)
+                self._reported(at, t, spec)
             if self.first.get(key) is None:
                 self.first[key] = t / 1000
             self._log_changes(tenant, t, result.reason)
@@ -393,16 +399,16 @@ class Recorder:
         with self.lock:
             return {at: runs[-1] for at in self.versions if (runs := self.runs.get(at))}
 
-    def last_seen(self) -> dict[str, list[tuple[int, int]]]:
-        """Per location, each probe's last recorded observation and interval (ms): when
-        each location last reported (``sla_location_up``)."""
+    def reporting_until(self) -> dict[str, int]:
+        """Per location, until when (ms) it counts as reporting: the latest of its probes'
+        last observation + 2 intervals (``sla_location_up``); 0 before any."""
         with self.lock:
-            out: dict[str, list[tuple[int, int]]] = {self.location: []}
-            for (t, p, loc), series in self.series.items():
-                probe = self._probes.get((t, p))
-                if series and probe is not None:
-                    out.setdefault(loc, []).append((series[-1].last, probe.interval_ms))
-            return out
+            return {self.location: 0, **self._reporting}
+
+    def _reported(self, at: At, t: int, probe: Probe) -> None:
+        until = t + 2 * probe.interval_ms
+        if until > self._reporting.get(at[2], 0):
+            self._reporting[at[2]] = until
 
     def first_start(self, tenant: str, probe: str) -> float | None:
         with self.lock:

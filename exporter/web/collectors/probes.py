@@ -78,9 +78,8 @@ class ProbeCollector(Collector):
         for (tenant_name, probe_name, reason), count in sorted(self.recorder.error_counts().items()):
             out.put(m.PROBE_ERRORS, [tenant_name, probe_name, reason], count)
         now_ms = instant_ms(now)
-        for location, seen in sorted(self.recorder.last_seen().items()):
-            up = any(now_ms - last <= 2 * interval for last, interval in seen)
-            out.put(m.LOCATION_UP, [location], float(up))
+        for location, until in sorted(self.recorder.reporting_until().items()):
+            out.put(m.LOCATION_UP, [location], float(now_ms <= until))
         yield from out.collect()
 
     def _other_locations(self, success: list, now: float) -> None:
