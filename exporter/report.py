@@ -185,18 +185,43 @@ def to_json(doc: dict) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
+def _cell(value: float | bool | None) -> str:
+    """A CSV cell: empty for null, true/false, floats as repr (exact)."""
+    if value is None:
+        return ""
+    return str(value).lower() if isinstance(value, bool) else repr(value)
+
+
 def to_csv(doc: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    header = ["month", "tenant", "environment", "target", "availability", "met", *SECONDS_KEYS, "outages"]
+    # The pinned columns first; what came later (corrections, credits, locations) after them.
+    header = [
+        "month",
+        "tenant",
+        "environment",
+        "target",
+        "availability",
+        "met",
+        *SECONDS_KEYS,
+        "outages",
+        "excluded_seconds",
+        "corrections",
+        "measured_availability",
+        "credit_ratio",
+        "locations",
+        "quorum",
+    ]
     writer.writerow(header)
     for row in doc["tenants"]:
-        met = "" if row["met"] is None else str(row["met"]).lower()
-        availability = "" if row["availability"] is None else repr(row["availability"])
         writer.writerow(
-            [doc["month"], row["tenant"], row["environment"], row["target"], availability, met]
+            [doc["month"], row["tenant"], row["environment"], row["target"], _cell(row["availability"])]
+            + [_cell(row["met"])]
             + [row[k] for k in SECONDS_KEYS]
-            + [len(row["outages"])]
+            + [len(row["outages"]), row["excluded_seconds"]]
+            + [sum(1 for c in row["corrections"] if c["revoked"] is None)]
+            + [_cell(row["measured"]["availability"]), _cell(row["credit_ratio"])]
+            + [" ".join(row["locations"]), row["quorum"]]
         )
     return out.getvalue()
 

@@ -162,7 +162,13 @@ def test_csv_report(month):
     lines = out.stdout.splitlines()
     assert lines[0].startswith("month,tenant,environment,target,availability,met,eligible_seconds")
     assert lines[1].startswith("2026-10,acme-prod,production,0.9992,0.9984")
-    assert lines[1].endswith(",false,2635200.0,46800.0,4200.0,3540.0,2108.16,-2091.84,3")
+    assert ",false,2635200.0,46800.0,4200.0,3540.0,2108.16,-2091.84,3," in lines[1]
+    # After the pinned columns: excluded seconds, active corrections, measured availability,
+    # the credit owed (0: no tiers configured, nothing owed), the locations and the quorum.
+    assert lines[0].endswith(
+        ",outages,excluded_seconds,corrections,measured_availability,credit_ratio,locations,quorum"
+    )
+    assert lines[1].endswith(",3,0.0,0,0.998404049155286,0.0,default,1")
 
 
 @pytest.mark.parametrize(
