@@ -59,7 +59,8 @@ def test_month_report_json_matches_the_hand_worked_figures(month):
     assert (doc["month"], doc["timezone"]) == ("2026-10", "Europe/Helsinki")
     assert (doc["start"], doc["end"]) == ("2026-10-01T00:00:00+03:00", "2026-11-01T00:00:00+02:00")
     acme, beta = doc["tenants"]
-    added = ("outages", "measured", "corrections", "credit_ratio", "excluded_seconds")  # checked below
+    added = ("outages", "measured", "corrections", "credit_ratio", "excluded_seconds", "locations", "quorum")
+    assert (acme["locations"], acme["quorum"]) == (["default"], 1)  # one exporter's history
     assert {k: v for k, v in acme.items() if k not in added} == {
         "tenant": "acme-prod",
         "environment": "production",
