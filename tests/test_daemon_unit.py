@@ -52,7 +52,7 @@ def test_a_failing_store_shows_on_ready_and_in_metrics_and_probing_goes_on(daemo
     daemon.recorder.observe("acme", "ui", Result(started=now, success=True, duration=0.1))
     real = daemon.store.save_series
 
-    def full(rows, gone=()):
+    def full(rows, gone=(), versions=None):
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(daemon.store, "save_series", full)

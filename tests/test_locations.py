@@ -3,6 +3,7 @@ location column, the quorum in config, the recorder reading other exporters' wri
 the per-location metrics. The rule itself is held to the naive reference in
 test_reference.py (test_engine_matches_reference_with_locations)."""
 
+import itertools
 import tarfile
 
 import pytest
@@ -296,3 +297,55 @@ def test_the_printable_report_states_the_quorum_only_with_several_locations(tmp_
     with Store(str(tmp_path / "one.db")) as s:
         s.merge({("acme", "ui"): [(OCT, True)]})
         assert "Probed from" not in render.html(cfg_of(), s, (2026, 10), None, NOV / 1000 + 86400 * 40)
+
+
+# -- a live writer and an import on the same probe -------------------------------------------
+
+
+def live(rec, t, ok=True):
+    rec.observe("acme", "ui", Result(started=t / 1000, success=ok, duration=0.1, reason=None if ok else "status"))
+
+
+def test_a_flush_after_an_import_into_the_same_probe_merges_instead_of_overwriting(tmp_path):
+    cfg = cfg_of()
+    path = str(tmp_path / "s.db")
+    with Store(path) as mine, Store(path) as importer_store:
+        rec = Recorder(mine, cfg, since=OCT / 1000)
+        for t in range(NOV, NOV + 10 * MIN, MIN):
+            live(rec, t)
+        rec.flush()
+        # An import fills the same minutes' half-minutes (a backfill from elsewhere) and a failure.
+        importer_store.merge(
+            {("acme", "ui"): [(t + 30 * S, t != NOV + 5 * MIN) for t in range(NOV, NOV + 10 * MIN, MIN)]}
+        )
+        for t in range(NOV + 10 * MIN, NOV + 12 * MIN, MIN):
+            live(rec, t)
+        rec.flush()  # not by start over the import's layout: merged
+        stored = mine.series("acme", "ui", NOV, NOV + 12 * MIN)
+        observed = [(t, s.success) for s in stored for t in s.times()]
+        want = sorted(
+            [(t, True) for t in range(NOV, NOV + 12 * MIN, MIN)]
+            + [(t + 30 * S, t != NOV + 5 * MIN) for t in range(NOV, NOV + 10 * MIN, MIN)]
+        )
+        assert observed == want
+        assert all(a.last < b.start for a, b in itertools.pairwise(stored))  # disjoint: nothing written twice
+        assert rec.series[("acme", "ui", "default")] == stored  # memory read again
+        live(rec, NOV + 12 * MIN)
+        rec.flush()  # back to the cheap path, and still right
+        assert mine.series("acme", "ui", NOV, NOV + 13 * MIN)[-1].last == NOV + 12 * MIN
+        assert mine.verify_chains()[0] is None
+
+
+def test_a_live_result_contradicting_an_import_meanwhile_leaves_the_stored_one(tmp_path, caplog):
+    cfg = cfg_of()
+    path = str(tmp_path / "s.db")
+    with Store(path) as mine, Store(path) as other:
+        rec = Recorder(mine, cfg, since=OCT / 1000)
+        live(rec, NOV)
+        rec.flush()
+        live(rec, NOV + MIN, ok=True)  # not flushed yet
+        other.merge({("acme", "ui"): [(NOV + MIN, False)]})  # the import says failure at that instant
+        rec.flush()
+        stored = mine.series("acme", "ui", NOV, NOV + MIN)
+        assert [(t, s.success) for s in stored for t in s.times()] == [(NOV, True), (NOV + MIN, False)]
+        assert "contradicts history written meanwhile" in caplog.text

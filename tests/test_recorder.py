@@ -153,7 +153,7 @@ def test_state_now(recorder, a, b, now, tenant, probes):
 def test_a_failing_flush_keeps_the_runs_for_the_next(recorder, monkeypatch):
     recorder.observe("acme", "a", ok(0))
 
-    def broken(rows, gone=()):
+    def broken(rows, gone=(), versions=None):
         list(rows)
         raise OSError("disk full")
 

@@ -34,6 +34,7 @@ from exporter.engine.states import (
     append,
     append_run,
     insert,
+    merge,
     probe_state_at,
     quorum_state_at,
     runs,
@@ -95,6 +96,7 @@ class Recorder:
         self.where: dict[Key, list[str]] = {}  # the locations in memory of each probe, sorted
         self.versions: dict[At, int] = {}  # the store's write count of each fed history when read
         self._reporting: dict[str, int] = {}  # location -> reporting_until
+        self.written: dict[At, int] = {}  # the store's write count of each live history after our last write
         self.dirty: dict[tuple[At, int], Series] = {}
         self.gone: set[tuple[At, int]] = set()  # series (by start) to delete at the next flush
         self.results: dict[Key, Result] = {}
@@ -126,6 +128,8 @@ class Recorder:
             wanted |= {(*key, self.location) for key in probes if key[0] in self._live}
             for at in sorted(wanted):
                 probe = probes[at[:2]]
+                if at not in self.series and at[2] == self.location and at[0] in self._live:
+                    self.written[at] = versions.get(at, 0)
                 if at not in self.series:
                     self.series[at] = probe_series(self.store, at[0], probe, self.since, MAX_MS, location=at[2])
                     if at[2] != self.location or at[0] not in self._live:
@@ -287,14 +291,19 @@ class Recorder:
             )
 
     def flush(self) -> int:
-        """Write the series changed since the last flush in one transaction."""
+        """Write the series changed since the last flush in one transaction. A probe that
+        another writer (an import) wrote since is merged into the store instead of
+        overwriting it, and its history in memory read again from the store."""
         with self.lock:
             batch, self.dirty = self.dirty, {}
             gone, self.gone = self.gone, set()
+            expected = {at: self.written.get(at, 0) for at in {at for at, _ in batch} | {at for at, _ in gone}}
         if batch or gone:
             try:
-                self.store.save_series(
-                    ((*at, series) for (at, _), series in batch.items()), [(*at, start) for at, start in gone]
+                now, merged = self.store.save_series(
+                    ((*at, series) for (at, _), series in batch.items()),
+                    [(*at, start) for at, start in gone],
+                    versions=expected,
                 )
             except Exception:
                 with self.lock:  # keep them for the next flush, newer versions first
@@ -302,7 +311,38 @@ class Recorder:
                         self.dirty.setdefault(k, series)
                     self.gone |= {g for g in gone if g not in self.dirty}
                 raise
+            with self.lock:
+                self.written.update(now)
+                for at in merged:
+                    self._reread(at)
         return len(batch)
+
+    def _reread(self, at: At) -> None:
+        """Memory's history of a live probe from the store (after another writer added to
+        it), with what was observed since the flush began laid over it."""
+        probe = self._probes.get(at[:2])
+        if probe is None:
+            return
+        stored = probe_series(self.store, at[0], probe, self.since, MAX_MS, location=at[2])
+        pending = sorted((k for k in self.dirty if k[0] == at), key=lambda k: k[1])
+        since = [self.dirty.pop(k) for k in pending]
+        self.gone = {g for g in self.gone if g[0] != at}
+        try:
+            mine = merge(stored, since)[0] if since else stored
+        except ConflictError:
+            mine = stored  # a result contradicting what was stored: the stored one stands
+        self.series[at] = mine
+        self.runs[at] = runs(mine, probe.stale_after_ms)
+        self._touched.add(at[0])
+        if since:
+            # Series laid over another layout: merged at the next flush, not written by start.
+            self.written[at] = -1
+            for series in since:
+                self.dirty[(at, series.start)] = series
+        log.warning(
+            "history written by another writer (an import) while probing: merged, and read again",
+            extra={"fields": {"tenant": at[0], "probe": at[1], "location": at[2]}},
+        )
 
     def tick(self, now: float) -> dict[str, dict[str, str]]:
         """Log states that changed by time passing alone (a probe going stale); return

@@ -11,6 +11,7 @@ mode lets readers (scrapes, reports) run beside the writer; the schema is versio
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -34,6 +35,8 @@ from exporter.store.backend import (  # noqa: F401 - _statements: for tests of o
 )
 
 __all__ = ["StoreError"]
+
+log = logging.getLogger("sla_exporter")
 
 # A probe's history in the store: (tenant, probe) at the default location, or (tenant,
 # probe, location).
@@ -552,19 +555,43 @@ class Store:
             ).fetchone()
         return None if row is None or row[0] is None else row[0] / 1000
 
-    def save_series(self, rows: Iterable[tuple], gone: Iterable[tuple] = ()) -> None:
+    def save_series(
+        self, rows: Iterable[tuple], gone: Iterable[tuple] = (), versions: Mapping[tuple, int] | None = None
+    ) -> tuple[dict[tuple, int], set[tuple]]:
         """Insert or replace series (keyed by probe and start) and delete the ``gone`` ones
         in one transaction: the live recorder's group commit. Rows are ``(tenant, probe,
-        [location,] series)``, gone ones ``(tenant, probe, [location,] start)``."""
+        [location,] series)``, gone ones ``(tenant, probe, [location,] start)``.
+
+        ``versions``: each probe's write count after this writer's last write (by key,
+        without the series). A probe written by another since (an import) is not
+        overwritten: its series are merged into what is stored (the union of the
+        observations, as an import merges; ``gone`` does not apply to it), and an
+        observation at the instant of a stored one with the other result is left out
+        (the stored one came first). Returns each written probe's new write count, and
+        the probes merged that way (the writer's view of them is out of date)."""
         with self.lock:
             # Ids first, each in its own statement: a new probe's row is not held by the
             # transaction below while it waits for locks (no lock cycle with another writer).
-            gone_rows = [(self.probe_id(*key), start) for *key, start in gone]
-            new_rows = [(self.probe_id(*key), r.start, r.step, r.count, int(r.success)) for *key, r in rows]
+            keys: dict[int, tuple] = {}
+            gone_rows = []
+            for *key, start in gone:
+                gone_rows.append((self.probe_id(*key), start))
+                keys[gone_rows[-1][0]] = tuple(key)
+            new_rows = []
+            for *key, r in rows:
+                new_rows.append((self.probe_id(*key), r.start, r.step, r.count, int(r.success)))
+                keys[new_rows[-1][0]] = tuple(key)
             self.db.begin_write()
             try:
                 # Several exporters on one PostgreSQL: the probes' locks in one order, no deadlock.
-                self.db.lock_many(LOCK_SERIES, sorted({r[0] for r in gone_rows + new_rows}))
+                self.db.lock_many(LOCK_SERIES, sorted(keys))
+                foreign: set[int] = set()
+                if versions is not None:
+                    foreign = {i for i, v in self._versions_of(keys).items() if v != versions.get(keys[i], 0)}
+                for probe_id in sorted(foreign):
+                    self._merge_live(keys[probe_id], probe_id, [r for r in new_rows if r[0] == probe_id])
+                gone_rows = [r for r in gone_rows if r[0] not in foreign]
+                new_rows = [r for r in new_rows if r[0] not in foreign]
                 self.db.executemany("DELETE FROM series WHERE probe_id = ? AND start_ms = ?", gone_rows)
                 self.db.executemany(
                     "INSERT INTO series (probe_id, start_ms, step_ms, count, success) VALUES (?, ?, ?, ?, ?) "
@@ -578,11 +605,40 @@ class Store:
                     first[probe_id] = min(start, first.get(probe_id, start))
                 self._rechain_many(first)
                 self._count_writes(first)
+                now = self._versions_of(keys)
             except BaseException:
                 self.db.rollback()
                 self._forget_ids()
                 raise
             self.db.commit()
+            return {keys[i]: v for i, v in now.items()}, {keys[i] for i in foreign}
+
+    def _versions_of(self, keys: Mapping[int, tuple]) -> dict[int, int]:
+        """The write counts of probes by id, read in chunks of 400 ids."""
+        ids = sorted(keys)
+        out: dict[int, int] = {}
+        for chunk in (ids[i : i + 400] for i in range(0, len(ids), 400)):
+            marks = ", ".join("?" * len(chunk))
+            out.update(self.db.execute(f"SELECT id, version FROM probes WHERE id IN ({marks})", chunk).fetchall())
+        return out
+
+    def _merge_live(self, key: tuple, probe_id: int, rows: list[tuple]) -> None:
+        """Merge a live writer's series of one probe into what another wrote meanwhile,
+        one series at a time: one that contradicts the stored history at an instant is
+        left out (inside the caller's transaction)."""
+        for _, start, step, count, success in sorted(rows, key=lambda r: r[1]):
+            try:
+                self._write_probe(key, [Series(bool(success), start, step, count)])
+            except ConflictError:
+                log.warning(
+                    "a live result contradicts history written meanwhile by another writer; the stored one is kept",
+                    extra={
+                        "fields": {
+                            "tenant": key[0],
+                            "probe": shown(key[1], key[2] if len(key) > 2 else DEFAULT_LOCATION),
+                        }
+                    },
+                )
 
     def _count_writes(self, probe_ids: Iterable[int]) -> None:
         self.db.executemany("UPDATE probes SET version = version + 1 WHERE id = ?", [(i,) for i in sorted(probe_ids)])
