@@ -425,7 +425,7 @@ def _reproduce(path: str, manifest: dict, files: dict[str, bytes]) -> None:
         with open(cfg_path, "wb") as f:
             f.write(files["config.yaml"])
         try:
-            cfg = config.load(cfg_path)
+            cfg = config.load(cfg_path, probing=False)  # a probe's ca_file stays on the machine that probed
         except UserError as err:
             raise EvidenceError(f"{path}: config.yaml does not load: {err}") from None
         tenants = []

@@ -519,3 +519,19 @@ def test_corrections_travel_with_the_bundle(month, tmp_path):
     out = cli("verify", str(bad))
     assert out.returncode == 1
     assert "report.json is not reproduced by re-importing history.csv: tenants[0].availability is" in out.stderr
+
+
+def test_a_bundle_whose_config_names_a_ca_file_verifies_without_it(tmp_path):
+    """The CA file is the probing machine's; counting does not read it, so verifying a
+    bundle elsewhere does not need it."""
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    text = EDGES.replace('url: "https://edge.example/q", ', 'url: "https://edge.example/q", ca_file: ca.pem, ')
+    assert "ca_file" in text
+    (tmp_path / "config.yaml").write_text(text)
+    cfg = config.load(str(tmp_path / "config.yaml"))
+    bundle = str(tmp_path / "b.tar.gz")
+    with Store(str(tmp_path / "s.db")) as store:
+        store.merge({("edge", "q"): [(round(START.timestamp() * 1000) + 60_000 * i, True) for i in range(10)]})
+        evidence.write(bundle, cfg, text, store, 2026, 10, list(cfg.tenants), (END.timestamp() + 86400 * 40))
+    (tmp_path / "ca.pem").unlink()  # verified away from the machine that probed
+    assert evidence.verify(bundle).month == "2026-10"

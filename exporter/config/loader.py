@@ -33,8 +33,9 @@ from exporter.engine.units import format_percent
 # ------------------------------------------------------------------------------------ public API
 
 
-def load(path: str) -> model.Config:
-    """Read and validate the config file at ``path``; raises ConfigError listing every problem."""
+def load(path: str, probing: bool = True) -> model.Config:
+    """Read and validate the config file at ``path``; raises ConfigError listing every problem.
+    ``probing=False``: only to count (files the probes read are not checked)."""
     try:
         with open(path, encoding="utf-8") as file:
             text = file.read()
@@ -42,7 +43,7 @@ def load(path: str) -> model.Config:
         reason = getattr(err, "strerror", None) or str(err)
         raise ConfigError(path, [Problem("", f"cannot read file: {reason}", None)]) from None
     # Relative paths inside the config (ca_file) mean "next to the config", as in Prometheus.
-    return _load(text, path, os.path.dirname(os.path.abspath(path)))
+    return _load(text, path, os.path.dirname(os.path.abspath(path)), probing)
 
 
 def load_text(text: str, source: str = "<config>") -> model.Config:
@@ -82,9 +83,9 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load(text: str, source: str, base_dir: str | None) -> model.Config:
+def _load(text: str, source: str, base_dir: str | None, probing: bool = True) -> model.Config:
     with _collector_paused():
-        return _compacted(_validated(text, source, base_dir))
+        return _compacted(_validated(text, source, base_dir, probing))
 
 
 def _compacted(cfg: model.Config) -> model.Config:
@@ -101,8 +102,8 @@ def _compacted(cfg: model.Config) -> model.Config:
     return copy
 
 
-def _validated(text: str, source: str, base_dir: str | None) -> model.Config:
-    ctx = Context(base_dir)
+def _validated(text: str, source: str, base_dir: str | None, probing: bool = True) -> model.Config:
+    ctx = Context(base_dir, probing)
     data = read_yaml(ctx, text)
     config = None
     if isinstance(data, YMap):

@@ -349,7 +349,7 @@ def _ca_file(sec: Section, key: str) -> str | None:
     if path is None:
         return None
     full = path if os.path.isabs(path) or not sec.ctx.base_dir else os.path.join(sec.ctx.base_dir, path)
-    reason = _unreadable(full)
+    reason = _unreadable(full) if sec.ctx.probing else None
     if reason:
         sec.error(key, f"cannot read ca_file {path!r}: {reason}")
         return None

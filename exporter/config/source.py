@@ -314,9 +314,12 @@ def _join(path: str, key: Any) -> str:
 class Context:
     """Accumulates problems while the whole config is checked."""
 
-    def __init__(self, base_dir: str | None):
+    def __init__(self, base_dir: str | None, probing: bool = True):
         self.problems: list[Problem] = []
         self.base_dir = base_dir
+        # False when the config is read only to count (an evidence bundle's, away from
+        # the machine that probed): files the probes read (ca_file) need not be there.
+        self.probing = probing
 
     def error(self, path: str, line: int | None, message: str) -> None:
         # One problem per output line, whatever the user's value contained.
