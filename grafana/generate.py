@@ -24,6 +24,11 @@ Conventions of every query:
 - tenant figures are taken with ``max by (tenant)``: one exporter per tenant gives the
   same answer as the raw series, and an HA pair scraping the same exporter does not count
   twice; it also drops ``job``/``instance`` so that table columns line up;
+- probe figures are per location, ``max by (probe, location)``: locations see a vendor
+  differently (that is their point), and on a shared store every exporter shows every
+  location's sla_probe_success, which the max takes once; the tenant's state is the one
+  figure over all locations (its quorum). sla_probe_errors_total has no location label:
+  it takes that of its exporter's own runs (``own_location``);
 - Unix timestamps shown as dates are multiplied by 1000 (Grafana's dateTime units take
   milliseconds); deadlines are shown as time remaining, ``due - time()``, in seconds.
 """
@@ -91,6 +96,18 @@ def by(labels: str, metric: str, agg: str = "max") -> str:
 
 
 burn = spec.burn_rate  # tenant:sla_error_budget_burn:rate<window>
+
+PROBE_AT = "{{probe}} @ {{location}}"  # the legend of a probe's series at one location
+
+
+def own_location(expr: str) -> str:
+    """`expr` (a per-probe series of one exporter without `location`, such as the errors
+    counter) labelled with that exporter's own location: the one its
+    sla_probe_duration_seconds carries, which only the exporter that ran the probe has."""
+    return (
+        f"{expr} * on (instance, job, tenant, probe) group_left (location) "
+        f"group by (instance, job, tenant, probe, location) ({sel(M.PROBE_DURATION)})"
+    )
 
 
 def words(window: str) -> str:
@@ -195,6 +212,7 @@ def range_map(ranges: list[tuple[float, float, str, str]]) -> list[dm.RangeMap]:
 
 UP_DOWN = value_map({1: ("up", "green"), 0: ("down", "red"), -1: ("unknown", "text")})
 PROBE_OK = value_map({1: ("ok", "green"), 0: ("failing", "red")})
+LOCATION_REPORTING = value_map({1: ("reporting", "green"), 0: ("not reporting", "red")})
 MAINTENANCE = value_map({1: ("maintenance", "blue"), 0: ("none", "transparent")})
 HTTP_STATUS = range_map(
     [
@@ -918,6 +936,20 @@ def overview() -> JSON:
         4,
         4,
     )
+    b.add(
+        state_timeline(
+            "Locations reporting",
+            [target(f"max by (location) ({M.LOCATION_UP})", "{{location}}")],
+            description=f"Whether results from each probe location (run --location) were recorded within the last 2 "
+            f"probe intervals, as any exporter sees it ({M.LOCATION_UP}; SLALocationNotReporting after "
+            f"{words(spec.ALERTS['SLALocationNotReporting'].for_)} not reporting). A location not reporting "
+            f"leaves its probes' time unknown, and tenants whose quorum needs it unknown too.",
+            unit="none",
+            mappings=LOCATION_REPORTING,
+        ),
+        24,
+        5,
+    )
     return dashboard(
         "sla-overview",
         "SLA overview",
@@ -1168,10 +1200,11 @@ def tenant_detail() -> JSON:
             "Tenant, probes and maintenance",
             [
                 target(f"max({TENANT_STATE})", "tenant"),
-                target(by("probe", M.PROBE_SUCCESS), "{{probe}}"),
+                target(by("probe, location", M.PROBE_SUCCESS), PROBE_AT),
                 target(one(M.MAINTENANCE_ACTIVE), "maintenance"),
             ],
-            description="The tenant's state (up/down/unknown), each probe's last result (gaps: stale, unknown) and "
+            description="The tenant's state (up/down/unknown: its probes under down_when, its locations under "
+            "locations.quorum), each probe's last result at each location (gaps: stale, unknown) and "
             "maintenance windows, in which downtime is not counted.",
             unit="none",
             mappings=UP_DOWN,
@@ -1188,22 +1221,36 @@ def tenant_detail() -> JSON:
     b.add(
         table(
             "Probes now",
-            [("probe", "Probe")],
+            [("probe", "Probe"), ("location", "Location")],
             [
-                Column("Last result", by("probe", M.PROBE_SUCCESS), "none", mappings=PROBE_OK, cell="color-background"),
-                Column("Duration", by("probe", M.PROBE_DURATION), "s", cell="auto"),
-                Column("HTTP status", by("probe", M.PROBE_STATUS), "none", mappings=HTTP_STATUS),
-                Column("Certificate expires in", f"{by('probe', M.PROBE_CERT_EXPIRY)} - time()", "s", 0, CERT_STEPS),
+                Column(
+                    "Last result",
+                    by("probe, location", M.PROBE_SUCCESS),
+                    "none",
+                    mappings=PROBE_OK,
+                    cell="color-background",
+                ),
+                Column("Duration", by("probe, location", M.PROBE_DURATION), "s", cell="auto"),
+                Column("HTTP status", by("probe, location", M.PROBE_STATUS), "none", mappings=HTTP_STATUS),
+                Column(
+                    "Certificate expires in",
+                    f"{by('probe, location', M.PROBE_CERT_EXPIRY)} - time()",
+                    "s",
+                    0,
+                    CERT_STEPS,
+                ),
                 Column(
                     "Errors in range",
-                    f"round(sum by (probe) (increase({sel(M.PROBE_ERRORS)}[$__range])))",
+                    f"round(sum by (probe, location) ({own_location(f'increase({sel(M.PROBE_ERRORS)}[$__range])')}))",
                     "none",
                     0,
                     COUNT_WARN_STEPS,
                 ),
             ],
-            description="Each probe (channel or endpoint) now: last result, how long it took, HTTP status (0: no "
-            "response), time left on the TLS certificate, failed runs in the time range.",
+            description="Each probe (channel or endpoint) at each location now: last result, how long it took, HTTP "
+            "status (0: no response), time left on the TLS certificate, failed runs in the time range. Only the "
+            "last result comes from every location on a shared store; the rest from the exporters being "
+            "scraped, each for its own location.",
             sort_by="Probe",
         ),
         12,
@@ -1212,9 +1259,10 @@ def tenant_detail() -> JSON:
     b.add(
         bargauge(
             "Certificate expiry",
-            [target(f"{by('probe', M.PROBE_CERT_EXPIRY)} - time()", "{{probe}}", instant=True)],
-            description=f"Time until each probe's TLS certificate expires: {CERT_WORDS} (the certificate alerts' "
-            "thresholds).",
+            [target(f"{by('probe', M.PROBE_CERT_EXPIRY, 'min')} - time()", "{{probe}}", instant=True)],
+            description=f"Time until each probe's TLS certificate expires, the earliest any location sees (a "
+            f"location may reach another backend with another certificate; the Probes now table has each): "
+            f"{CERT_WORDS} (the certificate alerts' thresholds).",
             unit="s",
             min=0,
             max=90 * 86400,
@@ -1226,8 +1274,13 @@ def tenant_detail() -> JSON:
     b.add(
         timeseries(
             "Probe success",
-            [target(f"avg by (probe) (avg_over_time({sel(M.PROBE_SUCCESS)}[$__rate_interval]))", "{{probe}}")],
-            description="Share of scrapes in which each probe's last result was a success.",
+            [
+                target(
+                    f"avg by (probe, location) (avg_over_time({sel(M.PROBE_SUCCESS)}[$__rate_interval]))",
+                    PROBE_AT,
+                )
+            ],
+            description="Share of scrapes in which each probe's last result at each location was a success.",
             unit="percentunit",
             min=0,
             max=1,
@@ -1239,8 +1292,8 @@ def tenant_detail() -> JSON:
     b.add(
         timeseries(
             "Probe latency",
-            [target(by("probe", M.PROBE_DURATION), "{{probe}}")],
-            description="How long each probe's last run took (connect plus the whole body).",
+            [target(by("probe, location", M.PROBE_DURATION), PROBE_AT)],
+            description="How long each probe's last run took from each location (connect plus the whole body).",
             unit="s",
         ),
         12,
@@ -1249,8 +1302,8 @@ def tenant_detail() -> JSON:
     b.add(
         state_timeline(
             "HTTP status codes",
-            [target(by("probe", M.PROBE_STATUS), "{{probe}}")],
-            description="HTTP status of each probe's last response; 0: no response (timeout, "
+            [target(by("probe, location", M.PROBE_STATUS), PROBE_AT)],
+            description="HTTP status of each probe's last response at each location; 0: no response (timeout, "
             "connection, DNS or TLS error).",
             unit="none",
             mappings=HTTP_STATUS,
@@ -1261,9 +1314,15 @@ def tenant_detail() -> JSON:
     b.add(
         timeseries(
             "Probe errors by reason",
-            [target(f"sum by (probe, reason) (rate({sel(M.PROBE_ERRORS)}[$__rate_interval]))", "{{probe}} {{reason}}")],
-            description="Failed probe runs per second by reason: timeout, connection, tls, dns, status, body, "
-            "redirect, config.",
+            [
+                target(
+                    f"sum by (probe, location, reason) "
+                    f"({own_location(f'rate({sel(M.PROBE_ERRORS)}[$__rate_interval])')})",
+                    "{{probe}} @ {{location}} {{reason}}",
+                )
+            ],
+            description="Failed probe runs per second by location and reason: timeout, connection, tls, dns, "
+            "status, body, redirect, config.",
             unit="reqps",
             fill=30,
             stack=True,

@@ -204,7 +204,8 @@ the alert name in lower case).
 
 Label matching: series from one exporter are matched `on (instance, job, tenant)`, so
 several exporters can share a Prometheus. The recording rules aggregate `by (tenant)`, so
-the burn-rate alerts carry only `tenant` (and `severity`).
+the burn-rate alerts carry only `tenant` (and `severity`). Probe series also carry
+`location` (docs/semantics.md, "Locations and the quorum") and are matched on it too.
 """
 
 BURN_GROUP_COMMENT = """
@@ -310,8 +311,8 @@ def tenants_group() -> Group:
             name,
             f"{M.PROBE_CERT_EXPIRY} - time() < {days} * 86400",
             f"TLS certificate of {{{{ $labels.tenant }}}} ({{{{ $labels.probe }}}}) expires within {days} days",
-            "The certificate that probe {{ $labels.probe }} of {{ $labels.tenant }} sees expires in "
-            "{{ $value | humanizeDuration }}" + extra + ".",
+            "The certificate that probe {{ $labels.probe }} of {{ $labels.tenant }} sees from "
+            "{{ $labels.location }} expires in {{ $value | humanizeDuration }}" + extra + ".",
             "",
         )
 
@@ -330,24 +331,35 @@ def tenants_group() -> Group:
             ),
             alert(
                 "SLAProbeFailing",
-                f"{M.PROBE_SUCCESS} == 0\nunless on (instance, job, tenant)\n{M.MAINTENANCE_ACTIVE} == 1",
-                "Probe {{ $labels.probe }} of {{ $labels.tenant }} is failing",
-                f"Probe {{{{ $labels.probe }}}} of {{{{ $labels.tenant }}}} has failed for at least "
-                f"{for_('SLAProbeFailing')} outside maintenance.",
-                f"One probe (channel or endpoint) failing while its tenant may still count as up (down_when: all, "
-                f"or below failure_threshold). {spec.ALERTS['SLAProbeFailing'].for_}: long enough to be more than "
-                f"a blip, short enough to notice a dead channel the same hour. Not during maintenance.",
+                f"{M.PROBE_SUCCESS} == 0\nand on (instance, job, tenant, probe, location)\n{M.PROBE_DURATION}\n"
+                f"unless on (instance, job, tenant)\n{M.MAINTENANCE_ACTIVE} == 1",
+                "Probe {{ $labels.probe }} of {{ $labels.tenant }} is failing from {{ $labels.location }}",
+                f"Probe {{{{ $labels.probe }}}} of {{{{ $labels.tenant }}}} has failed from location "
+                f"{{{{ $labels.location }}}} (exporter {{{{ $labels.instance }}}}) for at least "
+                f"{for_('SLAProbeFailing')} outside maintenance. The tenant counts as down only as its down_when "
+                f"and locations.quorum say.",
+                f"One probe (channel or endpoint) failing at one location while its tenant may still count as up "
+                f"(down_when: all, below failure_threshold, or fewer locations than the quorum see it down: "
+                f"one location alone failing is often that location's network). "
+                f"{spec.ALERTS['SLAProbeFailing'].for_}: long enough to be more than a blip, short enough to "
+                f"notice a dead channel the same hour. Not during maintenance.\n\n"
+                f"On a shared store every exporter also shows the other locations' last results; only the "
+                f"exporter that ran the probe alerts on it (the one with its {M.PROBE_DURATION}), so a location's "
+                f"failure is one alert, not one per exporter.",
             ),
             alert(
                 "SLAProbeResultsStale",
-                f"{M.PROBE_DURATION}\nunless on (instance, job, tenant, probe)\n{M.PROBE_SUCCESS}",
-                "Probe {{ $labels.probe }} of {{ $labels.tenant }} has no fresh results",
-                f"The exporter {{{{ $labels.instance }}}} has had no fresh result of probe {{{{ $labels.probe }}}} "
-                f"of {{{{ $labels.tenant }}}} for at least {for_('SLAProbeResultsStale')}; that time counts as "
-                f"unknown, neither up nor down.",
+                f"{M.PROBE_DURATION}\nunless on (instance, job, tenant, probe, location)\n{M.PROBE_SUCCESS}",
+                "Probe {{ $labels.probe }} of {{ $labels.tenant }} has no fresh results from {{ $labels.location }}",
+                f"The exporter {{{{ $labels.instance }}}} (location {{{{ $labels.location }}}}) has had no fresh "
+                f"result of probe {{{{ $labels.probe }}}} of {{{{ $labels.tenant }}}} for at least "
+                f"{for_('SLAProbeResultsStale')}; that time counts as unknown at this location, neither up nor "
+                f"down.",
                 f"A probe that ran before but has no result within its stale_after: the exporter is up but the "
                 f"probe does not run ({M.PROBE_DURATION} stays, {M.PROBE_SUCCESS} goes). Its time counts as "
-                f"unknown, which the SLA report cannot claim as downtime.",
+                f"unknown, which the SLA report cannot claim as downtime. Matched on location too: an exporter on "
+                f"a shared store also shows other locations' fresh results of the same probe, which must not "
+                f"hide its own stale one.",
             ),
             cert("SLATLSCertificateExpiringSoon", spec.CERT_WARNING_DAYS, "")._replace(
                 comment=f"The vendor's certificate, as the https probes see it. {spec.CERT_WARNING_DAYS} days: "
@@ -411,6 +423,24 @@ def exporter_group() -> Group:
                 f"waits in memory, so nothing is lost yet — unless the exporter stops or crashes before writes "
                 f"succeed again. {spec.ALERTS['SLAExporterStoreNotWritable'].for_}: longer than a brief lock or "
                 f"a backup.",
+            ),
+            alert(
+                "SLALocationNotReporting",
+                f"max by (job, location) ({M.LOCATION_UP}) == 0",
+                "Location {{ $labels.location }} has stopped reporting",
+                f"No exporter of job {{{{ $labels.job }}}} has seen results from location "
+                f"{{{{ $labels.location }}}} within 2 probe intervals for at least "
+                f"{for_('SLALocationNotReporting')}. Its probes' time there is unknown; a tenant whose "
+                f"locations.quorum needs that location counts as unknown meanwhile, not as up or down.",
+                f"A location whose exporter stopped, hangs or lost its network: its results no longer reach the "
+                f"store. Every exporter on a shared store reports every location it has history of; the location "
+                f"counts as reporting while any exporter of the job sees its recent results (max), so one exporter "
+                f"cut off from the store (SLAExporterStoreNotWritable) does not raise this for all the others. "
+                f"A ticket, like SLAExporterDown: the monitor fails, not the vendor, and the cost is unknown time, "
+                f"which nobody fixes faster by being paged. {spec.ALERTS['SLALocationNotReporting'].for_}: longer "
+                f"than a restart of the location's exporter ({M.LOCATION_UP} already allows 2 probe intervals). "
+                f"A location retired on purpose stays at 0 until its history leaves the exporters' memory (the "
+                f"start of the second month after its last result): silence it until then.",
             ),
         ],
     )

@@ -131,6 +131,10 @@ ALERTS = {
     "SLAExporterMetricsAbsent": Alert("ticket", "10m"),
     "SLAExporterConfigReloadFailed": Alert("warning", "10m"),  # time to fix a typo
     "SLAExporterStoreNotWritable": Alert("ticket", "5m"),  # longer than a lock or a backup
+    # A failing monitor like SLAExporterDown (its time turns unknown, no vendor outage): a
+    # ticket. 5m: longer than a restart of the location's exporter; sla_location_up itself
+    # already allows 2 probe intervals.
+    "SLALocationNotReporting": Alert("ticket", "5m"),
     # vendor support deadlines
     "SLASupportP1ResponseDueSoon": Alert("page"),  # a `for:` would eat into the lead time
     "SLASupportDeadlineOverdue": Alert("ticket"),
