@@ -439,8 +439,8 @@ def exporter_group() -> Group:
                 f"A ticket, like SLAExporterDown: the monitor fails, not the vendor, and the cost is unknown time, "
                 f"which nobody fixes faster by being paged. {spec.ALERTS['SLALocationNotReporting'].for_}: longer "
                 f"than a restart of the location's exporter ({M.LOCATION_UP} already allows 2 probe intervals). "
-                f"A location retired on purpose stays at 0 until its history leaves the exporters' memory (the "
-                f"start of the second month after its last result): silence it until then.",
+                f"A location retired on purpose stays at 0 while the exporters hold its history: silence it "
+                f"(docs/runbook.md says how long).",
             ),
         ],
     )
