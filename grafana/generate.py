@@ -21,9 +21,14 @@ with a comfortable margin.
 
 Conventions of every query:
 - tenants are selected with ``tenant=~"$tenant"`` (the All value is ``.+``);
-- tenant figures are taken with ``max by (tenant)``: one exporter per tenant gives the
-  same answer as the raw series, and an HA pair scraping the same exporter does not count
-  twice; it also drops ``job``/``instance`` so that table columns line up;
+- tenant figures are one per tenant, ``min by (tenant)`` or ``max by (tenant)`` as
+  spec.TENANT_AGGREGATION says (the rules and alerts aggregate the same way): on a shared
+  store every exporter serves every tenant, and exporters that have not read the store's
+  latest results yet must not show a second line or a better figure; one exporter gives the
+  raw series; an HA pair scraping the same exporter does not count twice; it also drops
+  ``job``/``instance`` so that table columns line up. Support series (counts, deadlines,
+  breaches) are taken once per their own labels across the exporters (``once``) before
+  they are summed;
 - probe figures are per location, ``max by (probe, location)``: locations see a vendor
   differently (that is their point), and on a shared store every exporter shows every
   location's sla_probe_success, which the max takes once; the tenant's state is the one
@@ -69,6 +74,7 @@ DASHBOARDS_DIR = HERE / "dashboards"
 if str(HERE.parent) not in sys.path:  # run as a script: the spec lives in this checkout
     sys.path.insert(0, str(HERE.parent))
 
+from exporter import metrics  # noqa: E402
 from slo import spec  # noqa: E402
 from slo.spec import M  # noqa: E402
 
@@ -90,9 +96,17 @@ def sel(metric: str) -> str:
     return f"{metric}{{{TENANT}}}"
 
 
-def by(labels: str, metric: str, agg: str = "max") -> str:
-    """`max by (labels) (metric{tenant=~"$tenant"})`."""
-    return f"{agg} by ({labels}) ({sel(metric)})"
+def by(labels: str, metric: str, agg: str | None = None) -> str:
+    """`max by (labels) (metric{tenant=~"$tenant"})`; a tenant figure's aggregation across
+    the exporters serving it comes from the spec (min for sla_up, the budget left...)."""
+    return f"{agg or spec.TENANT_AGGREGATION.get(metric, 'max')} by ({labels}) ({sel(metric)})"
+
+
+def once(metric: str, expr: str | None = None, agg: str = "max") -> str:
+    """`expr` (default: the metric, filtered by tenant) once per the metric's own labels,
+    however many exporters on a shared store serve it: `max by (tenant, priority, source) (...)`."""
+    labels = ", ".join(next(m.labels for m in metrics.ALL if m.name == metric))
+    return f"{agg} by ({labels}) ({expr or sel(metric)})"
 
 
 burn = spec.burn_rate  # tenant:sla_error_budget_burn:rate<window>
@@ -133,6 +147,9 @@ INCIDENT_DUE = {
     "resolution": M.SUPPORT_RESOLUTION_DUE,
 }
 REQUEST_DUE = M.SUPPORT_REQUEST_DUE
+# Breaches over the dashboard's range, each (tenant, priority, target) once across exporters.
+BREACHES_IN_RANGE = once(M.SUPPORT_BREACHES, f"increase({sel(M.SUPPORT_BREACHES)}[$__range])")
+REQUEST_EARLIEST = by("tenant, request", REQUEST_DUE, "min")  # its delivery deadline
 ALL_DUE = " or ".join(sel(m) for m in [*INCIDENT_DUE.values(), REQUEST_DUE])
 
 
@@ -963,7 +980,7 @@ def overview() -> JSON:
 
 def tenant_detail() -> JSON:
     b = Board()
-    one = lambda metric: f"max({sel(metric)})"  # noqa: E731  one tenant, any number of scrapes
+    one = lambda metric: f"{spec.TENANT_AGGREGATION.get(metric, 'max')}({sel(metric)})"  # noqa: E731  one tenant, any number of exporters
     b.row("Now")
     b.add(
         stat(
@@ -1358,7 +1375,7 @@ def support() -> JSON:
     b.add(
         stat(
             "Open incidents",
-            [target(f"sum by (priority) ({sel(M.SUPPORT_OPEN)})", "{{priority}}", instant=True)],
+            [target(f"sum by (priority) ({once(M.SUPPORT_OPEN)})", "{{priority}}", instant=True)],
             description="Open support incidents by priority, filed through the API or detected from probes "
             "(detected ones have no deadlines: the vendor answers what was filed).",
             unit="none",
@@ -1374,7 +1391,7 @@ def support() -> JSON:
     b.add(
         stat(
             "Open service requests",
-            [target(f"sum({sel(M.SUPPORT_REQUESTS_OPEN)})", "open", instant=True)],
+            [target(f"sum({once(M.SUPPORT_REQUESTS_OPEN)})", "open", instant=True)],
             description="Open minor service requests (delivery due by the configured support terms).",
             unit="none",
             decimals=0,
@@ -1390,7 +1407,7 @@ def support() -> JSON:
             "Overdue deadlines",
             [
                 target(
-                    f"count({past_due}) or vector(0)",
+                    f"count(group by (tenant, incident, priority, request) ({past_due})) or vector(0)",
                     "overdue",
                     instant=True,
                 )
@@ -1418,11 +1435,7 @@ def support() -> JSON:
     b.add(
         stat(
             "Breaches in range",
-            [
-                target(
-                    f"round(sum(increase({sel(M.SUPPORT_BREACHES)}[$__range]))) or vector(0)", "breaches", instant=True
-                )
-            ],
+            [target(f"round(sum({BREACHES_IN_RANGE})) or vector(0)", "breaches", instant=True)],
             description="Support deadlines missed in the dashboard's time range.",
             unit="none",
             decimals=0,
@@ -1440,7 +1453,7 @@ def support() -> JSON:
             [("tenant", "Tenant"), ("incident", "Incident"), ("priority", "Priority")],
             [
                 *(
-                    Column(f"{name.capitalize()} due in", f"{by(labels, metric)} - time()", "s", 0, DUE_STEPS)
+                    Column(f"{name.capitalize()} due in", f"{by(labels, metric, 'min')} - time()", "s", 0, DUE_STEPS)
                     for name, metric in INCIDENT_DUE.items()
                 ),
                 Column(
@@ -1467,8 +1480,8 @@ def support() -> JSON:
             "Service requests",
             [("tenant", "Tenant"), ("request", "Request")],
             [
-                Column("Delivery due in", f"{by('tenant, request', REQUEST_DUE)} - time()", "s", 0, DUE_STEPS),
-                Column("Delivery due at", f"{by('tenant, request', REQUEST_DUE)} * 1000", "dateTimeAsIso", cell="auto"),
+                Column("Delivery due in", f"{REQUEST_EARLIEST} - time()", "s", 0, DUE_STEPS),
+                Column("Delivery due at", f"{REQUEST_EARLIEST} * 1000", "dateTimeAsIso", cell="auto"),
             ],
             description="Open minor service requests and their delivery deadline under the configured support terms.",
             sort_by="Delivery due in",
@@ -1482,7 +1495,7 @@ def support() -> JSON:
             "Open incidents by tenant",
             [
                 target(
-                    f"sum by (tenant, priority, source) ({sel(M.SUPPORT_OPEN)}) > 0",
+                    f"{once(M.SUPPORT_OPEN)} > 0",
                     "{{tenant}} {{priority}} {{source}}",
                     instant=True,
                 )
@@ -1505,7 +1518,7 @@ def support() -> JSON:
             "Breaches by priority and target",
             [
                 target(
-                    f"round(sum by (priority, target) (increase({sel(M.SUPPORT_BREACHES)}[$__range]))) > 0",
+                    f"round(sum by (priority, target) ({BREACHES_IN_RANGE})) > 0",
                     "{{priority}} {{target}}",
                     instant=True,
                 )
@@ -1527,7 +1540,7 @@ def support() -> JSON:
             [
                 Column(
                     "Breaches",
-                    f"round(sum by (tenant, priority, target) (increase({sel(M.SUPPORT_BREACHES)}[$__range]))) > 0",
+                    f"round({BREACHES_IN_RANGE}) > 0",
                     "none",
                     0,
                     COUNT_BAD_STEPS,
@@ -1547,7 +1560,7 @@ def support() -> JSON:
     b.add(
         timeseries(
             "Open incidents",
-            [target(f"sum by (priority) ({sel(M.SUPPORT_OPEN)})", "{{priority}}")],
+            [target(f"sum by (priority) ({once(M.SUPPORT_OPEN)})", "{{priority}}")],
             description="Open incidents over time by priority (stacked).",
             unit="none",
             decimals=0,
@@ -1560,7 +1573,7 @@ def support() -> JSON:
     b.add(
         timeseries(
             "Open service requests",
-            [target(by("tenant", M.SUPPORT_REQUESTS_OPEN, "sum"), "{{tenant}}")],
+            [target(by("tenant", M.SUPPORT_REQUESTS_OPEN), "{{tenant}}")],
             description="Open service requests over time per tenant (stacked).",
             unit="none",
             decimals=0,

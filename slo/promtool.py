@@ -64,8 +64,9 @@ tests:
   # {rules.amount(duration(longest))} and five minutes of 5-minute samples, every window full at {at}.
   #   acme   down 30 s of every eligible 5 minutes (ratio 0.1), target 99.92 %: budget
   #          0.0008, burn 125 over every window.
-  #   split  two exporters (instances a and b) probe the same tenant: a sees ratio 0.1, b
-  #          ratio 0; the rules sum by tenant, so ratio 0.05; target 99 %: burn 5.
+  #   shared two exporters (instances a and b) serve the same tenant from a shared store,
+  #          b one sample behind a (it has not read the store's latest yet): one series,
+  #          ratio 0.1 as either sees it (max of the rates, by tenant); target 99 %: burn 10.
   #   maint  {rules.amount(duration(longest))} of maintenance: both counters flat, every window 0 / 0 = NaN, and
   #          NaN fails every comparison, so no burn alert can fire.
   # Values are rounded to 0.001: (1 - 0.9992) is not exact in binary floating point.
@@ -77,12 +78,12 @@ tests:
         (M.TARGET, "exporter:9929", "acme", f"0.9992x{n}"),
         (M.ELIGIBLE_TOTAL, "exporter:9929", "acme", f"0+300x{n}"),
         (M.DOWNTIME_TOTAL, "exporter:9929", "acme", f"0+30x{n}"),
-        (M.TARGET, "a:9929", "split", f"0.99x{n}"),
-        (M.TARGET, "b:9929", "split", f"0.99x{n}"),
-        (M.ELIGIBLE_TOTAL, "a:9929", "split", f"0+150x{n}"),
-        (M.ELIGIBLE_TOTAL, "b:9929", "split", f"0+150x{n}"),
-        (M.DOWNTIME_TOTAL, "a:9929", "split", f"0+15x{n}"),
-        (M.DOWNTIME_TOTAL, "b:9929", "split", f"0x{n}"),
+        (M.TARGET, "a:9929", "shared", f"0.99x{n}"),
+        (M.TARGET, "b:9929", "shared", f"0.99x{n}"),
+        (M.ELIGIBLE_TOTAL, "a:9929", "shared", f"0+300x{n}"),
+        (M.ELIGIBLE_TOTAL, "b:9929", "shared", f"0 0+300x{n - 1}"),
+        (M.DOWNTIME_TOTAL, "a:9929", "shared", f"0+30x{n}"),
+        (M.DOWNTIME_TOTAL, "b:9929", "shared", f"0 0+30x{n - 1}"),
         (M.TARGET, "exporter:9929", "maint", f"0.9992x{n}"),
         (M.ELIGIBLE_TOTAL, "exporter:9929", "maint", f"5000x{n}"),
         (M.DOWNTIME_TOTAL, "exporter:9929", "maint", f"70x{n}"),
@@ -93,13 +94,13 @@ tests:
             f"        values: '{values}'\n"
         )
     out += "    promql_expr_test:\n"
-    for name, (acme, split) in [(downtime_ratio, ("0.1", "0.05")), (burn_rate, ("125", "5"))]:
+    for name, (acme, shared) in [(downtime_ratio, ("0.1", "0.1")), (burn_rate, ("125", "10"))]:
         for w in windows:
             out += (
                 f'      - expr: round({name(w)}{{tenant!="maint"}}, 0.001)\n'
                 f"        eval_time: {at}\n"
                 f"        exp_samples: [{{labels: '{{tenant=\"acme\"}}', value: {acme}}}, "
-                f"{{labels: '{{tenant=\"split\"}}', value: {split}}}]\n"
+                f"{{labels: '{{tenant=\"shared\"}}', value: {shared}}}]\n"
             )
     out += f"""      # maint: all {2 * len(windows)} series exist, and none is >= 0 or < 0 (NaN).
       - expr: count({{__name__=~"tenant:sla_.+", tenant="maint"}})

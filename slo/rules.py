@@ -13,6 +13,7 @@ import re
 import textwrap
 from typing import NamedTuple
 
+from exporter import metrics
 from slo import spec
 from slo.spec import M, burn_rate, downtime_ratio, seconds
 
@@ -137,8 +138,18 @@ def render(header: str, groups: list[Group]) -> str:
 
 # -- rules.yml ------------------------------------------------------------------------------------
 
+
+def _recorded_gauges() -> str:
+    width = max(len(spec.tenant_series(m)) for m in spec.TENANT_RECORDED) + 2
+    return "\n".join(
+        f"  {spec.tenant_series(m).ljust(width)} {spec.TENANT_AGGREGATION[m]} by (tenant) ({m})"
+        for m in spec.TENANT_RECORDED
+    )
+
+
 RULES_HEADER = f"""
-Recording rules for sla-exporter: error-budget burn rates per tenant.
+Recording rules for sla-exporter: error-budget burn rates, and the gauges the alerts read,
+one series per tenant.
 
 Names are pinned (alerts.yml and the Grafana dashboards use them):
   tenant:sla_downtime:ratio_rate<W>        share of eligible time that was downtime over W
@@ -146,7 +157,18 @@ Names are pinned (alerts.yml and the Grafana dashboards use them):
                                            1 spends exactly the month's budget, 14.4 spends it
                                            14.4 times too fast
 for W in {", ".join(spec.RECORDED_WINDOWS)} (the long and short windows of the multi-window,
-multi-burn-rate alerts, Google SRE Workbook ch. 5; slo/spec.py lists them).
+multi-burn-rate alerts, Google SRE Workbook ch. 5; slo/spec.py lists them), and one series
+per tenant of the gauges the alerts read:
+{_recorded_gauges()}
+
+One series per tenant, whatever the number of exporters serving it: on a shared store
+(PostgreSQL) every exporter serves every tenant, the same figures under different
+`instance` labels. Exporters disagree only while one has not read the store's latest results
+yet; each aggregation takes the figure of the one that has read the most (slo/spec.py,
+TENANT_AGGREGATION, says why for each). The rates are max: the exporter that has watched
+the whole window (one that started or stopped within it has fewer samples, and rate()
+extrapolates little past them, so it shows less of both counters); downtime counters only
+grow, so the larger rate has read more. A single exporter gives its own figures.
 
 Maintenance never burns budget: {M.DOWNTIME_TOTAL} and {M.ELIGIBLE_TOTAL} both stand still
 during a maintenance window (and while a tenant's state is unknown), so a window that lies
@@ -160,7 +182,7 @@ def recording_rules() -> list[Group]:
     ratios = [
         Rule(
             downtime_ratio(w),
-            f"sum by (tenant) (rate({M.DOWNTIME_TOTAL}[{w}]))\n/\nsum by (tenant) (rate({M.ELIGIBLE_TOTAL}[{w}]))",
+            f"max by (tenant) (rate({M.DOWNTIME_TOTAL}[{w}]))\n/\nmax by (tenant) (rate({M.ELIGIBLE_TOTAL}[{w}]))",
         )
         for w in spec.RECORDED_WINDOWS
     ]
@@ -172,14 +194,19 @@ def recording_rules() -> list[Group]:
     burns[0] = burns[0]._replace(
         comment="-- burn rate: the downtime ratio in units of the error budget ".ljust(84, "-")
     )
-    return [Group("sla-exporter.rules", ratios + burns)]
+    gauges = [
+        Rule(spec.tenant_series(m), f"{spec.TENANT_AGGREGATION[m]} by (tenant) ({m})") for m in spec.TENANT_RECORDED
+    ]
+    gauges[0] = gauges[0]._replace(comment="-- one series per tenant, across the exporters serving it ".ljust(84, "-"))
+    return [Group("sla-exporter.rules", ratios + burns + gauges)]
 
 
 def rules_yml() -> str:
     text = render(RULES_HEADER, recording_rules())
     # a blank line between the two halves
-    marker = "      # -- burn rate"
-    return text.replace(marker, "\n" + marker, 1)
+    for marker in ("      # -- burn rate", "      # -- one series per tenant"):
+        text = text.replace(marker, "\n" + marker, 1)
+    return text
 
 
 # -- alerts.yml -----------------------------------------------------------------------------------
@@ -202,10 +229,13 @@ Severity (slo/spec.py), routed by prometheus/alertmanager.example.yml:
 Every alert has a section in docs/runbook.md, linked by runbook_url (its GitHub anchor is
 the alert name in lower case).
 
-Label matching: series from one exporter are matched `on (instance, job, tenant)`, so
-several exporters can share a Prometheus. The recording rules aggregate `by (tenant)`, so
-the burn-rate alerts carry only `tenant` (and `severity`). Probe series also carry
-`location` (docs/semantics.md, "Locations and the quorum") and are matched on it too.
+Labels: on a shared store (PostgreSQL) every exporter serves every tenant, so the tenant
+alerts (error budget, burn rates, SLATenantDown, support deadlines) read one series per
+tenant, aggregated across the exporters `by (tenant)` (rules.yml says which aggregation and
+why), and carry no `instance` or `job`: one alert per tenant however many exporters serve
+it. The probe alerts and the exporter's own alerts stay per exporter (`instance`, `job`);
+probe series also carry `location` (docs/semantics.md, "Locations and the quorum") and are
+matched on it too.
 """
 
 BURN_GROUP_COMMENT = """
@@ -254,34 +284,38 @@ def burn_alert(a: spec.BurnAlert) -> Rule:
 
 def error_budget_group() -> Group:
     w1, w2 = spec.AT_RISK_WINDOWS
+    # Each exporter's projection with its own month end, then the largest (the one that has
+    # watched the whole window and read the most: see rules.yml).
     projected = [
-        f"""(
+        f"""max by (tenant) (
   rate({M.DOWNTIME_TOTAL}[{w}])
   * on (instance, job) group_left ()
   ({M.MONTH_END} - time())
 )"""
         for w in (w1, w2)
     ]
+    remaining, downtime = spec.tenant_series(M.BUDGET_REMAINING), spec.tenant_series(M.MONTH_DOWNTIME)
     return Group(
         "sla-exporter.error-budget",
         [burn_alert(a) for a in spec.BURN_ALERTS]
         + [
             alert(
                 "SLAErrorBudgetExhausted",
-                f"{M.BUDGET_REMAINING} <= 0\nand on (instance, job, tenant)\n{M.MONTH_DOWNTIME} > 0",
+                f"{remaining} <= 0\nand on (tenant)\n{downtime} > 0",
                 "{{ $labels.tenant }} has used up this month's error budget",
                 "{{ $labels.tenant }} has {{ $value | humanizeDuration }} of error budget left this month "
                 "(negative: overspent). The month's availability target is missed; collect the evidence for a "
                 "service-credit claim.",
                 "The month's budget is gone: the SLA for this calendar month is missed. A state, not a rate: it "
                 "holds until the month ends, so no `for:`. A tenant with a 100 % target has a zero budget; it "
-                "only counts as exhausted once it has had downtime.",
+                "only counts as exhausted once it has had downtime. One alert per tenant: the smallest remaining "
+                "budget and the largest downtime any exporter serving it reports (the one that has read the most "
+                "of the store).",
             ),
             alert(
                 "SLAMonthlyTargetAtRisk",
-                f"({M.BUDGET_REMAINING} > 0)\n  < on (instance, job, tenant)\n{projected[0]}\n"
-                f"and on (instance, job, tenant)\n{M.BUDGET_REMAINING}\n  < on (instance, job, tenant)\n"
-                f"{projected[1]}",
+                f"({remaining} > 0)\n  < on (tenant)\n{projected[0]}\n"
+                f"and on (tenant)\n{remaining}\n  < on (tenant)\n{projected[1]}",
                 "{{ $labels.tenant }} will miss this month's SLA at the current downtime rate",
                 f"{{{{ $labels.tenant }}}} has {{{{ $value | humanizeDuration }}}} of error budget left, less than "
                 f"the downtime that the last {span_possessive(w1)} and the last {span_possessive(w2)} downtime "
@@ -293,7 +327,9 @@ def error_budget_group() -> Group:
                 f"99.92 % month's budget). The rate is downtime per wall second and is projected over the wall "
                 f"time left ({M.MONTH_END} - time()), maintenance included on both sides. for: "
                 f"{spec.ALERTS['SLAMonthlyTargetAtRisk'].for_} keeps a rate that just touches the line from "
-                f"opening a ticket. Already exhausted budgets are SLAErrorBudgetExhausted.",
+                f"opening a ticket. Already exhausted budgets are SLAErrorBudgetExhausted. One alert per tenant: "
+                f"each exporter projects its own downtime rate to its own month end, and the largest projection "
+                f"counts.",
             ),
         ],
         comment=BURN_GROUP_COMMENT,
@@ -321,13 +357,16 @@ def tenants_group() -> Group:
         [
             alert(
                 "SLATenantDown",
-                f"{M.UP} == 0\nunless on (instance, job, tenant)\n{M.MAINTENANCE_ACTIVE} == 1",
+                f"{spec.tenant_series(M.UP)} == 0\nunless on (tenant)\n{spec.tenant_series(M.MAINTENANCE_ACTIVE)} == 1",
                 "{{ $labels.tenant }} is down",
-                f"{{{{ $labels.tenant }}}} has been down for at least {for_('SLATenantDown')} outside maintenance, "
-                f"as probed by {{{{ $labels.instance }}}}. Every second of it costs error budget.",
+                f"{{{{ $labels.tenant }}}} has been down for at least {for_('SLATenantDown')} outside maintenance "
+                f"(its state over every location, under its quorum). Every second of it costs error budget.",
                 f"Says what is broken; the budget alerts decide whether it pages. for: "
                 f"{spec.ALERTS['SLATenantDown'].for_} rides out a single failed probe run at the default 30s "
-                f"interval. Not during maintenance.",
+                f"interval. Not during maintenance. One alert per tenant, however many exporters serve it: down "
+                f"while any of them computes it down (min of {M.UP}: our own faults are unknown, never 0, so a 0 "
+                f"is a verdict on the vendor, and an exporter that has not read the store's latest results yet "
+                f"only lags by seconds); maintenance while any of them knows of a window.",
             ),
             alert(
                 "SLAProbeFailing",
@@ -416,10 +455,12 @@ def exporter_group() -> Group:
                 "SLAExporterStoreNotWritable",
                 f"{M.STORE_WRITABLE} == 0",
                 "sla-exporter {{ $labels.instance }} cannot write its store",
-                f"Writes to the SQLite store of {{{{ $labels.instance }}}} have failed for at least "
+                f"Writes of {{{{ $labels.instance }}}} to its store (SQLite or PostgreSQL) have failed for at least "
                 f"{for_('SLAExporterStoreNotWritable')}. History is kept in memory until they succeed; a restart "
                 f"or crash meanwhile loses it.",
-                f"The store (SQLite) refuses writes: disk full, read-only or gone. Probing goes on and history "
+                f"The store refuses writes: on SQLite the disk is full, read-only or gone; on PostgreSQL the "
+                f"server is unreachable, failing over, or refuses the writes. Per exporter: each writes its own "
+                f"results. Probing goes on and history "
                 f"waits in memory, so nothing is lost yet — unless the exporter stops or crashes before writes "
                 f"succeed again. {spec.ALERTS['SLAExporterStoreNotWritable'].for_}: longer than a brief lock or "
                 f"a backup.",
@@ -455,17 +496,29 @@ DEADLINES = {
 }
 
 
+def earliest(metric: str, selector: str = "") -> str:
+    """The earliest of a deadline across the exporters serving its tenant, by the metric's own
+    labels: `min by (tenant, incident, priority) (metric)`. They read the same incident from the
+    shared store; only a config rollout (other support terms) makes them differ, and then the
+    earlier deadline is the safe side."""
+    labels = ", ".join(next(m.labels for m in metrics.ALL if m.name == metric))
+    return f"min by ({labels}) ({metric}{selector})"
+
+
 def support_group() -> Group:
     lead, lookback = spec.P1_RESPONSE_LEAD, spec.BREACH_LOOKBACK
     overdue = "\nor\n".join(
-        f'label_replace(time() - {metric} > 0, "target", "{target}", "", "")' for target, metric in DEADLINES.items()
+        f'label_replace(time() - {earliest(metric)} > 0, "target", "{target}", "", "")'
+        for target, metric in DEADLINES.items()
     )
+    breach_labels = ", ".join(metrics.SUPPORT_BREACHES.labels)
+    p1 = '{priority="P1"}'
     return Group(
         "sla-exporter.support",
         [
             alert(
                 "SLASupportP1ResponseDueSoon",
-                f'({M.SUPPORT_RESPONSE_DUE}{{priority="P1"}} - time()) < {seconds(lead)} > 0',
+                f"({earliest(M.SUPPORT_RESPONSE_DUE, p1)} - time()) < {seconds(lead)} > 0",
                 f"P1 incident {{{{ $labels.incident }}}} of {{{{ $labels.tenant }}}}: vendor response due within "
                 f"{amount(lead)}",
                 "The vendor's initial response to P1 incident {{ $labels.incident }} of {{ $labels.tenant }} is due "
@@ -487,18 +540,24 @@ def support_group() -> Group:
             ),
             alert(
                 "SLASupportDeadlineBreached",
-                f"increase({M.SUPPORT_BREACHES}[{lookback}]) > 0\nor\n(\n"
-                f"  ({M.SUPPORT_BREACHES} > 0 unless {M.SUPPORT_BREACHES} offset {lookback})\n"
-                f"  and on (instance, job)\n  ({M.BUILD_INFO} offset {lookback})\n)",
+                f"max by ({breach_labels}) (\n"
+                f"  increase({M.SUPPORT_BREACHES}[{lookback}]) > 0\n  or\n  (\n"
+                f"    ({M.SUPPORT_BREACHES} > 0 unless {M.SUPPORT_BREACHES} offset {lookback})\n"
+                f"    and on (instance, job)\n    ({M.BUILD_INFO} offset {lookback})\n  )\n)",
                 "{{ $labels.tenant }}: vendor missed a {{ $labels.priority }} {{ $labels.target }} deadline",
                 f'The vendor missed {{{{ $value | printf "%.0f" }}}} {{{{ $labels.priority }}}} '
                 f"{{{{ $labels.target }}}} deadline(s) of {{{{ $labels.tenant }}}} within the last {span(lookback)}.",
                 f"A support deadline was missed within the last {span(lookback)} ({M.SUPPORT_BREACHES} went up). "
                 f"increase() cannot see the first breach of a new label set (a series that appears at 1), so a "
                 f"breach series that is new since {amount(lookback)} ago counts too, but only if the exporter was "
-                f"already scraped then (not on a fresh Prometheus).",
+                f"already scraped then (not on a fresh Prometheus). Each exporter's breaches, then the most any "
+                f"exporter counts.",
             ),
         ],
+        comment="On a shared store every exporter serves every tenant's incidents and service requests (read "
+        "from the store), so each alert takes one figure per deadline across the exporters: the earliest "
+        "deadline (they differ only while a change of the support terms rolls out, and the earlier is the "
+        "safe side), the most breaches. One alert per deadline, not one per exporter.",
     )
 
 

@@ -62,6 +62,48 @@ def burn_rate(window: str) -> str:
     return f"tenant:sla_error_budget_burn:rate{window}"
 
 
+# -- one figure per tenant, whatever the number of exporters serving it -------------------------
+
+# On a shared store (PostgreSQL) every exporter serves every tenant: the same figures, computed
+# from the same store, under different `instance` labels. The recording rules, the alerts and
+# the dashboards take one figure per tenant across them, aggregated `by (tenant)` like the burn
+# rates (tenant names are one namespace per Prometheus; `by`, not `without (instance)`, so
+# that target labels such as a Kubernetes pod's do not split a tenant either). One exporter
+# (SQLite, the common case) gives its own figure, without the instance label.
+#
+# Exporters disagree only while one has not read the store's latest results yet, for a few
+# seconds, so the aggregation takes the figure of the one that has read the most. Within a
+# month downtime only grows: that is the largest downtime and the smallest remaining budget
+# (or availability). sla_up is min: a 0 is always some exporter's verdict on the vendor (our
+# own faults are unknown, no sample), so the first exporter to see an outage raises it and
+# the laggard only delays the all-clear by its lag, far inside SLATenantDown's `for:`.
+# Maintenance is max: a window that one exporter's config knows of suppresses the alert.
+TENANT_AGGREGATION = {
+    M.UP: "min",
+    M.AVAILABILITY: "min",
+    M.TARGET: "max",  # the higher target is the smaller budget: the safe side
+    M.MARGIN: "min",
+    M.BUDGET: "min",
+    M.BUDGET_REMAINING: "min",
+    M.MAINTENANCE_ACTIVE: "max",
+    M.MONTH_DOWNTIME: "max",
+    M.MONTH_UNKNOWN: "max",
+    M.MONTH_MAINTENANCE: "max",
+    M.MONTH_ELIGIBLE: "max",
+    M.PREVIOUS_AVAILABILITY: "min",
+    M.SERVICE_CREDIT: "max",
+}
+# Recorded one per tenant with that aggregation, as tenant:<metric>:<min|max>: the alerts
+# read these (SLATenantDown, SLAErrorBudgetExhausted, SLAMonthlyTargetAtRisk).
+TENANT_RECORDED = (M.UP, M.MAINTENANCE_ACTIVE, M.BUDGET_REMAINING, M.MONTH_DOWNTIME)
+
+
+def tenant_series(metric: str) -> str:
+    """The recorded one-per-tenant series of a tenant gauge: 'tenant:sla_up:min'."""
+    assert metric in TENANT_RECORDED, metric
+    return f"tenant:{metric}:{TENANT_AGGREGATION[metric]}"
+
+
 # -- burn-rate alerts ---------------------------------------------------------------------------
 
 

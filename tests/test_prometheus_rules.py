@@ -31,6 +31,24 @@ RUNBOOK_URL = "https://github.com/sla-exporter/sla-exporter/blob/main/docs/runbo
 # Pinned: other tools read these recorded names. The spec may add windows, never drop these.
 WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
 SEVERITIES = {"page", "ticket", "warning"}
+# One series per tenant across the exporters serving it (the tenant alerts read them).
+TENANT_SERIES = [
+    "tenant:sla_up:min",
+    "tenant:sla_maintenance_active:max",
+    "tenant:sla_error_budget_remaining_seconds:min",
+    "tenant:sla_month_downtime_seconds:max",
+]
+# Alerts that stay per exporter: its own health, and the probes it ran.
+PER_EXPORTER = {
+    "SLAExporterDown",
+    "SLAExporterMetricsAbsent",
+    "SLAExporterConfigReloadFailed",
+    "SLAExporterStoreNotWritable",
+    "SLAProbeFailing",
+    "SLAProbeResultsStale",
+    "SLATLSCertificateExpiringSoon",
+    "SLATLSCertificateExpiryImminent",
+}
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -103,12 +121,33 @@ def test_recording_rule_names_are_the_pinned_ones():
     expected = [f"tenant:sla_downtime:ratio_rate{w}" for w in spec.RECORDED_WINDOWS] + [
         f"tenant:sla_error_budget_burn:rate{w}" for w in spec.RECORDED_WINDOWS
     ]
+    expected += list(TENANT_SERIES)
     assert sorted(names) == sorted(expected)
     assert set(WINDOWS) <= set(spec.RECORDED_WINDOWS), "a pinned recorded window was dropped"
     for w in spec.RECORDED_WINDOWS:
         rule = next(r for r in load(RULES) if r.get("record") == f"tenant:sla_downtime:ratio_rate{w}")
         assert f"rate(sla_downtime_seconds_total[{w}])" in rule["expr"]
         assert f"rate(sla_eligible_seconds_total[{w}])" in rule["expr"]
+
+
+@pytest.mark.parametrize("rule", alerts(), ids=lambda r: r["alert"])
+def test_tenant_alerts_are_one_per_tenant_not_per_exporter(rule):
+    """On a shared store every exporter serves every tenant: an alert about a tenant reads
+    its series aggregated across the exporters (the recorded tenant:* series or an
+    aggregation by the metric's own labels), so it has no instance to name. promtool
+    cases with two exporters: prometheus/tests/shared_store_test.yml."""
+    text = " ".join(rule["annotations"].values())
+    if rule["alert"] in PER_EXPORTER or rule["alert"] == "SLALocationNotReporting":
+        return
+    assert "$labels.instance" not in text and "$labels.job" not in text
+    tenant_metrics = {m.name for m in metrics.ALL if "tenant" in m.labels}
+    for ident in IDENT.findall(rule["expr"]):
+        if ident in tenant_metrics:
+            # every raw tenant series sits inside an aggregation `by (tenant...`
+            assert re.search(rf"(min|max) by \(tenant[\w, ]*\) \(\s*(\w+\()?{ident}\b", rule["expr"]), (
+                rule["alert"],
+                ident,
+            )
 
 
 def test_every_metric_referenced_is_emitted_or_recorded():
