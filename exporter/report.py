@@ -39,8 +39,10 @@ def rfc3339(t: float, tz: ZoneInfo) -> str:
 def rfc3339_ms(ms: int, tz: ZoneInfo) -> str:
     """Epoch milliseconds as RFC 3339 in ``tz``, exact (no float on the way)."""
     # replace(), not + timedelta: adding to an aware time is wall-clock arithmetic, which
-    # loses the fold (the second 03:30 of a fall-back night).
-    return dt.datetime.fromtimestamp(ms // 1000, tz).replace(microsecond=ms % 1000 * 1000).isoformat()
+    # loses the fold (the second 03:30 of a fall-back night). Whole seconds (most times)
+    # need no replace(): a report formats some 150,000 of them at 10,000 tenants.
+    stamp = dt.datetime.fromtimestamp(ms // 1000, tz)
+    return (stamp.replace(microsecond=ms % 1000 * 1000) if ms % 1000 else stamp).isoformat()
 
 
 def _seconds(ms: int) -> float:
@@ -106,13 +108,17 @@ def compute(
     for tenant in tenants:
         v = tenant_views(runs_of, tenant, start, end, until if in_progress else None, from_ledger(entries, tenant.name))
         views[tenant.name] = v
+        corrected = _figures(v.corrected, tenant, tz)
+        # Without corrections both views are the same figures: formatted once (the outages'
+        # times are most of the cost), a dict of their own for each.
+        measured = dict(corrected) if v.measured is v.corrected else _figures(v.measured, tenant, tz)
         rows.append(
             {
                 "tenant": tenant.name,
                 "environment": tenant.environment,
                 "target": tenant.target,
-                **_figures(v.corrected, tenant, tz),
-                "measured": _figures(v.measured, tenant, tz),
+                **corrected,
+                "measured": measured,
                 "corrections": _corrections(entries, tenant.name, start, end, v.changed, tz),
             }
         )
