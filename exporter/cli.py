@@ -428,12 +428,15 @@ class _Progress:
 def cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     tenants = _tenants(cfg, args.tenant)
     year, month = args.month
-    with Store(args.storage_path, create=False) as store:
+    # A month of a fleet is a million small objects and no cyclic garbage: the collector's
+    # full passes over them were a tenth of the command at 10,000 tenants.
+    with config.collector_paused(), Store(args.storage_path, create=False) as store:
         if args.format == "html":
             sys.stdout.write(render.html(cfg, store, args.month, args.tenant, time.time()))
             return 0
         doc = report.build(cfg, store, year, month, tenants, now=time.time())
-    sys.stdout.write(report.FORMATS[args.format](doc))
+        text = report.FORMATS[args.format](doc)
+    sys.stdout.write(text)
     return 0
 
 
