@@ -698,7 +698,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(args)
         if args.verb in ("verify", "keygen"):  # no config: a bundle carries its own
             return cmd_verify(args) if args.verb == "verify" else cmd_keygen(args)
-        cfg = config.load(args.config_file)
+        # Only the daemon lives long enough to want the config compacted in memory.
+        cfg = config.load(args.config_file, compact=args.verb == "run")
         return COMMANDS[args.verb](args, cfg)
     except UserError as err:  # every mistake a user can fix: one line per problem, exit 1
         print(err if err.names_its_source else f"sla-exporter {args.verb}: {err}", file=sys.stderr)

@@ -616,3 +616,9 @@ def test_which_urls_skip_the_full_check(url, plain, monkeypatch):
     monkeypatch.setattr(schema, "_checked_url", lambda text: checked.append(text) or text)
     assert schema._url(url) == url
     assert checked == ([] if plain else [url])
+
+
+def test_a_config_loaded_without_compaction_is_the_same(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(FULL)
+    assert load(str(path), compact=False) == load(str(path))

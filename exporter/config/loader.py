@@ -33,8 +33,10 @@ from exporter.engine.units import format_percent
 # ------------------------------------------------------------------------------------ public API
 
 
-def load(path: str) -> model.Config:
-    """Read and validate the config file at ``path``; raises ConfigError listing every problem."""
+def load(path: str, compact: bool = True) -> model.Config:
+    """Read and validate the config file at ``path``; raises ConfigError listing every problem.
+    ``compact=False`` skips the copy into memory of its own (``_compacted``), which only a
+    long-lived process needs: a command that exits soon saves its time."""
     try:
         with open(path, encoding="utf-8") as file:
             text = file.read()
@@ -42,7 +44,7 @@ def load(path: str) -> model.Config:
         reason = getattr(err, "strerror", None) or str(err)
         raise ConfigError(path, [Problem("", f"cannot read file: {reason}", None)]) from None
     # Relative paths inside the config (ca_file) mean "next to the config", as in Prometheus.
-    return _load(text, path, os.path.dirname(os.path.abspath(path)))
+    return _load(text, path, os.path.dirname(os.path.abspath(path)), compact)
 
 
 def load_text(text: str, source: str = "<config>") -> model.Config:
@@ -83,9 +85,11 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load(text: str, source: str, base_dir: str | None) -> model.Config:
+def _load(text: str, source: str, base_dir: str | None, compact: bool = True) -> model.Config:
     with collector_paused():
-        return _compacted(_validated(text, source, base_dir))
+        if not compact:
+            return _validated(text, source, base_dir)
+        return _compacted(_validated(text, source, base_dir))  # no reference kept: see _compacted
 
 
 def _compacted(cfg: model.Config) -> model.Config:
