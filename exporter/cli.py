@@ -454,12 +454,15 @@ class _Progress:
 def cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     tenants = _tenants(cfg, args.tenant)
     year, month = args.month
-    with Store(args.storage_path, create=False) as store:
+    # A month of a fleet is a million small objects and no cyclic garbage: the collector's
+    # full passes over them were a tenth of the command at 10,000 tenants.
+    with config.collector_paused(), Store(args.storage_path, create=False) as store:
         if args.format == "html":
             sys.stdout.write(render.html(cfg, store, args.month, args.tenant, time.time()))
             return 0
         doc = report.build(cfg, store, year, month, tenants, now=time.time())
-    sys.stdout.write(report.FORMATS[args.format](doc))
+        text = report.FORMATS[args.format](doc)
+    sys.stdout.write(text)
     return 0
 
 
@@ -722,7 +725,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(args)
         if args.verb in ("verify", "keygen"):  # no config: a bundle carries its own
             return cmd_verify(args) if args.verb == "verify" else cmd_keygen(args)
-        cfg = config.load(args.config_file)
+        # Only the daemon lives long enough to want the config compacted in memory.
+        cfg = config.load(args.config_file, compact=args.verb == "run")
         return COMMANDS[args.verb](args, cfg)
     except UserError as err:  # every mistake a user can fix: one line per problem, exit 1
         print(err if err.names_its_source else f"sla-exporter {args.verb}: {err}", file=sys.stderr)

@@ -3,9 +3,9 @@ import textwrap
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from exporter.config import sections as config  # the schema tables
+from exporter.config import schema, sections as config  # the schema tables
 from exporter.config.loader import ConfigError, Problem, load, load_text, summary
 from exporter.model import EnvRef
 
@@ -584,3 +584,41 @@ def test_any_text_gives_config_or_config_error(text):
 def test_durations_compare_as_exact_milliseconds(fields, interval_ms, stale_ms):
     probe = load_text(_probe_yaml(fields)).tenants[0].probes[0]
     assert (probe.interval_ms, probe.stale_after_ms) == (interval_ms, stale_ms)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(schema._PLAIN_URL, fullmatch=True))
+def test_plain_urls_taken_without_urlsplit_are_urls_it_accepts(url):
+    # _url takes these on sight: the full check (urlsplit, a host, a port, no space) must agree.
+    port = schema._PLAIN_URL.fullmatch(url)[1]
+    assume(port is None or int(port) <= 65535)
+    assert schema._checked_url(url) == url == schema._url(url)
+
+
+@pytest.mark.parametrize(
+    "url, plain",
+    [
+        ("http://127.0.0.1:8080/t1/p0", True),
+        ("https://acme.example.com/health?x=1#top", True),
+        ("https://acme.example.com", True),
+        ("HTTPS://acme.example.com/", False),  # still a URL: the full check takes it
+        ("https://user:pw@acme.example.com/", False),
+        ("https://[::1]:8443/", False),
+        ("http://127.0.0.1:18999/t1/p0", True),
+        ("https://acme.example.com:65536/", False),  # out of range: the full check refuses it
+        ("https://acme.example.com:123456/", False),
+        ("https://acme.example.com/a b", False),
+        ("https://acmé.example.com/", False),
+    ],
+)
+def test_which_urls_skip_the_full_check(url, plain, monkeypatch):
+    checked = []
+    monkeypatch.setattr(schema, "_checked_url", lambda text: checked.append(text) or text)
+    assert schema._url(url) == url
+    assert checked == ([] if plain else [url])
+
+
+def test_a_config_loaded_without_compaction_is_the_same(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(FULL)
+    assert load(str(path), compact=False) == load(str(path))

@@ -4,6 +4,7 @@ import datetime as dt
 import json
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from exporter import config, report
 from exporter.store.sqlite import Store
@@ -83,3 +84,51 @@ def test_the_table_says_the_month_is_in_progress(store):
     assert "IN PROGRESS: figures to 2026-10-10 12:00:30 +0000 (now); the budget is the whole month's" in text
     assert "MET SO FAR" in text
     assert json.loads(report.to_json(report.build(cfg, s, 2026, 10, list(cfg.tenants))))["complete"] is True
+
+
+# -- to_json writes what json.dumps(indent=2) writes, byte for byte ---------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        | st.dictionaries(st.integers() | st.booleans() | st.none() | st.floats(), inner, max_size=3)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_to_json_is_json_dumps_with_indent_2(value):
+    assert report.to_json(value) == json.dumps(value, indent=2) + "\n"
+
+
+class Share(float):
+    pass
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {},
+        [],
+        {"a": [], "b": {}, "c": [{}], "d": ({"e": None},)},
+        {"nan": float("nan"), "inf": [float("inf"), float("-inf")], "tiny": 1e-05, "big": 1e16},
+        {'é ☃ \n " \\ \x00': "ü\u2028𝄞"},
+        {1: "int key", None: "null key"},  # keys json turns into strings: the stdlib writes it
+        {"subclass": Share(0.5), "flag": True, "int": -(2**70)},
+    ],
+)
+def test_to_json_edge_cases(doc):
+    assert report.to_json(doc) == json.dumps(doc, indent=2) + "\n"
+
+
+@pytest.mark.parametrize("now", [None, NOW.timestamp()])
+def test_to_json_of_a_report_is_the_stdlib_text(store, now):
+    cfg, s = store
+    doc = report.build(cfg, s, 2026, 10, list(cfg.tenants), now=now)
+    assert doc["tenants"][0]["outages"]  # outages, nested lists and dicts in the text
+    assert report.to_json(doc) == json.dumps(doc, indent=2) + "\n"

@@ -316,3 +316,29 @@ def test_quorum_state_is_the_rule_at_every_instant(locations, quorum, lo, hi):
 def test_one_location_with_quorum_one_is_that_location():
     state = StateIntervals([(0, 10)], [(10, 20)], [(20, 30)])
     assert quorum_state([state], 1, 0, 30) is state
+
+
+SORTED = StateIntervals([(0, 60), (120, 180)], [(60, 120)], [(180, 200)])
+
+
+@pytest.mark.parametrize(
+    "given_runs, expected",
+    [
+        (RUNS, SORTED),
+        (RUNS[::-1], SORTED),  # out of order: the general path sorts and merges
+        (iter(RUNS), SORTED),  # any iterable, read once
+        # overlapping coverage: up from 0 to 90 and down from 60 to 120, as the general path gives it
+        (
+            [Run(T, 0, 30, 60, 2), Run(T, 20, 50, 90, 2), Run(F, 60, 90, 120, 2), Run(T, 120, 120, 180, 1)],
+            StateIntervals([(0, 90), (120, 180)], [(60, 120)], [(180, 200)]),
+        ),
+    ],
+)
+def test_probe_state_of_runs_in_any_order(given_runs, expected):
+    assert probe_state(given_runs, 1, 0, 200) == expected
+
+
+@pytest.mark.parametrize("down_when", ["any", "all"])
+def test_tenant_state_all_up(down_when):
+    up = StateIntervals(up=[(0, 100)], down=[], unknown=[])
+    assert tenant_state([up, up], down_when, 0, 100) == up

@@ -400,9 +400,11 @@ def _probe_defaults(root: Section) -> dict[str, _Setting]:
 
 def _probe_settings(sec: Section, local: bool) -> dict[str, _Setting]:
     settings = {}
-    for key, parse in _SETTING_PARSERS.items():
-        if key in sec.data:
-            raw = sec.raw(key)
+    # The keys written (a probe has a few) rather than every setting there is. Unknown
+    # keys were reported by check_keys; problems are sorted by line and path when shown.
+    for key, raw in sec.data.items():
+        parse = _SETTING_PARSERS.get(key)
+        if parse is not None:
             text = raw if isinstance(raw, str) else str(raw)
             settings[key] = _Setting(parse(sec, key), text, sec, key, sec.line_of(key), local)
     return settings

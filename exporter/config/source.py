@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +77,24 @@ if hasattr(yaml, "CSafeLoader"):
     class _CLoaderType(yaml.CSafeLoader):
         """libyaml's parser with the resolvers of ``_Loader``."""
 
+        def __init__(self, stream: str):
+            super().__init__(stream)
+            # Without path resolvers (none are added) a plain scalar's tag depends on its
+            # text alone, and a config repeats its keys and many values: libyaml calls back
+            # for every scalar, and the resolvers' patterns were a third of composing.
+            self._tags: dict[str, str] | None = None if self.yaml_path_resolvers else {}
+
+        def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
+            tags = self._tags
+            if tags is None or kind is not yaml.ScalarNode or not implicit[0]:
+                return _resolve(self, kind, value, implicit)
+            tag = tags.get(value)
+            if tag is None:
+                tag = tags[value] = _resolve(self, kind, value, implicit)
+            return tag
+
     _CLoader = _CLoaderType  # type: ignore[assignment]
+    _resolve: Callable[..., str] = yaml.CSafeLoader.resolve  # PyYAML's own (untyped in the stubs)
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]

@@ -24,34 +24,52 @@ Intervals = list[Interval]
 
 def normalize(pairs: Iterable[tuple[T, T]]) -> list[tuple[T, T]]:
     """Sort, drop empty pairs, merge overlapping and touching ones."""
+    ordered = sorted([p for p in pairs if p[0] < p[1]])
+    if not ordered:
+        return []
     out: list[tuple[T, T]] = []
-    for start, end in sorted(p for p in pairs if p[0] < p[1]):
-        if out and start <= out[-1][1]:
-            if end > out[-1][1]:
-                out[-1] = (out[-1][0], end)
+    it = iter(ordered)
+    cur_start, cur_end = next(it)  # the pair being grown, in locals (a report's hot loop)
+    for start, end in it:
+        if start <= cur_end:
+            if end > cur_end:
+                cur_end = end
         else:
-            out.append((start, end))
+            out.append((cur_start, cur_end))
+            cur_start, cur_end = start, end
+    out.append((cur_start, cur_end))
     return out
 
 
 def union(*sets: list[tuple[T, T]]) -> list[tuple[T, T]]:
-    return normalize(p for s in sets for p in s)
+    return normalize([p for s in sets for p in s])
 
 
 def intersect(a: list[tuple[T, T]], b: list[tuple[T, T]]) -> list[tuple[T, T]]:
     out: list[tuple[T, T]] = []
+    if not a or not b:
+        return out
+    # The pairs unpacked into locals: the report intersects tens of thousands of sets.
+    na, nb = len(a), len(b)
     i = j = 0
-    while i < len(a) and j < len(b):
-        start = max(a[i][0], b[j][0])
-        end = min(a[i][1], b[j][1])
+    a0, a1 = a[0]
+    b0, b1 = b[0]
+    while True:
+        start = b0 if b0 > a0 else a0  # max(a0, b0), min(a1, b1): the first on a tie
+        end = b1 if b1 < a1 else a1
         if start < end:
             out.append((start, end))
         # Advance whichever ends first; it cannot meet anything later in the other set.
-        if a[i][1] < b[j][1]:
+        if a1 < b1:
             i += 1
+            if i == na:
+                return out
+            a0, a1 = a[i]
         else:
             j += 1
-    return out
+            if j == nb:
+                return out
+            b0, b1 = b[j]
 
 
 def intersect_all(sets: list[list[tuple[T, T]]]) -> list[tuple[T, T]]:
@@ -66,17 +84,23 @@ def intersect_all(sets: list[list[tuple[T, T]]]) -> list[tuple[T, T]]:
 
 def subtract(a: list[tuple[T, T]], b: list[tuple[T, T]]) -> list[tuple[T, T]]:
     """Everything in ``a`` that is not in ``b``."""
+    if not b:
+        return [(start, end) for start, end in a if start < end]
     out: list[tuple[T, T]] = []
+    nb = len(b)
     j = 0
     for start, end in a:
-        while j < len(b) and b[j][1] <= start:
+        while j < nb and b[j][1] <= start:
             j += 1
         k = j
         cur = start
-        while k < len(b) and b[k][0] < end:
-            if b[k][0] > cur:
-                out.append((cur, b[k][0]))
-            cur = max(cur, b[k][1])
+        while k < nb:
+            b0, b1 = b[k]
+            if b0 >= end:
+                break
+            if b0 > cur:
+                out.append((cur, b0))
+            cur = max(cur, b1)
             k += 1
         if cur < end:
             out.append((cur, end))
@@ -94,4 +118,4 @@ def clip(a: list[tuple[T, T]], lo: T, hi: T) -> list[tuple[T, T]]:
 
 
 def total(a: list[tuple[T, T]]) -> T:
-    return sum(end - start for start, end in a)
+    return sum([end - start for start, end in a])

@@ -555,6 +555,15 @@ class Store:
             ).fetchone()
         return None if row is None or row[0] is None else row[0] / 1000
 
+    def first_starts(self) -> dict[tuple[str, str], float]:
+        """``first_start`` of every probe with history, by (tenant, probe), in one query."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT p.tenant, p.probe, min(s.start_ms) FROM probes AS p JOIN series AS s ON s.probe_id = p.id "
+                "GROUP BY p.tenant, p.probe"
+            ).fetchall()
+        return {(t, p): start / 1000 for t, p, start in rows}
+
     def save_series(
         self, rows: Iterable[tuple], gone: Iterable[tuple] = (), versions: Mapping[tuple, int] | None = None
     ) -> tuple[dict[tuple, int], set[tuple]]:
