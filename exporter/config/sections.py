@@ -398,7 +398,11 @@ def _probe(sec: Section, defaults: dict[str, _Setting]) -> model.Probe:
     name = sec.required("name", _name)
     url = sec.required("url", _url)
     settings = {**defaults, **_probe_settings(sec, local=True)}
-    return model.Probe(name=name, url=url, **_resolve(sec, settings))
+    share = sec.ctx.share
+    resolved: dict[str, Any] = {
+        k: share(v) if isinstance(v, (str, float, int)) else v for k, v in _resolve(sec, settings).items()
+    }
+    return model.Probe(name=share(name), url=url, **resolved)
 
 
 def _resolve(sec: Section, settings: dict[str, _Setting]) -> dict[str, Any]:
