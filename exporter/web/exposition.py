@@ -5,9 +5,10 @@ scrapes: a line is written anew only when its value changed. Ten thousand tenant
 again was most of the scrape's time. Families this fast path does not cover go through
 ``generate_latest`` unchanged.
 
-Collectors that reuse their sample objects (or at least their label dicts) between scrapes
-(ours do) are matched position by position, else by label dict: an unchanged family costs
-a few passes in C. Only the last scrape's families are remembered, so memory follows the
+A family that comes as text lines (``collectors.base.LinesFamily``: its collector keeps
+lines, not samples) is copied as it is. Collectors that reuse their sample objects (or at
+least their label dicts) between scrapes are matched position by position, else by label
+dict: an unchanged family costs a few passes in C. Only the last scrape's families are remembered, so memory follows the
 live series, not every result or label dict ever seen; a series under a new label dict
 (a reload, a collector that builds its dicts anew) is simply written whole again.
 """
@@ -41,6 +42,12 @@ def _prefix(name: str, labels: dict[str, str]) -> str:
         return name + " "
     inner = ",".join(f'{k}="{_escape_value(v)}"' for k, v in sorted(labels.items()))
     return f"{name}{{{inner}}} "
+
+
+def line(name: str, labels: dict[str, str], value: float) -> str:
+    """The text line of a sample, as the reference writer writes it (for collectors that
+    keep lines rather than samples: ``LinesFamily``)."""
+    return f"{_prefix(name, labels)}{floatToGoString(value)}\n"
 
 
 def _revalued(line: str, value: float) -> str:
@@ -96,6 +103,10 @@ def generate(registry: Collector) -> bytes:
         mname = family.name + "_total" if family.type == "counter" else family.name
         doc = family.documentation.replace("\\", r"\\").replace("\n", r"\n")
         out.append(f"# HELP {mname} {doc}\n# TYPE {mname} {mtype}\n")
+        given = getattr(family, "lines", None)
+        if given is not None:  # written by the collector: nothing to match or remember
+            out.extend(given)
+            continue
         samples = list(family.samples)
         try:
             lines = _lines(samples, last.get(family.name) if family.name not in live else None)
