@@ -584,3 +584,17 @@ def test_any_text_gives_config_or_config_error(text):
 def test_durations_compare_as_exact_milliseconds(fields, interval_ms, stale_ms):
     probe = load_text(_probe_yaml(fields)).tenants[0].probes[0]
     assert (probe.interval_ms, probe.stale_after_ms) == (interval_ms, stale_ms)
+
+
+def test_a_fleet_shares_its_repeated_values_and_its_records_have_no_dict():
+    """Memory at 10,000 tenants: equal probe names are one string, and the records
+    the config has by the thousand carry no per-object dict."""
+    cfg = load_text(
+        "tenants:\n"
+        + "".join(
+            f"  - name: t{i}\n    probes:\n      - {{name: ui, url: 'http://x/{i}', interval: 45s}}\n" for i in range(3)
+        )
+    )
+    a, b = cfg.tenants[0].probes[0], cfg.tenants[2].probes[0]
+    assert a.name == b.name == "ui" and a.name is b.name
+    assert not hasattr(a, "__dict__") and not hasattr(cfg.tenants[0], "__dict__")

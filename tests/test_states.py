@@ -274,3 +274,11 @@ def test_merge_series(old, new, expected, added):
 @given(observations)
 def test_series_of_sorted_observations_is_inserting_them(obs):
     assert series_of(sorted(obs)) == insert([], obs)[0]
+
+
+@pytest.mark.parametrize("step", [30_000, 60_000, 0, 86_400_000])
+def test_shared_step_is_the_same_value_as_one_object(step):
+    from exporter.engine.states import shared_step
+
+    first, second = shared_step(int(str(step))), shared_step(int(str(step)))  # two int objects in
+    assert first == step and second is first

@@ -398,11 +398,9 @@ def _probe(sec: Section, defaults: dict[str, _Setting]) -> model.Probe:
     name = sec.required("name", _name)
     url = sec.required("url", _url)
     settings = {**defaults, **_probe_settings(sec, local=True)}
-    share = sec.ctx.share
-    resolved: dict[str, Any] = {
-        k: share(v) if isinstance(v, (str, float, int)) else v for k, v in _resolve(sec, settings).items()
-    }
-    return model.Probe(name=share(name), url=url, **resolved)
+    # Names repeat across tenants (ui, api, ...): one string each. (Numbers cannot be
+    # shared this way: the compacting copy of loader._compacted writes each one anew.)
+    return model.Probe(name=sec.ctx.share(name), url=url, **_resolve(sec, settings))
 
 
 def _resolve(sec: Section, settings: dict[str, _Setting]) -> dict[str, Any]:

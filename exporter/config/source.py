@@ -14,13 +14,11 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
 from exporter.errors import UserError
-
-T = TypeVar("T")
 
 # ---------------------------------------------------------------------------------------- errors
 
@@ -319,14 +317,14 @@ class Context:
     def __init__(self, base_dir: str | None):
         self.problems: list[Problem] = []
         self.base_dir = base_dir
-        # Equal values of the config as one object: 10,000 tenants repeat their probes'
-        # names and durations, each parsed into an object of its own (and the compacting
-        # copy of loader._compacted keeps objects shared only when they are the same one).
-        self.shared: dict[tuple[type, object], object] = {}
+        # Equal strings of the config as one object: 10,000 tenants repeat their probes'
+        # names, each parsed into a string of its own (and the compacting copy of
+        # loader._compacted keeps strings shared only when they are the same object).
+        self.shared: dict[str, str] = {}
 
-    def share(self, value: T) -> T:
-        """``value``, or an equal one of the same type already seen (1 and 1.0 stay apart)."""
-        return self.shared.setdefault((type(value), value), value)  # type: ignore[return-value]
+    def share(self, value: str) -> str:
+        """``value``, or an equal string already seen."""
+        return self.shared.setdefault(value, value)
 
     def error(self, path: str, line: int | None, message: str) -> None:
         # One problem per output line, whatever the user's value contained.
