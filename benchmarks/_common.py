@@ -174,8 +174,11 @@ def local_target():
 
 
 def exporter_cmd(*args: str) -> list[str]:
-    """``python -m exporter ARGS`` with the interpreter running the benchmark."""
-    return [sys.executable, "-m", "exporter", *args]
+    """``python -m exporter ARGS`` with the interpreter running the benchmark. ``-P``: the
+    exporter comes from PYTHONPATH (this checkout, or ``scale.py --repo``'s), not from the
+    working directory, which ``-m`` would otherwise put first (run from a checkout, every
+    "before" measured that checkout)."""
+    return [sys.executable, "-P", "-m", "exporter", *args]
 
 
 # -- config ----------------------------------------------------------------------------------

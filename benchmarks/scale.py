@@ -265,7 +265,7 @@ def main() -> None:
     parser.add_argument("--repo", default=REPO, help="the exporter to measure (a checkout)")
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args()
-    env = {**os.environ, "PYTHONPATH": os.path.abspath(args.repo)}
+    env = {**os.environ, "PYTHONPATH": os.path.abspath(args.repo), "SCALE_REPO": os.path.abspath(args.repo)}
     rows = []
     with tempfile.TemporaryDirectory() as tmp, local_target() as (_, url):
         for size in (int(s) for s in args.sizes.split(",")):
@@ -297,7 +297,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        sys.path.insert(0, HERE)
+        # The checkout measured, ahead of this one (which _common put first on sys.path).
+        sys.path[0:0] = [os.environ.get("SCALE_REPO", REPO), HERE]
         child(sys.argv[2], sys.argv[3:])
     else:
         main()

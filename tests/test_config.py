@@ -622,3 +622,17 @@ def test_a_config_loaded_without_compaction_is_the_same(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(FULL)
     assert load(str(path), compact=False) == load(str(path))
+
+
+def test_a_fleet_shares_its_repeated_values_and_its_records_have_no_dict():
+    """Memory at 10,000 tenants: equal probe names are one string, and the records
+    the config has by the thousand carry no per-object dict."""
+    cfg = load_text(
+        "tenants:\n"
+        + "".join(
+            f"  - name: t{i}\n    probes:\n      - {{name: ui, url: 'http://x/{i}', interval: 45s}}\n" for i in range(3)
+        )
+    )
+    a, b = cfg.tenants[0].probes[0], cfg.tenants[2].probes[0]
+    assert a.name == b.name == "ui" and a.name is b.name
+    assert not hasattr(a, "__dict__") and not hasattr(cfg.tenants[0], "__dict__")

@@ -90,3 +90,52 @@ def test_memory_follows_the_live_series_not_the_results_seen(scrapes):
         exposition.generate(registry)
     remembered = sum(len(samples) for samples, _ in exposition._LAST[registry].values())
     assert remembered == 50
+
+
+class AsLines:
+    """A collector that gives its family as text lines (``LinesFamily``), as the probe
+    collector does."""
+
+    def __init__(self, rows):
+        self.rows = rows  # (label values, value)
+
+    def collect(self):
+        from exporter import metrics
+        from exporter.web.collectors.base import LinesFamily
+
+        fam = LinesFamily(metrics.PROBE_DURATION)
+        for values, value in self.rows:
+            fam.lines.append(
+                exposition.line(fam.name, dict(zip(metrics.PROBE_DURATION.labels, values, strict=True)), value)
+            )
+            fam.label_values.append(values)
+        return iter([fam])
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [(("acme", "ui", "default"), 0.25)],
+        [
+            (("acme", "ui", "eu"), 1.5e22),
+            (('o \\ " \n', "p", "eu"), 1e-7),
+            (("b", "c", "us"), -0.0),
+            (("b", "d", "us"), 1234567.0),
+        ],
+        [
+            (("a", "b", "x"), float("inf")),
+            (("a", "c", "x"), float("-inf")),
+            (("a", "d", "x"), 0.0),
+            (("a", "e", "x"), 3),
+        ],
+    ],
+    ids=["one", "escapes and big values", "infinities and ints"],
+)
+def test_a_family_given_as_lines_reads_back_as_its_samples(rows):
+    registry = CollectorRegistry()
+    registry.register(AsLines(rows))
+    assert exposition.generate(registry) == generate_latest(registry)
+    (fam,) = registry.collect()
+    assert [(s.labels, s.value) for s in fam.samples] == [
+        ({"tenant": t, "probe": p, "location": loc}, float(v)) for (t, p, loc), v in rows
+    ]

@@ -342,3 +342,11 @@ def test_probe_state_of_runs_in_any_order(given_runs, expected):
 def test_tenant_state_all_up(down_when):
     up = StateIntervals(up=[(0, 100)], down=[], unknown=[])
     assert tenant_state([up, up], down_when, 0, 100) == up
+
+
+@pytest.mark.parametrize("step", [30_000, 60_000, 0, 86_400_000])
+def test_shared_step_is_the_same_value_as_one_object(step):
+    from exporter.engine.states import shared_step
+
+    first, second = shared_step(int(str(step))), shared_step(int(str(step)))  # two int objects in
+    assert first == step and second is first

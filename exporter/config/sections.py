@@ -415,7 +415,9 @@ def _probe(sec: Section, defaults: dict[str, _Setting]) -> model.Probe:
     name = sec.required("name", _name)
     url = sec.required("url", _url)
     settings = {**defaults, **_probe_settings(sec, local=True)}
-    return model.Probe(name=name, url=url, **_resolve(sec, settings))
+    # Names repeat across tenants (ui, api, ...): one string each. (Numbers cannot be
+    # shared this way: the compacting copy of loader._compacted writes each one anew.)
+    return model.Probe(name=sec.ctx.share(name), url=url, **_resolve(sec, settings))
 
 
 def _resolve(sec: Section, settings: dict[str, _Setting]) -> dict[str, Any]:

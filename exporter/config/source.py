@@ -338,6 +338,14 @@ class Context:
         # False when the config is read only to count (an evidence bundle's, away from
         # the machine that probed): files the probes read (ca_file) need not be there.
         self.probing = probing
+        # Equal strings of the config as one object: 10,000 tenants repeat their probes'
+        # names, each parsed into a string of its own (and the compacting copy of
+        # loader._compacted keeps strings shared only when they are the same object).
+        self.shared: dict[str, str] = {}
+
+    def share(self, value: str) -> str:
+        """``value``, or an equal string already seen."""
+        return self.shared.setdefault(value, value)
 
     def error(self, path: str, line: int | None, message: str) -> None:
         # One problem per output line, whatever the user's value contained.

@@ -51,6 +51,22 @@ class Series(NamedTuple):
         return range(self.start, self.last + 1, self.step or 1)
 
 
+_STEPS: dict[int, int] = {}
+
+
+def shared_step(step: int) -> int:
+    """One int object per distinct step: a fleet's series mostly share a few steps (their
+    probes' intervals), and a daemon keeps hundreds of thousands of series in memory, each
+    step a 32-byte int of its own as read from the store (13 MB at 10,000 tenants).
+    Bounded: irregular history (each series its own step) is not kept here."""
+    got = _STEPS.get(step)
+    if got is not None:
+        return got
+    if len(_STEPS) < 4096:
+        _STEPS[step] = step
+    return step
+
+
 class Run(NamedTuple):
     # A NamedTuple: one or two are made for every probe result and every scrape reads them.
     success: bool

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-from exporter.engine.states import ConflictError, Series, insert, merge
+from exporter.engine.states import ConflictError, Series, insert, merge, shared_step
 from exporter.errors import UserError
 from exporter.model import DEFAULT_LOCATION, Event, Incident, LedgerEntry, ServiceRequest
 from exporter.store import backend as backends, chain
@@ -267,7 +267,7 @@ def to_ms(t: float) -> int:
 
 def _series(row: Sequence) -> Series:
     start, step, count, success = row
-    return Series(bool(success), start, step, count)
+    return Series(bool(success), start, shared_step(step), count)
 
 
 _SERIES = "SELECT start_ms, step_ms, count, success FROM series"

@@ -5,23 +5,28 @@ scrapes: a line is written anew only when its value changed. Ten thousand tenant
 again was most of the scrape's time. Families this fast path does not cover go through
 ``generate_latest`` unchanged.
 
-Collectors that reuse their sample objects (or at least their label dicts) between scrapes
-(ours do) are matched position by position, else by label dict: an unchanged family costs
-a few passes in C. Only the last scrape's families are remembered, so memory follows the
+A family that comes as text lines (``collectors.base.LinesFamily``: its collector keeps
+lines, not samples) is copied as it is. Collectors that reuse their sample objects (or at
+least their label dicts) between scrapes are matched position by position, else by label
+dict: an unchanged family costs a few passes in C. Only the last scrape's families are remembered, so memory follows the
 live series, not every result or label dict ever seen; a series under a new label dict
 (a reload, a collector that builds its dicts anew) is simply written whole again.
 """
 
 from __future__ import annotations
 
+import array
+import itertools
+import operator
 import weakref
+from typing import NamedTuple
 
 from prometheus_client import generate_latest
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 # registry -> {family name -> (samples, lines)} of its last complete scrape
-_LAST: weakref.WeakKeyDictionary[Collector, dict[str, tuple[list, list[str]]]] = weakref.WeakKeyDictionary()
+_LAST: weakref.WeakKeyDictionary[Collector, dict[str, tuple[list, _Written]]] = weakref.WeakKeyDictionary()
 _FAST_TYPES = {"gauge": "gauge", "counter": "counter", "unknown": "untyped"}
 _SLOW_SUFFIXES = ("_created", "_gsum", "_gcount")
 
@@ -41,6 +46,12 @@ def _prefix(name: str, labels: dict[str, str]) -> str:
         return name + " "
     inner = ",".join(f'{k}="{_escape_value(v)}"' for k, v in sorted(labels.items()))
     return f"{name}{{{inner}}} "
+
+
+def line(name: str, labels: dict[str, str], value: float) -> str:
+    """The text line of a sample, as the reference writer writes it (for collectors that
+    keep lines rather than samples: ``LinesFamily``)."""
+    return f"{_prefix(name, labels)}{floatToGoString(value)}\n"
 
 
 def _revalued(line: str, value: float) -> str:
@@ -67,27 +78,47 @@ def _again(s: tuple, b: tuple | None, line: str | None) -> str:
     return _line(s)
 
 
-def _lines(samples: list, last: tuple[list, list[str]] | None) -> list[str]:
+class _Written(NamedTuple):
+    """A family's lines of the last scrape as one string and where each line ends: one
+    object instead of one string per series (150,000 at 10,000 tenants, 49 bytes of header
+    each), and an unchanged family is copied whole."""
+
+    text: str
+    ends: array.array
+
+    @classmethod
+    def of(cls, lines: list[str]) -> _Written:
+        return cls("".join(lines), array.array("Q", itertools.accumulate(map(len, lines))))
+
+    def line(self, i: int) -> str:
+        return self.text[self.ends[i - 1] if i else 0 : self.ends[i]]
+
+
+def _lines(samples: list, last: tuple[list, _Written] | None) -> list[str]:
     if last is None:
         return [_line(s) for s in samples]
-    before, lines_before = last
+    before, written = last
     if len(before) == len(samples):
         # The same sample object as last time at the same place: the same line.
-        lines = [line if s is b else None for s, b, line in zip(samples, before, lines_before, strict=True)]
+        lines = [written.line(i) if s is b else None for i, (s, b) in enumerate(zip(samples, before, strict=True))]
         if None in lines:
             for i, line in enumerate(lines):
                 if line is None:
-                    lines[i] = _again(samples[i], before[i], lines_before[i])
+                    lines[i] = _again(samples[i], before[i], written.line(i))
         return lines  # type: ignore[return-value]
     # The family grew or shrank: each sample finds its series by its label dict.
-    by_id = {id(b[1]): (b, line) for b, line in zip(before, lines_before, strict=True)}
-    return [_again(s, *by_id.get(id(s[1]), (None, None))) for s in samples]
+    by_id = {id(b[1]): (b, i) for i, b in enumerate(before)}
+    out = []
+    for s in samples:
+        b, i = by_id.get(id(s[1]), (None, -1))
+        out.append(_again(s, b, written.line(i) if b is not None else None))
+    return out
 
 
 def generate(registry: Collector) -> bytes:
     families = list(registry.collect())
     last = _LAST.get(registry, {})  # concurrent scrapes each read one whole state and publish their own
-    live: dict[str, tuple[list, list[str]]] = {}
+    live: dict[str, tuple[list, _Written]] = {}
     out: list[str] = []
     for family in families:
         mtype = _FAST_TYPES.get(family.type)
@@ -96,12 +127,20 @@ def generate(registry: Collector) -> bytes:
         mname = family.name + "_total" if family.type == "counter" else family.name
         doc = family.documentation.replace("\\", r"\\").replace("\n", r"\n")
         out.append(f"# HELP {mname} {doc}\n# TYPE {mname} {mtype}\n")
+        given = getattr(family, "lines", None)
+        if given is not None:  # written by the collector: nothing to match or remember
+            out.extend(given)
+            continue
         samples = list(family.samples)
-        try:
-            lines = _lines(samples, last.get(family.name) if family.name not in live else None)
-        except _Slow:
-            return generate_latest(registry)
-        live[family.name] = (samples, lines)
-        out.extend(lines)
+        before = last.get(family.name) if family.name not in live else None
+        if before is not None and len(before[0]) == len(samples) and all(map(operator.is_, samples, before[0])):
+            written = before[1]  # every sample as last time: the same text
+        else:
+            try:
+                written = _Written.of(_lines(samples, before))
+            except _Slow:
+                return generate_latest(registry)
+        live[family.name] = (samples, written)
+        out.append(written.text)
     _LAST[registry] = live
     return "".join(out).encode("utf-8")
