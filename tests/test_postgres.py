@@ -207,16 +207,17 @@ RETRY = 1  # seconds: SLA_EXPORTER_LEADER_RETRY for these exporters (15 s by def
 def test_the_leader_detects_and_another_takes_over_after_kill_9(tmp_path, postgresql, target):
     """Two exporters of one shard on one database: one leads (detects incidents), the other
     does not; kill -9 the leader and the other leads within the retry interval, and resolves
-    the incident the first one opened. Each probes its own probe name (replicas of one
-    location would write the same series: that needs locations)."""
+    the incident the first one opened. They are replicas: the same probe from two
+    locations (replicas of one location would write the same history keys)."""
     url = postgresql.url()
     support = "\nsupport:\n  api: {token_env: SLA_TEST_TOKEN}\n"
     exporters = []
     for name in ("a", "b"):
         d = tmp_path / name
         d.mkdir()
-        e = Exporter(d, config_for(target.url).replace("name: ui", f"name: ui-{name}") + support)
+        e = Exporter(d, config_for(target.url) + support)
         e.storage = ["--storage.url", url]
+        e.extra_args = ["--location", name]
         exporters.append(e)
     a, b = exporters
     env = {"SLA_EXPORTER_LEADER_RETRY": str(RETRY), "SLA_TEST_TOKEN": "t"}
@@ -247,6 +248,7 @@ def test_the_leader_detects_and_another_takes_over_after_kill_9(tmp_path, postgr
     assert took_over < 2 * RETRY + 5
     with Store(url, create=False) as s:
         detected = [i for i in s.incidents() if i.source == "detected"]
+        assert s.locations("acme", "ui") == ["a", "b"]  # each replica's history under its own key
     assert len(detected) == 1, detected
     assert [e.kind for e in detected[0].events] == ["resolution"]
 
@@ -300,8 +302,9 @@ def test_one_schema_on_both_backends(tmp_path, postgresql):
 
 
 def test_shards_share_one_database_and_each_leads_its_own(tmp_path, postgresql, target):
-    """--shard 0/2 and 1/2 on one database: each records its own tenants' results there,
-    and each leads its shard (the lock is per shard)."""
+    """--shard 0/2 and 1/2 on one database: each probes and records its own tenants (a
+    duration sample only for those), leads its shard (the lock is per shard), and serves
+    every tenant's figures and last result, the other shard's read from the store."""
     from exporter.probing.sharding import shard_of
 
     url = postgresql.url()
@@ -318,27 +321,43 @@ def test_shards_share_one_database_and_each_leads_its_own(tmp_path, postgresql, 
         e.storage = ["--storage.url", url]
         e.extra_args = ["--shard", f"{i}/2"]
         exporters.append(e)
+
+    def get(m, name, **labels):
+        return m.get((name, tuple(sorted(labels.items()))))
+
+    def serves_every_tenant(m, up):
+        return all(
+            get(m, "sla_up", tenant=n) == up
+            and get(m, "sla_probe_success", tenant=n, probe="ui", location="default") == up
+            and get(m, "sla_availability_ratio", tenant=n) is not None
+            for n in names
+        )
+
+    env = {"SLA_EXPORTER_LEADER_RETRY": str(RETRY), "SLA_EXPORTER_FEED_INTERVAL": "0.2"}
     try:
         for e in exporters:
-            e.start(env={"SLA_EXPORTER_LEADER_RETRY": str(RETRY)})
+            e.start(env=env)
         for i, e in enumerate(exporters):
             e.wait_for(lambda e=e: e.value("sla_exporter_leader") == 1, what=f"shard {i} leads")
             mine = {n for n in names if shard_of(n, 2) == i}
             assert mine and mine != set(names)
-            e.wait_for(
-                lambda e=e, mine=mine: all(
-                    e.value("sla_probe_success", tenant=n, probe="ui", location="default") == 1 for n in mine
-                ),
-                what=f"shard {i} probes its tenants",
+            m = e.wait_for(
+                lambda e=e: m if serves_every_tenant(m := e.metrics(), 1) else None,
+                what=f"shard {i} serves every tenant",
             )
-            assert all(
-                e.value("sla_probe_success", tenant=n, probe="ui", location="default") is None
-                for n in set(names) - mine
-            )
+            assert all(get(m, "sla_availability_ratio", tenant=n) == 1.0 for n in names)
+            probed = {
+                n for n in names if get(m, "sla_probe_duration_seconds", tenant=n, probe="ui", location="default")
+            }
+            assert probed == mine
         with Store(url, create=False) as s:
             exporters[0].wait_for(
                 lambda: all(s.first_start(n, "ui") is not None for n in names), what="every tenant's history stored"
             )
+        # The target fails: each shard sees the other shard's tenants go down too.
+        target.healthy = False
+        for i, e in enumerate(exporters):
+            e.wait_for(lambda e=e: serves_every_tenant(e.metrics(), 0), what=f"shard {i} sees every tenant down")
     finally:
         for e in exporters:
             e.stop(signal.SIGKILL)
