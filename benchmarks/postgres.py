@@ -1,19 +1,26 @@
 """N exporters writing to one PostgreSQL: results held, write latency, bytes per probe-month,
 beside SQLite. Prints figures, asserts nothing.
 
-    .venv/bin/python benchmarks/postgres.py [--exporters 1,2,4] [--probes 400] [--interval 1]
-        [--seconds 30] [--writer-rate 2000] [--month-probes 200] [--url postgresql://...]
+    .venv/bin/python benchmarks/postgres.py [--exporters 1,2,4] [--layout shards,locations]
+        [--feed 5] [--probes 400] [--interval 1] [--seconds 30] [--writer-rate 2000]
+        [--month-probes 200] [--url postgresql://...]
 
 About 6 minutes with the defaults on 2 cores. Needs PostgreSQL's server binaries (Debian:
 ``postgresql``; the service need not run) and psycopg (``pip install -e '.[postgresql]'``).
 Without ``--url`` it starts a throwaway cluster of its own on 127.0.0.1 (fsync on, default
 settings apart from the port; as user ``postgres`` when run as root) and removes it after.
 
-(a) Daemons: N real ``python -m exporter run --shard I/N --storage.url URL`` processes (N in
-    EXPORTERS), together probing PROBES probes every INTERVAL s on one fast local HTTP target
-    (a process of its own). After one interval of warm-up plus 5 s, SECONDS s are measured:
-    the results the database holds for the window (observations in the stored series)
-    divided by the slots offered (PROBES x SECONDS / INTERVAL), and results/s held.
+(a) Daemons: N real ``python -m exporter run --storage.url URL`` processes (N in EXPORTERS)
+    probing PROBES probes every INTERVAL s on one fast local HTTP target (a process of its
+    own), in each LAYOUT: ``shards`` (``--shard I/N``: together they probe every probe once)
+    and ``locations`` (``--location lI``: each probes every probe, so N x PROBES results an
+    interval). Every exporter also reads what the others write (the feed, every FEED s:
+    SLA_EXPORTER_FEED_INTERVAL, default 5) and serves every tenant. After one interval of
+    warm-up plus 5 s, SECONDS s are measured: the results the database holds for the window
+    (observations in the stored series) divided by the slots offered, results/s held, the
+    exporters' CPU (mean per exporter, share of one core) and the tenants each serves at
+    the end (``sla_up`` samples, of TENANTS: a tenant another exporter probes has none
+    while its last result read from the store is stale, see docs/scaling.md).
 (b) The recorder's write path (the daemon's group commit): N processes, each a Recorder on
     its own shard of the probes, RATE results/s in total, one flush a second (as the daemon),
     every 40th result a failure so that series keep being added. Per flush: its latency
@@ -38,10 +45,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 from _common import (
     REPO,
     config_text,
+    cpu_seconds,
     exporter_cmd,
     free_port,
     human_bytes,
@@ -123,23 +132,28 @@ def observations_in(rows, lo_ms: int, hi_ms: int) -> int:
 # -- (a) daemons ------------------------------------------------------------------------------
 
 
-def daemons(admin_url: str, n: int, probes: int, interval: int, seconds: int) -> dict:
-    url = new_database(admin_url, f"daemons{n}")
+def daemons(
+    admin_url: str, n: int, probes: int, interval: int, seconds: int, layout: str = "shards", feed: float | None = None
+) -> dict:
+    url = new_database(admin_url, f"daemons_{layout}{n}")
     tmp = tempfile.mkdtemp(prefix="sla-pgbench-")
+    tenants = probes  # one probe a tenant (config_text)
     try:
         with local_target() as (_, target), contextlib.ExitStack() as stack:
             cfg = os.path.join(tmp, "c.yaml")
             with open(cfg, "w") as f:
                 f.write(config_text(probes, 1, target, interval=f"{interval}s"))
-            ports = []
+            ports, procs = [], []
             for i in range(n):
                 port = free_port()
                 ports.append(port)
+                where = ["--shard", f"{i}/{n}"] if layout == "shards" else ["--location", f"l{i}"]
                 cmd = exporter_cmd(
-                    "run", "--config.file", cfg, "--storage.url", url, "--shard", f"{i}/{n}",
+                    "run", "--config.file", cfg, "--storage.url", url, *where,
                     "--web.listen-address", f"127.0.0.1:{port}",
                 )  # fmt: skip
-                stack.enter_context(running(cmd, os.path.join(tmp, f"e{i}.log"), cwd=tmp))
+                env = {**os.environ, **({"SLA_EXPORTER_FEED_INTERVAL": str(feed)} if feed else {})}
+                procs.append(stack.enter_context(running(cmd, os.path.join(tmp, f"e{i}.log"), cwd=tmp, env=env)))
             for i, port in enumerate(ports):
                 try:
                     wait_http(f"http://127.0.0.1:{port}/-/ready", timeout=60)
@@ -147,18 +161,26 @@ def daemons(admin_url: str, n: int, probes: int, interval: int, seconds: int) ->
                     with open(os.path.join(tmp, f"e{i}.log")) as f:
                         sys.exit(f.read()[-2000:])
             time.sleep(interval + 5)
-            lo = time.time()
+            lo, cpu0 = time.time(), sum(cpu_seconds(p.pid) for p in procs)
             time.sleep(seconds)
-            hi = time.time()
+            hi, cpu1 = time.time(), sum(cpu_seconds(p.pid) for p in procs)
             time.sleep(3)  # the last group commits (one a second)
+            served = [_tenants_served(port) for port in ports]
             with psycopg.connect(url) as con:
                 rows = con.execute("SELECT start_ms, step_ms, count FROM series").fetchall()
         held = observations_in(rows, int(lo * 1000), int(hi * 1000))
-        offered = probes * (hi - lo) / interval
+        offered = probes * (hi - lo) / interval * (n if layout == "locations" else 1)
         return {"exporters": n, "offered_per_s": offered / (hi - lo), "held_per_s": held / (hi - lo),
-                "held": held / offered}  # fmt: skip
+                "held": held / offered, "cpu": (cpu1 - cpu0) / (hi - lo) / n,
+                "served": f"{min(served)}-{max(served)}/{tenants}" if min(served) != max(served)
+                else f"{served[0]}/{tenants}"}  # fmt: skip
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _tenants_served(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+        return sum(line.startswith("sla_up{") for line in r.read().decode().splitlines())
 
 
 # -- (b) the recorder's write path -------------------------------------------------------------
@@ -268,6 +290,8 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--exporters", default="1,2,4")
+    parser.add_argument("--layout", default="shards,locations", help="shards, locations or both")
+    parser.add_argument("--feed", type=float, help="SLA_EXPORTER_FEED_INTERVAL for (a), seconds (default: 5)")
     parser.add_argument("--probes", type=int, default=400)
     parser.add_argument("--interval", type=int, default=1)
     parser.add_argument("--seconds", type=int, default=30)
@@ -285,12 +309,15 @@ def main() -> None:
         print(f"{os.cpu_count()} CPUs (shared: figures taken under load); PostgreSQL {version}; "
               f"SQLite {sqlite3.sqlite_version}; psycopg {psycopg.__version__}")  # fmt: skip
         if args.only in (None, "a"):
-            print(f"\n(a) daemons: {args.probes} probes every {args.interval} s, shared among N exporters "
-                  f"(--shard I/N), one PostgreSQL; {args.seconds} s measured")  # fmt: skip
-            print(f"{'N':>3} {'offered/s':>10} {'held/s':>10} {'held':>8}")
-            for n in counts:
-                r = daemons(admin, n, args.probes, args.interval, args.seconds)
-                print(f"{n:>3} {r['offered_per_s']:>10.0f} {r['held_per_s']:>10.0f} {r['held']:>8.2%}")
+            print(f"\n(a) daemons: {args.probes} probes every {args.interval} s, N exporters on one PostgreSQL "
+                  f"(shards: --shard I/N share the probes; locations: --location lI each probe all); "
+                  f"{args.seconds} s measured; feed every {args.feed or 5} s")  # fmt: skip
+            print(f"{'layout':<10} {'N':>3} {'offered/s':>10} {'held/s':>10} {'held':>8} {'CPU/exp':>8} {'serves':>9}")
+            for layout in args.layout.split(","):
+                for n in counts:
+                    r = daemons(admin, n, args.probes, args.interval, args.seconds, layout, args.feed)
+                    print(f"{layout:<10} {n:>3} {r['offered_per_s']:>10.0f} {r['held_per_s']:>10.0f} "
+                          f"{r['held']:>8.2%} {r['cpu']:>8.0%} {r['served']:>9}")  # fmt: skip
         if args.only in (None, "b"):
             print(f"\n(b) the recorder's write path: {args.rate:.0f} results/s over {args.writer_probes} probes "
                   f"shared among N writer processes, one group commit a second each; {args.seconds} s")  # fmt: skip

@@ -9,7 +9,6 @@ history. (Two shards on one database, each serving every tenant: test_postgres.p
 
 import datetime as dt
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -168,13 +167,15 @@ def test_two_locations_quorum_1_and_2_on_metrics_report_and_reference(tmp_path, 
         # us stops: eu still serves its own location; quorum 2 cannot be met (unknown).
         us.stop()
         eu.wait_for(
-            lambda: (m := eu.metrics())
-            and at(m, "sla_location_up", location="us") == 0
-            and at(m, "sla_location_up", location="eu") == 1
-            and success(m, "single", "us") is None
-            and success(m, "single", "eu") == 1
-            and at(m, "sla_up", tenant="single") == 1
-            and at(m, "sla_up", tenant="pair") is None,
+            lambda: (
+                (m := eu.metrics())
+                and at(m, "sla_location_up", location="us") == 0
+                and at(m, "sla_location_up", location="eu") == 1
+                and success(m, "single", "us") is None
+                and success(m, "single", "eu") == 1
+                and at(m, "sla_up", tenant="single") == 1
+                and at(m, "sla_up", tenant="pair") is None
+            ),
             what="us gone: pair unknown, single up",
         )
         eu.wait_for(lambda: eu.value("sla_month_unknown_seconds", tenant="pair") >= 1, what="pair's unknown time")
@@ -187,7 +188,9 @@ def test_two_locations_quorum_1_and_2_on_metrics_report_and_reference(tmp_path, 
     with Store(url, create=False) as s:
         assert s.locations("pair", "ui") == ["eu", "us"]
         for (tenant, probe, loc), series in s.all_series(0, 2**62).items():
-            history.obs[(tenant, probe, loc)] = {x.start + i * x.step: x.success for x in series for i in range(x.count)}
+            history.obs[(tenant, probe, loc)] = {
+                x.start + i * x.step: x.success for x in series for i in range(x.count)
+            }
         assert s.verify_chains()[0] is None
     rules = ref.load_rules(str(eu.config))
     unknown = dict.fromkeys(TENANTS, 0)
@@ -203,4 +206,3 @@ def test_two_locations_quorum_1_and_2_on_metrics_report_and_reference(tmp_path, 
             assert [round(o["seconds"] * 1000) for o in row["outages"]] == [o[2] for o in want["outages"]]
             unknown[row["tenant"]] += want["unknown_ms"]
     assert unknown["pair"] > unknown["single"]  # pair was unknown from the moment us stopped
-
