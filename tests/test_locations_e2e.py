@@ -194,7 +194,7 @@ def test_two_locations_quorum_1_and_2_on_metrics_report_and_reference(tmp_path, 
         assert s.verify_chains()[0] is None
     rules = ref.load_rules(str(eu.config))
     unknown = dict.fromkeys(TENANTS, 0)
-    for month in spanned:
+    for month in months(began, time.time()):
         doc = report(eu.config, url, month)
         until = round(dt.datetime.fromisoformat(doc["until"]).timestamp() * 1000)
         year, mon = (int(x) for x in month.split("-"))
