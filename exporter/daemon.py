@@ -42,7 +42,7 @@ from exporter.probing.canary import NETWORK_SENSITIVE, Connectivity
 from exporter.probing.probes import Prober, ProbeResult
 from exporter.probing.recorder import Recorder, Result
 from exporter.probing.schedule import Schedule, next_slot_ms  # noqa: F401 - next_slot_ms: part of this API
-from exporter.store.leader import Leader
+from exporter.store.leader import Leader, seconds_from_env
 from exporter.store.sqlite import Store
 from exporter.support import detection
 from exporter.web import webconfig
@@ -60,11 +60,7 @@ DEFAULT_FEED_INTERVAL = 5.0
 
 
 def feed_interval(environ: os._Environ[str] | dict[str, str] = os.environ) -> float:
-    try:
-        value = float(environ.get(FEED_ENV, DEFAULT_FEED_INTERVAL))
-    except ValueError:
-        return DEFAULT_FEED_INTERVAL
-    return value if value > 0 else DEFAULT_FEED_INTERVAL
+    return seconds_from_env(FEED_ENV, DEFAULT_FEED_INTERVAL, environ)
 
 
 CLOCK_STEP = 2.0  # a wall-clock jump larger than this (against the monotonic clock) reschedules

@@ -190,3 +190,18 @@ def test_a_result_is_classified_before_it_is_recorded(
     asyncio.run(daemon._probe_job("acme", daemon.cfg.tenants[0].probes[0]))
     assert seen[0].reason == recorded_reason
     assert seen[0].ours is (recorded_reason in ("network", "clock"))
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({}, 5.0),
+        ({"SLA_EXPORTER_FEED_INTERVAL": "0.2"}, 0.2),
+        ({"SLA_EXPORTER_FEED_INTERVAL": "often"}, 5.0),
+        ({"SLA_EXPORTER_FEED_INTERVAL": "0"}, 5.0),
+    ],
+)
+def test_the_feed_interval(env, expected):
+    from exporter.daemon import feed_interval
+
+    assert feed_interval(env) == expected

@@ -26,12 +26,18 @@ DEFAULT_RETRY = 15.0  # seconds between tries for the lock (and checks that it i
 RETRY_ENV = "SLA_EXPORTER_LEADER_RETRY"  # seconds; the tests shorten it
 
 
-def retry_interval(environ: os._Environ[str] | dict[str, str] = os.environ) -> float:
+def seconds_from_env(name: str, default: float, environ: os._Environ[str] | dict[str, str] = os.environ) -> float:
+    """A positive number of seconds from the environment variable ``name``; ``default``
+    when it is unset, not a number or not positive (settings the tests shorten)."""
     try:
-        value = float(environ.get(RETRY_ENV, DEFAULT_RETRY))
+        value = float(environ.get(name, default))
     except ValueError:
-        return DEFAULT_RETRY
-    return value if value > 0 else DEFAULT_RETRY
+        return default
+    return value if value > 0 else default
+
+
+def retry_interval(environ: os._Environ[str] | dict[str, str] = os.environ) -> float:
+    return seconds_from_env(RETRY_ENV, DEFAULT_RETRY, environ)
 
 
 class Leader:
