@@ -19,6 +19,7 @@ Thread-safe: probe runs call ``observe``, the housekeeping thread ``flush``, ``f
 
 from __future__ import annotations
 
+import bisect
 import collections
 import heapq
 import logging
@@ -195,8 +196,8 @@ class Recorder:
                     self._reported(at, got[-1].last, probe)
                 self.first[at[:2]] = first
                 self._touched.add(at[0])
-                if new:
-                    self._index()
+                if new:  # one more location of the probe: into its sorted list, not a re-index
+                    bisect.insort(self.where.setdefault(at[:2], []), at[2])
         return len(stale)
 
     def _reach_back(self, at: At, probe: Probe) -> None:

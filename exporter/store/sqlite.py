@@ -576,8 +576,9 @@ class Store:
         overwritten: its series are merged into what is stored (the union of the
         observations, as an import merges; ``gone`` does not apply to it), and an
         observation at the instant of a stored one with the other result is left out
-        (the stored one came first). Returns each written probe's new write count, and
-        the probes merged that way (the writer's view of them is out of date)."""
+        (the stored one came first). Returns each written probe's new write count (with
+        ``versions``), and the probes merged that way (the writer's view of them is out of
+        date)."""
         with self.lock:
             # Ids first, each in its own statement: a new probe's row is not held by the
             # transaction below while it waits for locks (no lock cycle with another writer).
@@ -594,9 +595,9 @@ class Store:
             try:
                 # Several exporters on one PostgreSQL: the probes' locks in one order, no deadlock.
                 self.db.lock_many(LOCK_SERIES, sorted(keys))
-                foreign: set[int] = set()
-                if versions is not None:
-                    foreign = {i for i, v in self._versions_of(keys).items() if v != versions.get(keys[i], 0)}
+                expected = {} if versions is None else versions
+                current = {} if versions is None else self._versions_of(keys)
+                foreign = {i for i, v in current.items() if v != expected.get(keys[i], 0)}
                 for probe_id in sorted(foreign):
                     self._merge_live(keys[probe_id], probe_id, [r for r in new_rows if r[0] == probe_id])
                 gone_rows = [r for r in gone_rows if r[0] not in foreign]
@@ -614,7 +615,9 @@ class Store:
                     first[probe_id] = min(start, first.get(probe_id, start))
                 self._rechain_many(first)
                 self._count_writes(first)
-                now = self._versions_of(keys)
+                # Ours counted one write each; the merged ones as many as they wrote: read.
+                now = {i: current[i] + 1 for i in first if i in current}
+                now.update(self._versions_of({i: keys[i] for i in foreign}))
             except BaseException:
                 self.db.rollback()
                 self._forget_ids()
