@@ -101,24 +101,25 @@ class _MonthToDate:
     run or crosses its failure threshold and none goes stale, a later scrape only carries
     the figures on to the new "now" (``availability.extend``, integer arithmetic with the
     maintenance time summed once per window set) instead of recomputing the month: that
-    keeps a scrape of ten thousand tenants cheap. The state is not carried on each scrape:
-    only its last stretch (``grows``) grows, and ``state_to`` gives it when asked (the
-    corrected figures)."""
+    keeps a scrape of ten thousand tenants cheap. The state is kept only for a tenant with
+    corrections (their figures are computed from it; ~1 KB a tenant otherwise), and not
+    carried on each scrape: only its last stretch (``grows``) grows, and ``state_to`` gives
+    it when asked."""
 
-    shape: tuple  # flat: (probe and location, runs, last run's start, counts as up, threshold) per history
+    shape: tuple  # flat, per history: probe, location, runs, last run's start, counts as up, threshold
     lo: int  # ms
     hi: int
     hi0: int
-    state: StateIntervals  # over [lo, hi0)
+    state: StateIntervals | None  # over [lo, hi0)
     grows: str  # the state of the last stretch: up, down or unknown
     figures: Figures  # over [lo, hi)
     outages: tuple  # the ``figures.outages`` the totals below are of
     counted: int  # outages that cost budget
     down_at_start: bool
 
-    def state_to(self, now: int) -> StateIntervals:
+    def state_to(self, now: int) -> StateIntervals | None:
         """The state over ``[lo, now)``: the last stretch carried on."""
-        if now == self.hi0:
+        if self.state is None or now == self.hi0:
             return self.state
         part = getattr(self.state, self.grows)
         return self.state._replace(**{self.grows: [*part[:-1], (part[-1][0], now)]})
@@ -136,12 +137,12 @@ class _MonthToDate:
 def _shape(tenant: Tenant, lasts: dict[tuple[str, str], tuple[int, Run | None]]) -> tuple:
     threshold = {p.name: p.failure_threshold for p in tenant.probes}
     out: list = []
-    for key, (n, last) in lasts.items():
+    for (probe, location), (n, last) in lasts.items():
         if last is None:
-            out += (key, n, None, None, None)
+            out += (probe, location, n, None, None, None)
         else:
-            limit = threshold[key[0]]
-            out += (key, n, last.start, last.success or last.count < limit, limit)
+            limit = threshold[probe]
+            out += (probe, location, n, last.start, last.success or last.count < limit, limit)
     return tuple(out)
 
 
@@ -149,23 +150,23 @@ def _same_runs(lasts: dict[tuple[str, str], tuple[int, Run | None]], shape: tupl
     """Whether the runs still have ``shape`` (none new, none crossed its threshold) and each
     last run started before ``hi`` and still covers ``now``: without building the shape
     anew (a tuple per probe, every scrape, for every tenant)."""
-    if len(lasts) * 5 != len(shape):
+    if len(lasts) * 6 != len(shape):
         return False
     i = 0
-    for key, (n, last) in lasts.items():
-        if shape[i] != key or shape[i + 1] != n:
+    for (probe, location), (n, last) in lasts.items():
+        if shape[i] != probe or shape[i + 1] != location or shape[i + 2] != n:
             return False
         if last is None:
-            if shape[i + 2] is not None:
+            if shape[i + 3] is not None:
                 return False
         elif (
-            shape[i + 2] != last.start
-            or shape[i + 3] != (last.success or last.count < shape[i + 4])
+            shape[i + 3] != last.start
+            or shape[i + 4] != (last.success or last.count < shape[i + 5])
             or not last.start < hi
             or now > last.end
         ):
             return False
-        i += 5
+        i += 6
     return True
 
 
@@ -315,7 +316,16 @@ class TenantCollector(Collector):
         counted, down_at_start, _ = _outage_totals(f)
         if now > lo and grows is not None and all(last.end >= now for _, last in view.values() if last is not None):
             self._mtd[tenant.name] = _MonthToDate(
-                shape, lo, now, now, state, grows, f, f.outages, counted, down_at_start
+                shape,
+                lo,
+                now,
+                now,
+                state if tenant.name in self._corrections else None,
+                grows,
+                f,
+                f.outages,
+                counted,
+                down_at_start,
             )
         else:  # a probe is stale: a late result could still fill the gap before "now"
             self._mtd.pop(tenant.name, None)
@@ -366,7 +376,11 @@ class TenantCollector(Collector):
             f = extend(hit[1], cached.grows, now, maintenance)  # type: ignore[union-attr]
             self._corrected_cache[tenant.name] = (key, f, hit[2])
             return f, hit[2]
-        state = cached.state_to(now) if fresh else _state(tenant, self.recorder.snapshot(tenant), lo, now)  # type: ignore[union-attr]
+        state = cached.state_to(now) if fresh else None  # type: ignore[union-attr]
+        if state is None:
+            state = _state(tenant, self.recorder.snapshot(tenant), lo, now)
+            if fresh and _last_stretch(state, now) == cached.grows:  # type: ignore[union-attr]
+                cached.state, cached.hi0 = state, now  # type: ignore[union-attr]
         views = corrected_views(state, maintenance, corrections, lo, month_end, tenant.target, now, eligible)
         moved: dict[str, float] = {}
         for c in corrections:
