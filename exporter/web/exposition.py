@@ -6,10 +6,12 @@ again was most of the scrape's time. Families this fast path does not cover go t
 ``generate_latest`` unchanged.
 
 A family that comes as text lines (``collectors.base.LinesFamily``: its collector keeps
-lines, not samples) is copied as it is. Collectors that reuse their sample objects (or at
-least their label dicts) between scrapes are matched position by position, else by label
-dict: an unchanged family costs a few passes in C. Only the last scrape's families are remembered, so memory follows the
-live series, not every result or label dict ever seen; a series under a new label dict
+lines, not samples) is copied as it is (``bytes`` lines straight into the body, ``str``
+ones encoded once per family). The body is joined once, as bytes: no str copy of it.
+Collectors that reuse their sample objects (or at least their label dicts) between scrapes
+are matched position by position, else by label dict: an unchanged family costs a few
+passes in C. Only the last scrape's families are remembered, so memory follows the live
+series, not every result or label dict ever seen; a series under a new label dict
 (a reload, a collector that builds its dicts anew) is simply written whole again.
 """
 

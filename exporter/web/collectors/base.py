@@ -1,5 +1,6 @@
 """What the collectors share: a scrape's metric families, appended to directly, with label
-dicts kept between scrapes (the text writer finds a series' line by its dict's identity)."""
+dicts kept between scrapes (the text writer finds a series' line by its dict's identity),
+or given as the text lines the collector keeps (``LinesFamily``)."""
 
 from __future__ import annotations
 

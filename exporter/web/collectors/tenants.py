@@ -9,9 +9,15 @@ Sample output (abridged)::
     sla_error_budget_remaining_seconds{tenant="acme-prod"} 1790.2
     sla_downtime_seconds_total{tenant="acme-prod"} 318.0
 
-Closed months never change, so their figures are computed once per config and cached;
-each scrape computes only the month to date from memory, and carries it on in constant
-time while no probe changes state.
+Closed months never change, so their figures are computed once per config and cached (a
+``MonthTotals`` tuple each); each scrape computes only the month to date from memory, and
+carries it on in constant time while no probe changes state (``_MonthToDate``).
+
+The sixteen per-tenant families are given as text lines (``collectors.base.LinesFamily``),
+kept per tenant as bytes with the tenant's label part written once: a scrape writes again
+only the lines whose value changed (two or three of a tenant's sixteen, the month's
+eligible time and what follows from it), with no ``Sample``, label dict or text-writer
+matching per series. At 10,000 tenants that is 160,000 series a scrape.
 """
 
 from __future__ import annotations
