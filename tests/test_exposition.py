@@ -139,3 +139,45 @@ def test_a_family_given_as_lines_reads_back_as_its_samples(rows):
     assert [(s.labels, s.value) for s in fam.samples] == [
         ({"tenant": t, "probe": p, "location": loc}, float(v)) for (t, p, loc), v in rows
     ]
+
+
+class TenantLines:
+    """A family given as bytes lines with a label part written once (as the tenants
+    collector keeps them), of a gauge or a counter."""
+
+    def __init__(self, metric, rows):
+        self.metric, self.rows = metric, rows  # (tenant, value)
+
+    def collect(self):
+        from prometheus_client.utils import floatToGoString
+
+        from exporter.web.collectors.base import LinesFamily
+
+        fam = LinesFamily(self.metric)
+        for tenant, value in self.rows:
+            part = exposition.label_part({"tenant": tenant}).encode()
+            fam.lines.append(b"%s%s%s\n" % (self.metric.name.encode(), part, floatToGoString(value).encode()))
+            fam.label_values.append((tenant,))
+        return iter([fam])
+
+
+@pytest.mark.parametrize("metric_name", ["AVAILABILITY", "DOWNTIME_TOTAL", "OUTAGES_TOTAL"])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("acme", 0.25)],
+        [('o \\ " \n', 2.67226e6), ("é", -0.0), ("b", 0.0), ("c", 3), ("d", float("inf")), ("e", float("nan"))],
+    ],
+    ids=["one", "escapes, big values, zeros, an int, inf and nan"],
+)
+def test_bytes_lines_of_a_gauge_or_counter_read_back_as_their_samples(metric_name, rows):
+    from exporter import metrics
+
+    metric = getattr(metrics, metric_name)
+    registry = CollectorRegistry()
+    registry.register(TenantLines(metric, rows))
+    assert exposition.generate(registry) == generate_latest(registry)
+    (fam,) = registry.collect()
+    assert fam.type == metric.kind
+    got = [(s.name, s.labels, repr(s.value)) for s in fam.samples]
+    assert got == [(metric.name, {"tenant": t}, repr(float(v))) for t, v in rows]
