@@ -142,11 +142,11 @@ def test_a_family_given_as_lines_reads_back_as_its_samples(rows):
 
 
 class TenantLines:
-    """A family given as bytes lines with a label part written once (as the tenants
-    collector keeps them), of a gauge or a counter."""
+    """A family given as bytes lines with a label part written once, of a gauge or a
+    counter; line by line, or all of them in one item (as the tenants collector keeps them)."""
 
-    def __init__(self, metric, rows):
-        self.metric, self.rows = metric, rows  # (tenant, value)
+    def __init__(self, metric, rows, one_piece):
+        self.metric, self.rows, self.one_piece = metric, rows, one_piece  # rows: (tenant, value)
 
     def collect(self):
         from prometheus_client.utils import floatToGoString
@@ -158,24 +158,28 @@ class TenantLines:
             part = exposition.label_part({"tenant": tenant}).encode()
             fam.lines.append(b"%s%s%s\n" % (self.metric.name.encode(), part, floatToGoString(value).encode()))
             fam.label_values.append((tenant,))
+        if self.one_piece:
+            fam.lines = [b"".join(fam.lines)]
         return iter([fam])
 
 
+@pytest.mark.parametrize("one_piece", [False, True], ids=["line by line", "in one piece"])
 @pytest.mark.parametrize("metric_name", ["AVAILABILITY", "DOWNTIME_TOTAL", "OUTAGES_TOTAL"])
 @pytest.mark.parametrize(
     "rows",
     [
         [("acme", 0.25)],
         [('o \\ " \n', 2.67226e6), ("é", -0.0), ("b", 0.0), ("c", 3), ("d", float("inf")), ("e", float("nan"))],
+        [("carriage\rreturn", 1.0), ("separators\x1c\u2028", 2.0), ("last", 1e-7)],
     ],
-    ids=["one", "escapes, big values, zeros, an int, inf and nan"],
+    ids=["one", "escapes, big values, zeros, an int, inf and nan", "line breaks left as they are"],
 )
-def test_bytes_lines_of_a_gauge_or_counter_read_back_as_their_samples(metric_name, rows):
+def test_bytes_lines_of_a_gauge_or_counter_read_back_as_their_samples(metric_name, rows, one_piece):
     from exporter import metrics
 
     metric = getattr(metrics, metric_name)
     registry = CollectorRegistry()
-    registry.register(TenantLines(metric, rows))
+    registry.register(TenantLines(metric, rows, one_piece))
     assert exposition.generate(registry) == generate_latest(registry)
     (fam,) = registry.collect()
     assert fam.type == metric.kind
