@@ -533,7 +533,7 @@ class _Text:
         self.values: list[tuple | None] = [None] * n
         self.parts: list[bytes | None] = [None] * n
         self.blobs = [b""] * len(_PER_TENANT)
-        self.lengths = [array.array("L", bytes(array.array("L").itemsize * n)) for _ in _PER_TENANT]
+        self.lengths = [array.array("I", bytes(4 * n)) for _ in _PER_TENANT]  # a line is short
 
     def part(self, j: int) -> bytes:
         """The label part of tenant ``j``'s lines (what follows the name up to the value)."""
