@@ -153,6 +153,21 @@ def test_golden_exposition(registry):
     assert text == GOLDEN.read_text()
 
 
+def test_openmetrics_reads_the_samples_of_the_text_format(registry):
+    """Families given as lines (tenant and probe gauges, tenant counters) read back as
+    samples for the OpenMetrics writer: the same series and values as the text format."""
+    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
+    from prometheus_client.parser import text_string_to_metric_families as parse_text
+
+    def series(families):
+        return sorted((s.name, tuple(sorted(s.labels.items())), s.value) for f in families for s in f.samples)
+
+    text = series(parse_text(exposition.generate(registry).decode()))
+    assert ("sla_outages_total", (("tenant", "acme"),), 2.0) in text
+    assert series(parse_openmetrics(openmetrics_latest(registry).decode())) == text
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_cached_month_to_date_agrees_with_a_full_computation(tmp_path, seed):
     """Scrapes between results reuse and extend the cached state; every figure must
