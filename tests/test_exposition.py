@@ -185,3 +185,21 @@ def test_bytes_lines_of_a_gauge_or_counter_read_back_as_their_samples(metric_nam
     assert fam.type == metric.kind
     got = [(s.name, s.labels, repr(s.value)) for s in fam.samples]
     assert got == [(metric.name, {"tenant": t}, repr(float(v))) for t, v in rows]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_tenant_values_are_written_as_the_reference_writes_them(seed):
+    """The tenants collector's shortcut to ``floatToGoString``: the same text for every
+    kind of value a tenant line holds (ratios, seconds, counts, signs, exponents)."""
+    import random
+
+    from prometheus_client.utils import floatToGoString
+
+    from exporter.web.collectors.tenants import _go
+
+    rng = random.Random(seed)
+    special = [0, 3, 0.0, -0.0, 1.0, 999999.0, 1e6, 1000000.5, 2.67226e6, 1e22, 1.5e22, 1e-7, 123456789.0, -1e6, -2.5e7]
+    special += [float("inf"), float("-inf"), float("nan"), 0.9992, 0.9853658536585366, -0.013834146341463405]
+    values = special + [rng.uniform(-1, 1) * 10 ** rng.randint(-9, 12) for _ in range(2000)]
+    values += [rng.randint(0, 10**9) / 1000 for _ in range(2000)] + [rng.randint(0, 500) for _ in range(200)]
+    assert [_go(v) for v in values] == [floatToGoString(v).encode() for v in values]

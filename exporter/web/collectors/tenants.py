@@ -518,7 +518,13 @@ def _changed(values: tuple, last: tuple) -> Iterator[int]:
 
 
 def _go(value: float) -> bytes:
-    return floatToGoString(value).encode()
+    """``floatToGoString(value)`` as bytes; its common case (a finite float below a million
+    or an int, written as Python writes it) without the rest of its checks: ~25,000 values
+    a scrape at 10,000 tenants."""
+    text = repr(float(value))
+    if text[-1] in "fn" or (value > 0 and text.find(".") > 6):  # inf, nan; Go's exponent from 1e6
+        text = floatToGoString(value)
+    return text.encode()
 
 
 class _Text:
