@@ -101,14 +101,19 @@ class Observations:
             return len(self.scratch.ids)
         return len(self.series)
 
-    def chunks(self) -> Iterator[tuple[Key, list[Series]]]:
-        """Each probe's series in time order, at most WRITE_CHUNK at a time."""
+    def probe_keys(self) -> list[Key]:
+        return list(self.scratch.ids if self.scratch is not None else self.series)
+
+    def chunks(self, only: set[Key] | None = None) -> Iterator[tuple[Key, list[Series]]]:
+        """Each probe's series in time order, at most WRITE_CHUNK at a time (``only``: of
+        those probes)."""
         if self.scratch is not None:
-            yield from self.scratch.chunks(WRITE_CHUNK)
+            yield from self.scratch.chunks(WRITE_CHUNK, only)
             return
         for key, series in self.series.items():
-            for i in range(0, len(series), WRITE_CHUNK):
-                yield key, series[i : i + WRITE_CHUNK]
+            if only is None or key in only:
+                for i in range(0, len(series), WRITE_CHUNK):
+                    yield key, series[i : i + WRITE_CHUNK]
 
     @property
     def by_probe(self) -> dict[Key, list[tuple[int, bool]]]:
@@ -221,9 +226,12 @@ class _Scratch:
             raise
         self.db.execute("COMMIT")
 
-    def chunks(self, size: int) -> Iterator[tuple[Key, list[Series]]]:
-        """Every probe's series in time order, at most ``size`` at a time (after ``finish``)."""
+    def chunks(self, size: int, only: set[Key] | None = None) -> Iterator[tuple[Key, list[Series]]]:
+        """Every probe's series (``only``: of those probes) in time order, at most ``size``
+        at a time (after ``finish``)."""
         for key, probe in self.ids.items():
+            if only is not None and key not in only:
+                continue
             rows = self.db.execute(
                 "SELECT success, start, step, count FROM series WHERE probe = ? ORDER BY start", (probe,)
             )
@@ -263,10 +271,13 @@ def parse_time(text: str) -> int:
 
     An offset is required so that a row never depends on the importing machine's timezone.
     """
-    text = text.strip().upper()
-    if ":60" in text:
-        text = _LEAP_SECOND.sub(r"\1:59.999", text)  # 23:59:60 -> the last ms of 23:59:59
-    stamp = dt.datetime.fromisoformat(text)
+    try:
+        stamp = dt.datetime.fromisoformat(text)  # most times, as written: nothing to rework
+    except ValueError:
+        text = text.strip().upper()
+        if ":60" in text:
+            text = _LEAP_SECOND.sub(r"\1:59.999", text)  # 23:59:60 -> the last ms of 23:59:59
+        stamp = dt.datetime.fromisoformat(text)
     if stamp.tzinfo is None:
         raise ValueError("no offset")
     return (stamp - _EPOCH) // _MS
@@ -518,8 +529,12 @@ def import_observations(
 ) -> ImportSummary:
     """Check the parsed file against recorded history, then write it (idempotent).
     ``progress(series written)`` is called after each transaction."""
+    with store.lock:
+        recorded = {key for key in obs.probe_keys() if store.probe_id(*key, create=False) is not None}
     try:
-        result = store.merge_series(obs.chunks, progress=progress)
+        # Only the probes with recorded history are checked against it: reading back a large
+        # file's series costs about a tenth of its import.
+        result = store.merge_series(obs.chunks, progress=progress, check=lambda: obs.chunks(recorded))
     except ConflictError as err:
         tenant, probe, location = err.key
         recorded = "success" if err.series.success else "failure"
