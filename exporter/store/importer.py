@@ -24,11 +24,14 @@ that needs the line of an earlier row reads the file again to find it.
 
 from __future__ import annotations
 
+import array
 import bisect
 import contextlib
 import csv
 import datetime as dt
 import gc
+import heapq
+import itertools
 import os
 import re
 import sqlite3
@@ -136,14 +139,14 @@ class Observations:
 
 
 class _Scratch:
-    """The series of a large file, spilled to a database on disk. Each spill appends every
-    probe's series as one ``part``, in one statement per probe, without reading anything
-    back (a store's merge read and rewrote what was spilled before, twice, at every spill:
-    most of the time of an irregular file). A file in time order gives each probe's parts
-    one after the other, and the few series that continue one another across two parts are
-    joined as they are spilled; a probe whose parts overlap in time (rows out of order) is
-    merged once at the end (``finish``), which also finds the rows that contradict each
-    other across spills. Then reading back is a plain scan of the key, in time order."""
+    """The series of a large file, spilled to a database on disk. Each spill appends each
+    probe's series as one ``part``: one row holding them packed, without reading anything
+    back (a store's merge read and rewrote what was spilled before, twice, at every spill,
+    and a row per series cost most of the rest). A file in time order gives each probe's
+    parts one after the other, read back one after the other, a series that goes on in the
+    next part joined to it on the way; a probe whose parts overlap in time (rows out of
+    order) is merged once at the end (``finish``), which also finds the rows that
+    contradict each other across spills."""
 
     def __init__(self, spill_dir: str | None):
         fd, self.path = tempfile.mkstemp(prefix="sla-import-", suffix=".db", dir=spill_dir)
@@ -152,41 +155,25 @@ class _Scratch:
         # Scratch, removed after use: no rollback journal, no syncs.
         self.db.execute("PRAGMA journal_mode = OFF")
         self.db.execute("PRAGMA synchronous = OFF")
-        # Keyed by (probe, start): reading a probe back in time order needs no sort, so no
-        # temporary files elsewhere than spill_dir; ``part`` tells apart one start in two spills.
-        for table in ("series", "merged"):
-            self.db.execute(
-                f"CREATE TABLE {table} (probe INTEGER NOT NULL, part INTEGER NOT NULL, success INTEGER NOT NULL, "
-                "start INTEGER NOT NULL, step INTEGER NOT NULL, count INTEGER NOT NULL, "
-                "PRIMARY KEY (probe, start, part)) WITHOUT ROWID"
-            )
+        # A probe's parts in the order they were written (id).
+        self.db.execute("CREATE TABLE parts (id INTEGER PRIMARY KEY, probe INTEGER NOT NULL, data BLOB NOT NULL)")
+        self.db.execute("CREATE INDEX parts_probe ON parts (probe, id)")
         self.ids: dict[Key, int] = {}  # in the order probes first came
-        self.tails: dict[int, tuple[int, Series]] = {}  # probe -> (part, its latest series spilled)
+        self.ends: dict[int, int] = {}  # probe -> the time of its latest observation spilled
         self.tangled: set[int] = set()  # probes whose parts overlap in time: merged by finish()
-        self.parts = 0
 
     def add(self, held: dict[Key, list[Series]]) -> None:
-        """Append the series held in memory as the next part."""
-        part = self.parts
-        self.parts += 1
-        insert = "INSERT INTO series (probe, part, success, start, step, count) VALUES (?, ?, ?, ?, ?, ?)"
-        self.db.execute("BEGIN")
+        """Append the series held in memory, a part per probe."""
+        rows = []
         for key, series in held.items():
             probe = self.ids.setdefault(key, len(self.ids))
-            tail = self.tails.get(probe)
-            if tail is not None and probe not in self.tangled:
-                if tail[1].last >= series[0].start:
-                    self.tangled.add(probe)
-                else:
-                    joined, _ = merge([tail[1]], series[:1])
-                    if len(joined) == 1:  # the last series spilled goes on in this part
-                        self.db.execute(
-                            "DELETE FROM series WHERE probe = ? AND start = ? AND part = ?",
-                            (probe, tail[1].start, tail[0]),
-                        )
-                        series = joined + series[1:]
-            self.tails[probe] = (part, series[-1])
-            self.db.executemany(insert, map((probe, part).__add__, series))
+            end = self.ends.get(probe)
+            if end is not None and end >= series[0].start:
+                self.tangled.add(probe)
+            self.ends[probe] = series[-1].last if end is None else max(end, series[-1].last)
+            rows.append((probe, _pack(series)))
+        self.db.execute("BEGIN")
+        self.db.executemany("INSERT INTO parts (probe, data) VALUES (?, ?)", rows)
         self.db.execute("COMMIT")
 
     def finish(self, conflict: Callable[[Key, int], None]) -> None:
@@ -201,30 +188,33 @@ class _Scratch:
         self.tangled.clear()
 
     def _merge_parts(self, probe: int) -> None:
-        into = "INSERT INTO merged (probe, part, success, start, step, count) VALUES (?, ?, ?, ?, ?, ?)"
+        """A probe's parts merged into new ones in time order, a stream: each part read a
+        piece at a time, so that memory stays bounded however long its history."""
+        ids = [r[0] for r in self.db.execute("SELECT id FROM parts WHERE probe = ? ORDER BY id", (probe,))]
         self.db.execute("BEGIN")
         try:
-            rows = self.db.execute(
-                "SELECT success, start, step, count FROM series WHERE probe = ? ORDER BY start, part", (probe,)
-            )
             out: list[Series] = []  # merged, not yet written: the series later ones may still reach
-            while batch := rows.fetchmany(WRITE_CHUNK):
-                for ok, start, step, count in batch:
-                    new = Series(ok == 1, start, step, count)
-                    # Later series start at or after this one: only the tail it reaches can change.
-                    i = max(0, bisect.bisect_left(out, start, key=_last) - 1)
-                    out[i:], _ = merge(out[i:], [new])
-                done = max(0, bisect.bisect_left(out, batch[-1][1], key=_last) - 1)
-                self.db.executemany(into, map((probe, 0).__add__, out[:done]))
-                del out[:done]
-            self.db.executemany(into, map((probe, 0).__add__, out))
-            self.db.execute("DELETE FROM series WHERE probe = ?", (probe,))
-            self.db.execute("INSERT INTO series SELECT * FROM merged")
-            self.db.execute("DELETE FROM merged")
+            for n, new in enumerate(heapq.merge(*(self._read(i) for i in ids), key=_start)):
+                # Later series start at or after this one: only the tail it reaches can change.
+                i = max(0, bisect.bisect_left(out, new.start, key=_last) - 1)
+                out[i:], _ = merge(out[i:], [new])
+                if n % WRITE_CHUNK == WRITE_CHUNK - 1:
+                    done = max(0, bisect.bisect_left(out, new.start, key=_last) - 1)
+                    if done:
+                        self.db.execute("INSERT INTO parts (probe, data) VALUES (?, ?)", (probe, _pack(out[:done])))
+                        del out[:done]
+            if out:
+                self.db.execute("INSERT INTO parts (probe, data) VALUES (?, ?)", (probe, _pack(out)))
+            self.db.executemany("DELETE FROM parts WHERE id = ?", [(i,) for i in ids])
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    def _read(self, part: int) -> Iterator[Series]:
+        """The series of one part, read a piece at a time."""
+        for piece in self._pieces(part):
+            yield from piece
 
     def chunks(self, size: int, only: set[Key] | None = None) -> Iterator[tuple[Key, list[Series]]]:
         """Every probe's series (``only``: of those probes) in time order, at most ``size``
@@ -232,17 +222,50 @@ class _Scratch:
         for key, probe in self.ids.items():
             if only is not None and key not in only:
                 continue
-            rows = self.db.execute(
-                "SELECT success, start, step, count FROM series WHERE probe = ? ORDER BY start", (probe,)
-            )
-            while batch := rows.fetchmany(size):
-                yield key, [_new(Series, (ok == 1, start, step, count)) for ok, start, step, count in batch]
+            held: list[Series] = []
+            for (part,) in self.db.execute("SELECT id FROM parts WHERE probe = ? ORDER BY id", (probe,)).fetchall():
+                for piece in self._pieces(part):
+                    if held:
+                        # The last series of the part before may go on in this one.
+                        held[-1:], _ = merge(held[-1:], piece[:1])
+                        held += piece[1:]
+                    else:
+                        held = piece
+                    while len(held) > size:  # the last one kept back: it may go on
+                        yield key, held[:size]
+                        held = held[size:]
+            if held:
+                yield key, held
+
+    def _pieces(self, part: int) -> Iterator[list[Series]]:
+        with self.db.blobopen("parts", "data", part, readonly=True) as blob:
+            while data := blob.read(_PIECE):
+                yield _unpack(data)
 
     def close(self) -> None:
         self.db.close()
         for suffix in ("", "-journal", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path + suffix)
+
+
+_PIECE = 32 * 8192  # bytes of a part read at a time: 8,192 series
+
+
+def _pack(series: list[Series]) -> bytes:
+    """Series as 4 native 8-byte integers each (success, start, step, count)."""
+    return array.array("q", itertools.chain.from_iterable(series)).tobytes()
+
+
+def _unpack(data: bytes) -> list[Series]:
+    values = array.array("q")
+    values.frombytes(data)
+    it = iter(values)
+    return [_new(Series, (ok == 1, start, step, count)) for ok, start, step, count in zip(it, it, it, it, strict=True)]
+
+
+def _start(s: Series) -> int:
+    return s.start
 
 
 _new = tuple.__new__  # a Series from its fields without the Python-level __new__ (a million of them)
