@@ -791,25 +791,6 @@ class Store:
         self._count_writes([probe_id])
         return n, len(merged)
 
-    def series_chunks(self, size: int) -> Iterator[tuple[tuple[str, str, str], list[Series]]]:
-        """Every probe's series in chunks of at most ``size``, in time order, by (tenant,
-        probe, location) (for ``merge_series`` from a scratch store)."""
-        with self.lock:
-            keys = self.db.execute("SELECT id, tenant, probe, location FROM probes ORDER BY id").fetchall()
-        for probe_id, tenant, probe, location in keys:
-            after = -MAX_MS
-            while True:
-                with self.lock:
-                    rows = self.db.execute(
-                        f"{_SERIES} WHERE probe_id = ? AND start_ms > ? ORDER BY start_ms LIMIT ?",
-                        (probe_id, after, size),
-                    ).fetchall()
-                if not rows:
-                    break
-                chunk = [_series(r) for r in rows]
-                yield (tenant, probe, location), chunk
-                after = chunk[-1].start
-
     # -- hash chains (docs/evidence.md) ------------------------------------------------
 
     def _chains(self) -> Iterator[tuple[str, str, bytes, list[tuple[int, bytes, bytes | None]]]]:
