@@ -152,12 +152,16 @@ class _Scratch:
         fd, self.path = tempfile.mkstemp(prefix="sla-import-", suffix=".db", dir=spill_dir)
         os.close(fd)
         self.db = sqlite3.connect(self.path, isolation_level=None)
-        # Scratch, removed after use: no rollback journal, no syncs.
-        self.db.execute("PRAGMA journal_mode = OFF")
-        self.db.execute("PRAGMA synchronous = OFF")
-        # A probe's parts in the order they were written (id).
-        self.db.execute("CREATE TABLE parts (id INTEGER PRIMARY KEY, probe INTEGER NOT NULL, data BLOB NOT NULL)")
-        self.db.execute("CREATE INDEX parts_probe ON parts (probe, id)")
+        try:
+            # Scratch, removed after use: no rollback journal, no syncs.
+            self.db.execute("PRAGMA journal_mode = OFF")
+            self.db.execute("PRAGMA synchronous = OFF")
+            # A probe's parts in the order they were written (id).
+            self.db.execute("CREATE TABLE parts (id INTEGER PRIMARY KEY, probe INTEGER NOT NULL, data BLOB NOT NULL)")
+            self.db.execute("CREATE INDEX parts_probe ON parts (probe, id)")
+        except BaseException:
+            self.close()  # a full disk, say: no file left behind
+            raise
         self.ids: dict[Key, int] = {}  # in the order probes first came
         self.ends: dict[int, int] = {}  # probe -> the time of its latest observation spilled
         self.tangled: set[int] = set()  # probes whose parts overlap in time: merged by finish()
