@@ -27,6 +27,7 @@ import math
 import os
 import resource
 import signal
+import sys
 import threading
 import time
 import urllib.parse
@@ -68,6 +69,12 @@ def feed_interval(environ: os._Environ[str] | dict[str, str] = os.environ) -> fl
 
 CLOCK_STEP = 2.0  # a wall-clock jump larger than this (against the monotonic clock) reschedules
 HUNG_AFTER = 2  # timeouts in a row that move a probe to the lane of hung targets (one may be ours)
+# How long a thread computing (a scrape: ~1 s of CPU at 5,000 tenants; housekeeping) keeps the
+# interpreter lock while the event loop waits for it. The loop gives the lock up at every
+# socket call and log write, thousands a second with 5,000 hung targets, and at Python's 5 ms
+# waited up to that long after each: ~200 steps a second during a scrape, so healthy runs
+# timed out and their next slots were skipped (docs/benchmarks.md, hung targets).
+SWITCH_INTERVAL = 0.0005  # seconds
 SLOT_SLACK_MS = 250  # a result that starts this close to its slot is recorded at the slot
 
 
@@ -158,6 +165,7 @@ class Daemon:
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task] = set()
         self._started = False
+        self._switch_interval = sys.getswitchinterval()  # the process's own, given back at shutdown
         self.skipped = 0  # slots that came while the probe's previous run was still under way
         self.api = Api(self.store, lambda: self.cfg, lambda: self.token, clock)
         self.server = Server(
@@ -193,6 +201,8 @@ class Daemon:
         # tenants, ~1 s each with the interpreter lock held (the probe loop stalls). A full
         # pass waits for 100 young-generation passes instead of 10; cycles are still freed.
         gc.set_threshold(*gc.get_threshold()[:2], 100)
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self._started = True
         self.leader.start()
         self._schedule(self.cfg)
@@ -232,6 +242,7 @@ class Daemon:
             self._started = False
             with contextlib.suppress(RuntimeError, concurrent.futures.TimeoutError):  # the loop already ended
                 asyncio.run_coroutine_threadsafe(self._stop_probes(), self.loop).result(timeout=10)
+            sys.setswitchinterval(self._switch_interval)
         self.server.shutdown()
         self.server.server_close()
         try:

@@ -288,3 +288,25 @@ def test_a_probe_that_answers_never_queues_behind_hung_targets(tmp_path, monkeyp
     finally:
         d.server.server_close()
         d.store.close()
+
+
+def test_the_event_loop_waits_at_most_the_daemons_switch_interval_for_the_interpreter_lock(tmp_path):
+    import gc
+    import sys
+
+    from exporter.daemon import SWITCH_INTERVAL
+
+    path = tmp_path / "c.yaml"
+    path.write_text(CONFIG)
+    before = sys.getswitchinterval()
+    assert before != SWITCH_INTERVAL  # Python's default (5 ms): the test would prove nothing
+    thresholds = gc.get_threshold()
+    d = Daemon(str(path), str(tmp_path / "s.db"), ("127.0.0.1", 0))
+    d.start()
+    try:
+        assert sys.getswitchinterval() == SWITCH_INTERVAL
+    finally:
+        d.shutdown()
+        gc.set_threshold(*thresholds)  # start() tunes the collector for the process: not the suite's
+        gc.unfreeze()
+    assert sys.getswitchinterval() == before  # the process's own again
