@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from exporter import config, report
 from exporter.config.loader import ConfigError
-from exporter.engine.states import Series
+from exporter.engine.states import Series, runs
 from exporter.probing.recorder import Recorder, Result
 from exporter.store import importer
 from exporter.store.sqlite import Store
@@ -329,7 +329,9 @@ def test_a_flush_after_an_import_into_the_same_probe_merges_instead_of_overwriti
         )
         assert observed == want
         assert all(a.last < b.start for a, b in itertools.pairwise(stored))  # disjoint: nothing written twice
-        assert rec.series[("acme", "ui", "default")] == stored  # memory read again
+        assert rec.runs_of("acme", cfg.tenants[0].probes[0], OCT, NOV)["default"] == runs(
+            stored, cfg.tenants[0].probes[0].stale_after_ms
+        )  # memory read again
         live(rec, NOV + 12 * MIN)
         rec.flush()  # back to the cheap path, and still right
         assert mine.series("acme", "ui", NOV, NOV + 13 * MIN)[-1].last == NOV + 12 * MIN
