@@ -460,3 +460,16 @@ def test_a_month_trim_keeps_what_a_fresh_start_reads(tmp_path):
         observed = sorted((t, s.success) for s in stored for t in s.times())
         assert observed == sorted({(t * S, ok) for t, ok in [*steps, (300, T), (155, T), (310, F)]})
         assert rec.runs_of("acme", A, 150 * S, 400 * S)["default"][-2:] == runs(stored, A.stale_after_ms)[-2:]
+
+
+@pytest.mark.parametrize(
+    "lo, hi",
+    [(0, 1000 * S), (25 * S, 1000 * S), (40 * S, 55 * S), (61 * S, 100 * S), (0, 10 * S), (200 * S, 300 * S)],
+)
+def test_runs_of_gives_the_runs_that_cover_the_range(recorder, lo, hi):
+    """Only they are made from memory's packed runs; what figures read of them is the same."""
+    play(recorder, [(0, T), (10, T), (20, F), (30, F), (35, T), (60, T), (100, F), "flush", (110, T)])
+    every = runs(as_memory_held_them([(0, T), (10, T), (20, F), (30, F), (35, T), (60, T), (100, F), (110, T)]), 20 * S)
+    got = recorder.runs_of("acme", A, lo, hi)["default"]
+    assert got == [r for r in every if r.end > lo and r.start < hi]
+    assert probe_state(got, 2, lo, hi) == probe_state(every, 2, lo, hi)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 from exporter.engine import intervals as iv
 from exporter.engine.intervals import Intervals
@@ -339,7 +339,7 @@ def next_run(last: Run | None, t: int, ok: bool, stale_after: int) -> tuple[Run 
 # Runs packed four ints each (start, last, end, count; the count negative for a failed run)
 # in an array: 32 bytes a run instead of a tuple and its ints (~170 bytes). The daemon keeps
 # every probe's runs since the previous month (~370,000 at 10,000 tenants x 3 probes).
-Packed = array | tuple  # () when empty: no array object for the many probes with one run
+Packed: TypeAlias = "array[int] | tuple[()]"  # () when empty: no array for the many probes with one run
 
 
 def pack(runs: Iterable[Run], into: Packed = ()) -> Packed:
@@ -349,7 +349,7 @@ def pack(runs: Iterable[Run], into: Packed = ()) -> Packed:
         return into
     if not into:
         return array("q", flat)
-    into.extend(flat)  # type: ignore[union-attr]
+    into.extend(flat)
     return into
 
 
@@ -359,7 +359,7 @@ def unpack(packed: Packed) -> list[Run]:
     if not packed:
         return []
     new = tuple.__new__
-    it = iter(packed.tolist())  # type: ignore[union-attr]
+    it = iter(packed.tolist())
     return [new(Run, (c > 0, a, b, e, c if c > 0 else -c)) for a, b, e, c in zip(it, it, it, it, strict=True)]
 
 

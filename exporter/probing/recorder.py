@@ -23,6 +23,7 @@ recorder's, then the store's.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import heapq
 import itertools
@@ -110,12 +111,22 @@ class _History:
             got = runs(series, probe.stale_after_ms)
         self.run = got.pop() if got else None
         self.done = pack(got)
-        self.stale, self.threshold = probe.stale_after_ms, probe.failure_threshold
+        # One int object per distinct value (stale_after_ms makes one on each call).
+        self.stale, self.threshold = shared_step(probe.stale_after_ms), probe.failure_threshold
 
-    def runs(self) -> list[Run]:
-        out = unpack(self.done)
-        if self.run is not None:
-            out.append(self.run)
+    def runs(self, lo: int | None = None, hi: int = MAX_MS) -> list[Run]:
+        """Its runs; with ``lo``, only those that cover time in ``[lo, hi)`` (only they
+        are made: a closed month's figures ask for one month of the two in memory)."""
+        done, run = self.done, self.run
+        if lo is not None:
+            if done:  # in order, with disjoint coverage: the ends and starts ascend
+                first = bisect.bisect_right(done[2::4], lo)
+                done = done[4 * first : 4 * (first + bisect.bisect_left(done[4 * first :: 4], hi))]
+            if run is not None and not (run.end > lo and run.start < hi):
+                run = None
+        out = unpack(done)
+        if run is not None:
+            out.append(run)
         return out
 
     def count(self) -> int:
@@ -568,7 +579,7 @@ class Recorder:
         if lo < self.since:
             return store_runs(self.store)(tenant, probe, lo, hi)
         with self.lock:
-            return {h.at[2]: h.runs() for h in self._histories(tenant, probe.name)}
+            return {h.at[2]: h.runs(lo, hi) for h in self._histories(tenant, probe.name)}
 
     def lasts(self, tenant: Tenant) -> dict[tuple[str, str], tuple[int, Run | None]]:
         """Each probe's number of runs in memory and its last run at each location, by
