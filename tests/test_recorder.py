@@ -9,7 +9,7 @@ import pytest
 from exporter import config, logs
 from exporter.engine.states import ConflictError, Run, Series, append, insert, probe_state, runs
 from exporter.probing.recorder import Recorder, Result
-from exporter.store.sqlite import Store
+from exporter.store.sqlite import MAX_MS, Store
 
 CFG = config.load_text("""
 tenants:
@@ -473,3 +473,11 @@ def test_runs_of_gives_the_runs_that_cover_the_range(recorder, lo, hi):
     got = recorder.runs_of("acme", A, lo, hi)["default"]
     assert got == [r for r in every if r.end > lo and r.start < hi]
     assert probe_state(got, 2, lo, hi) == probe_state(every, 2, lo, hi)
+
+
+@pytest.mark.parametrize("since", [None, 0, 25 * S, 61 * S, 500 * S])
+def test_a_snapshot_since_an_instant_has_the_runs_that_cover_it(recorder, since):
+    play(recorder, [(0, T), (10, T), (20, F), (30, F), (35, T), (60, T), (100, F), "flush", (110, T)])
+    every = recorder.runs_of("acme", A, 0, MAX_MS)["default"]
+    got = recorder.snapshot(CFG.tenants[0], since)["a"]["default"]
+    assert got == [r for r in every if since is None or r.end > since]

@@ -592,10 +592,13 @@ class Recorder:
                     out[(p.name, h.at[2])] = (h.count(), h.run)
             return out
 
-    def snapshot(self, tenant: Tenant) -> dict[str, dict[str, list[Run]]]:
-        """The in-memory runs of a tenant's probes, by probe name and location (copies)."""
+    def snapshot(self, tenant: Tenant, since: int | None = None) -> dict[str, dict[str, list[Run]]]:
+        """The in-memory runs of a tenant's probes, by probe name and location (copies);
+        with ``since`` (ms), only those that cover time from then on (only they are made)."""
         with self.lock:
-            return {p.name: {h.at[2]: h.runs() for h in self._histories(tenant.name, p.name)} for p in tenant.probes}
+            return {
+                p.name: {h.at[2]: h.runs(since) for h in self._histories(tenant.name, p.name)} for p in tenant.probes
+            }
 
     def elsewhere(self) -> dict[At, Run]:
         """The last run of each history this exporter does not record itself (other
