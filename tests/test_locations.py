@@ -329,7 +329,7 @@ def test_a_flush_after_an_import_into_the_same_probe_merges_instead_of_overwriti
         )
         assert observed == want
         assert all(a.last < b.start for a, b in itertools.pairwise(stored))  # disjoint: nothing written twice
-        assert rec.runs_of("acme", cfg.tenants[0].probes[0], OCT, NOV)["default"] == runs(
+        assert rec.runs_of("acme", cfg.tenants[0].probes[0], OCT, NOV + 13 * MIN)["default"] == runs(
             stored, cfg.tenants[0].probes[0].stale_after_ms
         )  # memory read again
         live(rec, NOV + 12 * MIN)
@@ -374,7 +374,7 @@ def test_results_out_of_order_beside_an_import_keep_every_observation(tmp_path, 
         assert all(a.last < b.start for a, b in itertools.pairwise(stored))
         assert mine.verify_chains()[0] is None
         probe = cfg.tenants[0].probes[0]
-        assert rec.runs_of("acme", probe, OCT, NOV)["default"] == runs(stored, probe.stale_after_ms)
+        assert rec.runs_of("acme", probe, OCT, NOV + 13 * MIN)["default"] == runs(stored, probe.stale_after_ms)
 
 
 def test_a_live_result_contradicting_an_import_meanwhile_leaves_the_stored_one(tmp_path, caplog):
