@@ -477,7 +477,7 @@ class Recorder:
                         versions=expected,
                     )
                     self._inflight = None
-            except Exception:
+            except BaseException:  # also an interrupt: nothing may stay marked as being written
                 with self.lock:  # keep them for the next flush, newer versions first
                     for k, series in batch.items():
                         self.dirty.setdefault(k, series)
@@ -585,11 +585,15 @@ class Recorder:
         """Each probe's number of runs in memory and its last run at each location, by
         (probe, location): enough to tell whether a tenant's history changed shape,
         without copying it."""
-        with self.lock:
+        lines, name = self.lines, tenant.name
+        with self.lock:  # every tenant on every scrape: inlined
             out = {}
             for p in tenant.probes:
-                for h in self._histories(tenant.name, p.name):
-                    out[(p.name, h.at[2])] = (h.count(), h.run)
+                line = lines.get((name, p.name))
+                if line is not None:
+                    for h in line.histories:
+                        run = h.run
+                        out[(p.name, h.at[2])] = (len(h.done) // 4 + (run is not None), run)
             return out
 
     def snapshot(self, tenant: Tenant, since: int | None = None) -> dict[str, dict[str, list[Run]]]:
