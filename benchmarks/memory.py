@@ -77,7 +77,9 @@ def child(repo: str, tenants: int, probes: int, db_path: str, cfg_path: str, def
     cfg = config.load(cfg_path)
     r = stage("config", base_rss)
     store = Store(db_path)
+    t0 = time.perf_counter()
     recorder = Recorder(store, cfg, previous_month_start(now, cfg.timezone))
+    out["recorder s"] = time.perf_counter() - t0
     r = stage("recorder (history from the previous month)", r)
     step = 150_000
     slot = (round(now * 1000) // step) * step
@@ -121,8 +123,13 @@ def child(repo: str, tenants: int, probes: int, db_path: str, cfg_path: str, def
         counts[kind] += 1
         sizes[kind] += sys.getsizeof(obj)
     out["types"] = [(kind, size, counts[kind]) for kind, size in sizes.most_common(12)]
-    out["series"] = sum(len(v) for v in recorder.series.values())
-    out["runs"] = sum(len(v) for v in recorder.runs.values())
+    if hasattr(recorder, "lines"):  # memory keeps each history's last series, runs packed
+        kept = [h for line in recorder.lines.values() for h in line.histories]
+        out["series"] = sum(h.tail is not None for h in kept)
+        out["runs"] = sum(h.count() for h in kept)
+    else:
+        out["series"] = sum(len(v) for v in recorder.series.values())
+        out["runs"] = sum(len(v) for v in recorder.runs.values())
     store.close()
     return out
 
@@ -167,6 +174,8 @@ def main() -> None:
         print(" | ".join([name, *(f"+{r['stages'][i][1]:.0f}" for r in rows)]))
     print(" | ".join(["RSS at the end", *(f"{r['rss']:.0f}" for r in rows)]))
     print(" | ".join(["scrape s (median of 7)", *(f"{sorted(r['scrapes s'])[3]:.2f}" for r in rows)]))
+    print(" | ".join(["first scrape s", *(f"{r['scrapes s'][0]:.2f}" for r in rows)]))
+    print(" | ".join(["Recorder() s (ready to serve)", *(f"{r['recorder s']:.2f}" for r in rows)]))
     for r in rows:
         print(
             f"\n{r['repo']}: {r['series']:,} series and {r['runs']:,} runs in the recorder; "

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from exporter import config, report
 from exporter.config.loader import ConfigError
-from exporter.engine.states import Series
+from exporter.engine.states import Series, runs
 from exporter.probing.recorder import Recorder, Result
 from exporter.store import importer
 from exporter.store.sqlite import Store
@@ -329,11 +329,52 @@ def test_a_flush_after_an_import_into_the_same_probe_merges_instead_of_overwriti
         )
         assert observed == want
         assert all(a.last < b.start for a, b in itertools.pairwise(stored))  # disjoint: nothing written twice
-        assert rec.series[("acme", "ui", "default")] == stored  # memory read again
+        assert rec.runs_of("acme", cfg.tenants[0].probes[0], OCT, NOV + 13 * MIN)["default"] == runs(
+            stored, cfg.tenants[0].probes[0].stale_after_ms
+        )  # memory read again
         live(rec, NOV + 12 * MIN)
         rec.flush()  # back to the cheap path, and still right
         assert mine.series("acme", "ui", NOV, NOV + 13 * MIN)[-1].last == NOV + 12 * MIN
         assert mine.verify_chains()[0] is None
+
+
+@pytest.mark.parametrize("late_ok", [True, False])
+def test_results_out_of_order_beside_an_import_keep_every_observation(tmp_path, monkeypatch, late_ok):
+    """Memory keeps only the last series; a result dated before it is placed against the
+    store's, which hold an import's series in another layout (merged at the flush)."""
+    cfg = cfg_of()
+    path = str(tmp_path / "s.db")
+    with Store(path) as mine, Store(path) as importer_store:
+        rec = Recorder(mine, cfg, since=OCT / 1000)
+        for t in range(NOV, NOV + 10 * MIN, MIN):
+            live(rec, t)
+        rec.flush()
+        imported = [(t + 30 * S, t != NOV + 5 * MIN) for t in range(NOV, NOV + 10 * MIN, MIN)]
+        importer_store.merge({("acme", "ui"): imported})
+        live(rec, NOV + 10 * MIN)
+        late = [(NOV + 2 * MIN + 15 * S, late_ok)]  # out of order, before the flush finds the import
+        live(rec, *late[0])
+        real = mine.save_series
+
+        def meanwhile(rows, gone=(), versions=None):
+            live(rec, NOV + 11 * MIN)  # a result while the flush writes: laid over the merged history
+            return real(rows, gone, versions)
+
+        monkeypatch.setattr(mine, "save_series", meanwhile)
+        rec.flush()
+        monkeypatch.undo()
+        late.append((NOV + 3 * MIN + 15 * S, late_ok))  # out of order, memory laid over another layout
+        live(rec, *late[1])
+        rec.flush()
+        rec.flush()
+        stored = mine.series("acme", "ui", NOV, NOV + 13 * MIN)
+        observed = [(t, s.success) for s in stored for t in s.times()]
+        want = sorted([(t, True) for t in range(NOV, NOV + 12 * MIN, MIN)] + imported + late)
+        assert observed == want
+        assert all(a.last < b.start for a, b in itertools.pairwise(stored))
+        assert mine.verify_chains()[0] is None
+        probe = cfg.tenants[0].probes[0]
+        assert rec.runs_of("acme", probe, OCT, NOV + 13 * MIN)["default"] == runs(stored, probe.stale_after_ms)
 
 
 def test_a_live_result_contradicting_an_import_meanwhile_leaves_the_stored_one(tmp_path, caplog):

@@ -1,3 +1,4 @@
+import contextlib
 import io
 import itertools
 import json
@@ -6,9 +7,9 @@ import logging
 import pytest
 
 from exporter import config, logs
-from exporter.engine.states import Run, Series
+from exporter.engine.states import ConflictError, Run, Series, append, insert, probe_state, runs
 from exporter.probing.recorder import Recorder, Result
-from exporter.store.sqlite import Store
+from exporter.store.sqlite import MAX_MS, Store
 
 CFG = config.load_text("""
 tenants:
@@ -22,6 +23,7 @@ tenants:
 
 A, B = CFG.tenants[0].probes
 S = 1000  # ms
+T, F = True, False
 
 
 @pytest.fixture
@@ -314,7 +316,168 @@ def test_tick_changed_agrees_with_a_full_tick(tmp_path, times):
                     rec.observe("acme", "b", ok(second))
             everything = full.tick(second + 0.5)
             assert {**everything, **changed.tick_changed(second + 0.5)} == everything
-            assert changed.states == full.states
+            assert changed.logged_states() == full.logged_states()
     finally:
         for store in stores:
             store.close()
+
+
+# -- memory keeps each history's last series; the earlier ones are read from the store ------
+
+
+def as_memory_held_them(steps):
+    """The series the recorder kept in memory before it kept only the last one, and wrote:
+    each result appended, or inserted in its place when dated before the newest."""
+    series = []
+    for step in steps:
+        if step == "flush":
+            continue
+        t, ok = step[0] * S, step[1]
+        if series and t <= series[-1].last:
+            with contextlib.suppress(ConflictError):  # ignored, with a warning
+                series = insert(series, [(t, ok)])[0]
+        else:
+            append(series, t, ok)
+    return series
+
+
+def play(recorder, steps, probe="a"):
+    for step in steps:
+        if step == "flush":
+            recorder.flush()
+        else:
+            recorder.observe("acme", probe, ok(step[0], step[1], None if step[1] else "status"))
+
+
+OUT_OF_ORDER = [
+    # A result inside an earlier series than the last (split; the parts on each side stay).
+    [(0, T), (10, T), (20, T), "flush", (30, F), (40, F), "flush", (50, T), (60, T), "flush", (15, F)],
+    # Into series not written yet, and into written ones, before and after a flush.
+    [(0, T), (10, T), "flush", (20, F), (30, T), (5, F), "flush", (25, T), (35, T)],
+    # The same instant again adds nothing; the other result there is ignored.
+    [(0, T), (10, T), (20, T), "flush", (30, T), (10, T), (10, F), (20, F)],
+    # Results between a series' times join its neighbours into one.
+    [(0, T), (20, T), "flush", (40, F), (50, F), (60, F), "flush", (10, T), (30, T), (45, F)],
+    # Before any flush at all.
+    [(0, T), (20, T), (10, T), (5, F)],
+]
+
+
+@pytest.mark.parametrize("steps", OUT_OF_ORDER)
+def test_results_out_of_order_are_stored_as_when_memory_held_every_series(recorder, steps):
+    play(recorder, steps)
+    recorder.flush()
+    expected = as_memory_held_them(steps)
+    assert recorder.store.series("acme", "a", 0, 1000 * S) == expected
+    assert recorder.runs_of("acme", A, 0, 1000 * S)["default"] == runs(expected, A.stale_after_ms)
+    assert recorder.lasts(CFG.tenants[0])[("a", "default")] == (
+        len(runs(expected, A.stale_after_ms)),
+        runs(expected, A.stale_after_ms)[-1],
+    )
+
+
+@pytest.mark.parametrize("steps", OUT_OF_ORDER)
+def test_a_result_out_of_order_while_a_flush_writes_counts_what_it_writes(recorder, steps, monkeypatch):
+    """The flush has taken its batch but not written it yet when the result comes: the
+    result's place is found with the batch laid over what is stored."""
+    *before, late = [s for s in steps if s != "flush"]
+    play(recorder, before)
+    real = recorder.store.save_series
+
+    def slow(rows, gone=(), versions=None):
+        play(recorder, [late])  # meanwhile, from a probe run
+        return real(rows, gone, versions)
+
+    monkeypatch.setattr(recorder.store, "save_series", slow)
+    recorder.flush()
+    monkeypatch.undo()
+    recorder.flush()
+    expected = as_memory_held_them([*before, late])
+    assert recorder.store.series("acme", "a", 0, 1000 * S) == expected
+    assert recorder.runs_of("acme", A, 0, 1000 * S)["default"] == runs(expected, A.stale_after_ms)
+
+
+def test_a_result_out_of_order_after_a_failed_flush_keeps_the_batch(recorder, monkeypatch):
+    steps = [(0, T), (10, T), "flush", (20, F), (30, F), (40, T)]
+    play(recorder, steps)
+
+    def broken(rows, gone=(), versions=None):
+        list(rows)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(recorder.store, "save_series", broken)
+    with pytest.raises(OSError):
+        recorder.flush()
+    monkeypatch.undo()
+    play(recorder, [(25, T)])  # between the failed batch's series
+    recorder.flush()
+    expected = as_memory_held_them([*steps, (25, T)])
+    assert recorder.store.series("acme", "a", 0, 1000 * S) == expected
+
+
+@pytest.mark.parametrize(
+    "probe_yaml",
+    [
+        "{name: a, url: 'https://a.example.com/', interval: 10s, stale_after: 15s, failure_threshold: 2}",
+        "{name: a, url: 'https://a.example.com/', interval: 10s, stale_after: 40s, failure_threshold: 2}",
+        "{name: a, url: 'https://a.example.com/', interval: 10s, failure_threshold: 3}",
+    ],
+)
+def test_a_reload_reads_the_earlier_series_from_the_store_under_the_new_stale_after(recorder, probe_yaml):
+    steps = [(0, T), (10, T), (20, F), "flush", (30, F), (50, F), "flush", (80, T), (90, T), (70, F)]
+    play(recorder, steps)  # the last ones not flushed yet
+    cfg = config.load_text(f"""
+tenants:
+  - name: acme
+    down_when: any
+    probes:
+      - {probe_yaml}
+      - {{name: b, url: "https://b.example.com/", interval: 10s}}
+""")
+    recorder.configure(cfg)
+    probe = cfg.tenants[0].probes[0]
+    expected = as_memory_held_them(steps)
+    assert recorder.runs_of("acme", probe, 0, 1000 * S)["default"] == runs(expected, probe.stale_after_ms)
+    recorder.flush()
+    assert recorder.store.series("acme", "a", 0, 1000 * S) == expected
+
+
+def test_a_month_trim_keeps_what_a_fresh_start_reads(tmp_path):
+    path = str(tmp_path / "s.db")
+    steps = [(t, t % 70 not in (30, 40)) for t in range(0, 300, 10)]
+    with Store(path) as store:
+        rec = Recorder(store, CFG, since=0)
+        play(rec, [*steps, "flush"])
+        rec.trim(150)  # a month begins at 150 s
+        fresh = Recorder(store, CFG, since=150)
+        for lo, hi in [(150 * S, 400 * S), (200 * S, 300 * S)]:
+            kept = rec.runs_of("acme", A, lo, hi)["default"]
+            assert probe_state(kept, 2, lo, hi) == probe_state(fresh.runs_of("acme", A, lo, hi)["default"], 2, lo, hi)
+            assert all(r.end > 150 * S for r in kept)  # nothing kept that ends before
+        later = [(300, T), (155, T), (140, F), (310, F)]  # one before the memory begins: ignored
+        play(rec, [*later, "flush"])
+        stored = store.series("acme", "a", 0, 1000 * S)
+        observed = sorted((t, s.success) for s in stored for t in s.times())
+        assert observed == sorted({(t * S, ok) for t, ok in [*steps, (300, T), (155, T), (310, F)]})
+        assert rec.runs_of("acme", A, 150 * S, 400 * S)["default"][-2:] == runs(stored, A.stale_after_ms)[-2:]
+
+
+@pytest.mark.parametrize(
+    "lo, hi",
+    [(0, 1000 * S), (25 * S, 1000 * S), (40 * S, 55 * S), (61 * S, 100 * S), (0, 10 * S), (200 * S, 300 * S)],
+)
+def test_runs_of_gives_the_runs_that_cover_the_range(recorder, lo, hi):
+    """Only they are made from memory's packed runs; what figures read of them is the same."""
+    play(recorder, [(0, T), (10, T), (20, F), (30, F), (35, T), (60, T), (100, F), "flush", (110, T)])
+    every = runs(as_memory_held_them([(0, T), (10, T), (20, F), (30, F), (35, T), (60, T), (100, F), (110, T)]), 20 * S)
+    got = recorder.runs_of("acme", A, lo, hi)["default"]
+    assert got == [r for r in every if r.end > lo and r.start < hi]
+    assert probe_state(got, 2, lo, hi) == probe_state(every, 2, lo, hi)
+
+
+@pytest.mark.parametrize("since", [None, 0, 25 * S, 61 * S, 500 * S])
+def test_a_snapshot_since_an_instant_has_the_runs_that_cover_it(recorder, since):
+    play(recorder, [(0, T), (10, T), (20, F), (30, F), (35, T), (60, T), (100, F), "flush", (110, T)])
+    every = recorder.runs_of("acme", A, 0, MAX_MS)["default"]
+    got = recorder.snapshot(CFG.tenants[0], since)["a"]["default"]
+    assert got == [r for r in every if since is None or r.end > since]

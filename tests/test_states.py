@@ -9,13 +9,19 @@ from exporter.engine.states import (
     Run,
     Series,
     StateIntervals,
+    append,
+    append_run,
+    extended,
     insert,
     merge as merge_series,
+    next_run,
+    pack,
     probe_state,
     quorum_state,
     runs,
     series_of,
     tenant_state,
+    unpack,
 )
 
 T, F = True, False
@@ -350,3 +356,39 @@ def test_shared_step_is_the_same_value_as_one_object(step):
 
     first, second = shared_step(int(str(step))), shared_step(int(str(step)))  # two int objects in
     assert first == step and second is first
+
+
+@given(observations, st.integers(5, 80), st.integers(0, 40))
+def test_the_last_series_and_run_alone_grow_as_the_whole_lists(obs, stale, cut):
+    """What the recorder keeps of a live history (the last series; the runs before the last
+    packed, the last one whole) grows result by result into what the whole lists hold."""
+    obs = sorted(obs)
+    series, run_list = [], []
+    tail, last, done = None, None, pack([])
+    for i, (t, ok) in enumerate(obs):
+        append(series, t, ok)
+        append_run(run_list, t, ok, stale)
+        tail = extended(tail, t, ok)
+        complete, last = next_run(last, t, ok, stale)
+        if complete is not None:
+            done = pack([complete], done)
+        assert tail == series[-1]
+        assert [*unpack(done), last] == run_list
+        if i == cut:  # packed from a list part way (a restart reads history so)
+            done = pack(run_list[:-1])
+    assert series == series_of(obs)
+    assert run_list == runs(series, stale)
+
+
+@pytest.mark.parametrize(
+    "given_runs",
+    [
+        [],
+        [Run(True, 0, 0, 10, 1)],
+        [Run(False, -5, 3, 7, 2), Run(True, 7, 2**62, 2**62 + 20_000, 10**9)],  # far ends, counts
+    ],
+)
+def test_packed_runs_unpack_to_equal_runs(given_runs):
+    got = unpack(pack(given_runs))
+    assert got == given_runs
+    assert all(type(r) is Run and type(r.success) is bool for r in got)

@@ -71,6 +71,19 @@ def probe_runs(
     return _read(source, tenant, probe, lo, hi, until, location)[1]
 
 
+def probe_read(
+    source: SeriesSource,
+    tenant: str,
+    probe: Probe,
+    lo: int,
+    hi: int,
+    location: str = DEFAULT_LOCATION,
+) -> tuple[list[Series], list[Run]]:
+    """``probe_series`` and ``probe_runs`` at once: the runs are made anyway to read the
+    series (the daemon's start reads every probe's)."""
+    return _read(source, tenant, probe, lo, hi, None, location)
+
+
 def _read(
     source: SeriesSource, tenant: str, probe: Probe, lo: int, hi: int, until: int | None, location: str
 ) -> tuple[list[Series], list[Run]]:

@@ -21,8 +21,9 @@ exact.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 from exporter.engine import intervals as iv
 from exporter.engine.intervals import Intervals
@@ -312,6 +313,54 @@ def append_run(run_list: list[Run], t: int, ok: bool, stale_after: int) -> None:
     """Add an observation later than every one in ``run_list`` (the live path), in place:
     the same runs ``runs`` gives for the longer history."""
     _add_block(run_list, ok, t, t, 1, stale_after)
+
+
+def extended(last: Series | None, t: int, ok: bool) -> Series:
+    """``append`` given only the last series: the series that holds an observation later
+    than every recorded one (``last`` continued, or a new one)."""
+    new = Series(ok, t, 0, 1)
+    if last is None:
+        return new
+    return _joined(last, new) or new
+
+
+def next_run(last: Run | None, t: int, ok: bool, stale_after: int) -> tuple[Run | None, Run]:
+    """``append_run`` given only the last run: (the run that is complete now, or None when
+    ``last`` goes on; the new last run). The complete run ends where the new one starts
+    when it held until then."""
+    if last is not None:
+        if last.success == ok and t - last.last <= stale_after:
+            return None, Run(ok, last.start, t, t + stale_after, last.count + 1)
+        if t < last.end:
+            last = Run(last.success, last.start, last.last, t, last.count)
+    return last, Run(ok, t, t, t + stale_after, 1)
+
+
+# Runs packed four ints each (start, last, end, count; the count negative for a failed run)
+# in an array: 32 bytes a run instead of a tuple and its ints (~170 bytes). The daemon keeps
+# every probe's runs since the previous month (~370,000 at 10,000 tenants x 3 probes).
+Packed: TypeAlias = "array[int] | tuple[()]"  # () when empty: no array for the many probes with one run
+
+
+def pack(runs: Iterable[Run], into: Packed = ()) -> Packed:
+    """``into`` with ``runs`` added after its own (in place when it is an array)."""
+    flat = [x for r in runs for x in (r[1], r[2], r[3], r[4] if r[0] else -r[4])]
+    if not flat:
+        return into
+    if not into:
+        return array("q", flat)
+    into.extend(flat)
+    return into
+
+
+def unpack(packed: Packed) -> list[Run]:
+    """The runs ``pack`` packed, as new tuples (a scrape's full recompute asks for every
+    probe's: the ints made in C by ``tolist``, ~0.7 us a run)."""
+    if not packed:
+        return []
+    new = tuple.__new__
+    it = iter(packed.tolist())
+    return [new(Run, (c > 0, a, b, e, c if c > 0 else -c)) for a, b, e, c in zip(it, it, it, it, strict=True)]
 
 
 class StateIntervals(NamedTuple):

@@ -505,7 +505,12 @@ class Store:
         """``series`` for every probe at every location at once, by (tenant, probe,
         location): one pass over the table for a report of a whole fleet instead of a
         query per probe."""
-        out: dict[tuple[str, str, str], list[Series]] = {}
+        return dict(self.each_series(lo, hi))
+
+    def each_series(self, lo: int, hi: int) -> Iterator[tuple[tuple[str, str, str], list[Series]]]:
+        """``all_series`` one probe at a time, as the rows come: a reader that keeps less
+        than it reads (the daemon's start) never holds the whole range. Holds the store's
+        lock until exhausted or closed."""
         with self.lock:
             names = {
                 pid: (tenant, probe, loc)
@@ -521,12 +526,15 @@ class Store:
                    ORDER BY p.id, s.start_ms""",
                 (lo, hi),
             )
-            current, got = None, None
+            current, got = None, []
             for pid, start, step, count, success in rows:
                 if pid != current:
-                    current, got = pid, out.setdefault(names[pid], [])
-                got.append(Series(bool(success), start, step, count))  # type: ignore[union-attr]
-        return out
+                    if got:
+                        yield names[current], got
+                    current, got = pid, []
+                got.append(Series(bool(success), start, shared_step(step), count))
+            if got:
+                yield names[current], got
 
     def series_before(self, tenant: str, probe: str, t: int, n: int, location: str = DEFAULT_LOCATION) -> list[Series]:
         """Up to ``n`` series starting before ``t``, the latest ones, in time order."""
