@@ -316,7 +316,7 @@ class TenantCollector(Collector):
     ) -> tuple[Figures, str, tuple[int, bool]]:
         # The runs may have moved on since `shape` was read: then the next scrape sees a
         # different shape and computes again.
-        state = _state(tenant, self.recorder.snapshot(tenant), lo, now)
+        state = _state(tenant, self.recorder.snapshot(tenant, lo), lo, now)
         f = figures(state, windows.maintenance, lo, month_end, tenant.target, now, windows.eligible)
         current = _state_at_end(state, now) if now > lo else self.recorder.state_now(tenant, now / 1000)[0]
         grows = _last_stretch(state, now)
@@ -385,7 +385,7 @@ class TenantCollector(Collector):
             return f, hit[2]
         state = cached.state_to(now) if fresh else None  # type: ignore[union-attr]
         if state is None:
-            state = _state(tenant, self.recorder.snapshot(tenant), lo, now)
+            state = _state(tenant, self.recorder.snapshot(tenant, lo), lo, now)
             if fresh and _last_stretch(state, now) == cached.grows:  # type: ignore[union-attr]
                 cached.state, cached.hi0 = state, now  # type: ignore[union-attr]
         views = corrected_views(state, maintenance, corrections, lo, month_end, tenant.target, now, eligible)
