@@ -68,11 +68,6 @@ from exporter.config.patterns import compile_pattern
 from exporter.config.redact import redact_userinfo
 from exporter.model import OUR_REASONS, VENDOR_REASONS, EnvRef, Probe
 
-try:  # optional: only used to read the expiry of certificates that were not verified
-    from cryptography import x509 as _x509
-except ImportError:  # pragma: no cover - depends on the environment
-    _x509 = None
-
 log = logging.getLogger(__name__)
 
 REASONS = VENDOR_REASONS + OUR_REASONS
@@ -1016,12 +1011,14 @@ def _cert_expiry(transport) -> float | None:
         cert = sslobj.getpeercert()
         if cert and cert.get("notAfter"):
             return float(ssl.cert_time_to_seconds(cert["notAfter"]))
-        if _x509 is None:
-            return None
         der = sslobj.getpeercert(binary_form=True)
         if not der:
             return None
-        parsed = _x509.load_der_x509_certificate(der)
+        try:  # optional, and ~14 MB: imported only when an unverified certificate is read
+            from cryptography import x509
+        except ImportError:  # pragma: no cover - depends on the environment
+            return None
+        parsed = x509.load_der_x509_certificate(der)
         after = getattr(parsed, "not_valid_after_utc", None)
         if after is None:  # cryptography < 42: naive UTC datetime
             import datetime as dt
