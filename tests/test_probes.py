@@ -775,3 +775,17 @@ def test_runs_waiting_on_hung_targets_hold_sockets_not_threads():
     assert [r.reason for r in results] == ["timeout"] * 200
     assert threads[0] == before  # not one thread more while 200 runs wait
     assert elapsed < 3.0  # concurrently: one timeout, not 200
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("http://127.0.0.1:8080/t1/p0", "http://127.0.0.1:8080/t2/p1"),
+        ("https://user:pw@Acme.example.com:443/a", "https://Acme.example.com/b?x=1"),
+    ],
+)
+def test_targets_of_one_host_share_its_names(a, b):
+    """Memory at 30,000 probes: one string per scheme, host and authority, not one a URL."""
+    first, second = (probes._Target.parse(url, _probe(url)) for url in (a, b))
+    assert first.path != second.path
+    assert first.scheme is second.scheme and first.host is second.host and first.authority is second.authority

@@ -486,10 +486,13 @@ class Store:
             current, prev = None, b""
             for probe_id, start_ms, step, count, success, stored, from_ms in rows:
                 if probe_id != current:
-                    current, prev = probe_id, self._start_of(probe_id)
+                    current = probe_id
                     if start_ms < from_ms:  # the record before the first one written: its hash is the link
                         prev = bytes(stored or b"")
                         continue
+                    # Only a chain written from its first record needs its start (cached per
+                    # probe: asked for every probe on every commit, it held 30,000 of them).
+                    prev = self._start_of(probe_id)
                 prev = chain.link(prev, chain.series_content(start_ms, step, count, success))
                 if stored != prev:
                     updates.append((prev, probe_id, start_ms))
