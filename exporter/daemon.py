@@ -544,7 +544,7 @@ def _fixed_mmap_threshold() -> None:
     mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
 
 
-def _malloc_trim() -> Callable[[], object]:
+def _malloc_trim() -> Callable[[int], object]:
     try:
         return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # not glibc: its allocator, its rules

@@ -9,6 +9,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from exporter import daemon
+from exporter.engine.states import Series
+from exporter.store.sqlite import Store
 from exporter.web.server import Endpoints, Server
 from exporter.web.webconfig import WebConfig
 
@@ -54,3 +56,32 @@ def test_giving_back_freed_memory_is_glibcs_or_nothing(glibc, monkeypatch):
     assert (getattr(trim, "__name__", None) == "malloc_trim") == glibc
     trim(0)  # never raises, whatever the allocator
     daemon._give_back()
+
+
+MIN = 60_000
+
+
+STORED = [Series(True, 0, MIN, 2), Series(False, 2 * MIN, 2 * MIN, 1)]
+
+
+@pytest.mark.parametrize(
+    "later, starts",
+    [
+        # a group commit that goes on from stored records links to them: no chain start
+        ([Series(True, 4 * MIN, 5 * MIN, 2)], 0),
+        ([Series(False, 2 * MIN, 3 * MIN, 2)], 0),  # the last stored record rewritten, grown
+        # the first record rewritten, or one before it: the chain is written from its start
+        ([Series(True, 0, MIN, 2), Series(True, 3 * MIN, 3 * MIN, 1)], 1),
+        ([Series(False, -MIN, -MIN, 1)], 1),
+    ],
+)
+def test_a_group_commit_asks_for_a_chains_start_only_when_it_writes_from_there(store_target, later, starts):
+    """Every commit asked every probe it wrote for its chain's genesis, and the store kept
+    them all (~4 MB at 30,000 probes); the chains verify as before either way."""
+    with Store(store_target) as first:
+        first.save_series([("acme", p, s) for p in ("ui", "api") for s in STORED])
+    with Store(store_target) as store:  # the daemon after a restart: history already stored
+        store.save_series([("acme", p, s) for p in ("ui", "api") for s in later])
+        assert len(store._genesis) == 2 * starts
+        broken, probes, _records = store.verify_chains()
+        assert broken is None and probes == 2
