@@ -14,6 +14,11 @@ built: ``scale.py`` measures the whole daemon's RSS.
 
 ``--repo`` (repeatable) measures each checkout in a fresh process, one after the other with
 the same store: before and after side by side. Default: this checkout.
+
+Each child fixes glibc's mmap threshold as the daemon does at start (where the checkout's
+daemon does: ``daemon._fixed_mmap_threshold``), so that freed scrape bodies go back to the
+system as they do in the daemon; ``--default-malloc`` leaves glibc's default (the
+threshold rises to the largest block freed, and later bodies stay in the heap).
 """
 
 from __future__ import annotations
@@ -39,9 +44,14 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def child(repo: str, tenants: int, probes: int, db_path: str, cfg_path: str) -> dict:
+def child(repo: str, tenants: int, probes: int, db_path: str, cfg_path: str, default_malloc: bool) -> dict:
     sys.path.insert(0, repo)
     import exporter  # noqa: F401  # this checkout's, before the helpers import another
+
+    if not default_malloc:
+        from exporter import daemon
+
+        getattr(daemon, "_fixed_mmap_threshold", lambda: None)()  # as the daemon starts
 
     sys.path.insert(1, HERE)
     from prometheus_client import CollectorRegistry
@@ -122,6 +132,7 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=10_000)
     parser.add_argument("--probes", type=int, default=3)
     parser.add_argument("--repo", action="append", help="a checkout to measure (repeatable)")
+    parser.add_argument("--default-malloc", action="store_true", help="leave glibc's mmap threshold dynamic")
     args = parser.parse_args()
     repos = [os.path.abspath(r) for r in args.repo or [os.path.dirname(HERE)]]
     sys.path.insert(0, HERE)
@@ -144,10 +155,12 @@ def main() -> None:
             with open(db_path, "rb") as src, open(db, "wb") as dst:
                 dst.write(src.read())
             cmd = [sys.executable, __file__, "--child", repo, str(args.tenants), str(args.probes), db, cfg_path]
+            cmd += ["--default-malloc"] if args.default_malloc else []
             env = {**os.environ, "MEMORY_NOW": repr(now)}
             done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    print(f"{args.tenants:,} tenants x {args.probes} probes; RSS added by each stage, MB")
+    malloc = "glibc's default" if args.default_malloc else "mmap threshold fixed as the daemon does"
+    print(f"{args.tenants:,} tenants x {args.probes} probes ({malloc}); RSS added by each stage, MB")
     print(" | ".join(["stage", *(r["repo"] for r in rows)]))
     print(" | ".join(["imports (RSS)", *(f"{r['imports']:.0f}" for r in rows)]))
     for i, (name, _) in enumerate(rows[0]["stages"]):
@@ -166,6 +179,6 @@ def main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         repo, tenants, probes, db, cfg = sys.argv[2:7]
-        print(json.dumps(child(repo, int(tenants), int(probes), db, cfg)))
+        print(json.dumps(child(repo, int(tenants), int(probes), db, cfg, "--default-malloc" in sys.argv[7:])))
     else:
         main()

@@ -4,7 +4,7 @@ bars, asserts nothing.
     .venv/bin/python benchmarks/probe_pipeline.py [--rate 500] [--seconds 20] [--rounds 3]
         [--probes 10000] [--interval 10] [--schedule-seconds 60]
         [--hanging 5000] [--healthy 200] [--hang-seconds 60] [--skip-blackbox]
-        [--only a|b|c] [--profile]
+        [--only a|b|c] [--profile] [--keep DIR]
 
 About 8 minutes with the defaults on 2 cores.
 
@@ -28,9 +28,18 @@ About 8 minutes with the defaults on 2 cores.
 (c) Hung targets: the real ``python -m exporter run`` with HANGING probes (interval 10 s,
     timeout 2 s) on a server that accepts and never answers, beside HEALTHY probes every 1 s
     on the fast target, for HANG_SECONDS after warm-up. Bars: the healthy probes keep
-    >= 99 % of their runs (observations stored / slots), ``/metrics`` (scraped every 10 s over
-    HTTP) answers in under 1 s, RSS < 300 MB, and the log stays quiet (lines written in the
-    window, after each hung probe's one "down" line at its first failure).
+    >= 99 % of their runs, ``/metrics`` (scraped every 10 s over HTTP) answers in under 1 s,
+    RSS < 300 MB, and the log stays quiet (lines written in the window, after each hung
+    probe's one "down" line at its first failure). Runs kept are counted exactly, from the
+    store after the window: the window is [T0, T1) in wall-clock ms; the denominator is each
+    healthy probe's slots in it (``phase + k * 1000``, ``daemon.phase_ms``); once every
+    healthy probe has a stored observation at or after T1 (its runs before have ended and
+    been committed), each stored observation (series are start/step/count: times are
+    arithmetic) is given to the slot at or before it (runs are stamped on their slot, or on
+    their start when > 250 ms late) and the slots in the window with one are the runs kept.
+    Printed beside: the share that succeeded, the slots with no run, and how late the runs
+    stamped off their slot started.
+--keep DIR: configs, stores and the daemons' logs go to DIR and stay (else a temporary directory).
 --profile: then the daemon of (a) once more under ``py-spy record --gil --nonblocking``
     (``pip install py-spy``): the share of Python CPU by pipeline stage.
 
@@ -41,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import array
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -347,17 +357,90 @@ def part_b(tmp: str, target_url: str, probes: int, interval: float, seconds: flo
 # -- (c) hung targets beside healthy ones -------------------------------------------------------------
 
 
-def healthy_observations(db: str) -> int:
+HEALTHY_INTERVAL_MS = 1000
+
+
+def healthy_series(db: str) -> dict[str, list[tuple[int, int, int, int]]]:
+    """The stored series (start_ms, step_ms, count, success) of each healthy probe's tenant."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    out: dict[str, list[tuple[int, int, int, int]]] = {}
     try:
-        return con.execute(
-            "SELECT coalesce(sum(s.count), 0) FROM series s JOIN probes p ON p.id = s.probe_id "
-            "WHERE p.tenant LIKE 'healthy-%'"
-        ).fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
+        rows = con.execute(
+            "SELECT p.tenant, s.start_ms, s.step_ms, s.count, s.success FROM series s "
+            "JOIN probes p ON p.id = s.probe_id WHERE p.tenant LIKE 'healthy-%'"
+        ).fetchall()
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return out
     finally:
         con.close()
+    for tenant, start, step, count, success in rows:
+        out.setdefault(tenant, []).append((start, step, count, success))
+    return out
+
+
+def _times(series: tuple[int, int, int, int], lo: int, hi: int) -> range:
+    """The times of a series' observations in [lo, hi), as a range (arithmetic, not a scan)."""
+    start, step, count, _ok = series
+    if count <= 1 or step <= 0:
+        return range(start, start + 1) if lo <= start < hi else range(0)
+    first = max(0, -(-(lo - start) // step))
+    last = min(count - 1, -(-(hi - start) // step) - 1)
+    return range(start + first * step, start + last * step + 1, step) if first <= last else range(0)
+
+
+def window_runs(series: dict[str, list], phases: dict[str, int], interval: int, t0: int, t1: int) -> dict:
+    """Exact count of the healthy probes' runs for their slots in [t0, t1) (wall-clock ms).
+
+    A slot is ``phase + k * interval``; a run is stamped on its slot when it started within
+    250 ms of it, else on its own start (``daemon.stamp_ms``), and runs start on or after
+    their slot, so each stored observation belongs to the slot at or before it. Counted per
+    slot: recorded (an observation of any result), successful, missing (no observation:
+    skipped because the previous run was still under way, coalesced after a stall, or lost),
+    and the lateness of the runs stamped off their slot (> 250 ms late)."""
+    slots = recorded = ok = 0
+    late: list[int] = []
+    missing: dict[str, int] = {}
+    for tenant, phase in phases.items():
+        first = t0 + (phase - t0) % interval
+        n = max(0, -(-(t1 - first) // interval))
+        seen: dict[int, int] = {}
+        for s in series.get(tenant, ()):
+            for t in _times(s, t0 - interval, t1 + interval):
+                lag = (t - phase) % interval
+                slot = t - lag
+                if t0 <= slot < t1:
+                    seen[slot] = s[3]
+                    if lag:
+                        late.append(lag)
+        slots += n
+        recorded += len(seen)
+        ok += sum(seen.values())
+        if n - len(seen):
+            missing[tenant] = n - len(seen)
+    return {"slots": slots, "recorded": recorded, "ok": ok, "missing": missing, "late": late}
+
+
+def healthy_phases(healthy: int) -> dict[str, int]:
+    from types import SimpleNamespace
+
+    from exporter.daemon import phase_ms
+
+    probe = SimpleNamespace(name="ui", interval_ms=HEALTHY_INTERVAL_MS)
+    return {f"healthy-{i:04d}": phase_ms(f"healthy-{i:04d}", probe) for i in range(healthy)}
+
+
+def wait_recorded(db: str, tenants, t1: int, timeout: float = 15.0) -> dict[str, list]:
+    """The healthy series once every probe has a stored observation at or after ``t1``: its
+    runs for earlier slots have all ended (one run at a time) and been committed (a group
+    commit writes what came before with it). After ``timeout`` s, what is there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        series = healthy_series(db)
+        if all(max((s + st * (c - 1) for s, st, c, _ in series.get(t, ())), default=0) >= t1 for t in tenants):
+            return series
+        if time.monotonic() > deadline:
+            return series
+        time.sleep(0.25)
 
 
 SCRAPE_EVERY = 10.0  # s; Prometheus scrapes every 15-60 s
@@ -379,16 +462,20 @@ def part_c(tmp: str, target_url: str, hanging: int, healthy: int, seconds: float
             f.write("\n".join(lines) + "\n")
         db = os.path.join(tmp, "hang.db")
         log_path = os.path.join(tmp, "hang.log")
+        for leftover in (db, db + "-wal", db + "-shm", log_path):  # of an earlier run with --keep
+            if os.path.exists(leftover):
+                os.remove(leftover)
         port = free_port()
         cmd = exporter_cmd(
             "run", "--config.file", cfg, "--storage.path", db, "--web.listen-address", f"127.0.0.1:{port}"
         )
+        phases = healthy_phases(healthy)
         with running(cmd, log_path, cwd=tmp) as proc:
             wait_http(f"http://127.0.0.1:{port}/-/ready", timeout=120, proc=proc)
             time.sleep(10 + 3)  # every hung probe has failed once (its one "down" line)
-            n0, lines0, c0, t0 = healthy_observations(db), _count_lines(log_path), cpu_times(proc.pid), time.monotonic()
+            lines0, c0, m0, w0 = _count_lines(log_path), cpu_times(proc.pid), time.monotonic(), time.time()
             scrapes = []
-            while time.monotonic() - t0 < seconds:
+            while time.monotonic() - m0 < seconds:
                 s0 = time.monotonic()
                 try:
                     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
@@ -397,23 +484,38 @@ def part_c(tmp: str, target_url: str, hanging: int, healthy: int, seconds: float
                 except OSError:
                     scrapes.append(float("inf"))
                 time.sleep(max(0.0, SCRAPE_EVERY - (time.monotonic() - s0)))
-            time.sleep(1.5)  # the last group commit
-            n1, lines1, c1, t1 = healthy_observations(db), _count_lines(log_path), cpu_times(proc.pid), time.monotonic()
+            lines1, c1, m1, w1 = _count_lines(log_path), cpu_times(proc.pid), time.monotonic(), time.time()
             status = proc_status(proc.pid)
+            t0, t1 = round(w0 * 1000), round(w1 * 1000)
+            series = wait_recorded(db, phases, t1)  # the window's last runs ended and committed
             top = _top_messages(log_path, lines0)
-    slots = healthy * (t1 - t0)  # each count lags its instant by one group commit (~1 s): the same lag
+    c = window_runs(series, phases, HEALTHY_INTERVAL_MS, t0, t1)
+    slots, late = max(1, c["slots"]), c["late"]
     print(
         f"(c) {hanging:,} hung targets (accept, never answer; interval 10 s, timeout 2 s) beside {healthy} healthy "
-        f"probes every 1 s; the real daemon, {seconds:g} s after warm-up"
+        f"probes every 1 s; the real daemon, {seconds:g} s after warm-up (load average {os.getloadavg()[0]:.2f})"
     )
-    print(f"  healthy runs kept: {(n1 - n0) / max(1, slots):.2%} ({n1 - n0:,} of ~{slots:,.0f})  (bar: >= 99 %)")
+    print(
+        f"  healthy runs kept: {c['recorded'] / slots:.2%} ({c['recorded']:,} of their {c['slots']:,} slots in "
+        f"[T0, T1), counted per slot in the store)  (bar: >= 99 %)"
+    )
+    print(
+        f"    of those slots: {c['ok'] / slots:.2%} succeeded, {(c['recorded'] - c['ok']) / slots:.2%} failed "
+        f"(a healthy target: a run that failed waited on us), {c['slots'] - c['recorded']:,} had no run "
+        f"({len(c['missing'])} probes)"
+    )
+    print(
+        f"    start lag: {len(late):,} runs started > 250 ms after their slot (stamped at their start"
+        + (f"; p50 {percentile(late, 50)} ms, max {max(late)} ms" if late else "")
+        + f"); the other {c['recorded'] - len(late):,} within 250 ms (stamped on the slot)"
+    )
     print(
         f"  /metrics over HTTP, {len(scrapes)} scrapes: p50 {percentile(scrapes, 50) * 1e3:.0f} ms, "
         f"max {max(scrapes) * 1e3:.0f} ms  (bar: < 1 s)"
     )
     print(
         f"  RSS {status['VmRSS'] / 1e6:.0f} MB (peak {status['VmHWM'] / 1e6:.0f} MB), {status['Threads']} threads  "
-        f"(bar: < 300 MB); CPU {sum(c1) - sum(c0):.1f} s in {t1 - t0:.0f} s"
+        f"(bar: < 300 MB); CPU {sum(c1) - sum(c0):.1f} s in {m1 - m0:.0f} s"
     )
     print(
         f"  log lines in the window: {lines1 - lines0} ({lines1} in all, {lines0} before the window: each hung "
@@ -459,13 +561,17 @@ def main() -> None:
         action="store_true",
         help="then profile the daemon at RATE with py-spy (pip install py-spy): where CPU goes",
     )
+    parser.add_argument("--keep", metavar="DIR", help="write configs, stores and logs to DIR and keep them")
     args = parser.parse_args()
     now = dt.datetime.now(dt.UTC)
     print(
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; {now:%Y-%m-%d %H:%M} UTC; "
         f"Python {sys.version.split()[0]}"
     )
-    with tempfile.TemporaryDirectory(prefix="sla-bench-") as tmp, local_target() as (target, url):
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+    workdir = contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="sla-bench-")
+    with workdir as tmp, local_target() as (target, url):
         if args.only in (None, "a"):
             part_a(tmp, target, url, args.rate, args.seconds, args.rounds, args.skip_blackbox)
         if args.only in (None, "b"):

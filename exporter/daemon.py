@@ -7,7 +7,10 @@ lockstep) arms one ``loop.call_at`` timer for the earliest slot; when it fires, 
 start as tasks, one run per probe at a time, slots missed while stalled coalesced into one.
 At most ``workers`` runs are under way at once (sized so that even if every target hung for
 its whole timeout every probe would still run); a run waiting on a hung target holds a
-socket, not a thread. Housekeeping (group commit, state ticks, detection, month rollover)
+socket, not a thread. Probes whose last ``HUNG_AFTER`` runs timed out take their turns in a
+lane of their own, bounded the same way: when the event loop falls behind, runs against hung
+targets outlast their timeout and fill their lane, and the other probes never queue behind
+them. Housekeeping (group commit, state ticks, detection, month rollover)
 runs on a thread of its own, so SQLite writes never block the event loop.
 """
 
@@ -24,6 +27,7 @@ import math
 import os
 import resource
 import signal
+import sys
 import threading
 import time
 import urllib.parse
@@ -64,6 +68,13 @@ def feed_interval(environ: os._Environ[str] | dict[str, str] = os.environ) -> fl
 
 
 CLOCK_STEP = 2.0  # a wall-clock jump larger than this (against the monotonic clock) reschedules
+HUNG_AFTER = 2  # timeouts in a row that move a probe to the lane of hung targets (one may be ours)
+# How long a thread computing (a scrape: ~1 s of CPU at 5,000 tenants; housekeeping) keeps the
+# interpreter lock while the event loop waits for it. The loop gives the lock up at every
+# socket call and log write, thousands a second with 5,000 hung targets, and at Python's 5 ms
+# waited up to that long after each: ~200 steps a second during a scrape, so healthy runs
+# timed out and their next slots were skipped (docs/benchmarks.md, hung targets).
+SWITCH_INTERVAL = 0.0005  # seconds
 SLOT_SLACK_MS = 250  # a result that starts this close to its slot is recorded at the slot
 
 
@@ -149,9 +160,12 @@ class Daemon:
         self.loop = self.prober.loop  # probes, the schedule and canaries: all on this loop
         self.schedule = Schedule()
         self._slots = asyncio.Semaphore(self.workers)  # runs under way at once
+        self._hung_slots = asyncio.Semaphore(self.workers)  # the same, for probes whose target hangs
+        self._timeouts: dict[str, int] = {}  # "tenant/probe" -> its last runs that timed out, in a row
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task] = set()
         self._started = False
+        self._switch_interval = sys.getswitchinterval()  # the process's own, given back at shutdown
         self.skipped = 0  # slots that came while the probe's previous run was still under way
         self.api = Api(self.store, lambda: self.cfg, lambda: self.token, clock)
         self.server = Server(
@@ -179,7 +193,7 @@ class Daemon:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        _raise_descriptor_limit(self.workers)
+        _raise_descriptor_limit(2 * self.workers)  # both lanes full
         _fixed_mmap_threshold()
         # The config and history loaded so far live as long as the process: out of the
         # collector's full passes, which would otherwise stall the event loop on a big fleet.
@@ -190,6 +204,8 @@ class Daemon:
         # tenants, ~1 s each with the interpreter lock held (the probe loop stalls). A full
         # pass waits for 100 young-generation passes instead of 10; cycles are still freed.
         gc.set_threshold(*gc.get_threshold()[:2], 100)
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self._started = True
         self.leader.start()
         self._schedule(self.cfg)
@@ -229,6 +245,7 @@ class Daemon:
             self._started = False
             with contextlib.suppress(RuntimeError, concurrent.futures.TimeoutError):  # the loop already ended
                 asyncio.run_coroutine_threadsafe(self._stop_probes(), self.loop).result(timeout=10)
+            sys.setswitchinterval(self._switch_interval)
         self.server.shutdown()
         self.server.server_close()
         try:
@@ -273,6 +290,8 @@ class Daemon:
         def plan() -> None:
             try:
                 self.schedule.plan(wanted, instant_ms(self.clock()), force)
+                for key in self._timeouts.keys() - self.schedule.jobs.keys():  # probes removed
+                    del self._timeouts[key]
                 self._arm()
             finally:
                 done.set_result(None)
@@ -320,9 +339,20 @@ class Daemon:
         if self._tasks:
             await asyncio.wait(list(self._tasks))
 
+    def lane(self, key: str) -> asyncio.Semaphore:
+        """The bound a probe's next run waits on: the hung targets' lane once its last
+        ``HUNG_AFTER`` runs timed out (there they queue behind each other, never in front of
+        a probe that answers), else the common one. Any other result moves it back."""
+        return self._hung_slots if self._timeouts.get(key, 0) >= HUNG_AFTER else self._slots
+
     async def _probe_job(self, tenant: str, probe: Probe) -> None:
-        async with self._slots:
+        key = f"{tenant}/{probe.name}"
+        async with self.lane(key):
             r = await self.prober.run(probe)
+        if r.reason == "timeout":
+            self._timeouts[key] = min(HUNG_AFTER, self._timeouts.get(key, 0) + 1)
+        else:
+            self._timeouts.pop(key, None)
         up = None
         if r.reason in NETWORK_SENSITIVE and not self._stepped(r):
             up = await self.connectivity.network_up_async()

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from exporter import __version__, config, render, report
-from exporter.config.redact import redact_userinfo
+from exporter.config.redact import redact_header_values, redact_userinfo
 from exporter.engine.accounting import probe_series
 from exporter.engine.months import month_bounds_ms
 from exporter.engine.units import instant_ms
@@ -272,8 +272,9 @@ def write(
         put("report.json", report.to_json(doc))
         put("report.html", html)
         put("corrections.json", json.dumps(corrections, indent=2) + "\n")
-        # URL passwords stay out of a file meant to be handed over; they do not change a figure.
-        put("config.yaml", redact_userinfo(config_text))
+        # URL passwords and literal header values (credentials) stay out of a file meant to be
+        # handed over; they do not change a figure.
+        put("config.yaml", redact_userinfo(redact_header_values(config_text)))
         for name in sorted(os.listdir(tmp)):
             files[name] = _sha256(os.path.join(tmp, name))
         manifest = {

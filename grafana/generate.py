@@ -1401,13 +1401,18 @@ def support() -> JSON:
         4,
         4,
     )
-    past_due = " or ".join(f"{sel(m)} < time()" for m in [*INCIDENT_DUE.values(), REQUEST_DUE])
+    # Each deadline once across the exporters serving it: counted per metric and summed,
+    # since `or` would keep one of an incident's several past deadlines (same labels).
+    past_due = " + ".join(
+        f"(count(group by (tenant, incident, priority, request) ({sel(m)} < time())) or vector(0))"
+        for m in [*INCIDENT_DUE.values(), REQUEST_DUE]
+    )
     b.add(
         stat(
             "Overdue deadlines",
             [
                 target(
-                    f"count(group by (tenant, incident, priority, request) ({past_due})) or vector(0)",
+                    past_due,
                     "overdue",
                     instant=True,
                 )

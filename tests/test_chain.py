@@ -454,3 +454,17 @@ def test_migration_chains_an_existing_ledger(tmp_path):
     # and the ledger stays append-only after the migration
     with Store(old) as store, pytest.raises(sqlite3.IntegrityError, match="append-only"):
         store.db.execute("UPDATE corrections SET reason = 'x'")
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        [],
+        [Series(True, T0, MIN, 60)],
+        [Series(False, T0, 0, 1), Series(True, T0 + 1, 7, 2), Series(True, -5, 2**40, 3)],
+    ],
+)
+def test_series_hashes_are_the_chain_of_their_contents(series):
+    start = chain.genesis("series", "acme", "api")
+    contents = [chain.series_content(s.start, s.step, s.count, s.success) for s in series]
+    assert chain.series_hashes(start, series) == chain.hashes(start, contents)

@@ -153,6 +153,21 @@ def test_golden_exposition(registry):
     assert text == GOLDEN.read_text()
 
 
+def test_openmetrics_reads_the_samples_of_the_text_format(registry):
+    """Families given as lines (tenant and probe gauges, tenant counters) read back as
+    samples for the OpenMetrics writer: the same series and values as the text format."""
+    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
+    from prometheus_client.parser import text_string_to_metric_families as parse_text
+
+    def series(families):
+        return sorted((s.name, tuple(sorted(s.labels.items())), s.value) for f in families for s in f.samples)
+
+    text = series(parse_text(exposition.generate(registry).decode()))
+    assert ("sla_outages_total", (("tenant", "acme"),), 2.0) in text
+    assert series(parse_openmetrics(openmetrics_latest(registry).decode())) == text
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_cached_month_to_date_agrees_with_a_full_computation(tmp_path, seed):
     """Scrapes between results reuse and extend the cached state; every figure must
@@ -216,3 +231,43 @@ def test_fast_exposition_is_byte_for_byte_the_reference():
     assert exposition.generate(reg) == generate_latest(reg)
     Counter("with_created", "counters from the client library carry _created", registry=reg).inc()
     assert exposition.generate(reg) == generate_latest(reg)  # falls back, same bytes
+
+
+@pytest.mark.parametrize("start", [NOV, NOV - 1800], ids=["month start", "across the month's end"])
+@pytest.mark.parametrize("seed", range(4))
+def test_kept_lines_and_carried_figures_write_what_a_fresh_collector_writes(tmp_path, seed, start):
+    """Scrape after scrape through flaps, thresholds, stale gaps, maintenance windows and a
+    month's end: the lines kept per tenant and the month carried on give the bytes that a
+    collector with nothing cached writes for the same history and clock, and that the
+    reference writer writes from the samples read back."""
+    import random
+
+    rng = random.Random(seed)
+    cfg = config.load_text(
+        CONFIG.replace("probe_defaults: {interval: 60s}", "probe_defaults: {interval: 60s, failure_threshold: 2}")
+    )
+    with Store(str(tmp_path / "s.db")) as store:
+        recorder = Recorder(store, cfg, since=OCT)
+        clock = [start]
+
+        def registry():
+            reg = CollectorRegistry()
+            reg.register(SLACollector(lambda: cfg, recorder, ExporterStatus(True, NOV), lambda: clock[0], lambda: 0.0))
+            return reg
+
+        kept = registry()
+        t = {"a": start, "b": start}
+        for _ in range(120):
+            probe = rng.choice("ab")
+            t[probe] += rng.choice([30, 60, 60, 60, 200])  # 200 s: a stale gap
+            ok = rng.random() > 0.2
+            recorder.observe(
+                "acme",
+                probe,
+                Result(started=t[probe], success=ok, duration=0.1, status_code=200 if ok else 503, reason=None),
+            )
+            clock[0] = max(clock[0], min(t.values())) + rng.choice([0, 1, 20, 90])
+            text = exposition.generate(kept)
+            assert text == generate_latest(kept)
+            assert text == exposition.generate(registry())
+            assert exposition.generate(kept) == text  # again at the same instant: nothing moved

@@ -205,3 +205,108 @@ def test_the_feed_interval(env, expected):
     from exporter.daemon import feed_interval
 
     assert feed_interval(env) == expected
+
+
+LANES = """
+tenants:
+  - name: hung-a
+    probes:
+      - {name: ui, url: "http://127.0.0.1:9/hang", interval: 10s, timeout: 2s}
+  - name: hung-b
+    probes:
+      - {name: ui, url: "http://127.0.0.1:9/hang", interval: 10s, timeout: 2s}
+  - name: fine
+    probes:
+      - {name: ui, url: "http://127.0.0.1:9/", interval: 1s, timeout: 1s}
+"""
+
+
+def _result(reason):
+    return ProbeResult(reason is None, 1000.0, 0.1, None if reason else 200, reason, reason and "failed", None)
+
+
+@pytest.mark.parametrize(
+    "reasons, hung_lane",
+    [
+        ([], False),  # never run: the common lane
+        (["timeout"], False),  # one timeout may be our own stall
+        (["timeout", "timeout"], True),
+        (["timeout", "timeout", "timeout"], True),
+        (["timeout", "timeout", None], False),  # it answers again: back at once
+        (["timeout", "timeout", "connection"], False),  # refused: fails fast, holds nothing
+        (["timeout", "connection", "timeout"], False),  # not in a row
+    ],
+)
+def test_a_probe_whose_runs_time_out_in_a_row_moves_to_the_lane_of_hung_targets(
+    daemon, monkeypatch, reasons, hung_lane
+):
+    daemon.prober.close()
+    monkeypatch.setattr(daemon.recorder, "observe", lambda *_: None)
+    probe = daemon.cfg.tenants[0].probes[0]
+    for reason in reasons:
+        daemon.prober = _Prober(1000.0, 0.1, reason)
+        asyncio.run(daemon._probe_job("acme", probe))
+    assert (daemon.lane("acme/ui") is daemon._hung_slots) is hung_lane
+    assert daemon.lane("beta/ui") is daemon._slots  # the others' lanes are their own
+
+
+def test_a_probe_that_answers_never_queues_behind_hung_targets(tmp_path, monkeypatch):
+    path = tmp_path / "c.yaml"
+    path.write_text(LANES)
+    d = Daemon(str(path), str(tmp_path / "s.db"), ("127.0.0.1", 0), workers=1)
+    try:
+        d.prober.close()
+        recorded = []
+        monkeypatch.setattr(d.recorder, "observe", lambda tenant, probe, result: recorded.append(tenant))
+        probes = {t.name: t.probes[0] for t in d.cfg.tenants}
+
+        class Hanging:
+            """Runs against /hang end only when the test lets them (their timeout)."""
+
+            def __init__(self):
+                self.release = asyncio.Event()
+
+            async def run(self, probe):
+                if probe.url.endswith("/hang"):
+                    await self.release.wait()
+                    return _result("timeout")
+                return _result(None)
+
+        async def scenario():
+            d.prober = Hanging()
+            for name in ("hung-a", "hung-b"):
+                d._timeouts[f"{name}/ui"] = 2  # their last two runs timed out
+            hung = [asyncio.create_task(d._probe_job(name, probes[name])) for name in ("hung-a", "hung-b")]
+            await asyncio.wait_for(d._probe_job("fine", probes["fine"]), 5)  # one worker, held by hung-a
+            assert recorded == ["fine"]
+            assert d._hung_slots.locked()  # hung-b waits for hung-a's turn, in its own lane
+            d.prober.release.set()
+            await asyncio.gather(*hung)
+            assert sorted(recorded) == ["fine", "hung-a", "hung-b"]
+
+        asyncio.run(scenario())
+    finally:
+        d.server.server_close()
+        d.store.close()
+
+
+def test_the_event_loop_waits_at_most_the_daemons_switch_interval_for_the_interpreter_lock(tmp_path):
+    import gc
+    import sys
+
+    from exporter.daemon import SWITCH_INTERVAL
+
+    path = tmp_path / "c.yaml"
+    path.write_text(CONFIG)
+    before = sys.getswitchinterval()
+    assert before != SWITCH_INTERVAL  # Python's default (5 ms): the test would prove nothing
+    thresholds = gc.get_threshold()
+    d = Daemon(str(path), str(tmp_path / "s.db"), ("127.0.0.1", 0))
+    d.start()
+    try:
+        assert sys.getswitchinterval() == SWITCH_INTERVAL
+    finally:
+        d.shutdown()
+        gc.set_threshold(*thresholds)  # start() tunes the collector for the process: not the suite's
+        gc.unfreeze()
+    assert sys.getswitchinterval() == before  # the process's own again

@@ -421,3 +421,54 @@ def test_the_exporter_does_not_depend_on_the_dashboard_builders():
     assert f"pip install -q '{pin}'" in (ROOT / ".ci" / "run").read_text()
     for path in (ROOT / "exporter").rglob("*.py"):
         assert "grafana_foundation_sdk" not in path.read_text(), path
+
+
+@pytest.mark.parametrize(
+    "minutes, overdue",
+    [
+        (5, 0),  # nothing past yet
+        (15, 2),  # INC-1's response and INC-2's communication: two deadlines, not one per incident
+        (25, 3),  # and INC-1's resolution: an incident with two past deadlines counts two
+        (55, 4),  # and SR-1's delivery
+    ],
+)
+def test_overdue_deadlines_counts_each_deadline_once_across_exporters(tmp_path, minutes, overdue):
+    """The support dashboard's "Overdue deadlines", evaluated by promtool on open deadlines
+    that two exporters both serve."""
+    import subprocess
+
+    from realproc import binary
+
+    (panel,) = [p for p in panels(ALL_DASHBOARDS["sla-support.json"]) if p["title"] == "Overdue deadlines"]
+    expr = panel["targets"][0]["expr"].replace("$tenant", ".*")  # Grafana's "All"
+    deadlines = [
+        ("sla_support_incident_response_due_timestamp_seconds", 'incident="INC-1", priority="P1"', 600),
+        ("sla_support_incident_resolution_due_timestamp_seconds", 'incident="INC-1", priority="P1"', 1200),
+        ("sla_support_incident_communication_due_timestamp_seconds", 'incident="INC-2", priority="P3"', 600),
+        ("sla_support_service_request_delivery_due_timestamp_seconds", 'request="SR-1"', 3000),
+    ]
+    series = [
+        {
+            "series": f'{name}{{instance="{instance}", job="sla-exporter", tenant="acme", {labels}}}',
+            "values": f"{due}x70",
+        }
+        for name, labels, due in deadlines
+        for instance in ("a:9929", "b:9929")
+    ]
+    test = {
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "promql_expr_test": [
+                    {"expr": expr, "eval_time": f"{minutes}m", "exp_samples": [{"labels": "{}", "value": overdue}]}
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "overdue_test.yml"
+    path.write_text(yaml.safe_dump(test))
+    r = subprocess.run([binary("promtool"), "test", "rules", str(path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -11,6 +11,7 @@ import sys
 import tarfile
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from exporter import config, evidence, report
 from exporter.store import importer
@@ -535,3 +536,73 @@ def test_a_bundle_whose_config_names_a_ca_file_verifies_without_it(tmp_path):
         evidence.write(bundle, cfg, text, store, 2026, 10, list(cfg.tenants), (END.timestamp() + 86400 * 40))
     (tmp_path / "ca.pem").unlink()  # verified away from the machine that probed
     assert evidence.verify(bundle).month == "2026-10"
+
+
+def test_literal_header_values_stay_out_of_the_bundle(tmp_path):
+    """A header value written in the config is a credential: the bundle's config.yaml has
+    it redacted (an {env: VAR} reference names no secret and stays), and still verifies."""
+    text = EDGES.replace(
+        'url: "https://edge.example/q", ',
+        'url: "https://edge.example/q", headers: {Authorization: "Bearer s3cr3t", X-Ref: {env: EDGE_TOKEN}}, ',
+    )
+    assert "s3cr3t" in text
+    (tmp_path / "config.yaml").write_text(text)
+    cfg = config.load(str(tmp_path / "config.yaml"))
+    bundle = str(tmp_path / "b.tar.gz")
+    with Store(str(tmp_path / "s.db")) as store:
+        store.merge({("edge", "q"): [(round(START.timestamp() * 1000) + 60_000 * i, True) for i in range(10)]})
+        evidence.write(bundle, cfg, text, store, 2026, 10, list(cfg.tenants), (END.timestamp() + 86400 * 40))
+    written = members(bundle)["config.yaml"].decode()
+    assert "s3cr3t" not in written
+    assert 'headers: {Authorization: "<redacted>", X-Ref: {env: EDGE_TOKEN}}' in written
+    assert evidence.verify(bundle).month == "2026-10"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("headers:\n  A: Bearer x\n  B: 'q:\"y'\nk: 1\n", 'headers:\n  A: "<redacted>"\n  B: "<redacted>"\nk: 1\n'),
+        ("headers: {A: x, B: {env: V}}\n", 'headers: {A: "<redacted>", B: {env: V}}\n'),
+        # a block scalar keeps its line breaks; the next key stays where it was
+        (
+            "headers:\n  A: |\n    one\n    two\n\n  B: >-\n    f\nk: 1\n",
+            'headers:\n  A: "<redacted>"\n\n  B: "<redacted>"\nk: 1\n',
+        ),
+        # an anchor's values are redacted once, its aliases follow
+        (
+            "d: &h {A: s}\np: {headers: *h}\nq:\n  headers: *h\n",
+            'd: &h {A: "<redacted>"}\np: {headers: *h}\nq:\n  headers: *h\n',
+        ),
+        ("d:\n  headers: &h {A: s}\np: {headers: *h}\n", 'd:\n  headers: &h {A: "<redacted>"}\np: {headers: *h}\n'),
+        ("url: https://u:p@h/\nname: headers\n", "url: https://u:p@h/\nname: headers\n"),  # no headers key: unchanged
+    ],
+)
+def test_redact_header_values(text, expected):
+    from exporter.config.redact import redact_header_values
+
+    assert redact_header_values(text) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.dictionaries(
+        st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,8}", fullmatch=True),
+        st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30),
+        min_size=1,
+        max_size=4,
+    ),
+    style=st.sampled_from([None, '"', "'", "|", ">"]),
+    flow=st.booleans(),
+)
+def test_redacted_header_values_parse_to_the_same_config_without_them(values, style, flow):
+    """Whatever the values and however YAML writes them, the redacted text reads as the
+    same document with each literal header value replaced, and nothing else."""
+    import yaml
+
+    from exporter.config.redact import REDACTED, redact_header_values
+
+    doc = {"tenants": [{"name": "a", "probes": [{"name": "p", "headers": values, "interval": "30s"}]}]}
+    text = yaml.safe_dump(doc, default_style=style, default_flow_style=flow, allow_unicode=True)
+    redacted = yaml.safe_load(redact_header_values(text))
+    doc["tenants"][0]["probes"][0]["headers"] = dict.fromkeys(values, REDACTED)
+    assert redacted == doc

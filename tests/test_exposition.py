@@ -139,3 +139,67 @@ def test_a_family_given_as_lines_reads_back_as_its_samples(rows):
     assert [(s.labels, s.value) for s in fam.samples] == [
         ({"tenant": t, "probe": p, "location": loc}, float(v)) for (t, p, loc), v in rows
     ]
+
+
+class TenantLines:
+    """A family given as bytes lines with a label part written once, of a gauge or a
+    counter; line by line, or all of them in one item (as the tenants collector keeps them)."""
+
+    def __init__(self, metric, rows, one_piece):
+        self.metric, self.rows, self.one_piece = metric, rows, one_piece  # rows: (tenant, value)
+
+    def collect(self):
+        from prometheus_client.utils import floatToGoString
+
+        from exporter.web.collectors.base import LinesFamily
+
+        fam = LinesFamily(self.metric)
+        for tenant, value in self.rows:
+            part = exposition.label_part({"tenant": tenant}).encode()
+            fam.lines.append(b"%s%s%s\n" % (self.metric.name.encode(), part, floatToGoString(value).encode()))
+            fam.label_values.append((tenant,))
+        if self.one_piece:
+            fam.lines = [b"".join(fam.lines)]
+        return iter([fam])
+
+
+@pytest.mark.parametrize("one_piece", [False, True], ids=["line by line", "in one piece"])
+@pytest.mark.parametrize("metric_name", ["AVAILABILITY", "DOWNTIME_TOTAL", "OUTAGES_TOTAL"])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("acme", 0.25)],
+        [('o \\ " \n', 2.67226e6), ("é", -0.0), ("b", 0.0), ("c", 3), ("d", float("inf")), ("e", float("nan"))],
+        [("carriage\rreturn", 1.0), ("separators\x1c\u2028", 2.0), ("last", 1e-7)],
+    ],
+    ids=["one", "escapes, big values, zeros, an int, inf and nan", "line breaks left as they are"],
+)
+def test_bytes_lines_of_a_gauge_or_counter_read_back_as_their_samples(metric_name, rows, one_piece):
+    from exporter import metrics
+
+    metric = getattr(metrics, metric_name)
+    registry = CollectorRegistry()
+    registry.register(TenantLines(metric, rows, one_piece))
+    assert exposition.generate(registry) == generate_latest(registry)
+    (fam,) = registry.collect()
+    assert fam.type == metric.kind
+    got = [(s.name, s.labels, repr(s.value)) for s in fam.samples]
+    assert got == [(metric.name, {"tenant": t}, repr(float(v))) for t, v in rows]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_tenant_values_are_written_as_the_reference_writes_them(seed):
+    """The tenants collector's shortcut to ``floatToGoString``: the same text for every
+    kind of value a tenant line holds (ratios, seconds, counts, signs, exponents)."""
+    import random
+
+    from prometheus_client.utils import floatToGoString
+
+    from exporter.web.collectors.tenants import _go
+
+    rng = random.Random(seed)
+    special = [0, 3, 0.0, -0.0, 1.0, 999999.0, 1e6, 1000000.5, 2.67226e6, 1e22, 1.5e22, 1e-7, 123456789.0, -1e6, -2.5e7]
+    special += [float("inf"), float("-inf"), float("nan"), 0.9992, 0.9853658536585366, -0.013834146341463405]
+    values = special + [rng.uniform(-1, 1) * 10 ** rng.randint(-9, 12) for _ in range(2000)]
+    values += [rng.randint(0, 10**9) / 1000 for _ in range(2000)] + [rng.randint(0, 500) for _ in range(200)]
+    assert [_go(v) for v in values] == [floatToGoString(v).encode() for v in values]

@@ -1,11 +1,14 @@
+import datetime as dt
 import io
+import os
+import tempfile
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from exporter.engine.states import Series
 from exporter.model import Config, Probe, Tenant
-from exporter.store.importer import ImportError_, import_observations, parse
+from exporter.store.importer import ImportError_, import_observations, parse, parse_time
 from exporter.store.sqlite import Store
 
 CFG = Config(tenants=(Tenant("acme", probes=(Probe("ui", "https://a/", stale_after=120), Probe("api", "https://a/"))),))
@@ -259,3 +262,112 @@ def test_contradicting_rows_are_named_however_far_apart(
         parse(source, CFG, spill_dir=str(tmp_path))
     problem = err.value.problems[0]
     assert problem.removeprefix("line 0: ") == expected
+
+
+# -- the scratch database: parts appended, joined, merged when they overlap ------------------
+
+
+def _import(target, text, chunk_rows, spill_series, write_chunk, monkeypatch, spill_dir, recorded=None):
+    """Import ``recorded`` (all at once), then ``text`` streamed with these sizes; returns
+    (observations added by ``text``, every probe's stored series)."""
+    from exporter.store import importer
+
+    with Store(target) as store:
+        if recorded:
+            import_observations(store, CFG, parse(rows(*recorded), CFG))
+        with monkeypatch.context() as m:
+            m.setattr(importer, "CHUNK_ROWS", chunk_rows)
+            m.setattr(importer, "SPILL_SERIES", spill_series)
+            m.setattr(importer, "WRITE_CHUNK", write_chunk)
+            with parse(rows(*text), CFG, spill_dir=spill_dir) as obs:
+                added = import_observations(store, CFG, obs).result.added
+        assert store.verify_chains()[0] is None
+        return added, {p: store.series("acme", p, 0, 2 * 10**12) for p in ("ui", "api")}
+
+
+def _line(probe, k):
+    """Row ``k`` of a probe: irregular times (30 s apart, give or take 0.5 s), and a result
+    that depends on the row only, so that files overlapping each other never contradict."""
+    t = 1790812800_000 + k * 30_000 + (k * k * 37) % 1000 - 500
+    stamp = dt.datetime.fromtimestamp(t / 1000, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return f"{stamp},acme,{probe},{int((k * 7 + len(probe)) % 5 != 0)}"
+
+
+_rows_st = st.lists(st.tuples(st.sampled_from(["ui", "api"]), st.integers(0, 40)), max_size=50)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(
+    file=_rows_st.filter(bool),
+    recorded=_rows_st,
+    in_order=st.booleans(),
+    chunk_rows=st.integers(1, 8),
+    spill_series=st.integers(1, 6),
+    write_chunk=st.integers(1, 5),
+)
+def test_a_spilled_import_stores_what_one_in_memory_does(
+    tmp_path, monkeypatch, file, recorded, in_order, chunk_rows, spill_series, write_chunk
+):
+    """Spilled to the scratch database (packed parts, joined as read back, merged at the end
+    when rows come out of order), merged into recorded history: the same observations as
+    the same file held in memory, chains verifying; for a file in time order the very same
+    series."""
+    if in_order:
+        file = sorted(file, key=lambda r: r[1])
+    text = [_line(*r) for r in file]
+    before = [_line(*r) for r in recorded]
+    with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
+        spilled = _import(
+            os.path.join(tmp, "a.db"), text, chunk_rows, spill_series, write_chunk, monkeypatch, tmp, before
+        )
+        held = _import(os.path.join(tmp, "b.db"), text, chunk_rows, 10**6, write_chunk, monkeypatch, tmp, before)
+        assert not [p for p in os.listdir(tmp) if p.startswith("sla-import")]  # scratch removed
+    assert spilled[0] == held[0] == len({r for r in file} - {r for r in recorded})
+    observed = {p: [(t, s.success) for s in held[1][p] for t in s.times()] for p in held[1]}
+    assert {p: [(t, s.success) for s in spilled[1][p] for t in s.times()] for p in spilled[1]} == observed
+    assert observed == {
+        p: sorted(
+            {(parse_time(_line(p, k).split(",")[0]), _line(p, k).endswith("1")) for q, k in file + recorded if q == p}
+        )
+        for p in ("ui", "api")
+    }
+    if in_order:
+        assert spilled[1] == held[1]
+
+
+@pytest.mark.parametrize(
+    "last, spill_series, problem",
+    [
+        # The last row contradicts the first, spilled parts ago.
+        (0, 1, "line 42: contradicts line 2: same probe and time, other result"),
+        (0, 10**6, "line 42: contradicts line 2: same probe and time, other result"),
+        # The last row contradicts recorded history.
+        (100, 1, "line 42: acme/ui at 2026-10-01T00:50:00.000Z contradicts the recorded failure at the same instant"),
+        (
+            100,
+            10**6,
+            "line 42: acme/ui at 2026-10-01T00:50:00.000Z contradicts the recorded failure at the same instant",
+        ),
+    ],
+)
+def test_irregular_rows_with_a_bad_last_row_keep_nothing(
+    store_target, tmp_path, monkeypatch, last, spill_series, problem
+):
+    from exporter.store import importer
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(importer, "SPILL_SERIES", spill_series)
+    monkeypatch.setattr(importer, "WRITE_CHUNK", 2)
+    first = _line("ui", 0)
+    contradiction = f"{first[:-1]}{1 - int(first[-1])}"
+    recorded = "2026-10-01T00:50:00Z,acme,ui,0"
+    text = [_line(p, k) for k in range(20) for p in ("ui", "api")]
+    text.append(contradiction if last == 0 else recorded[:-1] + "1")
+    with Store(store_target) as store:
+        import_observations(store, CFG, parse(rows(recorded), CFG))
+        before = {p: store.series("acme", p, 0, 2 * 10**12) for p in ("ui", "api")}
+        with pytest.raises(ImportError_) as err, parse(rows(*text), CFG, spill_dir=str(tmp_path)) as obs:
+            import_observations(store, CFG, obs)
+        assert err.value.problems == [problem]
+        assert {p: store.series("acme", p, 0, 2 * 10**12) for p in ("ui", "api")} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("sla-import")]  # scratch removed

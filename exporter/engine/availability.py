@@ -13,6 +13,7 @@ decided in exact arithmetic, not on the rounded ratio.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import NamedTuple
@@ -118,17 +119,28 @@ def met(known: int, downtime: int, target: float) -> bool | None:
     """``(known − downtime) / known ≥ target``, decided exactly; None when nothing is known."""
     if known <= 0:
         return None
-    return Decimal(known - downtime) >= Decimal(repr(target)) * known
+    num, den = _as_written(target)
+    return (known - downtime) * den >= num * known  # integers: exact whatever the size
 
 
-def extend(f: Figures, state: str, now: int, maintenance: Intervals) -> Figures:
+@functools.lru_cache(maxsize=1024)
+def _as_written(target: float) -> tuple[int, int]:
+    """``target`` as written in the config (its repr), as an exact fraction: the collector
+    decides ``met`` for every tenant on every scrape, and a config has few targets."""
+    return Decimal(repr(target)).as_integer_ratio()
+
+
+def extend(f: Figures, state: str, now: int, maintenance: Intervals, in_maintenance: int | None = None) -> Figures:
     """``f`` carried on from ``f.end`` to ``now`` with the tenant in ``state`` all along (up,
     down or unknown): the same figures ``figures`` gives for the longer period, in constant
-    time. The collector uses it between scrapes while no probe changes state."""
+    time. The collector uses it between scrapes while no probe changes state.
+    ``in_maintenance``: the maintenance time in ``[f.end, min(now, month end))`` when the
+    caller knows it (tenants share windows: the collector sums them once a scrape)."""
     lo, hi = f.end, min(now, f.month_end)
     if hi <= lo:
         return f
-    in_maintenance = iv.total(iv.clip(maintenance, lo, hi))
+    if in_maintenance is None:
+        in_maintenance = iv.total(iv.clip(maintenance, lo, hi))
     grown = (hi - lo) - in_maintenance  # eligible time added
     downtime = f.downtime + (grown if state == "down" else 0)
     unknown = f.unknown + (grown if state == "unknown" else 0)

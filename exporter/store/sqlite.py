@@ -700,6 +700,7 @@ class Store:
         chunks: Callable[[], Iterable[tuple[ProbeKey, list[Series]]]],
         max_tx_seconds: float = 0.2,
         progress: Callable[[int], None] | None = None,
+        check: Callable[[], Iterable[tuple[ProbeKey, list[Series]]]] | None = None,
     ) -> MergeResult:
         """Add series to the history of several probes; ``chunks()`` yields ``(key, series)``
         with each probe's series sorted and disjoint, a long history in several chunks in
@@ -712,11 +713,12 @@ class Store:
         a large import never holds the write lock long enough to stall the daemon's group
         commits and scrapes. Writing is idempotent: after a failure half-way (disk full),
         merging the same series again completes it. ``progress(series written so far)`` is
-        called after each transaction."""
+        called after each transaction. ``check()``, when given, yields the chunks to check
+        instead (those of the probes the store has: the others have nothing to contradict)."""
         with self.lock:
             # Read only: a conflict keeps everything out. The write below reads and merges again
             # inside its own transaction, since the daemon may write the same probes meanwhile.
-            for key, new in chunks():
+            for key, new in (check or chunks)():
                 probe_id = self.probe_id(*key, create=False)
                 if probe_id is not None:
                     self._merged(probe_id, key, new)
@@ -794,7 +796,7 @@ class Store:
         hashes: list[bytes | None] = [None] * len(merged)
         if self.chained:
             prev = self._chain_before(probe_id, merged[0].start)
-            hashes = list(chain.hashes(prev, (chain.series_content(*r[1:], r.success) for r in merged)))
+            hashes = list(chain.series_hashes(prev, merged))
         self.db.executemany(
             "INSERT INTO series (probe_id, start_ms, step_ms, count, success, hash) VALUES (?, ?, ?, ?, ?, ?)",
             [(probe_id, r.start, r.step, r.count, int(r.success), h) for r, h in zip(merged, hashes, strict=True)],
@@ -803,25 +805,6 @@ class Store:
             self._rechain(probe_id, merged[-1].start + 1)
         self._count_writes([probe_id])
         return n, len(merged)
-
-    def series_chunks(self, size: int) -> Iterator[tuple[tuple[str, str, str], list[Series]]]:
-        """Every probe's series in chunks of at most ``size``, in time order, by (tenant,
-        probe, location) (for ``merge_series`` from a scratch store)."""
-        with self.lock:
-            keys = self.db.execute("SELECT id, tenant, probe, location FROM probes ORDER BY id").fetchall()
-        for probe_id, tenant, probe, location in keys:
-            after = -MAX_MS
-            while True:
-                with self.lock:
-                    rows = self.db.execute(
-                        f"{_SERIES} WHERE probe_id = ? AND start_ms > ? ORDER BY start_ms LIMIT ?",
-                        (probe_id, after, size),
-                    ).fetchall()
-                if not rows:
-                    break
-                chunk = [_series(r) for r in rows]
-                yield (tenant, probe, location), chunk
-                after = chunk[-1].start
 
     # -- hash chains (docs/evidence.md) ------------------------------------------------
 

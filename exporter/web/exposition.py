@@ -6,10 +6,12 @@ again was most of the scrape's time. Families this fast path does not cover go t
 ``generate_latest`` unchanged.
 
 A family that comes as text lines (``collectors.base.LinesFamily``: its collector keeps
-lines, not samples) is copied as it is. Collectors that reuse their sample objects (or at
-least their label dicts) between scrapes are matched position by position, else by label
-dict: an unchanged family costs a few passes in C. Only the last scrape's families are remembered, so memory follows the
-live series, not every result or label dict ever seen; a series under a new label dict
+lines, not samples) is copied as it is (``bytes`` lines straight into the body, ``str``
+ones encoded once per family). The body is joined once, as bytes: no str copy of it.
+Collectors that reuse their sample objects (or at least their label dicts) between scrapes
+are matched position by position, else by label dict: an unchanged family costs a few
+passes in C. Only the last scrape's families are remembered, so memory follows the live
+series, not every result or label dict ever seen; a series under a new label dict
 (a reload, a collector that builds its dicts anew) is simply written whole again.
 """
 
@@ -41,11 +43,18 @@ def _escape_value(value: str) -> str:
     return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
-def _prefix(name: str, labels: dict[str, str]) -> str:
+def label_part(labels: dict[str, str]) -> str:
+    """What follows the name in a sample's line up to its value: the labels as the text
+    format writes them (sorted, escaped) and the space (for collectors that keep lines:
+    ``name + label_part + floatToGoString(value) + "\\n"``)."""
     if not labels:
-        return name + " "
+        return " "
     inner = ",".join(f'{k}="{_escape_value(v)}"' for k, v in sorted(labels.items()))
-    return f"{name}{{{inner}}} "
+    return f"{{{inner}}} "
+
+
+def _prefix(name: str, labels: dict[str, str]) -> str:
+    return name + label_part(labels)
 
 
 def line(name: str, labels: dict[str, str], value: float) -> str:
@@ -119,17 +128,23 @@ def generate(registry: Collector) -> bytes:
     families = list(registry.collect())
     last = _LAST.get(registry, {})  # concurrent scrapes each read one whole state and publish their own
     live: dict[str, tuple[list, _Written]] = {}
-    out: list[str] = []
+    # Pieces of the body as bytes, joined once: a str body encoded after would be a second
+    # copy of it (16 MB at 10,000 tenants), and the lines collectors keep as bytes are
+    # copied only into the body.
+    out: list[bytes] = []
     for family in families:
         mtype = _FAST_TYPES.get(family.type)
         if mtype is None or not family.name.isidentifier():
             return generate_latest(registry)  # rare: let the reference writer do all of it
         mname = family.name + "_total" if family.type == "counter" else family.name
         doc = family.documentation.replace("\\", r"\\").replace("\n", r"\n")
-        out.append(f"# HELP {mname} {doc}\n# TYPE {mname} {mtype}\n")
+        out.append(f"# HELP {mname} {doc}\n# TYPE {mname} {mtype}\n".encode())
         given = getattr(family, "lines", None)
         if given is not None:  # written by the collector: nothing to match or remember
-            out.extend(given)
+            if given and isinstance(given[0], str):
+                out.append("".join(given).encode())
+            else:
+                out.extend(given)
             continue
         samples = list(family.samples)
         before = last.get(family.name) if family.name not in live else None
@@ -141,6 +156,6 @@ def generate(registry: Collector) -> bytes:
             except _Slow:
                 return generate_latest(registry)
         live[family.name] = (samples, written)
-        out.append(written.text)
+        out.append(written.text.encode())
     _LAST[registry] = live
-    return "".join(out).encode("utf-8")
+    return b"".join(out)

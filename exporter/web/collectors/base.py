@@ -1,5 +1,6 @@
 """What the collectors share: a scrape's metric families, appended to directly, with label
-dicts kept between scrapes (the text writer finds a series' line by its dict's identity)."""
+dicts kept between scrapes (the text writer finds a series' line by its dict's identity),
+or given as the text lines the collector keeps (``LinesFamily``)."""
 
 from __future__ import annotations
 
@@ -17,25 +18,38 @@ def family(metric: m.Metric) -> GaugeMetricFamily | CounterMetricFamily:
     return GaugeMetricFamily(metric.name, metric.help, labels=metric.labels)
 
 
-class LinesFamily(GaugeMetricFamily):
-    """A gauge family given as its text lines, written by the collector once per value
-    (``exposition.line``) and kept between scrapes instead of a Sample object, a label dict
-    and the text writer's copy of the line per series (30,000 probes: ~100,000 series).
-    The text writer copies ``lines`` as they are; ``samples`` (the reference writer, other
-    formats, tests) are read back from the lines and their label values when asked for."""
+class LinesFamily(Metric):
+    """A gauge or counter family given as its text lines, written by the collector once per
+    value and kept between scrapes instead of a Sample object, a label dict and the text
+    writer's copy of the line per series (30,000 probes: ~100,000 series; 10,000 tenants:
+    ~160,000). The lines are ``str`` (``exposition.line``) or, all of them, ``bytes``
+    (what the text writer joins into the body without encoding again); an item of ``lines``
+    may hold several lines, each ending in a newline (a collector that keeps a family's
+    text in one piece). The text writer copies ``lines`` as they are; ``samples`` (the
+    reference writer, other formats, tests) are read back from the lines and their label
+    values (one per line) when asked for."""
 
     def __init__(self, metric: m.Metric):
-        self.lines: list[str] = []
+        self.lines: list[str] | list[bytes] = []
         self.label_values: list[tuple[str, ...]] = []  # of each line, in ``metric.labels`` order
         self._names = metric.labels
-        self._read = 0  # lines already turned into samples
-        super().__init__(metric.name, metric.help, labels=metric.labels)
+        self._sample_name = metric.name  # a counter's samples keep their _total
+        self._read = 0  # items of ``lines`` already turned into samples
+        if metric.kind == "counter":
+            super().__init__(metric.name.removesuffix("_total"), metric.help, "counter")
+        else:
+            super().__init__(metric.name, metric.help, "gauge")
 
     @property  # type: ignore[override]
     def samples(self) -> list[Sample]:
-        for line, values in zip(self.lines[self._read :], self.label_values[self._read :], strict=True):
-            labels = dict(zip(self._names, values, strict=True))
-            self._samples.append(Sample(self.name, labels, float(line[line.rindex(" ") + 1 :]), None))
+        values = iter(self.label_values[len(self._samples) :])
+        for item in self.lines[self._read :]:
+            # Split on the newline alone: a label value may hold other line breaks (\r,
+            # \x1c, \u2028) unescaped, as the text format writes them.
+            newline, space = (b"\n", b" ") if isinstance(item, bytes) else ("\n", " ")
+            for line in item.split(newline)[:-1]:  # type: ignore[arg-type]
+                labels = dict(zip(self._names, next(values), strict=True))
+                self._samples.append(Sample(self._sample_name, labels, float(line.rpartition(space)[2]), None))
         self._read = len(self.lines)
         return self._samples
 
