@@ -169,7 +169,9 @@ class Daemon:
         self.skipped = 0  # slots that came while the probe's previous run was still under way
         self.api = Api(self.store, lambda: self.cfg, lambda: self.token, clock)
         self.server = Server(
-            listen, Endpoints(self.registry, self.ready, self.reload, self.api, report=self.report_page), web
+            listen,
+            Endpoints(self.registry, self.ready, self.reload, self.api, report=self.report_page, scraped=_give_back),
+            web,
         )
         self._stopped = threading.Event()
         self._reload_lock = threading.Lock()
@@ -196,6 +198,7 @@ class Daemon:
         # The config and history loaded so far live as long as the process: out of the
         # collector's full passes, which would otherwise stall the event loop on a big fleet.
         gc.freeze()
+        _give_back()  # what loading them freed: 10 MB at 10,000 tenants
         # Each scrape leaves some 10^5 new samples that outlive it (the collectors' caches):
         # at the default (700, 10, 10) that set off one or two full passes a scrape at 10,000
         # tenants, ~1 s each with the interpreter lock held (the probe loop stalls). A full
@@ -570,6 +573,25 @@ def _fixed_mmap_threshold() -> None:
     except (OSError, AttributeError):  # not glibc (musl, macOS): its allocator, its rules
         return
     mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+
+
+def _malloc_trim() -> Callable[[int], object]:
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc: its allocator, its rules
+        return lambda _pad: None
+
+
+def _give_back() -> None:
+    """Return to the system the pages glibc's malloc keeps free after a scrape. A scrape
+    at 10,000 tenants frees tens of MB of lists and strings in the heap of the web thread
+    that served it, which glibc keeps (free pages among used ones, which only
+    ``malloc_trim`` gives back): measured in the daemon at 10,000 tenants, 406 -> 385 MB
+    of RSS for 4 ms of a 1-2 s scrape. (ctypes releases the interpreter lock meanwhile.)"""
+    _TRIM(0)
+
+
+_TRIM = _malloc_trim()
 
 
 def _raise_descriptor_limit(workers: int) -> None:

@@ -5,6 +5,8 @@ engine reading the store, or the store importing support logic) fails here."""
 
 import ast
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -109,3 +111,13 @@ def test_every_user_error_is_one_family():
     from exporter.web.webconfig import WebConfigError
 
     assert all(issubclass(e, UserError) for e in (ConfigError, ImportError_, StoreError, WebConfigError))
+
+
+# Libraries the `run` path never needs unless the config asks for them, imported where they
+# are used: each costs the daemon megabytes of RSS (holidays' country tables ~9 MB,
+# cryptography ~14 MB, RE2 ~2.6 MB).
+@pytest.mark.parametrize("library", ["holidays", "cryptography", "re2"])
+def test_run_path_imports_no_optional_library(library):
+    code = "import sys, exporter.cli, exporter.daemon; print(' '.join(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT.parent)
+    assert library not in done.stdout.split()

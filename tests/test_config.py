@@ -636,3 +636,24 @@ def test_a_fleet_shares_its_repeated_values_and_its_records_have_no_dict():
     a, b = cfg.tenants[0].probes[0], cfg.tenants[2].probes[0]
     assert a.name == b.name == "ui" and a.name is b.name
     assert not hasattr(a, "__dict__") and not hasattr(cfg.tenants[0], "__dict__")
+
+
+@pytest.mark.parametrize(
+    "probes, shared",
+    [
+        # the same durations, written the same or not: one float each fleet-wide
+        (["{name: a, url: 'http://x/1', interval: 45s}", "{name: b, url: 'http://x/2', interval: 45s}"], True),
+        (["{name: a, url: 'http://x/1', interval: 45s}", "{name: b, url: 'http://x/2', interval: 45000ms}"], True),
+        (["{name: a, url: 'http://x/1', interval: 45s}", "{name: b, url: 'http://x/2', interval: 46s}"], False),
+    ],
+)
+def test_a_fleet_shares_its_equal_numbers(probes, shared):
+    """pickle (the compacting copy) writes every number anew; the loader shares them again."""
+    text = "tenants:\n" + "".join(f"  - name: t{i}\n    probes:\n      - {p}\n" for i, p in enumerate(probes))
+    cfg = load_text(text)
+    (a,), (b,) = (t.probes for t in cfg.tenants)
+    assert (a.interval is b.interval) == shared and (a.interval == b.interval) == shared
+    assert a.timeout is b.timeout or not shared
+    assert cfg.tenants[0].target is cfg.tenants[1].target
+    assert cfg.tenants[0].corrections_max_age_ms is cfg.tenants[1].corrections_max_age_ms
+    assert type(a.interval) is float and type(cfg.tenants[0].corrections_max_age_ms) is int

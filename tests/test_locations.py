@@ -3,6 +3,7 @@ location column, the quorum in config, the recorder reading other exporters' wri
 the per-location metrics. The rule itself is held to the naive reference in
 test_reference.py (test_engine_matches_reference_with_locations)."""
 
+import contextlib
 import itertools
 import tarfile
 
@@ -56,6 +57,19 @@ def test_each_location_keeps_its_own_history(store):
     assert set(store.all_series(0, MIN)) == {("acme", "ui", "default"), ("acme", "ui", "eu"), ("acme", "ui", "us")}
     # One instant, other results, other locations: not a conflict.
     assert store.merge({("acme", "ui", "us"): [(MIN, T)]}).added == 1
+
+
+@pytest.mark.parametrize("reopened", [False, True])  # learnt as written, or read from the store
+def test_probes_in_the_same_locations_share_one_set_of_them(store_target, reopened):
+    """Memory at 30,000 probes: one frozenset per distinct set of locations, not one each."""
+    with Store(store_target) as writer:
+        writer.merge({("acme", p, loc): [(0, T)] for p in ("ui", "api", "db") for loc in ("eu", "us")})
+        writer.merge({("beta", "ui", "eu"): [(0, T)]})
+        with Store(store_target) if reopened else contextlib.nullcontext(writer) as store:
+            assert [store.locations("acme", p) for p in ("ui", "api", "db")] == [["eu", "us"]] * 3
+            assert store.locations("beta", "ui") == ["eu"]
+            shared = {id(store._where[("acme", p)]) for p in ("ui", "api", "db")}
+            assert len(shared) == 1 and id(store._where[("beta", "ui")]) not in shared
 
 
 def test_every_write_moves_the_probes_write_count(store):

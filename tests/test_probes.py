@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import gzip
+import importlib.util
 import os
 import select
 import socket
@@ -632,7 +633,7 @@ def test_tls_verify_false_accepts_self_signed(tls_server, tls_cert, prober):
     _cert, _key, not_after = tls_cert
     result = prober.probe(_probe(tls_server + "/ok", tls_verify=False))
     assert result.success, result
-    if probes._x509 is None:  # unverified certs are only readable with `cryptography`
+    if importlib.util.find_spec("cryptography") is None:  # unverified certs are only readable with it
         assert result.cert_expiry is None
     else:
         assert result.cert_expiry == pytest.approx(not_after, abs=1)
@@ -774,3 +775,17 @@ def test_runs_waiting_on_hung_targets_hold_sockets_not_threads():
     assert [r.reason for r in results] == ["timeout"] * 200
     assert threads[0] == before  # not one thread more while 200 runs wait
     assert elapsed < 3.0  # concurrently: one timeout, not 200
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("http://127.0.0.1:8080/t1/p0", "http://127.0.0.1:8080/t2/p1"),
+        ("https://user:pw@Acme.example.com:443/a", "https://Acme.example.com/b?x=1"),
+    ],
+)
+def test_targets_of_one_host_share_its_names(a, b):
+    """Memory at 30,000 probes: one string per scheme, host and authority, not one a URL."""
+    first, second = (probes._Target.parse(url, _probe(url)) for url in (a, b))
+    assert first.path != second.path
+    assert first.scheme is second.scheme and first.host is second.host and first.authority is second.authority

@@ -12,6 +12,7 @@ Example (what ``str(ConfigError)`` looks like)::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
 import pickle
@@ -104,7 +105,31 @@ def _compacted(cfg: model.Config) -> model.Config:
         return cfg
     del cfg  # the caller holds none: the original goes before the copy is made
     copy: model.Config = pickle.loads(data)
+    _share_numbers(copy)
     return copy
+
+
+def _share_numbers(cfg: model.Config) -> None:
+    """One object per distinct number in the tenants and probes. pickle memoizes strings
+    but writes every int and float anew: the copy held three floats a probe and a float and
+    an int a tenant that are equal fleet-wide (150.0, 0.9992): 2.7 MB at 10,000 tenants x 3
+    probes. Set in place on the fresh copy, which nothing else holds yet."""
+    seen: dict[tuple[type, float], float] = {}  # keyed by type too: 150 == 150.0
+
+    def share(obj: model.Tenant | model.Probe, names: tuple[str, ...]) -> None:
+        for name in names:
+            value = getattr(obj, name)
+            if type(value) in (int, float):
+                object.__setattr__(obj, name, seen.setdefault((type(value), value), value))
+
+    for tenant in cfg.tenants:
+        share(tenant, _TENANT_NUMBERS)
+        for probe in tenant.probes:
+            share(probe, _PROBE_NUMBERS)
+
+
+_TENANT_NUMBERS = tuple(f.name for f in dataclasses.fields(model.Tenant) if f.type in ("float", "int"))
+_PROBE_NUMBERS = tuple(f.name for f in dataclasses.fields(model.Probe) if f.type in ("float", "int"))
 
 
 def _validated(text: str, source: str, base_dir: str | None, probing: bool = True) -> model.Config:

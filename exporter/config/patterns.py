@@ -9,8 +9,6 @@ from __future__ import annotations
 import functools
 from typing import Protocol
 
-import re2
-
 
 class Pattern(Protocol):
     """What the prober asks of a compiled pattern."""
@@ -18,15 +16,15 @@ class Pattern(Protocol):
     def search(self, text: str, /) -> object | None: ...
 
 
-_OPTIONS = re2.Options()
-_OPTIONS.log_errors = False  # RE2 would also print every refused pattern to stderr
-
-
 @functools.lru_cache(maxsize=1024)
 def compile_pattern(text: str) -> Pattern:
     """The compiled pattern; ValueError with RE2's reason for one it cannot take."""
+    import re2  # ~2.6 MB of C++ library: only configs with a body pattern pay for it
+
+    options = re2.Options()
+    options.log_errors = False  # RE2 would also print every refused pattern to stderr
     try:
-        pattern: Pattern = re2.compile(text, _OPTIONS)
+        pattern: Pattern = re2.compile(text, options)
         return pattern
     except re2.error as err:
         reason = err.args[0].decode("utf-8", "replace") if err.args and isinstance(err.args[0], bytes) else str(err)

@@ -53,6 +53,7 @@ import logging
 import os
 import socket
 import ssl
+import sys
 import threading
 import time
 import traceback
@@ -67,11 +68,6 @@ from exporter import __version__
 from exporter.config.patterns import compile_pattern
 from exporter.config.redact import redact_userinfo
 from exporter.model import OUR_REASONS, VENDOR_REASONS, EnvRef, Probe
-
-try:  # optional: only used to read the expiry of certificates that were not verified
-    from cryptography import x509 as _x509
-except ImportError:  # pragma: no cover - depends on the environment
-    _x509 = None
 
 log = logging.getLogger(__name__)
 
@@ -532,11 +528,13 @@ class _Target:
         if scheme not in _DEFAULT_PORTS or not host:
             raise bad
         t = cls()
-        t.scheme, t.host, t.url = scheme, host, url
+        # Interned: a fleet's 30,000 targets name a few schemes and hosts (5 MB as copies).
+        t.scheme, t.host, t.url = sys.intern(scheme), sys.intern(host), url
         t.port = port or _DEFAULT_PORTS[scheme]
-        t.authority = parts.netloc.rpartition("@")[2]
+        authority = parts.netloc.rpartition("@")[2]
         if port == _DEFAULT_PORTS[scheme]:
-            t.authority = t.authority.rpartition(":")[0]
+            authority = authority.rpartition(":")[0]
+        t.authority = sys.intern(authority)
         path = quote(parts.path or "/", safe=_URL_SAFE)
         t.path = path + ("?" + quote(parts.query, safe=_URL_SAFE) if parts.query else "")
         t.auth = None
@@ -1016,12 +1014,14 @@ def _cert_expiry(transport) -> float | None:
         cert = sslobj.getpeercert()
         if cert and cert.get("notAfter"):
             return float(ssl.cert_time_to_seconds(cert["notAfter"]))
-        if _x509 is None:
-            return None
         der = sslobj.getpeercert(binary_form=True)
         if not der:
             return None
-        parsed = _x509.load_der_x509_certificate(der)
+        try:  # optional, and ~14 MB: imported only when an unverified certificate is read
+            from cryptography import x509
+        except ImportError:  # pragma: no cover - depends on the environment
+            return None
+        parsed = x509.load_der_x509_certificate(der)
         after = getattr(parsed, "not_valid_after_utc", None)
         if after is None:  # cryptography < 42: naive UTC datetime
             import datetime as dt

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import sys
 import threading
 import time
 import zlib
@@ -335,7 +336,10 @@ class Store:
             raise
         self.path = shown
         self._ids: dict[tuple[str, str, str], int] = {}  # (tenant, probe, location) -> id
-        self._where: dict[tuple[str, str], set[str]] = {}  # (tenant, probe) -> locations
+        # (tenant, probe) -> locations, one frozenset per distinct set (a set per probe was
+        # 7 MB at 30,000 probes, nearly all of them the same one location)
+        self._where: dict[tuple[str, str], frozenset[str]] = {}
+        self._places: dict[frozenset[str], frozenset[str]] = {}
         self._all_ids = False  # every probe's id read into _ids once (ids never change)
         self._genesis: dict[int, bytes] = {}  # probe id -> the genesis of its chain
         # False for a scratch store (an import's spill): nothing there is evidence, and
@@ -394,15 +398,23 @@ class Store:
                 )
                 row = self.db.execute(f"SELECT id FROM probes WHERE {where}", key).fetchone()
             self._ids[key] = row[0]
-            self._where.setdefault(key[:2], set()).add(location)
+            self._add_location(tenant, probe, location)
         return self._ids[key]
 
     def _load_ids(self) -> None:
         # The daemon's start and a report look up every probe: one query, not one each.
+        # Interned: each row brings its own copies of names that repeat (3 strings a probe).
         for i, t, p, loc in self.db.execute("SELECT id, tenant, probe, location FROM probes"):
+            t, p, loc = sys.intern(t), sys.intern(p), sys.intern(loc)
             self._ids[(t, p, loc)] = i
-            self._where.setdefault((t, p), set()).add(loc)
+            self._add_location(t, p, loc)
         self._all_ids = True
+
+    def _add_location(self, tenant: str, probe: str, location: str) -> None:
+        places = self._where.get((tenant, probe), frozenset())
+        if location not in places:
+            more = places | {location}
+            self._where[(tenant, probe)] = self._places.setdefault(more, more)
 
     def locations(self, tenant: str, probe: str) -> list[str]:
         """The locations that recorded history of a probe, sorted (as this store last read
@@ -474,10 +486,13 @@ class Store:
             current, prev = None, b""
             for probe_id, start_ms, step, count, success, stored, from_ms in rows:
                 if probe_id != current:
-                    current, prev = probe_id, self._start_of(probe_id)
+                    current = probe_id
                     if start_ms < from_ms:  # the record before the first one written: its hash is the link
                         prev = bytes(stored or b"")
                         continue
+                    # Only a chain written from its first record needs its start (cached per
+                    # probe: asked for every probe on every commit, it held 30,000 of them).
+                    prev = self._start_of(probe_id)
                 prev = chain.link(prev, chain.series_content(start_ms, step, count, success))
                 if stored != prev:
                     updates.append((prev, probe_id, start_ms))

@@ -12,17 +12,21 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from exporter.model import BusinessHours
+
+if TYPE_CHECKING:
+    import holidays
 
 MAX_DAYS = 3660  # no target reaches further than ten years of business days
 
 
 @functools.lru_cache(maxsize=16)
 def _holidays(country: str, subdivision: str | None) -> holidays.HolidayBase:
+    import holidays  # ~9 MB of country tables: only calendars with a country pay for them
+
     return holidays.country_holidays(country, subdiv=subdivision)
 
 

@@ -96,10 +96,12 @@ class Endpoints:
         reload: Callable[[], tuple[bool, str]],
         api=None,
         report: Callable[[str], tuple[int, str]] | None = None,
+        scraped: Callable[[], None] = lambda: None,
     ):
         self.registry, self.ready, self.reload, self.api = registry, ready, reload, api
         # /report: the query string -> (status, HTML page or a one-line reason)
         self.report = report
+        self.scraped = scraped  # after each /metrics answer, its body and lists freed
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -255,6 +257,7 @@ class Handler(BaseHTTPRequestHandler):
             if encoder is generate_latest:
                 encoder = exposition.generate  # the same bytes, faster
             self._send(200, encoder(ep.registry), content_type)
+            ep.scraped()
         elif path == "/-/healthy":
             self._send(200, b"OK\n")
         elif path == "/-/ready":
