@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from exporter import config
-from exporter.model import Event, Incident
+from exporter.model import Event, Incident, ServiceRequest
 from exporter.store.sqlite import Store
 from exporter.web.collectors.support import SupportCollector
 
@@ -35,6 +35,9 @@ class Counting:
 
     def requests(self, *args, **kw):
         return self.store.requests(*args, **kw)
+
+    def incidents_version(self):
+        return self.store.incidents_version()
 
 
 def file(store, iid, tenant, priority, opened, events=()):
@@ -84,6 +87,39 @@ STEPS = {
         (9, lambda s: s.add_event("i2", Event("resolution", T0 + 8 * H))),
         (10, lambda s: None),
     ],
+    # With no write in between, the kept evaluations must still follow the clock.
+    "deadlines pass between scrapes with no write": [
+        (0, lambda s: file(s, "i1", "acme", "P1", T0)),
+        (0.5, lambda s: None),
+        (2, lambda s: None),
+        (26, lambda s: None),
+        (80, lambda s: None),
+    ],
+    "a communication interval passes, then another": [
+        (0, lambda s: file(s, "i1", "beta", "P2", T0, [Event("response", T0 + 0.5 * H)])),
+        (1, lambda s: None),
+        (30, lambda s: None),
+        (60, lambda s: None),
+    ],
+    "events dated after the scrape take effect when reached": [
+        (0, lambda s: file(s, "i1", "acme", "P3", T0, [Event("priority", T0 + 2 * H, "P1")])),
+        (1, lambda s: None),
+        (3, lambda s: s.add_event("i1", Event("response", T0 + 5 * H))),
+        (4, lambda s: None),
+        (6, lambda s: None),
+    ],
+    "the clock steps back": [  # (a resolution passed stays passed: not compared here)
+        (0, lambda s: file(s, "i1", "acme", "P1", T0, [Event("response", T0 + 4 * H)])),
+        (5, lambda s: None),
+        (2, lambda s: None),
+        (3, lambda s: None),
+    ],
+    "a detected incident beside filed ones": [
+        (0, lambda s: s.add_incident(Incident("d1", "beta", "P2", T0, source="detected"))),
+        (1, lambda s: file(s, "i1", "beta", "P2", T0)),
+        (40, lambda s: s.add_event("d1", Event("resolution", T0 + 39 * H))),
+        (41, lambda s: None),
+    ],
 }
 
 
@@ -117,5 +153,59 @@ def test_resolved_incidents_are_not_read_again(tmp_path):
         store.add_event("open", Event("resolution", now[0]))
         samples(collector)
         samples(collector)
-        # all once; then the open one; the open one and the new one; the one just resolved; none
-        assert counting.read == [51, 1, 1, 2, 1, 0]
+        # all once; nothing while nothing is written; the open one and the new one; the one
+        # just resolved; nothing
+        assert counting.read == [51, 2, 1]
+
+
+@pytest.mark.parametrize(
+    "hours, evaluated",
+    [
+        # p1 is answered at 0.1 h (next contact due at 1.1 h); p4's deadlines passed long ago
+        ((1, 1, 1), 2),  # evaluated when read, kept while nothing moves
+        ((1, 1.05, 1.08), 2),  # before p1's next contact is due: kept
+        ((1, 1.5, 1.6), 3),  # p1's contact deadline passes between: p1 again (next due 2.1 h)
+        ((1.5, 1, 1.5), 5),  # the clock steps back: both again; then forward: p1 again
+    ],
+)
+def test_an_incident_is_evaluated_again_only_when_its_next_deadline_or_event_comes(
+    tmp_path, monkeypatch, hours, evaluated
+):
+    from exporter.web.collectors import support
+
+    calls = []
+    real = support.evaluate
+    monkeypatch.setattr(support, "evaluate", lambda *a: calls.append(a[1].id) or real(*a))
+    cfg = config.load_text(CONFIG)
+    with Store(str(tmp_path / "s.db")) as store:
+        file(store, "p1", "acme", "P1", T0, [Event("response", T0 + 0.1 * H), Event("workaround", T0 + 0.2 * H)])
+        file(store, "p4", "beta", "P4", T0 - 500 * H)
+        now = [T0]
+        collector = SupportCollector(lambda: cfg, store, lambda: now[0])
+        for h in hours:
+            now[0] = T0 + h * H
+            samples(collector)
+    assert len(calls) == evaluated
+
+
+# What moves the store's incident write count (the scrape's cue to read them again).
+WRITES = {
+    "a new incident": (lambda s: file(s, "i2", "acme", "P2", T0), True),
+    "a numbered incident": (lambda s: s.add_numbered(Incident("", "acme", "P2", T0), "INC"), True),
+    "an event": (lambda s: s.add_event("i1", Event("response", T0 + H)), True),
+    "a resolution": (lambda s: s.add_event("i1", Event("resolution", T0 + H)), True),
+    "an event refused (unknown incident)": (lambda s: s.add_event("nope", Event("response", T0)), False),
+    "a taken id": (lambda s: s.add_incident(Incident("i1", "beta", "P3", T0)), False),
+    "a service request": (lambda s: s.add_numbered(ServiceRequest("", "acme", T0), "SR"), False),
+    "a ledger entry": (lambda s: s.ledger_head(), False),
+}
+
+
+@pytest.mark.parametrize("write, moves", WRITES.values(), ids=WRITES.keys())
+def test_incident_writes_move_the_write_count_on_both_backends(store_target, write, moves):
+    with Store(store_target) as store:
+        file(store, "i1", "acme", "P2", T0)
+        before = store.incidents_version()
+        write(store)
+        assert (store.incidents_version() > before) is moves
+        assert store.incidents_version() >= before

@@ -420,4 +420,9 @@ PG_MIGRATIONS: list[str | Callable[[Any], None]] = [
     ALTER TABLE probes DROP CONSTRAINT probes_tenant_probe_key;
     ALTER TABLE probes ADD CONSTRAINT probes_key UNIQUE (tenant, probe, location);
     """,
+    # 8: a count of the writes to the incidents (incidents_version).
+    """
+    CREATE TABLE write_counts (name TEXT PRIMARY KEY, n BIGINT NOT NULL);
+    INSERT INTO write_counts (name, n) VALUES ('incidents', 0);
+    """,
 ]

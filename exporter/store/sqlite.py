@@ -189,6 +189,12 @@ MIGRATIONS: list[str | Callable[[backends.SQLite], None]] = [
     DROP TABLE probes;
     ALTER TABLE probes_7 RENAME TO probes;
     """,
+    # 8: a count of the writes to the incidents (new ones, events), so that a scrape reads
+    # them again only when they changed (also by another process): one row to look up.
+    """
+    CREATE TABLE write_counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
+    INSERT INTO write_counts (name, n) VALUES ('incidents', 0);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 assert len(backends.PG_MIGRATIONS) == SCHEMA_VERSION  # one schema: the same steps in each dialect
@@ -303,6 +309,10 @@ def _incident_row(inc: Incident) -> tuple[str, tuple]:
         "INSERT INTO incidents (id, tenant, priority, defect, source, title, opened_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (inc.id, inc.tenant, inc.priority, int(inc.defect), inc.source, inc.title, to_ms(inc.opened)),
     )
+
+
+# In the transaction of every write to the incidents or their events (incidents_version).
+_COUNT_INCIDENT_WRITE = ("UPDATE write_counts SET n = n + 1 WHERE name = 'incidents'", ())
 
 
 def _request_row(req: ServiceRequest) -> tuple[str, tuple]:
@@ -945,6 +955,8 @@ class Store:
                 self.db.lock(kind)
                 stored = dataclasses.replace(item, id=self.next_id(table, prefix))
                 self.db.execute(*(_incident_row if isinstance(stored, Incident) else _request_row)(stored))  # type: ignore[arg-type]
+                if isinstance(stored, Incident):
+                    self.db.execute(*_COUNT_INCIDENT_WRITE)
             except BaseException:
                 self.db.rollback()
                 raise
@@ -954,7 +966,7 @@ class Store:
     def add_incident(self, inc: Incident) -> bool:
         """Store a new incident; False if its id is taken."""
         try:
-            self._write([_incident_row(inc)])
+            self._write([_incident_row(inc), _COUNT_INCIDENT_WRITE])
         except self.db.IntegrityError:
             return False
         return True
@@ -978,6 +990,7 @@ class Store:
                 )
                 if event.kind == "resolution":
                     self.db.execute("UPDATE incidents SET closed_ms = ? WHERE id = ?", (to_ms(event.time), incident_id))
+                self.db.execute(*_COUNT_INCIDENT_WRITE)
             except BaseException:
                 self.db.rollback()
                 raise
@@ -993,6 +1006,13 @@ class Store:
                 params,
             ).fetchall()
             return self._with_events(rows)
+
+    def incidents_version(self) -> int:
+        """How many writes the incidents and their events have had: one row to look up, so
+        that a scrape reads them again only when they changed (also by another process).
+        Read it before the incidents it stands for."""
+        with self.lock:
+            return int(self.db.execute("SELECT n FROM write_counts WHERE name = 'incidents'").fetchone()[0])
 
     def incidents_since(self, rowid: int, open_at: int, ids: Iterable[str]) -> tuple[int, list[tuple[int, Incident]]]:
         """What a scrape must look at, by (opened, id) with each one's rowid: incidents not

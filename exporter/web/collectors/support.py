@@ -14,12 +14,13 @@ import collections
 import math
 import time
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from exporter import metrics as m
-from exporter.model import Config
+from exporter.model import Config, Incident, Support
 from exporter.store.sqlite import Store
 from exporter.support.deadlines import (
     SERVICE_REQUEST,
@@ -40,6 +41,41 @@ METRICS = [
 ]
 
 
+class _Evaluated(NamedTuple):
+    """What an open incident adds to a scrape, as evaluated at ``since``: the same at any
+    "now" from ``since`` to ``until`` (its next event or deadline), so kept until then."""
+
+    incident: Incident
+    since: float
+    until: float
+    open: bool
+    breaches: collections.Counter  # (tenant, priority, target) ->
+    opened: tuple[str, str, str]  # (tenant, priority, source)
+    dues: tuple[list[str], float | None, float | None, float | None] | None  # labels, then the three
+
+
+def _evaluated(support: Support, inc: Incident, now: float) -> _Evaluated:
+    st = evaluate(support, inc, now)
+    mine = collections.Counter((inc.tenant, b.priority, b.target) for b in st.breaches)
+    if inc.source == "detected":
+        mine = collections.Counter()  # no breaches: see _support
+    else:
+        mine[(inc.tenant, st.priority, "response")] += 0  # the tenant has filed cases
+    # ``evaluate`` counts the events up to "now" and the deadlines before it: its answer
+    # holds while "now" is below the next event and not past the next deadline.
+    until = min(
+        [math.nextafter(e.time, -math.inf) for e in inc.events if e.time > now]
+        + [d for d in (st.response_due, st.communication_due, st.resolution_due) if d is not None and d >= now],
+        default=math.inf,
+    )
+    dues = (
+        None
+        if inc.source == "detected"
+        else ([inc.tenant, inc.id, st.priority], st.response_due, st.communication_due, st.resolution_due)
+    )
+    return _Evaluated(inc, now, until, st.open, mine, (inc.tenant, st.priority, inc.source), dues)
+
+
 class SupportCollector(Collector):
     def __init__(self, config: Callable[[], Config], store: Store, clock: Callable[[], float] = time.time):
         self.config, self.store, self.clock = config, store, clock
@@ -51,6 +87,14 @@ class SupportCollector(Collector):
         self._rowid = 0  # incidents up to this rowid have been seen
         self._open: set[str] = set()  # the ids open at the last scrape
         self._labelsets: dict[tuple, dict] = {}
+        # And the open ones are read again only when the store's incidents changed (its
+        # write count moved), each evaluated again only once "now" reaches its next event
+        # or deadline: with thousands open and nothing happening, a scrape reads one row.
+        self._version = -1
+        self._cfg: Config | None = None
+        self._evaluated: list[_Evaluated] = []  # the open ones, by (opened, id)
+        # The open incidents' sums while none of them changes (valid over [since, until]).
+        self._sums: tuple[float, float, collections.Counter, collections.Counter] | None = None
 
     def describe(self) -> list[Metric]:
         return describe(METRICS)
@@ -61,35 +105,59 @@ class SupportCollector(Collector):
         self._labelsets = out.used  # an incident's series end with it: so do its label dicts
         yield from out.collect()
 
-    def _support(self, cfg: Config, now: float, put: Callable) -> None:
-        """Support clocks. Detected incidents count as open but have no deadlines or
-        breaches: the vendor can only answer what was filed."""
-        opened: collections.Counter = collections.Counter()
-        breaches: collections.Counter = collections.Counter()
+    def _read(self, cfg: Config, now: float) -> None:
+        """Read the open incidents again (and those stored or resolved since the last read),
+        keeping the evaluations of the unchanged ones."""
+        before = {e.incident.id: e for e in self._evaluated} if cfg is self._cfg else {}
+        version = self.store.incidents_version()  # before the rows: a write between is read again
         top, found = self.store.incidents_since(self._rowid, math.floor(now * 1000), self._open)
-        still_open: set[str] = set()
+        evaluated: list[_Evaluated] = []
         for rowid, inc in found:
             if rowid <= self._rowid and inc.id not in self._open:
                 continue  # resolved when last seen (a clock step back does not reopen it)
-            st = evaluate(cfg.support, inc, now)
-            mine = collections.Counter((inc.tenant, b.priority, b.target) for b in st.breaches)
-            if inc.source == "detected":
-                mine = collections.Counter()  # no breaches: see above
+            last = before.get(inc.id)
+            if last is not None and last.incident == inc and last.since <= now <= last.until:
+                evaluated.append(last)
             else:
-                mine[(inc.tenant, st.priority, "response")] += 0  # the tenant has filed cases
-            if not st.open:
-                self._closed_breaches.update(mine)
-                continue
-            still_open.add(inc.id)
-            breaches.update(mine)
-            opened[(inc.tenant, st.priority, inc.source)] += 1
-            if inc.source == "detected":
-                continue
-            labels = [inc.tenant, inc.id, st.priority]
-            put(m.SUPPORT_RESPONSE_DUE, labels, st.response_due)
-            put(m.SUPPORT_COMMUNICATION_DUE, labels, st.communication_due)
-            put(m.SUPPORT_RESOLUTION_DUE, labels, st.resolution_due)
-        self._rowid, self._open = top, still_open
+                evaluated.append(_evaluated(cfg.support, inc, now))
+        self._rowid, self._version, self._cfg, self._evaluated, self._sums = top, version, cfg, evaluated, None
+
+    def _open_sums(self, cfg: Config, now: float, put: Callable) -> tuple[collections.Counter, collections.Counter]:
+        """The open incidents' counts (tenant, priority, source) and breaches, their
+        deadlines put; the resolved ones' breaches go to ``_closed_breaches``."""
+        if cfg is not self._cfg or self.store.incidents_version() != self._version:
+            self._read(cfg, now)
+        sums = self._sums
+        if sums is None or not sums[0] <= now <= sums[1]:
+            evaluated: list[_Evaluated] = []
+            for e in self._evaluated:
+                if not e.since <= now <= e.until:
+                    e = _evaluated(cfg.support, e.incident, now)
+                if not e.open:
+                    self._closed_breaches.update(e.breaches)
+                    continue
+                evaluated.append(e)
+            opened: collections.Counter = collections.Counter()
+            breaches: collections.Counter = collections.Counter()
+            for e in evaluated:
+                opened[e.opened] += 1
+                breaches.update(e.breaches)
+            since = max((e.since for e in evaluated), default=now)
+            until = min((e.until for e in evaluated), default=math.inf)
+            self._evaluated, self._open = evaluated, {e.incident.id for e in evaluated}
+            sums = self._sums = (since, until, opened, breaches)
+        for e in self._evaluated:
+            if e.dues is not None:
+                labels, response, communication, resolution = e.dues
+                put(m.SUPPORT_RESPONSE_DUE, labels, response)
+                put(m.SUPPORT_COMMUNICATION_DUE, labels, communication)
+                put(m.SUPPORT_RESOLUTION_DUE, labels, resolution)
+        return sums[2], collections.Counter(sums[3])
+
+    def _support(self, cfg: Config, now: float, put: Callable) -> None:
+        """Support clocks. Detected incidents count as open but have no deadlines or
+        breaches: the vendor can only answer what was filed."""
+        opened, breaches = self._open_sums(cfg, now, put)
         breaches.update(self._closed_breaches)
         requests_open: collections.Counter = collections.Counter()
         for req in self.store.requests():
