@@ -195,11 +195,11 @@ def test_the_tenant_values_are_written_as_the_reference_writes_them(seed):
 
     from prometheus_client.utils import floatToGoString
 
-    from exporter.web.collectors.tenants import _go
+    from exporter.web.collectors.base import go_bytes
 
     rng = random.Random(seed)
     special = [0, 3, 0.0, -0.0, 1.0, 999999.0, 1e6, 1000000.5, 2.67226e6, 1e22, 1.5e22, 1e-7, 123456789.0, -1e6, -2.5e7]
     special += [float("inf"), float("-inf"), float("nan"), 0.9992, 0.9853658536585366, -0.013834146341463405]
     values = special + [rng.uniform(-1, 1) * 10 ** rng.randint(-9, 12) for _ in range(2000)]
     values += [rng.randint(0, 10**9) / 1000 for _ in range(2000)] + [rng.randint(0, 500) for _ in range(200)]
-    assert [_go(v) for v in values] == [floatToGoString(v).encode() for v in values]
+    assert [go_bytes(v) for v in values] == [floatToGoString(v).encode() for v in values]

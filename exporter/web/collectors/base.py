@@ -4,10 +4,13 @@ or given as the text lines the collector keeps (``LinesFamily``)."""
 
 from __future__ import annotations
 
+import array
+import itertools
 from collections.abc import Iterable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
 
 from exporter import metrics as m
 
@@ -98,3 +101,36 @@ class ScrapeTimer:
 
     def __init__(self) -> None:
         self.began = 0.0
+
+
+def go_bytes(value: float) -> bytes:
+    """``floatToGoString(value)`` as bytes; its common case (a finite float below a million
+    or an int, written as Python writes it) without the rest of its checks: tens of
+    thousands of values a scrape at fleet scale."""
+    text = repr(float(value))
+    if text[-1] in "fn" or (value > 0 and text.find(".") > 6):  # inf, nan; Go's exponent from 1e6
+        text = floatToGoString(value)
+    return text.encode()
+
+
+def rewrite(blob: bytes, lengths: array.array, changes: list[tuple[int, bytes | None]]) -> bytes:
+    """A family's kept text ``blob`` (series by series, ``lengths`` each, 0: no line) with
+    the lines of some series replaced (``changes``: by series, ascending; None: no line),
+    ``lengths`` updated: the runs of lines between them are copied as slices, in one join."""
+    ends = array.array("Q", itertools.accumulate(lengths))  # as they were
+    view = memoryview(blob)
+    pieces: list = []
+    at = 0
+    for j, line in changes:
+        start = ends[j] - lengths[j]
+        if start > at:
+            pieces.append(view[at:start])
+        if line is None:
+            lengths[j] = 0
+        else:
+            pieces.append(line)
+            lengths[j] = len(line)
+        at = ends[j]
+    if at < len(blob):
+        pieces.append(view[at:])
+    return b"".join(pieces)

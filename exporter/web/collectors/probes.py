@@ -10,6 +10,8 @@ Sample output::
 
 from __future__ import annotations
 
+import array
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -19,10 +21,10 @@ from prometheus_client.registry import Collector
 from exporter import metrics as m
 from exporter.engine.states import Run
 from exporter.engine.units import instant_ms
-from exporter.model import Config
+from exporter.model import Config, Probe
 from exporter.probing.recorder import Recorder, Result
 from exporter.web import exposition
-from exporter.web.collectors.base import Families, LinesFamily, describe
+from exporter.web.collectors.base import Families, LinesFamily, describe, go_bytes, rewrite
 
 METRICS = [m.PROBE_SUCCESS, m.PROBE_DURATION, m.PROBE_STATUS, m.PROBE_CERT_EXPIRY, m.PROBE_ERRORS, m.LOCATION_UP]
 # Given as text lines kept per probe (collectors.base.LinesFamily), in this order.
@@ -46,43 +48,64 @@ class ProbeCollector(Collector):
     def __init__(self, config: Callable[[], Config], recorder: Recorder, clock: Callable[[], float] = time.time):
         self.config, self.recorder, self.clock = config, recorder, clock
         self._cache_cfg: Config | None = None
-        # (tenant, probe) -> (result, fresh, lines, label values): a probe's lines only
-        # change when it reports or goes stale, and a line is written again only when its
-        # value changed.
-        self._probe_lines: dict[tuple[str, str], tuple[Result, bool, tuple[str | None, ...], At]] = {}
+        # The probes' lines kept between scrapes (_Text): a probe's lines only change when
+        # it reports or goes stale, and a line is written again only when its value changed.
+        self._text = _Text([], "")
         # Other locations' (and shards') last runs, read from the store: -> (run, fresh, line)
-        self._elsewhere: dict[At, tuple[Run, bool, str | None]] = {}
+        self._elsewhere: dict[At, tuple[Run, bool, bytes | None]] = {}
         self._labelsets: dict[tuple, dict] = {}
+        # One scrape at a time rewrites the kept text (a second waits, then finds it done).
+        self._lock = threading.Lock()
 
     def describe(self) -> list[Metric]:
         return describe(METRICS)
 
     def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            families = list(self._collect())
+        yield from families
+
+    def _collect(self) -> Iterator[Metric]:
         cfg, now = self.config(), self.clock()
-        if cfg is not self._cache_cfg:
-            self._cache_cfg, self._probe_lines, self._labelsets, self._elsewhere = cfg, {}, {}, {}
+        here = self.recorder.location
+        if cfg is not self._cache_cfg or self._text.location != here:
+            self._cache_cfg, self._labelsets, self._elsewhere = cfg, {}, {}
+            self._text = _Text([(t.name, p) for t in cfg.tenants for p in t.probes], here)
         out = Families(METRICS, self._labelsets, lines=_GAUGES)
         fams: list[LinesFamily] = [out.fams[metric.name] for metric in _GAUGES]  # type: ignore[misc]
-        lines_of = [f.lines.append for f in fams]
-        keys_of = [f.label_values.append for f in fams]
         results = self.recorder.last_results()
-        cache = self._probe_lines
-        here = self.recorder.location
-        for tenant in cfg.tenants:
-            for probe in tenant.probes:
-                key = (tenant.name, probe.name)
-                r = results.get(key)
-                if r is None:
+        text = self._text
+        kept, fresh_kept = text.results, text.fresh
+        changes: list[list[tuple[int, bytes | None]]] = [[] for _ in _GAUGES]  # by family: (probe, line)
+        for j, (key, stale_after) in enumerate(zip(text.probes, text.stale_after, strict=True)):
+            r = results.get(key)
+            last = kept[j]
+            if r is None:
+                if last is None:
                     continue
-                fresh = now < r.started + probe.stale_after
-                cached = cache.get(key)
-                if cached is None or cached[0] is not r or cached[1] != fresh:
-                    at = (key[0], key[1], here) if cached is None else cached[3]
-                    cached = cache[key] = (r, fresh, _lines(at, r, fresh, cached), at)
-                for line, add_line, add_key in zip(cached[2], lines_of, keys_of, strict=True):
-                    if line is not None:
-                        add_line(line)
-                        add_key(cached[3])
+                fresh = False
+            else:
+                fresh = now < r.started + stale_after
+                if r is last and fresh == fresh_kept[j]:
+                    continue
+            values = (None,) * len(_GAUGES) if r is None else _values(r, fresh)
+            before = (None,) * len(_GAUGES) if last is None else _values(last, bool(fresh_kept[j]))
+            for i, (value, old) in enumerate(zip(values, before, strict=True)):
+                # A value equal to the last one keeps its line (0.0 and -0.0 are written apart).
+                if value != old or value == 0:
+                    changes[i].append(
+                        (j, None if value is None else b"%s%s%s\n" % (_NAMES[i], text.part(j), go_bytes(value)))
+                    )
+            kept[j], fresh_kept[j] = r, fresh
+        for i, fam in enumerate(fams):
+            if changes[i]:
+                text.rewrite(i, changes[i])
+            if text.blobs[i]:
+                fam.lines = [text.blobs[i]]  # its lines in one: LinesFamily.samples splits them
+                lengths = text.lengths[i]
+                fam.label_values = (
+                    [k for k, n in zip(text.keys, lengths, strict=True) if n] if 0 in lengths else list(text.keys)
+                )
         self._other_locations(fams[0], now)
         for (tenant_name, probe_name, reason), count in sorted(self.recorder.error_counts().items()):
             out.put(m.PROBE_ERRORS, [tenant_name, probe_name, reason], count)
@@ -95,31 +118,50 @@ class ProbeCollector(Collector):
         """``sla_probe_success`` at the locations other exporters record (read from the
         store): the last observation while it is not stale."""
         now_ms = instant_ms(now)
+        lines: list[bytes] = success.lines  # type: ignore[assignment]
         for at, run in self.recorder.elsewhere().items():
             fresh = run.start <= now_ms < run.end
             cached = self._elsewhere.get(at)
             if cached is None or cached[0] is not run or cached[1] != fresh:
                 labels = {"tenant": at[0], "probe": at[1], "location": at[2]}
-                line = exposition.line(m.PROBE_SUCCESS.name, labels, float(run.success)) if fresh else None
+                line = exposition.line(m.PROBE_SUCCESS.name, labels, float(run.success)).encode() if fresh else None
                 cached = self._elsewhere[at] = (run, fresh, line)
             if cached[2] is not None:
-                success.lines.append(cached[2])
+                lines.append(cached[2])
                 success.label_values.append(at)
 
 
-def _lines(
-    at: At, r: Result, fresh: bool, last: tuple[Result, bool, tuple[str | None, ...], At] | None
-) -> tuple[str | None, ...]:
-    """A probe's lines for result ``r``, keeping the last ones whose value is the same."""
-    values = _values(r, fresh)
-    before = _values(last[0], last[1]) if last is not None else (None,) * len(_GAUGES)
-    old_lines = last[2] if last is not None else (None,) * len(_GAUGES)
-    labels = {"tenant": at[0], "probe": at[1], "location": at[2]}
-    return tuple(
-        None
-        if value is None
-        else old
-        if old is not None and value == old_value and value != 0  # 0.0 and -0.0 are written apart
-        else exposition.line(metric.name, labels, value)
-        for metric, value, old_value, old in zip(_GAUGES, values, before, old_lines, strict=True)
-    )
+_NAMES = [metric.name.encode() for metric in _GAUGES]  # as the lines begin
+
+
+class _Text:
+    """The probes' lines kept between scrapes, per family one bytes object, probe by probe
+    in config order (instead of four str lines, a tuple of them and a cache entry per probe:
+    ~20 MB at 30,000 probes), with each probe's line length in it (0: no line), its last
+    result and whether it was fresh, and the label part of its lines."""
+
+    def __init__(self, probes: list[tuple[str, Probe]], location: str):
+        self.location = location
+        self.probes = [(tenant, p.name) for tenant, p in probes]  # the recorder's keys
+        self.stale_after = [p.stale_after for _, p in probes]
+        self.keys = [(tenant, p.name, location) for tenant, p in probes]  # each probe's label values
+        n = len(self.keys)
+        self.results: list[Result | None] = [None] * n
+        self.fresh = bytearray(n)
+        self.parts: list[bytes | None] = [None] * n
+        self.blobs = [b""] * len(_GAUGES)
+        self.lengths = [array.array("I", bytes(4 * n)) for _ in _GAUGES]
+
+    def part(self, j: int) -> bytes:
+        """The label part of probe ``j``'s lines (what follows the name up to the value)."""
+        part = self.parts[j]
+        if part is None:
+            tenant, probe, location = self.keys[j]
+            labels = {"tenant": tenant, "probe": probe, "location": location}
+            part = self.parts[j] = exposition.label_part(labels).encode()
+        return part
+
+    def rewrite(self, i: int, changes: list[tuple[int, bytes | None]]) -> None:
+        """Family ``i`` with the lines of some probes replaced (by probe, ascending): the
+        runs of lines between them are copied as slices of the last text, in one join."""
+        self.blobs[i] = rewrite(self.blobs[i], self.lengths[i], changes)

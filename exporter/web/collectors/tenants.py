@@ -33,7 +33,6 @@ from typing import NamedTuple
 
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
 
 from exporter import metrics as m
 from exporter.engine import intervals as iv
@@ -54,7 +53,7 @@ from exporter.model import Config, Tenant
 from exporter.probing.recorder import Recorder
 from exporter.store.sqlite import Store
 from exporter.web import exposition
-from exporter.web.collectors.base import Families, LinesFamily, ScrapeTimer, describe
+from exporter.web.collectors.base import Families, LinesFamily, ScrapeTimer, describe, go_bytes, rewrite
 
 METRICS = [
     m.UP,
@@ -472,7 +471,7 @@ class TenantCollector(Collector):
                 part = text.part(j)
                 for i in range(len(values)) if last is None else _changed(values, last):
                     v = values[i]
-                    changes[i].append((j, None if v is None else b"%s%s%s\n" % (_NAMES[i], part, _go(v))))
+                    changes[i].append((j, None if v is None else b"%s%s%s\n" % (_NAMES[i], part, go_bytes(v))))
                 kept[j] = values
         for i, metric in enumerate(_PER_TENANT):
             if changes[i]:
@@ -517,16 +516,6 @@ def _changed(values: tuple, last: tuple) -> Iterator[int]:
     return itertools.compress(range(len(values)), map(operator.ne, values, last))
 
 
-def _go(value: float) -> bytes:
-    """``floatToGoString(value)`` as bytes; its common case (a finite float below a million
-    or an int, written as Python writes it) without the rest of its checks: ~25,000 values
-    a scrape at 10,000 tenants."""
-    text = repr(float(value))
-    if text[-1] in "fn" or (value > 0 and text.find(".") > 6):  # inf, nan; Go's exponent from 1e6
-        text = floatToGoString(value)
-    return text.encode()
-
-
 class _Text:
     """The per-tenant families' text kept between scrapes: each family's lines as one bytes
     object, tenant by tenant in config order (one object instead of 10,000 lines of ~90
@@ -551,24 +540,7 @@ class _Text:
     def rewrite(self, i: int, changes: list[tuple[int, bytes | None]]) -> None:
         """Family ``i`` with the lines of some tenants replaced (by tenant, ascending): the
         runs of lines between them are copied as slices of the last text, in one join."""
-        blob, lengths = self.blobs[i], self.lengths[i]
-        ends = array.array("Q", itertools.accumulate(lengths))  # as they were
-        view = memoryview(blob)
-        pieces: list = []
-        at = 0
-        for j, line in changes:
-            start = ends[j] - lengths[j]
-            if start > at:
-                pieces.append(view[at:start])
-            if line is None:
-                lengths[j] = 0
-            else:
-                pieces.append(line)
-                lengths[j] = len(line)
-            at = ends[j]
-        if at < len(blob):
-            pieces.append(view[at:])
-        self.blobs[i] = b"".join(pieces)
+        self.blobs[i] = rewrite(self.blobs[i], self.lengths[i], changes)
 
 
 def _state_at_end(state: StateIntervals, end: int) -> str:
