@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
@@ -95,13 +96,15 @@ class SupportCollector(Collector):
         self._evaluated: list[_Evaluated] = []  # the open ones, by (opened, id)
         # The open incidents' sums while none of them changes (valid over [since, until]).
         self._sums: tuple[float, float, collections.Counter, collections.Counter] | None = None
+        self._lock = threading.Lock()
 
     def describe(self) -> list[Metric]:
         return describe(METRICS)
 
     def collect(self) -> Iterator[Metric]:
         out = Families(METRICS, self._labelsets)
-        self._support(self.config(), self.clock(), out.put)
+        with self._lock:  # one scrape at a time moves the kept state (closed breaches count once)
+            self._support(self.config(), self.clock(), out.put)
         self._labelsets = out.used  # an incident's series end with it: so do its label dicts
         yield from out.collect()
 
