@@ -298,7 +298,9 @@ def test_one_schema_on_both_backends(tmp_path, postgresql):
     for table, column in rows:
         pg_tables.setdefault(table, []).append(column)
     assert pg_tables == lite
-    assert set(lite) == {"probes", "series", "incidents", "incident_events", "service_requests", "corrections"}
+    assert set(lite) == {
+        "probes", "series", "incidents", "incident_events", "service_requests", "corrections", "write_counts"
+    }  # fmt: skip
 
 
 def test_shards_share_one_database_and_each_leads_its_own(tmp_path, postgresql, target):
