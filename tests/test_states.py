@@ -264,6 +264,33 @@ def observed(series):
     "old, new, expected, added",
     [
         pytest.param([], [Series(T, 0, 10, 100)], [Series(T, 0, 10, 100)], 100, id="into-nothing"),
+        # Into nothing (the fast path): new series that continue each other are joined as
+        # they are pushed, the others kept as they are.
+        pytest.param([], [Series(T, 0, 0, 1), Series(T, 7, 0, 1)], [Series(T, 0, 7, 2)], 2, id="nothing-1+1"),
+        pytest.param([], [Series(T, 0, 5, 2), Series(T, 10, 0, 1)], [Series(T, 0, 5, 3)], 3, id="nothing-2+1"),
+        pytest.param([], [Series(T, 0, 0, 1), Series(T, 5, 5, 2)], [Series(T, 0, 5, 3)], 3, id="nothing-1+2"),
+        pytest.param(
+            [],
+            [Series(T, 0, 5, 2), Series(T, 10, 5, 2), Series(T, 20, 0, 1)],
+            [Series(T, 0, 5, 5)],
+            5,
+            id="nothing-chain",
+        ),
+        pytest.param(
+            [],
+            [Series(T, 0, 5, 2), Series(T, 11, 0, 1), Series(F, 12, 0, 1), Series(F, 20, 3, 2)],
+            [Series(T, 0, 5, 2), Series(T, 11, 0, 1), Series(F, 12, 0, 1), Series(F, 20, 3, 2)],
+            6,
+            id="nothing-other-gap-step-result",
+        ),
+        pytest.param(
+            [],
+            [Series(T, 0, 0, 1), Series(T, 10, 20, 2)],
+            [Series(T, 0, 0, 1), Series(T, 10, 20, 2)],
+            3,
+            id="nothing-1+2-gap",
+        ),
+        pytest.param([], [], [], 0, id="nothing-into-nothing"),
         pytest.param([Series(T, 0, 10, 100)], [Series(T, 1000, 10, 100)], [Series(T, 0, 10, 200)], 100, id="continues"),
         pytest.param([Series(T, 0, 10, 100)], [Series(T, 0, 10, 100)], [Series(T, 0, 10, 100)], 0, id="again"),
         pytest.param(
@@ -277,6 +304,19 @@ def observed(series):
 )
 def test_merge_series(old, new, expected, added):
     assert merge_series(old, new) == (expected, added)
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        pytest.param([Series(T, 0, 0, 1), Series(T, 0, 0, 1)], id="same-start"),
+        pytest.param([Series(T, 0, 5, 3), Series(F, 10, 0, 1)], id="overlap"),
+        pytest.param([Series(T, 10, 0, 1), Series(T, 0, 0, 1)], id="unsorted"),
+    ],
+)
+def test_merge_series_into_nothing_refuses_unsorted_new(new):
+    with pytest.raises(ValueError, match="sorted with disjoint spans"):
+        merge_series([], new)
 
 
 @given(observations)

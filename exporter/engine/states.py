@@ -180,6 +180,8 @@ def merge(series: Sequence[Series], new: Iterable[Series]) -> tuple[list[Series]
     month of a steady probe costs one step, not one per observation. Where spans overlap,
     the new series' observations go through ``insert`` against just the recorded series
     they overlap (an import streams history in as series: ``importer``)."""
+    if not series:
+        return _appended(new)
     out: list[Series] = []
     pending = list(series)[::-1]  # recorded series still to place, next one last
     added = 0
@@ -212,6 +214,38 @@ def merge(series: Sequence[Series], new: Iterable[Series]) -> tuple[list[Series]
             _push(out, m)
     while pending:
         _push(out, pending.pop())
+    return out, added
+
+
+def _appended(new: Iterable[Series]) -> tuple[list[Series], int]:
+    """``merge`` into no recorded series: each new one pushed in turn, ``_push`` and
+    ``_joined`` inlined with the last one's fields in locals (an import of irregular times
+    into a new store merges a series per row or two, a Python call each was a tenth of it)."""
+    out: list[Series] = []
+    added = 0
+    have = False
+    p_ok, p_start, p_step, p_count, p_last = False, 0, 0, 0, 0  # the last series in ``out``
+    for s in new:
+        ok, start, step, count = s
+        added += count
+        if have:
+            if p_last >= start:
+                raise ValueError("new series must be sorted with disjoint spans")
+            if ok == p_ok:
+                gap = start - p_last  # > 0
+                if p_count > 1 and count > 1:
+                    join = p_step == step == gap
+                else:
+                    join = (p_count == 1 or p_step == gap) and (count == 1 or step == gap)
+                if join:
+                    p_step, p_count = gap, p_count + count
+                    p_last = start + step * (count - 1)
+                    out[-1] = Series(p_ok, p_start, p_step, p_count)
+                    continue
+        out.append(s)
+        have = True
+        p_ok, p_start, p_step, p_count = s
+        p_last = start + step * (count - 1)
     return out, added
 
 

@@ -54,11 +54,11 @@ def series_hashes(prev: bytes, series: Iterable[tuple[bool, int, int, int]]) -> 
     """``hashes`` of history records given as series ``(success, start_ms, step_ms, count)``:
     the same values, with ``series_content`` and ``link`` inlined (an import of irregular
     times hashes a record per row or two, a million of them)."""
-    out = []
-    pack, sha256 = _SERIES.pack, hashlib.sha256
+    out: list[bytes] = []
+    append, pack, sha256 = out.append, _SERIES.pack, hashlib.sha256
     for success, start, step, count in series:
         prev = sha256(prev + pack(start, step, count, 1 if success else 0)).digest()
-        out.append(prev)
+        append(prev)
     return out
 
 

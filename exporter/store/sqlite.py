@@ -811,13 +811,17 @@ class Store:
         )
         # merged replaces old and its span: its records are chained as they are written,
         # then the records after it (a backfill before recorded history) are rechained.
-        hashes: list[bytes | None] = [None] * len(merged)
+        hashes: Sequence[bytes | None] = [None] * len(merged)
         if self.chained:
             prev = self._chain_before(probe_id, merged[0].start)
-            hashes = list(chain.series_hashes(prev, merged))
+            hashes = chain.series_hashes(prev, merged)
+        # Fields unpacked, not read by name: a record per row or two of an irregular file.
         self.db.executemany(
             "INSERT INTO series (probe_id, start_ms, step_ms, count, success, hash) VALUES (?, ?, ?, ?, ?, ?)",
-            [(probe_id, r.start, r.step, r.count, int(r.success), h) for r, h in zip(merged, hashes, strict=True)],
+            [
+                (probe_id, start, step, count, int(ok), h)
+                for (ok, start, step, count), h in zip(merged, hashes, strict=True)
+            ],
         )
         if self.chained:
             self._rechain(probe_id, merged[-1].start + 1)
