@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -309,10 +310,11 @@ def test_start_clock_reads_the_given_instant_and_runs_on():
         demo.start_clock("2026-11-01T00:20:00", real=lambda: real[0])
 
 
-def test_the_demo_stamps_probe_results_with_its_own_clock(monkeypatch):
+def test_the_demo_stamps_probe_results_with_its_own_clock(monkeypatch, tmp_path):
     # The figures are computed with the demo's clock; results stamped by the real one would
     # land outside an injected month.
     seen = {}
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the demo keeps its files for the user
 
     def run_forever(daemon):
         seen["started"] = daemon.prober.probe(daemon.cfg.tenants[0].probes[0]).started
@@ -329,9 +331,9 @@ def test_the_demo_stamps_probe_results_with_its_own_clock(monkeypatch):
 FAKE_START = "2026-11-01T00:20:00+02:00"  # in the past, as SLA_DEMO_START must be
 
 
-def test_the_real_demo_at_0020_on_the_1st_shows_its_bands_within_a_minute():
+def test_the_real_demo_at_0020_on_the_1st_shows_its_bands_within_a_minute(tmp_path):
     port = free_port()
-    env = dict(os.environ, SLA_DEMO_START=FAKE_START)
+    env = dict(os.environ, SLA_DEMO_START=FAKE_START, TMPDIR=str(tmp_path))  # its files are kept for the user
     proc = subprocess.Popen(
         [sys.executable, "-m", "exporter", "demo", "--web.listen-address", f"127.0.0.1:{port}"],
         stdout=subprocess.PIPE,
